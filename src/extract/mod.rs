@@ -1,0 +1,1 @@
+//! Extraction: HTML, Markdown or plain text in, structured blocks out.
