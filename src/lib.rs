@@ -3,8 +3,15 @@
 //!
 //! The crate is a library so that tests and benchmarks drive the same code as
 //! the binary; `main.rs` only wires command-line commands to these modules.
+//! Data flows one way: schedule → check (fetch → extract → clauses → diff →
+//! store). See ARCHITECTURE.md.
 
+pub mod check;
 pub mod clauses;
+pub mod cli;
+pub mod config;
 pub mod diff;
 pub mod extract;
 pub mod fetch;
+pub mod schedule;
+pub mod store;

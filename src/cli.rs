@@ -1,0 +1,545 @@
+//! The command-line commands: their arguments and what each one prints.
+//!
+//! Each command returns an [`ExitCode`]-like status through `anyhow`; errors
+//! that come from bad input are wrapped in [`BadInput`] so `main` can tell
+//! them from failures of the machine (exit 2 versus 3).
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{anyhow, bail, Context, Result};
+use chrono::{DateTime, NaiveDate, Utc};
+use clap::{Args, ValueEnum};
+use serde::Serialize;
+use tokio::sync::watch;
+use url::Url;
+
+use crate::check::{self, Checker, Outcome};
+use crate::clauses::{self, Clause};
+use crate::config::{Config, Document};
+use crate::diff;
+use crate::extract::{self, Format, Rules};
+use crate::fetch::{self, Conditional, Fetched, Fetcher};
+use crate::schedule;
+use crate::store::Store;
+
+/// An error caused by what the user typed or wrote (exit status 2).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct BadInput(pub String);
+
+fn bad(msg: impl Into<String>) -> anyhow::Error {
+    anyhow::Error::new(BadInput(msg.into()))
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum, Default)]
+pub enum OutputFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+/// Options shared by the commands that read the config.
+#[derive(Args, Debug, Clone)]
+pub struct ConfigArgs {
+    /// The config file.
+    #[arg(long, short = 'c', env = "CLAUSEWATCH_CONFIG", default_value = "bot.toml")]
+    pub config: PathBuf,
+}
+
+impl ConfigArgs {
+    pub fn load(&self) -> Result<Config> {
+        Config::load(&self.config).map_err(|e| bad(e.to_string()))
+    }
+}
+
+/// Options of the commands that only read the database.
+#[derive(Args, Debug, Clone)]
+pub struct DbArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// The database file (default: `[storage] path` of the config).
+    #[arg(long, env = "CLAUSEWATCH_DATABASE")]
+    pub db: Option<PathBuf>,
+}
+
+impl DbArgs {
+    /// The database path: `--db`, or the config's (the config file may be
+    /// absent when `--db` is given).
+    fn path(&self) -> Result<PathBuf> {
+        match &self.db {
+            Some(p) => Ok(p.clone()),
+            None => Ok(self.config.load()?.storage.path),
+        }
+    }
+
+    async fn open(&self) -> Result<Store> {
+        let path = self.path()?;
+        Store::open_existing(&path).await.map_err(|e| bad(e.to_string()))
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// Documents to check (default: all).
+    pub documents: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct HistoryArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    pub document: String,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: OutputFormat,
+}
+
+#[derive(Args, Debug)]
+pub struct ShowArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    pub document: String,
+    /// Version number (default: the latest).
+    pub version: Option<i64>,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: OutputFormat,
+}
+
+#[derive(Args, Debug)]
+pub struct ExtractArgs {
+    /// A URL (fetched) or a file (HTML, Markdown or text).
+    pub source: String,
+    /// Keep only elements matching this CSS selector (repeatable).
+    #[arg(long)]
+    pub select: Vec<String>,
+    /// Drop elements matching this CSS selector (repeatable).
+    #[arg(long)]
+    pub remove: Vec<String>,
+    /// Input format (default: guessed from the name, the Content-Type and the content).
+    #[arg(long = "input", value_enum)]
+    pub input_format: Option<InputFormat>,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: OutputFormat,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum InputFormat {
+    Html,
+    Markdown,
+    Text,
+}
+
+impl From<InputFormat> for Format {
+    fn from(f: InputFormat) -> Format {
+        match f {
+            InputFormat::Html => Format::Html,
+            InputFormat::Markdown => Format::Markdown,
+            InputFormat::Text => Format::Text,
+        }
+    }
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum, Default)]
+pub enum DiffFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(Args, Debug)]
+pub struct DiffArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Old side: a file, or a stored version `DOC_ID@N`, `DOC_ID@latest`, `DOC_ID@YYYY-MM-DD`.
+    pub old: String,
+    /// New side, same forms as OLD.
+    pub new: String,
+    /// CSS selector applied to HTML files (repeatable).
+    #[arg(long)]
+    pub select: Vec<String>,
+    /// CSS selector removed from HTML files (repeatable).
+    #[arg(long)]
+    pub remove: Vec<String>,
+    /// Language of the watch terms (default: the document's, or en).
+    #[arg(long)]
+    pub language: Option<String>,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: DiffFormat,
+}
+
+/// `clausewatch run`: the daemon.
+pub async fn run(args: RunArgs) -> Result<i32> {
+    let config = Arc::new(args.config.load()?);
+    let store = open_store(&config).await?;
+    let checker = Checker::new(&config, store.clone())?;
+    tracing::info!(
+        config = %config.path.display(),
+        database = %config.storage.path.display(),
+        documents = config.documents.len(),
+        "clausewatch started"
+    );
+    let (tx, rx) = watch::channel(false);
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        tracing::info!("shutting down: finishing in-flight checks");
+        let _ = tx.send(true);
+    });
+    let on_outcome: schedule::OnOutcome = Arc::new(|doc: &Document, outcome: &Outcome| {
+        // Without a fediverse account the bot previews what it would say.
+        if let Outcome::NewVersion {
+            changes: Some(cs), ..
+        } = outcome
+        {
+            if !cs.is_empty() {
+                let mut out = std::io::stdout().lock();
+                let _ = writeln!(out, "── {} ({}) changed ──", doc.name, doc.id);
+                let _ = write!(out, "{}", diff::render_text(cs, false));
+                let _ = out.flush();
+            }
+        }
+    });
+    schedule::run(config.clone(), checker, on_outcome, rx).await;
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(0)
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = match signal(SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+async fn open_store(config: &Config) -> Result<Store> {
+    Store::open(&config.storage.path)
+        .await
+        .with_context(|| format!("database {}", config.storage.path.display()))
+}
+
+/// `clausewatch check`: one check of the given (or all) documents now.
+pub async fn check(args: CheckArgs) -> Result<i32> {
+    let config = args.config.load()?;
+    let docs: Vec<&Document> = if args.documents.is_empty() {
+        config.documents.iter().collect()
+    } else {
+        args.documents
+            .iter()
+            .map(|id| config.document(id).ok_or_else(|| unknown_document(&config, id)))
+            .collect::<Result<_>>()?
+    };
+    let store = open_store(&config).await?;
+    let checker = Checker::new(&config, store.clone())?;
+    // Documents are checked concurrently; the fetcher's limits keep this
+    // polite (one request at a time per host).
+    let mut set = tokio::task::JoinSet::new();
+    for (i, doc) in docs.iter().enumerate() {
+        let checker = checker.clone();
+        let doc = (*doc).clone();
+        set.spawn(async move { (i, checker.check(&doc).await) });
+    }
+    let mut results = Vec::new();
+    while let Some(r) = set.join_next().await {
+        results.push(r.context("check task")?);
+    }
+    results.sort_by_key(|(i, _)| *i);
+    let mut failed = 0;
+    let mut out = std::io::stdout().lock();
+    for (i, r) in results {
+        let outcome = r?;
+        failed += outcome.is_failure() as usize;
+        writeln!(out, "{}: {}", docs[i].id, outcome)?;
+    }
+    store.close().await;
+    Ok(if failed > 0 { 1 } else { 0 })
+}
+
+fn unknown_document(config: &Config, id: &str) -> anyhow::Error {
+    let ids: Vec<&str> = config.documents.iter().map(|d| d.id.as_str()).collect();
+    bad(format!(
+        "unknown document {id:?} in {}; known: {}",
+        config.path.display(),
+        ids.join(", ")
+    ))
+}
+
+/// `clausewatch history`: the versions of a document, newest first.
+pub async fn history(args: HistoryArgs) -> Result<i32> {
+    let store = args.db.open().await?;
+    let versions = store.history(&args.document, None).await?;
+    if versions.is_empty() {
+        return Err(bad(format!("no versions of {:?} in the database", args.document)));
+    }
+    let mut out = std::io::stdout().lock();
+    match args.format {
+        OutputFormat::Json => {
+            serde_json::to_writer_pretty(&mut out, &versions)?;
+            writeln!(out)?;
+        }
+        OutputFormat::Text => {
+            for v in &versions {
+                let changes = v
+                    .changes
+                    .map(|c| {
+                        format!(
+                            "  +{} -{} ~{} renamed {} moved {}",
+                            c.added, c.removed, c.modified, c.renamed, c.moved
+                        )
+                    })
+                    .unwrap_or_default();
+                writeln!(
+                    out,
+                    "{:>4}  {}  (last seen {})  {} clauses  {}{}",
+                    v.version,
+                    v.first_seen.format("%Y-%m-%d %H:%M"),
+                    v.last_seen.format("%Y-%m-%d %H:%M"),
+                    v.clauses,
+                    &v.hash[..12],
+                    changes
+                )?;
+            }
+        }
+    }
+    Ok(0)
+}
+
+#[derive(Serialize)]
+struct ClauseOut<'a> {
+    position: u32,
+    kind: &'static str,
+    path: &'a str,
+    text: &'a str,
+    hash: &'a str,
+}
+
+fn kind_name(c: &Clause) -> &'static str {
+    match c.kind {
+        clauses::ClauseKind::Heading { .. } => "heading",
+        clauses::ClauseKind::Paragraph => "paragraph",
+        clauses::ClauseKind::ListItem => "list_item",
+        clauses::ClauseKind::TableRow => "table_row",
+    }
+}
+
+fn print_clauses(clauses: &[Clause], format: OutputFormat) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    match format {
+        OutputFormat::Json => {
+            let rows: Vec<ClauseOut> = clauses
+                .iter()
+                .map(|c| ClauseOut {
+                    position: c.position,
+                    kind: kind_name(c),
+                    path: &c.path,
+                    text: &c.text,
+                    hash: &c.hash,
+                })
+                .collect();
+            serde_json::to_writer_pretty(&mut out, &rows)?;
+            writeln!(out)?;
+        }
+        OutputFormat::Text => {
+            for c in clauses {
+                match c.kind {
+                    clauses::ClauseKind::Heading { level } => {
+                        writeln!(out, "\n{} {}", "#".repeat(level as usize), c.text)?
+                    }
+                    clauses::ClauseKind::ListItem => writeln!(out, "  - {}", c.text)?,
+                    _ => writeln!(out, "{}", c.text)?,
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `clausewatch show`: the clauses of a stored version.
+pub async fn show(args: ShowArgs) -> Result<i32> {
+    let store = args.db.open().await?;
+    let v = match args.version {
+        Some(n) => store.version(&args.document, n).await?,
+        None => store.latest_version(&args.document).await?,
+    }
+    .ok_or_else(|| {
+        bad(format!(
+            "no version {} of {:?} in the database",
+            args.version.map_or("at all".to_string(), |n| n.to_string()),
+            args.document
+        ))
+    })?;
+    let clauses = store.clauses(v.id).await?;
+    print_clauses(&clauses, args.format)?;
+    Ok(0)
+}
+
+/// Reads a local file or fetches a URL, and extracts its clauses.
+async fn load_source(
+    source: &str,
+    rules: &Rules,
+    forced: Option<Format>,
+) -> Result<Vec<Clause>> {
+    let (text, format) = if source.starts_with("http://") || source.starts_with("https://") {
+        let url = Url::parse(source).map_err(|e| bad(format!("invalid URL {source:?}: {e}")))?;
+        let fetcher = Fetcher::new(fetch::FetchSettings {
+            user_agent: crate::config::DEFAULT_USER_AGENT.to_string(),
+            ..fetch::FetchSettings::default()
+        })?;
+        let report = fetcher.fetch(&url, &Conditional::default()).await;
+        let page = match report.result {
+            Ok(Fetched::Page(p)) => p,
+            Ok(Fetched::NotModified) => bail!("{url}: unexpected 304 Not Modified"),
+            Err(e) => return Err(anyhow!(e)),
+        };
+        let format = forced.unwrap_or_else(|| Format::guess(source, page.content_type.as_deref(), &page.text));
+        (page.text, format)
+    } else {
+        let path = Path::new(source);
+        let bytes = std::fs::read(path).map_err(|e| bad(format!("cannot read {source}: {e}")))?;
+        let (text, _) = fetch::decode(&bytes, None);
+        let format = forced.unwrap_or_else(|| Format::guess(source, None, &text));
+        (text, format)
+    };
+    let extracted = extract::extract(&text, format, rules).map_err(|e| bad(format!("{source}: {e}")))?;
+    Ok(clauses::split(&extracted))
+}
+
+/// `clausewatch extract`: prints the clauses of a page or file, to write
+/// selectors for a new document.
+pub async fn extract_cmd(args: ExtractArgs) -> Result<i32> {
+    for s in args.select.iter().chain(&args.remove) {
+        extract::validate_selector(s).map_err(|m| bad(format!("invalid CSS selector {s:?}: {m}")))?;
+    }
+    let rules = Rules {
+        select: args.select,
+        remove: args.remove,
+        min_chars: 1,
+    };
+    let clauses = load_source(&args.source, &rules, args.input_format.map(Format::from)).await?;
+    print_clauses(&clauses, args.format)?;
+    Ok(0)
+}
+
+/// A side of `clausewatch diff`: a stored version reference or a file.
+enum Side<'a> {
+    Stored { doc: &'a str, at: VersionRef },
+    File(&'a str),
+}
+
+enum VersionRef {
+    Latest,
+    Number(i64),
+    Date(DateTime<Utc>),
+}
+
+fn parse_side(s: &str) -> Result<Side<'_>> {
+    // A path that exists wins, so a file named "a@b" still works.
+    if Path::new(s).exists() {
+        return Ok(Side::File(s));
+    }
+    let Some((doc, v)) = s.rsplit_once('@') else {
+        return Ok(Side::File(s));
+    };
+    let at = if v == "latest" {
+        VersionRef::Latest
+    } else if let Ok(n) = v.parse::<i64>() {
+        VersionRef::Number(n)
+    } else if let Ok(d) = NaiveDate::parse_from_str(v, "%Y-%m-%d") {
+        // "the version current at that date": everything seen by the end of
+        // that day.
+        let end = d.and_hms_opt(23, 59, 59).expect("valid time").and_utc();
+        VersionRef::Date(end)
+    } else if let Ok(t) = DateTime::parse_from_rfc3339(v) {
+        VersionRef::Date(t.with_timezone(&Utc))
+    } else {
+        return Err(bad(format!(
+            "{s:?}: after '@' write a version number, 'latest' or a date (YYYY-MM-DD)"
+        )));
+    };
+    Ok(Side::Stored { doc, at })
+}
+
+async fn load_side(side: &Side<'_>, store: &mut Option<Store>, db: &DbArgs, rules: &Rules) -> Result<Vec<Clause>> {
+    match side {
+        Side::File(path) => load_source(path, rules, None).await,
+        Side::Stored { doc, at } => {
+            if store.is_none() {
+                *store = Some(db.open().await?);
+            }
+            let st = store.as_ref().expect("opened above");
+            let v = match at {
+                VersionRef::Latest => st.latest_version(doc).await?,
+                VersionRef::Number(n) => st.version(doc, *n).await?,
+                VersionRef::Date(t) => st.version_at(doc, *t).await?,
+            }
+            .ok_or_else(|| bad(format!("no such stored version: {doc}@…")))?;
+            Ok(st.clauses(v.id).await?)
+        }
+    }
+}
+
+/// `clausewatch diff`: the clause-level changes between two versions.
+pub async fn diff_cmd(args: DiffArgs) -> Result<i32> {
+    let rules = Rules {
+        select: args.select.clone(),
+        remove: args.remove.clone(),
+        min_chars: 1,
+    };
+    let old_side = parse_side(&args.old)?;
+    let new_side = parse_side(&args.new)?;
+    let mut store = None;
+    let old = load_side(&old_side, &mut store, &args.db, &rules).await?;
+    let new = load_side(&new_side, &mut store, &args.db, &rules).await?;
+    let config = args.db.config.load().ok();
+    let options = config.as_ref().map(check::diff_options).unwrap_or_else(|| diff::DiffOptions {
+        similarity: 0.5,
+        watch_terms: diff::WatchTerms::defaults(),
+    });
+    let language = args
+        .language
+        .clone()
+        .or_else(|| {
+            let doc = match (&new_side, &old_side) {
+                (Side::Stored { doc, .. }, _) | (_, Side::Stored { doc, .. }) => Some(*doc),
+                _ => None,
+            }?;
+            config.as_ref()?.document(doc).map(|d| d.language.clone())
+        })
+        .unwrap_or_else(|| "en".to_string());
+    let cs = diff::diff(&old, &new, &options, &language);
+    let mut out = std::io::stdout().lock();
+    match args.format {
+        DiffFormat::Json => {
+            serde_json::to_writer_pretty(&mut out, &cs)?;
+            writeln!(out)?;
+        }
+        DiffFormat::Text => {
+            let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+            write!(out, "{}", diff::render_text(&cs, color))?;
+        }
+    }
+    Ok(0)
+}

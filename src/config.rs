@@ -1,0 +1,499 @@
+//! `bot.toml`: the documents to watch and how to watch them.
+//!
+//! Everything is checked before anything runs: unknown keys, duplicate ids,
+//! bad URLs, bad cron expressions and bad CSS selectors are reported with the
+//! file, line and column, so a typo never turns into a silent no-op at 3 a.m.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use serde::de::{self, Deserializer, SeqAccess, Visitor};
+use serde::Deserialize;
+use toml::Spanned;
+use url::Url;
+
+/// Per language, per flag name, the phrases that raise the flag.
+pub type WatchTermsConfig = BTreeMap<String, BTreeMap<String, Vec<String>>>;
+
+/// A configuration error, located in its file when it can be.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}:{line}:{column}: {message}")]
+    At {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("{path}: {message}")]
+    File { path: PathBuf, message: String },
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file it was read from (for messages).
+    pub path: PathBuf,
+    pub defaults: Defaults,
+    pub storage: Storage,
+    pub diff: DiffSettings,
+    pub watch_terms: WatchTermsConfig,
+    pub documents: Vec<Document>,
+}
+
+/// `[defaults]`: applied to every document unless it says otherwise.
+#[derive(Debug, Clone)]
+pub struct Defaults {
+    pub schedule: Schedule,
+    pub user_agent: String,
+    pub contact: Option<String>,
+    pub connect_timeout: Duration,
+    pub timeout: Duration,
+    pub max_redirects: usize,
+    pub max_body_bytes: u64,
+    pub retries: u32,
+    pub backoff_base: Duration,
+    pub per_host_delay: Duration,
+    pub max_concurrent: usize,
+    pub min_chars: usize,
+    /// Upper bound of the random delay added to each scheduled check, so that
+    /// many documents on the same schedule do not hit their hosts at once.
+    pub jitter: Duration,
+}
+
+/// `[storage]`.
+#[derive(Debug, Clone)]
+pub struct Storage {
+    pub path: PathBuf,
+}
+
+/// `[diff]`.
+#[derive(Debug, Clone)]
+pub struct DiffSettings {
+    /// Word-level similarity from which a removed and an added clause are
+    /// reported as one modified clause.
+    pub similarity: f64,
+}
+
+/// One watched document.
+#[derive(Debug, Clone)]
+pub struct Document {
+    pub id: String,
+    pub name: String,
+    pub service: String,
+    pub url: Url,
+    pub select: Vec<String>,
+    pub remove: Vec<String>,
+    pub schedule: Schedule,
+    pub language: String,
+    pub tags: Vec<String>,
+}
+
+/// A cron schedule, keeping the expression as written for messages.
+#[derive(Clone)]
+pub struct Schedule {
+    pub expr: String,
+    pub cron: cron::Schedule,
+}
+
+impl fmt::Debug for Schedule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Schedule({:?})", self.expr)
+    }
+}
+
+impl Schedule {
+    /// Parses a cron expression. The classic five-field form (minute hour
+    /// day-of-month month day-of-week) is accepted as well as the six- and
+    /// seven-field forms of the `cron` crate (with seconds, and years).
+    pub fn parse(expr: &str) -> Result<Schedule, String> {
+        let fields = expr.split_whitespace().count();
+        let full = match fields {
+            5 => format!("0 {expr}"),
+            6 | 7 => expr.to_string(),
+            n => {
+                return Err(format!(
+                    "cron expression {expr:?} has {n} fields; expected 5 (min hour day month weekday), 6 or 7"
+                ))
+            }
+        };
+        let cron = cron::Schedule::from_str(&full)
+            .map_err(|e| format!("invalid cron expression {expr:?}: {e}"))?;
+        if cron.upcoming(chrono::Utc).next().is_none() {
+            return Err(format!("cron expression {expr:?} never fires"));
+        }
+        Ok(Schedule {
+            expr: expr.to_string(),
+            cron,
+        })
+    }
+}
+
+pub const DEFAULT_SCHEDULE: &str = "17 */6 * * *";
+pub const DEFAULT_USER_AGENT: &str = concat!("clausewatch/", env!("CARGO_PKG_VERSION"));
+
+// ---- raw TOML shape ----
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    defaults: RawDefaults,
+    #[serde(default)]
+    storage: RawStorage,
+    #[serde(default)]
+    diff: RawDiff,
+    #[serde(default)]
+    watch_terms: WatchTermsConfig,
+    /// Left to later stages (posting); accepted here so one file configures
+    /// the whole bot.
+    #[serde(default)]
+    fediverse: Option<toml::Value>,
+    #[serde(default)]
+    http: Option<toml::Value>,
+    #[serde(default)]
+    documents: Vec<RawDocument>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawDefaults {
+    schedule: Option<Spanned<String>>,
+    user_agent: Option<String>,
+    contact: Option<Spanned<String>>,
+    connect_timeout: Option<Spanned<String>>,
+    timeout: Option<Spanned<String>>,
+    max_redirects: Option<usize>,
+    max_body_bytes: Option<u64>,
+    retries: Option<u32>,
+    backoff_base: Option<Spanned<String>>,
+    per_host_delay: Option<Spanned<String>>,
+    max_concurrent: Option<Spanned<usize>>,
+    min_chars: Option<usize>,
+    jitter: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawStorage {
+    path: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawDiff {
+    similarity: Option<Spanned<f64>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDocument {
+    id: Spanned<String>,
+    name: String,
+    service: String,
+    url: Spanned<String>,
+    #[serde(default)]
+    select: Option<Spanned<OneOrMany>>,
+    #[serde(default)]
+    remove: Option<Spanned<OneOrMany>>,
+    schedule: Option<Spanned<String>>,
+    language: Option<String>,
+    #[serde(default)]
+    tags: Vec<String>,
+}
+
+/// A string or a list of strings (`select = "#main"` or `select = ["a", "b"]`).
+struct OneOrMany(Vec<String>);
+
+impl<'de> Deserialize<'de> for OneOrMany {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = OneOrMany;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a CSS selector or a list of CSS selectors")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<OneOrMany, E> {
+                Ok(OneOrMany(vec![v.to_string()]))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<OneOrMany, A::Error> {
+                let mut out = Vec::new();
+                while let Some(s) = seq.next_element::<String>()? {
+                    out.push(s);
+                }
+                Ok(OneOrMany(out))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Turns byte offsets into 1-based line and column numbers.
+struct Locator<'a> {
+    path: &'a Path,
+    text: &'a str,
+}
+
+impl Locator<'_> {
+    fn at(&self, offset: usize, message: impl Into<String>) -> ConfigError {
+        let before = &self.text[..offset.min(self.text.len())];
+        let line = before.matches('\n').count() + 1;
+        let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        ConfigError::At {
+            path: self.path.to_path_buf(),
+            line,
+            column,
+            message: message.into(),
+        }
+    }
+    fn spanned<T>(&self, s: &Spanned<T>, message: impl Into<String>) -> ConfigError {
+        self.at(s.span().start, message)
+    }
+}
+
+fn duration(loc: &Locator, v: &Option<Spanned<String>>, default: Duration) -> Result<Duration, ConfigError> {
+    match v {
+        None => Ok(default),
+        Some(s) => humantime::parse_duration(s.get_ref().trim())
+            .map_err(|e| loc.spanned(s, format!("invalid duration {:?}: {e} (write e.g. \"30s\", \"5m\")", s.get_ref()))),
+    }
+}
+
+impl Config {
+    /// Reads and validates a config file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let mut config = Config::parse(path, &text)?;
+        // Environment overrides, for containers where the file is read-only.
+        if let Ok(db) = std::env::var("CLAUSEWATCH_DATABASE") {
+            if !db.is_empty() {
+                config.storage.path = PathBuf::from(db);
+            }
+        }
+        Ok(config)
+    }
+
+    /// Parses config text; `path` is only used for messages and to resolve
+    /// the database path relative to the config file's folder.
+    pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
+        let loc = Locator { path, text };
+        let raw: RawConfig = toml::from_str(text).map_err(|e| {
+            let message = e.message().to_string();
+            match e.span() {
+                Some(span) => loc.at(span.start, message),
+                None => ConfigError::File {
+                    path: path.to_path_buf(),
+                    message,
+                },
+            }
+        })?;
+
+        let d = &raw.defaults;
+        let schedule = match &d.schedule {
+            Some(s) => Schedule::parse(s.get_ref()).map_err(|m| loc.spanned(s, m))?,
+            None => Schedule::parse(DEFAULT_SCHEDULE).expect("default schedule is valid"),
+        };
+        let contact = match &d.contact {
+            Some(c) => {
+                Url::parse(c.get_ref()).map_err(|e| loc.spanned(c, format!("invalid contact URL {:?}: {e}", c.get_ref())))?;
+                Some(c.get_ref().clone())
+            }
+            None => None,
+        };
+        let max_concurrent = match &d.max_concurrent {
+            Some(m) if *m.get_ref() == 0 => return Err(loc.spanned(m, "max_concurrent must be at least 1")),
+            Some(m) => *m.get_ref(),
+            None => 4,
+        };
+        let base_agent = d.user_agent.clone().unwrap_or_else(|| DEFAULT_USER_AGENT.to_string());
+        // The user agent names the bot and says where to complain, as polite
+        // crawlers do.
+        let user_agent = match &contact {
+            Some(c) if !base_agent.contains(c.as_str()) => format!("{base_agent} (+{c})"),
+            _ => base_agent,
+        };
+        let defaults = Defaults {
+            schedule,
+            user_agent,
+            contact,
+            connect_timeout: duration(&loc, &d.connect_timeout, Duration::from_secs(10))?,
+            timeout: duration(&loc, &d.timeout, Duration::from_secs(30))?,
+            max_redirects: d.max_redirects.unwrap_or(5),
+            max_body_bytes: d.max_body_bytes.unwrap_or(10 * 1024 * 1024),
+            retries: d.retries.unwrap_or(3),
+            backoff_base: duration(&loc, &d.backoff_base, Duration::from_secs(1))?,
+            per_host_delay: duration(&loc, &d.per_host_delay, Duration::from_secs(1))?,
+            max_concurrent,
+            min_chars: d.min_chars.unwrap_or(100),
+            jitter: duration(&loc, &d.jitter, Duration::from_secs(30))?,
+        };
+
+        let storage_path = PathBuf::from(raw.storage.path.clone().unwrap_or_else(|| "clausewatch.db".into()));
+        let storage_path = if storage_path.is_relative() {
+            path.parent().map(|p| p.join(&storage_path)).unwrap_or(storage_path)
+        } else {
+            storage_path
+        };
+
+        let similarity = match &raw.diff.similarity {
+            Some(s) if !(0.0..=1.0).contains(s.get_ref()) => {
+                return Err(loc.spanned(s, "similarity must be between 0 and 1"))
+            }
+            Some(s) => *s.get_ref(),
+            None => 0.5,
+        };
+
+        let mut seen = HashSet::new();
+        let mut documents = Vec::with_capacity(raw.documents.len());
+        for rd in &raw.documents {
+            let id = rd.id.get_ref();
+            if !is_slug(id) {
+                return Err(loc.spanned(
+                    &rd.id,
+                    format!("document id {id:?} must be lowercase letters, digits and '-' (it is typed in commands)"),
+                ));
+            }
+            if !seen.insert(id.clone()) {
+                return Err(loc.spanned(&rd.id, format!("duplicate document id {id:?}")));
+            }
+            let url = Url::parse(rd.url.get_ref())
+                .map_err(|e| loc.spanned(&rd.url, format!("invalid URL {:?}: {e}", rd.url.get_ref())))?;
+            if !matches!(url.scheme(), "http" | "https") {
+                return Err(loc.spanned(&rd.url, format!("URL {url} must be http or https")));
+            }
+            let select = selectors(&loc, &rd.select)?;
+            let remove = selectors(&loc, &rd.remove)?;
+            let schedule = match &rd.schedule {
+                Some(s) => Schedule::parse(s.get_ref()).map_err(|m| loc.spanned(s, m))?,
+                None => defaults.schedule.clone(),
+            };
+            documents.push(Document {
+                id: id.clone(),
+                name: rd.name.clone(),
+                service: rd.service.clone(),
+                url,
+                select,
+                remove,
+                schedule,
+                language: rd.language.clone().unwrap_or_else(|| "en".into()),
+                tags: rd.tags.clone(),
+            });
+        }
+
+        Ok(Config {
+            path: path.to_path_buf(),
+            defaults,
+            storage: Storage { path: storage_path },
+            diff: DiffSettings { similarity },
+            watch_terms: raw.watch_terms,
+            documents,
+        })
+    }
+
+    /// The document with this id.
+    pub fn document(&self, id: &str) -> Option<&Document> {
+        self.documents.iter().find(|d| d.id == id)
+    }
+}
+
+fn selectors(loc: &Locator, v: &Option<Spanned<OneOrMany>>) -> Result<Vec<String>, ConfigError> {
+    let Some(v) = v else { return Ok(Vec::new()) };
+    for s in &v.get_ref().0 {
+        crate::extract::validate_selector(s)
+            .map_err(|m| loc.spanned(v, format!("invalid CSS selector {s:?}: {m}")))?;
+    }
+    Ok(v.get_ref().0.clone())
+}
+
+fn is_slug(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !s.starts_with('-')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(Path::new("bot.toml"), text)
+    }
+
+    const DOC: &str = "[[documents]]\nid = \"x-privacy\"\nname = \"X Privacy Policy\"\nservice = \"X\"\nurl = \"https://x.com/en/privacy\"\n";
+
+    #[test]
+    fn minimal_document_gets_defaults() {
+        let c = parse(DOC).unwrap();
+        let d = &c.documents[0];
+        assert_eq!(d.id, "x-privacy");
+        assert_eq!(d.schedule.expr, DEFAULT_SCHEDULE);
+        assert_eq!(d.language, "en");
+        assert_eq!(c.defaults.max_body_bytes, 10 * 1024 * 1024);
+        assert_eq!(c.storage.path, PathBuf::from("clausewatch.db"));
+    }
+
+    #[test]
+    fn unknown_key_is_located() {
+        let err = parse(&format!("{DOC}selct = \"#main\"\n")).unwrap_err().to_string();
+        assert!(err.starts_with("bot.toml:6:1:"), "{err}");
+        assert!(err.contains("selct"), "{err}");
+    }
+
+    #[test]
+    fn duplicate_id_is_located() {
+        let err = parse(&format!("{DOC}{DOC}")).unwrap_err().to_string();
+        assert!(err.starts_with("bot.toml:7:6:"), "{err}");
+        assert!(err.contains("duplicate document id \"x-privacy\""), "{err}");
+    }
+
+    #[test]
+    fn bad_url_and_cron_are_located() {
+        let err = parse(&DOC.replace("https://x.com/en/privacy", "not a url")).unwrap_err().to_string();
+        assert!(err.starts_with("bot.toml:5:7:") && err.contains("invalid URL \"not a url\""), "{err}");
+        let err = parse(&format!("{DOC}schedule = \"61 * * * *\"\n")).unwrap_err().to_string();
+        assert!(err.starts_with("bot.toml:6:12:") && err.contains("cron"), "{err}");
+        let err = parse(&format!("[defaults]\nschedule = \"every day\"\n{DOC}")).unwrap_err().to_string();
+        assert!(err.starts_with("bot.toml:2:12:"), "{err}");
+    }
+
+    #[test]
+    fn select_accepts_one_or_many_and_checks_selectors() {
+        let c = parse(&format!("{DOC}select = \"#main\"\nremove = [\".a\", \".b\"]\n")).unwrap();
+        assert_eq!(c.documents[0].select, vec!["#main"]);
+        assert_eq!(c.documents[0].remove, vec![".a", ".b"]);
+        let err = parse(&format!("{DOC}remove = [\".a\", \"[[oops\"]\n")).unwrap_err().to_string();
+        assert!(err.starts_with("bot.toml:6:10:") && err.contains("[[oops"), "{err}");
+    }
+
+    #[test]
+    fn five_and_six_field_cron() {
+        assert!(Schedule::parse("*/5 * * * *").is_ok());
+        assert!(Schedule::parse("0 */5 * * * *").is_ok());
+        assert!(Schedule::parse("* *").is_err());
+    }
+
+    #[test]
+    fn contact_is_added_to_user_agent() {
+        let c = parse(&format!("[defaults]\ncontact = \"https://example.org/bot\"\n{DOC}")).unwrap();
+        assert!(c.defaults.user_agent.starts_with("clausewatch/"));
+        assert!(c.defaults.user_agent.ends_with("(+https://example.org/bot)"));
+    }
+
+    #[test]
+    fn storage_path_is_relative_to_config_file() {
+        let c = Config::parse(Path::new("/etc/cw/bot.toml"), DOC).unwrap();
+        assert_eq!(c.storage.path, PathBuf::from("/etc/cw/clausewatch.db"));
+    }
+}
