@@ -179,8 +179,15 @@ impl Checker {
                 Outcome::NotModified
             }
             Ok(Fetched::Page(page)) => {
-                let format = Format::guess(page.final_url.as_str(), page.content_type.as_deref(), &page.text);
-                match extract::extract(&page.text, format, &rules) {
+                let input = match &doc.json_field {
+                    Some(field) => json_field(&page.text, field),
+                    None => {
+                        let format = Format::guess(page.final_url.as_str(), page.content_type.as_deref(), &page.text);
+                        Ok((page.text.clone(), format))
+                    }
+                };
+                let extracted = input.and_then(|(text, format)| extract::extract(&text, format, &rules));
+                match extracted {
                     Err(e) => {
                         let class = extract_error_class(&e).to_string();
                         let error = format!("{}: {e}", doc.url);
@@ -256,6 +263,25 @@ pub fn counts(cs: &ChangeSet) -> ChangeCounts {
         moved: s.moved as i64,
         renamed: s.renamed as i64,
     }
+}
+
+/// Takes the policy out of a JSON response (e.g. Mastodon's
+/// `/api/v1/instance/privacy_policy`, whose `content` is HTML).
+fn json_field(body: &str, field: &str) -> Result<(String, Format), extract::ExtractError> {
+    let value: serde_json::Value = serde_json::from_str(body).map_err(|e| extract::ExtractError::Json {
+        field: field.to_string(),
+        message: e.to_string(),
+    })?;
+    let pointer = if field.starts_with('/') { field.to_string() } else { format!("/{field}") };
+    let text = value
+        .pointer(&pointer)
+        .and_then(|v| v.as_str())
+        .ok_or_else(|| extract::ExtractError::Json {
+            field: field.to_string(),
+            message: "no such string field".into(),
+        })?;
+    let format = Format::guess("", None, text);
+    Ok((text.to_string(), format))
 }
 
 fn extract_error_class(e: &extract::ExtractError) -> &'static str {

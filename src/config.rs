@@ -95,6 +95,9 @@ pub struct Document {
     pub schedule: Schedule,
     pub language: String,
     pub tags: Vec<String>,
+    /// For pages served as JSON: the field (a top-level key, or a JSON
+    /// pointer like `/data/content`) that holds the policy's HTML or text.
+    pub json_field: Option<String>,
 }
 
 /// A cron schedule, keeping the expression as written for messages.
@@ -208,6 +211,7 @@ struct RawDocument {
     language: Option<String>,
     #[serde(default)]
     tags: Vec<String>,
+    json_field: Option<String>,
 }
 
 /// A string or a list of strings (`select = "#main"` or `select = ["a", "b"]`).
@@ -388,6 +392,7 @@ impl Config {
                 schedule,
                 language: rd.language.clone().unwrap_or_else(|| "en".into()),
                 tags: rd.tags.clone(),
+                json_field: rd.json_field.clone(),
             });
         }
 
