@@ -260,7 +260,10 @@ impl Walker<'_> {
                     self.children(cell, Some(index));
                     cells.push(collapse_ws(&std::mem::take(&mut self.blocks[index].text)));
                 }
-                self.blocks[index].text = cells.join(" | ");
+                // A row of empty cells is spacing, not content.
+                if cells.iter().any(|c| !c.is_empty()) {
+                    self.blocks[index].text = cells.join(" | ");
+                }
             }
             Role::Structure if target.is_some() => {
                 // Nested list or table: its blocks follow the enclosing leaf,
@@ -281,5 +284,144 @@ impl Walker<'_> {
                 self.flush_loose();
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clauses::{split, version_hash};
+    use crate::extract::{extract, Format};
+
+    fn fixture(name: &str) -> String {
+        let path = format!("{}/src/extract/testdata/{name}", env!("CARGO_MANIFEST_DIR"));
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
+    fn rules(select: &[&str], remove: &[&str]) -> Rules {
+        Rules {
+            select: select.iter().map(|s| s.to_string()).collect(),
+            remove: remove.iter().map(|s| s.to_string()).collect(),
+            min_chars: 0,
+        }
+    }
+
+    fn blocks(name: &str, rules: &Rules) -> Vec<(ClauseKind, String)> {
+        extract_html(&fixture(name), rules)
+            .unwrap_or_else(|e| panic!("{name}: {e}"))
+            .blocks
+            .into_iter()
+            .map(|b| (b.kind, b.text))
+            .collect()
+    }
+
+    fn texts(name: &str, rules: &Rules) -> Vec<String> {
+        blocks(name, rules).into_iter().map(|(_, t)| t).collect()
+    }
+
+    #[test]
+    fn nested_list_items_are_their_own_items() {
+        let got = blocks("nested-lists.html", &Rules::default());
+        let item = |t: &str| (ClauseKind::ListItem, t.to_string());
+        assert_eq!(
+            got,
+            [
+                item("Parent item tail text"),
+                item("Child one"),
+                item("Child two"),
+                item("Second"),
+                item("Numbered link"),
+                (ClauseKind::Paragraph, "Term".into()),
+                (ClauseKind::Paragraph, "Definition".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn table_rows_join_cells() {
+        let got = blocks("table.html", &Rules::default());
+        assert_eq!(
+            got,
+            [
+                (ClauseKind::Paragraph, "Retention".into()),
+                (ClauseKind::TableRow, "Data | Kept for".into()),
+                (ClauseKind::TableRow, "Email | 18 months".into()),
+                (ClauseKind::TableRow, "Logs |".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn single_br_is_a_space_double_br_splits_a_paragraph() {
+        assert_eq!(
+            texts("br-inside-p.html", &Rules::default()),
+            ["We collect some data about you", "First part.", "Second part.", "Loose text continues", "Para", "after para", "Two lines"]
+        );
+    }
+
+    #[test]
+    fn select_is_a_union_in_document_order_without_nested_duplicates() {
+        let r = rules(&[".b", ".a", "body > p"], &[]);
+        assert_eq!(texts("select-nested.html", &r), ["First p", "In a", "In b", "Last b"]);
+        let r = rules(&[".a"], &[".b"]);
+        assert_eq!(texts("select-nested.html", &r), ["In a"]);
+    }
+
+    #[test]
+    fn invisible_elements_are_dropped() {
+        let r = rules(&[], &["[aria-hidden=\"true\"]"]);
+        assert_eq!(
+            texts("hidden-and-scripts.html", &r),
+            ["Visible one.", "Form text", "Visible two.", "Visible three."]
+        );
+    }
+
+    #[test]
+    fn entities_are_decoded() {
+        assert_eq!(
+            texts("entities.html", &Rules::default()),
+            ["Fish & chips <tag> café ©\u{a0}2026 it’s ’quoted‘ “x” &bogus; AT&T"]
+                .map(crate::extract::collapse_ws)
+        );
+    }
+
+    #[test]
+    fn typography_and_wrapping_do_not_change_clauses() {
+        let a = split(&extract_html(&fixture("typographic-a.html"), &Rules::default()).unwrap());
+        let b = split(&extract_html(&fixture("typographic-b.html"), &Rules::default()).unwrap());
+        let norms = |c: &[crate::clauses::Clause]| c.iter().map(|c| c.norm.clone()).collect::<Vec<_>>();
+        assert_eq!(norms(&a), norms(&b));
+        assert_eq!(norms(&a)[1], "We collect identifiers - like your e-mail and cooperate with partners...");
+        assert_eq!(version_hash(&a), version_hash(&b));
+        // The original wording is kept for quoting.
+        assert_eq!(a[0].text, "It’s our “Policy”");
+    }
+
+    #[test]
+    fn selector_matching_nothing_is_an_error() {
+        let err = extract_html(&fixture("select-nested.html"), &rules(&["#main", ".missing"], &[])).unwrap_err();
+        assert_eq!(err, ExtractError::NothingSelected { selectors: "#main, .missing".into() });
+    }
+
+    #[test]
+    fn invalid_selector_is_named() {
+        let err = extract_html("<p>x</p>", &rules(&["p"], &["div[["])).unwrap_err();
+        assert!(matches!(&err, ExtractError::InvalidSelector { selector, .. } if selector == "div[["), "{err:?}");
+        assert!(err.to_string().contains("div[["));
+        assert!(validate_selector("div[[").is_err());
+        assert!(validate_selector("#twtr-main > .x:nth-child(2), [aria-hidden=\"true\"]").is_ok());
+    }
+
+    #[test]
+    fn short_page_is_too_short() {
+        let r = Rules { min_chars: 100, ..rules(&[".a"], &[]) };
+        let err = extract(&fixture("select-nested.html"), Format::Html, &r).unwrap_err();
+        assert_eq!(err, ExtractError::TooShort { chars: "In a".len() + "In b".len(), min: 100 });
+    }
+
+    #[test]
+    fn page_without_body_markup_still_extracts() {
+        let got = extract_html("Just text, <i>no</i> tags", &Rules::default()).unwrap();
+        assert_eq!(got.blocks, [Block { kind: ClauseKind::Paragraph, text: "Just text, no tags".into() }]);
     }
 }

@@ -256,6 +256,10 @@ fn table_row(t: &str) -> Option<String> {
         return None;
     }
     let cells: Vec<String> = cells.iter().map(|c| super::collapse_ws(&inline(c))).collect();
+    // A row of empty cells is spacing, not content (the sink drops it).
+    if cells.iter().all(|c| c.is_empty()) {
+        return Some(String::new());
+    }
     Some(cells.join(" | "))
 }
 
