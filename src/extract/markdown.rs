@@ -269,6 +269,14 @@ enum Tok {
     Delim { ch: char, len: usize, open: bool, close: bool, used: usize },
 }
 
+fn push_char(toks: &mut Vec<Tok>, c: char) {
+    if let Some(Tok::Text(t)) = toks.last_mut() {
+        t.push(c);
+    } else {
+        toks.push(Tok::Text(c.to_string()));
+    }
+}
+
 fn push_text(toks: &mut Vec<Tok>, s: &str) {
     if let Some(Tok::Text(t)) = toks.last_mut() {
         t.push_str(s);
@@ -286,7 +294,7 @@ pub(crate) fn inline(src: &str) -> String {
         let c = chars[i];
         match c {
             '\\' if chars.get(i + 1).is_some_and(|n| n.is_ascii_punctuation()) => {
-                push_text(&mut toks, &chars[i + 1].to_string());
+                push_char(&mut toks, chars[i + 1]);
                 i += 2;
             }
             '`' => {
@@ -333,7 +341,7 @@ pub(crate) fn inline(src: &str) -> String {
             },
             '&' => match parse_entity(&chars, i) {
                 Some((decoded, end)) => {
-                    push_text(&mut toks, &decoded.to_string());
+                    push_char(&mut toks, decoded);
                     i = end;
                 }
                 None => {
@@ -359,7 +367,7 @@ pub(crate) fn inline(src: &str) -> String {
                 i += len;
             }
             _ => {
-                push_text(&mut toks, &c.to_string());
+                push_char(&mut toks, c);
                 i += 1;
             }
         }

@@ -17,6 +17,9 @@ mod markdown;
 mod normalize;
 mod text;
 
+#[cfg(test)]
+mod corpus_tests;
+
 pub use crate::clauses::ClauseKind;
 pub use html::{extract_html, validate_selector};
 pub use markdown::extract_markdown;
