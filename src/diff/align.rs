@@ -10,7 +10,7 @@
 //!    between the same two anchors (a clause that was reworded usually stays
 //!    where it was), then globally for what is left, best pair first.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::hash::{Hash, Hasher};
 
 use similar::{capture_diff_slices, Algorithm, DiffTag};
@@ -95,6 +95,7 @@ fn dice_bound(a: usize, b: usize) -> f64 {
 
 /// Word similarity of two clause norms, exposed for tests and callers that
 /// want to explain a pairing.
+#[cfg(test)]
 pub(crate) fn similarity(a: &str, b: &str) -> f64 {
     dice(&word_bag(a), &word_bag(b))
 }
@@ -137,21 +138,28 @@ pub(crate) fn align(old: &[Clause], new: &[Clause], threshold: f64) -> Alignment
     }
 
     // Pass 2: moved. Queue per key of unmatched new indexes, consumed in
-    // document order so duplicates pair first-with-first.
-    let mut pending: HashMap<Key, std::collections::VecDeque<usize>> = HashMap::new();
-    for (n, k) in nk.iter().enumerate() {
-        if new_match[n].is_none() {
-            pending.entry(*k).or_default().push_back(n);
-        }
+    // document order so duplicates pair first-with-first. A second round
+    // ignores heading-ness: the same words turned from heading into
+    // paragraph (or back) are a formatting change, not a wording change.
+    fn words_only(c: &Clause) -> Key<'_> {
+        (false, c.norm.as_str())
     }
-    for (o, k) in ok.iter().enumerate() {
-        if old_match[o].is_some() {
-            continue;
+    for key_of in [key as fn(&Clause) -> Key<'_>, words_only] {
+        let mut pending: HashMap<Key, VecDeque<usize>> = HashMap::new();
+        for (n, c) in new.iter().enumerate() {
+            if new_match[n].is_none() {
+                pending.entry(key_of(c)).or_default().push_back(n);
+            }
         }
-        if let Some(n) = pending.get_mut(k).and_then(|q| q.pop_front()) {
-            let p = Pairing::Moved { old: o, new: n };
-            old_match[o] = Some(p);
-            new_match[n] = Some(p);
+        for (o, c) in old.iter().enumerate() {
+            if old_match[o].is_some() {
+                continue;
+            }
+            if let Some(n) = pending.get_mut(&key_of(c)).and_then(VecDeque::pop_front) {
+                let p = Pairing::Moved { old: o, new: n };
+                old_match[o] = Some(p);
+                new_match[n] = Some(p);
+            }
         }
     }
 
