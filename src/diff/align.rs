@@ -29,9 +29,8 @@ pub(crate) enum Pairing {
 }
 
 /// Alignment result: every old and every new index appears in exactly one
-/// pairing. `order` gives a document-order sort key for each pairing: new
-/// index for anything present in the new version, and for removed clauses the
-/// new index where their gap starts (removed sorts before added there).
+/// pairing, sorted in document order by the attached key: new index for
+/// anything present in the new version, see `align` for removed clauses.
 pub(crate) struct Alignment {
     pub pairings: Vec<(Pairing, (usize, u8, usize))>,
 }
@@ -107,11 +106,10 @@ pub(crate) fn align(old: &[Clause], new: &[Clause], threshold: f64) -> Alignment
 
     let mut old_match: Vec<Option<Pairing>> = vec![None; old.len()];
     let mut new_match: Vec<Option<Pairing>> = vec![None; new.len()];
-    // Gap id of each unmatched clause, and the new index where the gap starts
-    // (the sort position of removed clauses).
+    // Gap id of each clause not in the LCS.
     let mut old_gap = vec![usize::MAX; old.len()];
     let mut new_gap = vec![usize::MAX; new.len()];
-    let mut gap_start_new: Vec<usize> = Vec::new();
+    let mut gap_count = 0usize;
     let mut in_gap = false;
     for op in &ops {
         let (tag, or, nr) = op.as_tag_tuple();
@@ -125,10 +123,10 @@ pub(crate) fn align(old: &[Clause], new: &[Clause], threshold: f64) -> Alignment
             continue;
         }
         if !in_gap {
-            gap_start_new.push(nr.start);
+            gap_count += 1;
             in_gap = true;
         }
-        let g = gap_start_new.len() - 1;
+        let g = gap_count - 1;
         for o in or {
             old_gap[o] = g;
         }
@@ -189,6 +187,22 @@ pub(crate) fn align(old: &[Clause], new: &[Clause], threshold: f64) -> Alignment
     // HashMap order is random; sorting keeps the result deterministic.
     gaps.sort_unstable();
     for (os, ns) in &gaps {
+        // One clause replaced by one clause between the same anchors: the
+        // place itself says they correspond, so short clauses whose few
+        // words mostly changed ("Effective: May 18, 2023" → "Effective:
+        // September 29, 2023") still read as modified.
+        let one_to_one = |h: bool| {
+            os.iter().filter(|&&o| is_heading(&old[o]) == h).count() == 1
+                && ns.iter().filter(|&&n| is_heading(&new[n]) == h).count() == 1
+        };
+        let relaxed = PairCtx { threshold: threshold / 2.0, ..ctx };
+        for h in [false, true] {
+            if one_to_one(h) {
+                let o: Vec<usize> = os.iter().copied().filter(|&o| is_heading(&old[o]) == h).collect();
+                let n: Vec<usize> = ns.iter().copied().filter(|&n| is_heading(&new[n]) == h).collect();
+                relaxed.pair_best_first(&o, &n, &mut old_match, &mut new_match);
+            }
+        }
         ctx.pair_best_first(os, ns, &mut old_match, &mut new_match);
     }
     let old_left: Vec<usize> = old_left.into_iter().filter(|&o| old_match[o].is_none()).collect();
@@ -200,16 +214,22 @@ pub(crate) fn align(old: &[Clause], new: &[Clause], threshold: f64) -> Alignment
         let p = m.unwrap_or(Pairing::Added { new: n });
         pairings.push((p, (n, 1, 0)));
     }
+    // A removed clause sorts right after the new counterpart of the old
+    // clause before it (moves excluded: they jump elsewhere), so it shows up
+    // where it used to be read.
+    let mut after: usize = 0;
     for (o, m) in old_match.iter().enumerate() {
-        if m.is_none() {
-            let at = gap_start_new.get(old_gap[o]).copied().unwrap_or(new.len());
-            pairings.push((Pairing::Removed { old: o }, (at, 0, o)));
+        match m {
+            Some(Pairing::Unchanged { new: n, .. } | Pairing::Modified { new: n, .. }) => after = n + 1,
+            Some(_) => {}
+            None => pairings.push((Pairing::Removed { old: o }, (after, 0, o))),
         }
     }
     pairings.sort_by_key(|&(_, k)| k);
     Alignment { pairings }
 }
 
+#[derive(Clone, Copy)]
 struct PairCtx<'a> {
     old: &'a [Clause],
     new: &'a [Clause],

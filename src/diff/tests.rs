@@ -166,15 +166,17 @@ fn duplicates_count_multiplicity() {
 
 #[test]
 fn similarity_threshold_splits_modified_from_add_remove() {
-    let old = ["# S", "We keep your data for thirty days after you delete it."];
-    let new = ["# S", "We keep your data for ninety days after you delete it."];
-    let far = ["# S", "Contact our office by mail at the address below."];
-    assert_eq!(kinds(&run(&old, &new)), vec![ChangeKind::Modified]);
-    assert_eq!(kinds(&run(&old, &far)), vec![ChangeKind::Removed, ChangeKind::Added]);
-    // Above the similarity of the near pair, it becomes remove + add too.
+    // Two clauses per side in the gap, so the one-for-one relaxation does
+    // not apply and only the threshold decides.
+    let old = ["# S", "We keep your data for thirty days after you delete it.", "Write to us at the address below.", "# T"];
+    let new = ["# S", "We keep your data for ninety days after you delete it.", "Call our office during opening hours.", "# T"];
+    let cs = run(&old, &new);
+    assert_eq!(kinds(&cs), vec![ChangeKind::Modified, ChangeKind::Removed, ChangeKind::Added]);
+    assert!(cs.changes[0].old.as_deref().is_some_and(|t| t.contains("thirty")));
     let strict = DiffOptions { similarity: 0.95, ..DiffOptions::default() };
     let cs = diff(&doc(&old), &doc(&new), &strict, "en");
-    assert_eq!(kinds(&cs), vec![ChangeKind::Removed, ChangeKind::Added]);
+    assert_eq!(cs.summary.modified, 0);
+    assert_eq!((cs.summary.removed, cs.summary.added), (2, 2));
     let s = align::similarity(&doc(&old)[1].norm, &doc(&new)[1].norm);
     assert!(s > 0.5 && s < 0.95, "{s}");
 }
@@ -217,4 +219,19 @@ fn render_marks_deleted_and_inserted() {
     let colored = render_text(&cs, true);
     assert!(colored.contains("\x1b[32mand others \x1b[0m"), "{colored}");
     assert_eq!(render_text(&run(BASE, BASE), false), "no changes\n");
+}
+
+#[test]
+fn one_for_one_replacement_in_place_is_modified_even_if_short() {
+    let old = ["# S", "Effective: May 18, 2023", "Body text stays the same."];
+    let new = ["# S", "Effective as of September 29th, 2023", "Body text stays the same."];
+    let s = align::similarity(&doc(&old)[1].norm, &doc(&new)[1].norm);
+    assert!(s < 0.5 && s >= 0.25, "{s}");
+    assert_eq!(kinds(&run(&old, &new)), vec![ChangeKind::Modified]);
+    // Two candidates in the gap: no positional hint, the normal threshold applies.
+    let new2 = ["# S", "Effective as of September 29th, 2023", "Updated on 1 October", "Body text stays the same."];
+    assert_eq!(kinds(&run(&old, &new2)), vec![ChangeKind::Removed, ChangeKind::Added, ChangeKind::Added]);
+    // Nothing in common: not paired even one for one.
+    let new3 = ["# S", "Questions? Write to us.", "Body text stays the same."];
+    assert_eq!(kinds(&run(&old, &new3)), vec![ChangeKind::Removed, ChangeKind::Added]);
 }
