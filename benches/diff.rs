@@ -58,13 +58,18 @@ fn main() {
     let rounds = 5;
     let mut pair_samples = Vec::new();
     let mut history = Vec::new();
+    let mut slowest = (Duration::ZERO, String::new());
     for _ in 0..rounds {
         let t = Instant::now();
         for d in &docs {
             for w in d.versions.windows(2) {
                 let p = Instant::now();
                 std::hint::black_box(diff(&w[0].clauses, &w[1].clauses, &opts, "en"));
-                pair_samples.push(p.elapsed());
+                let took = p.elapsed();
+                if took > slowest.0 {
+                    slowest = (took, format!("{} {} -> {}", d.name, w[0].file, w[1].file));
+                }
+                pair_samples.push(took);
             }
         }
         history.push(t.elapsed());
@@ -74,4 +79,5 @@ fn main() {
     let (pmean, pmedian, pp95, pmax) = stats(pair_samples);
     println!("whole corpus history ({pairs} consecutive pairs), {rounds} rounds: mean {hmean:.2?}, median {hmedian:.2?}, max {hmax:.2?}");
     println!("  per pair: mean {pmean:.2?}, median {pmedian:.2?}, p95 {pp95:.2?}, max {pmax:.2?}");
+    println!("  slowest pair: {} ({:.2?})", slowest.1, slowest.0);
 }
