@@ -1,1 +1,83 @@
-fn main(){}
+//! Diff timing over the shared corpus: the largest consecutive pair (by
+//! total Markdown size) many times, then every consecutive pair of every
+//! document. Clauses are extracted once up front: only `diff` is timed.
+//!
+//! Run with `cargo bench --bench diff`.
+
+#[path = "../tests/diff_corpus/corpus.rs"]
+mod corpus;
+
+use std::time::{Duration, Instant};
+
+use clausewatch::diff::{diff, DiffOptions};
+
+fn stats(mut samples: Vec<Duration>) -> (Duration, Duration, Duration, Duration) {
+    samples.sort_unstable();
+    let total: Duration = samples.iter().sum();
+    let mean = total / samples.len() as u32;
+    let pct = |p: usize| samples[(samples.len() - 1) * p / 100];
+    (mean, pct(50), pct(95), samples[samples.len() - 1])
+}
+
+fn main() {
+    let opts = DiffOptions::default();
+    let load_start = Instant::now();
+    let docs = corpus::documents();
+    let versions: usize = docs.iter().map(|d| d.versions.len()).sum();
+    println!("loaded {} documents, {versions} versions in {:.2?}", docs.len(), load_start.elapsed());
+
+    let (doc, i) = docs
+        .iter()
+        .flat_map(|d| (1..d.versions.len()).map(move |i| (d, i)))
+        .max_by_key(|(d, i)| d.versions[i - 1].bytes + d.versions[*i].bytes)
+        .expect("corpus has at least one pair");
+    let (a, b) = (&doc.versions[i - 1], &doc.versions[i]);
+    let cs = diff(&a.clauses, &b.clauses, &opts, "en");
+    println!(
+        "largest pair: {} {} -> {} ({} + {} bytes, {} + {} clauses, {} changes)",
+        doc.name,
+        a.file,
+        b.file,
+        a.bytes,
+        b.bytes,
+        a.clauses.len(),
+        b.clauses.len(),
+        cs.changes.len()
+    );
+    let iters = 200;
+    let samples: Vec<Duration> = (0..iters)
+        .map(|_| {
+            let t = Instant::now();
+            std::hint::black_box(diff(&a.clauses, &b.clauses, &opts, "en"));
+            t.elapsed()
+        })
+        .collect();
+    let (mean, median, p95, max) = stats(samples);
+    println!("  {iters} iterations: mean {mean:.2?}, median {median:.2?}, p95 {p95:.2?}, max {max:.2?}");
+
+    let rounds = 5;
+    let mut pair_samples = Vec::new();
+    let mut history = Vec::new();
+    let mut slowest = (Duration::ZERO, String::new());
+    for _ in 0..rounds {
+        let t = Instant::now();
+        for d in &docs {
+            for w in d.versions.windows(2) {
+                let p = Instant::now();
+                std::hint::black_box(diff(&w[0].clauses, &w[1].clauses, &opts, "en"));
+                let took = p.elapsed();
+                if took > slowest.0 {
+                    slowest = (took, format!("{} {} -> {}", d.name, w[0].file, w[1].file));
+                }
+                pair_samples.push(took);
+            }
+        }
+        history.push(t.elapsed());
+    }
+    let pairs = pair_samples.len() / rounds;
+    let (hmean, hmedian, _, hmax) = stats(history);
+    let (pmean, pmedian, pp95, pmax) = stats(pair_samples);
+    println!("whole corpus history ({pairs} consecutive pairs), {rounds} rounds: mean {hmean:.2?}, median {hmedian:.2?}, max {hmax:.2?}");
+    println!("  per pair: mean {pmean:.2?}, median {pmedian:.2?}, p95 {pp95:.2?}, max {pmax:.2?}");
+    println!("  slowest pair: {} ({:.2?})", slowest.1, slowest.0);
+}

@@ -1,0 +1,134 @@
+//! Word-level quoting of a modified clause.
+
+use serde::{Deserialize, Serialize};
+use similar::{capture_diff_slices, Algorithm, DiffTag};
+use unicode_segmentation::UnicodeSegmentation;
+
+/// Kind of a word run.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum WordOpKind {
+    Equal,
+    Delete,
+    Insert,
+}
+
+/// A run of original wording that is kept, deleted or inserted.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct WordOp {
+    pub op: WordOpKind,
+    pub text: String,
+}
+
+/// Splits into word / punctuation tokens, each carrying its trailing
+/// whitespace so that concatenating tokens gives back the text exactly.
+fn tokens(text: &str) -> Vec<&str> {
+    let mut out: Vec<&str> = Vec::new();
+    let mut start = 0;
+    for (i, piece) in text.split_word_bound_indices() {
+        let blank = |s: &str| s.chars().all(char::is_whitespace);
+        // Leading whitespace stays with the first token.
+        if i > start && !blank(piece) && !blank(&text[start..i]) {
+            out.push(&text[start..i]);
+            start = i;
+        }
+    }
+    if start < text.len() {
+        out.push(&text[start..]);
+    }
+    out
+}
+
+/// Word diff of two original wordings, merged into runs (deletions before
+/// insertions within a replaced stretch). Tokens compare without their
+/// trailing whitespace, so a re-spaced word is not reported.
+pub fn word_ops(old: &str, new: &str) -> Vec<WordOp> {
+    let ot = tokens(old);
+    let nt = tokens(new);
+    let ok: Vec<&str> = ot.iter().map(|t| t.trim_end()).collect();
+    let nk: Vec<&str> = nt.iter().map(|t| t.trim_end()).collect();
+    let mut out: Vec<WordOp> = Vec::new();
+    let mut push = |op: WordOpKind, parts: &[&str]| {
+        if parts.is_empty() {
+            return;
+        }
+        let text: String = parts.concat();
+        match out.last_mut() {
+            Some(last) if last.op == op => last.text.push_str(&text),
+            _ => out.push(WordOp { op, text }),
+        }
+    };
+    for op in capture_diff_slices(Algorithm::Patience, &ok, &nk) {
+        let (tag, or, nr) = op.as_tag_tuple();
+        match tag {
+            DiffTag::Equal => push(WordOpKind::Equal, &nt[nr]),
+            DiffTag::Delete => push(WordOpKind::Delete, &ot[or]),
+            DiffTag::Insert => push(WordOpKind::Insert, &nt[nr]),
+            DiffTag::Replace => {
+                push(WordOpKind::Delete, &ot[or]);
+                push(WordOpKind::Insert, &nt[nr]);
+            }
+        }
+    }
+    // Runs of Delete/Insert/Delete/Insert separated by nothing can appear
+    // when similar splits a replace; fold them so a quote reads
+    // "[-old words-]{+new words+}" once per stretch.
+    let mut merged: Vec<WordOp> = Vec::with_capacity(out.len());
+    let mut i = 0;
+    while i < out.len() {
+        if out[i].op == WordOpKind::Equal {
+            merged.push(out[i].clone());
+            i += 1;
+            continue;
+        }
+        let mut del = String::new();
+        let mut ins = String::new();
+        while i < out.len() && out[i].op != WordOpKind::Equal {
+            match out[i].op {
+                WordOpKind::Delete => del.push_str(&out[i].text),
+                _ => ins.push_str(&out[i].text),
+            }
+            i += 1;
+        }
+        if !del.is_empty() {
+            merged.push(WordOp { op: WordOpKind::Delete, text: del });
+        }
+        if !ins.is_empty() {
+            merged.push(WordOp { op: WordOpKind::Insert, text: ins });
+        }
+    }
+    merged
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_rebuild_text() {
+        for t in ["", "a", "  lead", "We may share, with partners.", "l’accès aux  données"] {
+            assert_eq!(tokens(t).concat(), t, "tokens of {t:?}");
+        }
+    }
+
+    #[test]
+    fn replaced_word_is_one_delete_one_insert() {
+        let ops = word_ops(
+            "We may share your data with partners.",
+            "We may sell your data with partners.",
+        );
+        let kinds: Vec<_> = ops.iter().map(|o| o.op).collect();
+        assert_eq!(
+            kinds,
+            vec![WordOpKind::Equal, WordOpKind::Delete, WordOpKind::Insert, WordOpKind::Equal]
+        );
+        assert_eq!(ops[1].text.trim(), "share");
+        assert_eq!(ops[2].text.trim(), "sell");
+        let new: String = ops
+            .iter()
+            .filter(|o| o.op != WordOpKind::Delete)
+            .map(|o| o.text.as_str())
+            .collect();
+        assert_eq!(new, "We may sell your data with partners.");
+    }
+}

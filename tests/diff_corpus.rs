@@ -1,0 +1,279 @@
+//! Clause diff over the whole shared corpus (real Open Terms Archive
+//! histories): nothing lost, no noise, consistent summaries; plus the known
+//! X privacy-policy change of September 2023 and re-wrapping invariance.
+
+#[path = "diff_corpus/corpus.rs"]
+mod corpus;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use clausewatch::clauses::{self, Clause};
+use clausewatch::diff::{diff, ChangeKind, ChangeSet, DiffOptions, FlagSummary, WordOpKind};
+use clausewatch::extract::extract_markdown;
+use similar::{capture_diff_slices, Algorithm, DiffTag};
+
+fn at(clauses: &[Clause], pos: Option<u32>) -> Option<&Clause> {
+    pos.map(|p| &clauses[p as usize])
+}
+
+/// (a1) Nothing is lost, exactly: the clauses no change mentions are the
+/// unchanged ones, so their sequence must be the same on both sides. Then
+/// old = unchanged + changed-old and new = unchanged + changed-new, i.e.
+/// every difference lies inside some change.
+fn unchanged_differs(old: &[Clause], new: &[Clause], cs: &ChangeSet) -> Option<String> {
+    let old_used: HashSet<u32> = cs.changes.iter().filter_map(|c| c.old_position).collect();
+    let new_used: HashSet<u32> = cs.changes.iter().filter_map(|c| c.new_position).collect();
+    let o: Vec<&str> = old.iter().filter(|c| !old_used.contains(&c.position)).map(|c| c.norm.as_str()).collect();
+    let n: Vec<&str> = new.iter().filter(|c| !new_used.contains(&c.position)).map(|c| c.norm.as_str()).collect();
+    if o == n {
+        return None;
+    }
+    let i = o.iter().zip(&n).take_while(|(a, b)| a == b).count();
+    Some(format!("unchanged clauses diverge at #{i}: {:?} vs {:?}", o.get(i), n.get(i)))
+}
+
+/// (a2) Every word a linear word diff (Myers, minimal) of the two texts
+/// (clause norms joined) deletes occurs in the old side of some change, and
+/// every word it inserts in the new side of some change. A linear diff
+/// cannot express a move: when a clause is reordered it shows the clause's
+/// words deleted in one place and inserted in another, so a word that the
+/// diff both deletes and inserts is excused here (a1 covers it exactly).
+fn lost_words(old: &[Clause], new: &[Clause], cs: &ChangeSet) -> (Vec<String>, Vec<String>) {
+    let ot: Vec<&str> = old.iter().flat_map(|c| c.norm.split_whitespace()).collect();
+    let nt: Vec<&str> = new.iter().flat_map(|c| c.norm.split_whitespace()).collect();
+    let mut old_side: HashSet<&str> = HashSet::new();
+    let mut new_side: HashSet<&str> = HashSet::new();
+    for c in &cs.changes {
+        if let Some(o) = at(old, c.old_position) {
+            old_side.extend(o.norm.split_whitespace());
+        }
+        if let Some(n) = at(new, c.new_position) {
+            new_side.extend(n.norm.split_whitespace());
+        }
+    }
+    let (mut del, mut ins) = (Vec::new(), Vec::new());
+    for op in capture_diff_slices(Algorithm::Myers, &ot, &nt) {
+        let (tag, or, nr) = op.as_tag_tuple();
+        if matches!(tag, DiffTag::Delete | DiffTag::Replace) {
+            del.extend(&ot[or]);
+        }
+        if matches!(tag, DiffTag::Insert | DiffTag::Replace) {
+            ins.extend(&nt[nr]);
+        }
+    }
+    let (del_set, ins_set): (HashSet<&str>, HashSet<&str>) =
+        (del.iter().copied().collect(), ins.iter().copied().collect());
+    let lost_del = del.iter().filter(|w| !old_side.contains(*w) && !ins_set.contains(*w));
+    let lost_ins = ins.iter().filter(|w| !new_side.contains(*w) && !del_set.contains(*w));
+    (lost_del.map(|w| w.to_string()).collect(), lost_ins.map(|w| w.to_string()).collect())
+}
+
+/// (b) No reported change is noise, and moves really are identical.
+fn noise(old: &[Clause], new: &[Clause], cs: &ChangeSet) -> Vec<String> {
+    let mut bad = Vec::new();
+    let mut added: HashMap<&str, usize> = HashMap::new();
+    let mut removed: HashMap<&str, usize> = HashMap::new();
+    for c in &cs.changes {
+        let (o, n) = (at(old, c.old_position), at(new, c.new_position));
+        match (c.kind, o, n) {
+            (ChangeKind::Moved, Some(o), Some(n)) if o.norm == n.norm => {}
+            (ChangeKind::Modified | ChangeKind::Renamed, Some(o), Some(n)) if o.norm != n.norm => {}
+            (ChangeKind::Added, None, Some(n)) => *added.entry(&n.norm).or_default() += 1,
+            (ChangeKind::Removed, Some(o), None) => *removed.entry(&o.norm).or_default() += 1,
+            _ => bad.push(format!("{:?} {:?} -> {:?}", c.kind, c.old, c.new)),
+        }
+    }
+    // The same text both added and removed is an unreported move.
+    for k in added.keys() {
+        if removed.contains_key(k) {
+            bad.push(format!("added and removed: {k}"));
+        }
+    }
+    bad
+}
+
+/// (c) Summary counts agree with the change list, and both versions'
+/// clauses are accounted for.
+fn check_summary(old: &[Clause], new: &[Clause], cs: &ChangeSet) -> Result<(), String> {
+    let count = |k| cs.changes.iter().filter(|c| c.kind == k).count();
+    let s = &cs.summary;
+    let got = [s.added, s.removed, s.modified, s.moved, s.renamed];
+    use ChangeKind::*;
+    let want = [count(Added), count(Removed), count(Modified), count(Moved), count(Renamed)];
+    if got != want {
+        return Err(format!("summary {got:?} != changes {want:?}"));
+    }
+    let per_section: usize =
+        s.sections.iter().map(|x| x.added + x.removed + x.modified + x.moved + x.renamed).sum();
+    if per_section != cs.changes.len() {
+        return Err(format!("sections sum {per_section} != {}", cs.changes.len()));
+    }
+    let paired = s.modified + s.renamed + s.moved;
+    if old.len() - s.removed - paired != new.len() - s.added - paired {
+        return Err("unchanged clause counts differ between sides".into());
+    }
+    let mut flags: BTreeMap<(String, bool), usize> = BTreeMap::new();
+    for c in &cs.changes {
+        for f in &c.flags {
+            *flags.entry((f.clone(), !c.flags_disappeared.contains(f))).or_default() += 1;
+        }
+    }
+    let mut got: Vec<FlagSummary> = s.flags.clone();
+    got.sort_by(|a, b| (&a.flag, a.appeared).cmp(&(&b.flag, b.appeared)));
+    let want: Vec<FlagSummary> =
+        flags.into_iter().map(|((flag, appeared), count)| FlagSummary { flag, appeared, count }).collect();
+    if got != want {
+        return Err(format!("flag summary {got:?} != {want:?}"));
+    }
+    Ok(())
+}
+
+#[test]
+fn whole_corpus_no_loss_no_noise_consistent_summary() {
+    let opts = DiffOptions::default();
+    let mut failures = Vec::new();
+    let mut pairs = 0;
+    for doc in corpus::documents() {
+        for w in doc.versions.windows(2) {
+            let (a, b) = (&w[0], &w[1]);
+            pairs += 1;
+            let cs = diff(&a.clauses, &b.clauses, &opts, "en");
+            let what = format!("{}: {} -> {}", doc.name, a.file, b.file);
+            if let Some(e) = unchanged_differs(&a.clauses, &b.clauses, &cs) {
+                failures.push(format!("{what}: {e}"));
+            }
+            let (del, ins) = lost_words(&a.clauses, &b.clauses, &cs);
+            if !del.is_empty() || !ins.is_empty() {
+                failures.push(format!("{what}: lost deleted {del:?}, lost inserted {ins:?}"));
+            }
+            let bad = noise(&a.clauses, &b.clauses, &cs);
+            if !bad.is_empty() {
+                failures.push(format!("{what}: noise {bad:?}"));
+            }
+            if let Err(e) = check_summary(&a.clauses, &b.clauses, &cs) {
+                failures.push(format!("{what}: {e}"));
+            }
+        }
+    }
+    assert!(pairs > 100, "expected the whole corpus, got {pairs} pairs");
+    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+}
+
+#[test]
+fn x_privacy_policy_september_2023_additions_are_flagged() {
+    let dir = corpus::corpus_dir().join("twitter/privacy-policy");
+    let old = corpus::load_version(&dir, "2023-08-24T095329Z.md");
+    let new = corpus::load_version(&dir, "2023-09-29T231259Z.md");
+    let cs = diff(&old.clauses, &new.clauses, &DiffOptions::default(), "en");
+    let expect = [
+        ("Biometric Information. Based on your consent", "biometric"),
+        ("Job Applications / Recommendations.", "employment"),
+        ("help train our machine learning or artificial intelligence models", "ai_training"),
+    ];
+    for (needle, flag) in expect {
+        // The AI-training sentence was appended to the existing paragraph
+        // of section 2.1 (whose "Twitter" also became "X"), so at clause
+        // level it is a modified clause whose inserted run is the whole
+        // sentence; the other two are new paragraphs.
+        let found: Vec<_> = cs
+            .changes
+            .iter()
+            .filter(|c| match c.kind {
+                ChangeKind::Added => c.new.as_deref().is_some_and(|t| t.contains(needle)),
+                ChangeKind::Modified => c
+                    .words
+                    .iter()
+                    .any(|w| w.op == WordOpKind::Insert && w.text.contains(needle)),
+                _ => false,
+            })
+            .collect();
+        assert_eq!(found.len(), 1, "one added clause or inserted run quoting {needle:?}");
+        let c = found[0];
+        if flag != "ai_training" {
+            assert_eq!(c.kind, ChangeKind::Added, "{needle:?}");
+        }
+        assert!(c.flags.contains(&flag.to_string()), "{needle:?} flags {:?}", c.flags);
+        assert!(c.flags_disappeared.is_empty(), "{needle:?}");
+        assert!(!c.path.is_empty(), "{needle:?} has a section path");
+        assert!(
+            cs.summary.flags.iter().any(|f| f.flag == flag && f.appeared && f.count >= 1),
+            "summary lists {flag}"
+        );
+    }
+    check_summary(&old.clauses, &new.clauses, &cs).unwrap_or_else(|e| panic!("{e}"));
+    assert!(!cs.is_empty());
+}
+
+fn clauses_of(md: &str) -> Vec<Clause> {
+    clauses::split(&extract_markdown(md))
+}
+
+#[test]
+fn rewrapped_fixture_reports_nothing() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/src/diff/testdata");
+    let read = |f: &str| {
+        let p = format!("{dir}/{f}");
+        std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("reading {p}: {e}"))
+    };
+    let old = clauses_of(&read("rewrap-original.md"));
+    let new = clauses_of(&read("rewrap-rewrapped.md"));
+    assert!(old.len() >= 6, "fixture parsed into {} clauses", old.len());
+    let cs = diff(&old, &new, &DiffOptions::default(), "en");
+    assert!(cs.changes.is_empty(), "{}", clausewatch::diff::render_text(&cs, false));
+}
+
+/// Re-wraps long paragraph lines, swaps bullet style, straightens quotes and
+/// replaces no-break spaces: presentation only.
+fn rewrap(md: &str) -> String {
+    let mut out = String::new();
+    for line in md.lines() {
+        let line = line
+            .replace('\u{a0}', " ")
+            .replace(['\u{2019}', '\u{2018}'], "'")
+            .replace(['\u{201C}', '\u{201D}'], "\"");
+        let line = match line.strip_prefix("*   ") {
+            Some(rest) => format!("-   {rest}"),
+            None => line,
+        };
+        let plain = line.chars().next().is_some_and(|c| c.is_alphabetic());
+        if !plain || line.len() < 100 {
+            out.push_str(&line);
+            out.push('\n');
+            continue;
+        }
+        // Break before words that start with a lowercase letter only, so a
+        // continuation line can never look like a list marker or heading.
+        let mut width = 0;
+        for (i, word) in line.split(' ').enumerate() {
+            if i > 0 {
+                if width > 60 && word.chars().next().is_some_and(|c| c.is_lowercase()) {
+                    out.push('\n');
+                    width = 0;
+                } else {
+                    out.push(' ');
+                }
+            }
+            out.push_str(word);
+            width += word.len() + 1;
+        }
+        out.push('\n');
+    }
+    out
+}
+
+#[test]
+fn rewrapped_corpus_versions_report_nothing() {
+    let opts = DiffOptions::default();
+    for (doc, file) in [
+        ("twitter/privacy-policy", "2023-09-29T231259Z.md"),
+        ("google/privacy-policy", "2020-07-29T143020Z.md"),
+        ("reddit/privacy-policy", "2020-07-29T133225Z.md"),
+    ] {
+        let path = corpus::corpus_dir().join(doc).join(file);
+        let md = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let re = rewrap(&md);
+        assert_ne!(re, md, "{doc}: transformation changed nothing");
+        let cs = diff(&clauses_of(&md), &clauses_of(&re), &opts, "en");
+        assert!(cs.changes.is_empty(), "{doc}:\n{}", clausewatch::diff::render_text(&cs, false));
+    }
+}
