@@ -1,0 +1,4 @@
+//! Helpers shared by integration tests. Each test crate uses a different subset.
+#![allow(dead_code)]
+
+pub mod server;

@@ -1,0 +1,383 @@
+//! The fetcher against a real HTTP server on 127.0.0.1 (tests/common/server.rs).
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use clausewatch::fetch::{Conditional, FetchError, FetchReport, FetchSettings, Fetched, Fetcher, Page};
+use common::server::{Reply, TestServer};
+use url::Url;
+
+const USER_AGENT: &str = "clausewatch-test/0.1 (+https://example.org/contact)";
+const LIMIT: u64 = 10 * 1024;
+
+/// Small timeouts and backoffs keep the suite fast; per-host delay is off except in the
+/// test about it.
+fn settings() -> FetchSettings {
+    FetchSettings {
+        user_agent: USER_AGENT.to_string(),
+        connect_timeout: Duration::from_secs(2),
+        timeout: Duration::from_secs(2),
+        max_redirects: 3,
+        max_body_bytes: LIMIT,
+        retries: 2,
+        backoff_base: Duration::from_millis(10),
+        backoff_max: Duration::from_secs(3),
+        per_host_delay: Duration::ZERO,
+        max_concurrent: 4,
+        allow_cross_host_redirects: false,
+    }
+}
+
+fn fetcher_with(settings: FetchSettings) -> Fetcher {
+    Fetcher::new(settings).expect("build fetcher")
+}
+
+async fn get(fetcher: &Fetcher, url: &str) -> FetchReport {
+    get_if(fetcher, url, &Conditional::default()).await
+}
+
+async fn get_if(fetcher: &Fetcher, url: &str, cond: &Conditional) -> FetchReport {
+    let url = Url::parse(url).expect("test URL");
+    fetcher.fetch(&url, cond).await
+}
+
+fn page(report: &FetchReport) -> &Page {
+    match &report.result {
+        Ok(Fetched::Page(page)) => page,
+        other => panic!("expected a page, got {other:?}"),
+    }
+}
+
+fn error(report: &FetchReport) -> &FetchError {
+    match &report.result {
+        Err(error) => error,
+        other => panic!("expected an error, got {other:?}"),
+    }
+}
+
+fn fixture(name: &str) -> Vec<u8> {
+    let path = format!("{}/src/fetch/testdata/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read(&path).unwrap_or_else(|e| panic!("reading {path}: {e}"))
+}
+
+#[tokio::test]
+async fn plain_page_is_fetched_with_configured_user_agent() {
+    let server = TestServer::start();
+    server.set_route("/privacy", vec![Reply::html("<h1>Privacy</h1><p>We collect data.</p>")]);
+    let report = get(&fetcher_with(settings()), &server.url("/privacy")).await;
+
+    let page = page(&report);
+    assert_eq!(page.status, 200);
+    assert_eq!(page.text, "<h1>Privacy</h1><p>We collect data.</p>");
+    assert_eq!(page.body.len() as u64, report.bytes);
+    assert_eq!(page.encoding, "UTF-8");
+    assert_eq!(page.content_type.as_deref(), Some("text/html; charset=utf-8"));
+    assert_eq!(page.final_url.as_str(), server.url("/privacy"));
+    assert_eq!((report.attempts, report.status), (1, Some(200)));
+
+    let requests = server.requests_to("/privacy");
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].method, "GET");
+    assert_eq!(requests[0].header("user-agent"), Some(USER_AGENT));
+    assert_eq!(requests[0].header("if-none-match"), None);
+}
+
+#[tokio::test]
+async fn etag_round_trip_yields_not_modified() {
+    let server = TestServer::start();
+    server.set_route("/terms", vec![Reply::html("<p>terms v1</p>").etag("\"v1\"")]);
+    let fetcher = fetcher_with(settings());
+
+    let first = get(&fetcher, &server.url("/terms")).await;
+    let etag = page(&first).etag.clone();
+    assert_eq!(etag.as_deref(), Some("\"v1\""));
+
+    let cond = Conditional { etag, last_modified: None };
+    let second = get_if(&fetcher, &server.url("/terms"), &cond).await;
+    assert!(matches!(second.result, Ok(Fetched::NotModified)), "{second:?}");
+    assert_eq!((second.status, second.bytes), (Some(304), 0));
+    let requests = server.requests_to("/terms");
+    assert_eq!(requests[1].header("if-none-match"), Some("\"v1\""));
+
+    // A changed ETag on the server means a full page again.
+    server.set_route("/terms", vec![Reply::html("<p>terms v2</p>").etag("\"v2\"")]);
+    let third = get_if(&fetcher, &server.url("/terms"), &cond).await;
+    assert_eq!(page(&third).text, "<p>terms v2</p>");
+}
+
+#[tokio::test]
+async fn last_modified_round_trip_yields_not_modified() {
+    let date = "Wed, 21 Oct 2015 07:28:00 GMT";
+    let server = TestServer::start();
+    server.set_route("/policy", vec![Reply::html("<p>policy</p>").last_modified(date)]);
+    let fetcher = fetcher_with(settings());
+
+    let first = get(&fetcher, &server.url("/policy")).await;
+    let cond = Conditional {
+        etag: None,
+        last_modified: page(&first).last_modified.clone(),
+    };
+    assert_eq!(cond.last_modified.as_deref(), Some(date));
+    let second = get_if(&fetcher, &server.url("/policy"), &cond).await;
+    assert!(matches!(second.result, Ok(Fetched::NotModified)), "{second:?}");
+    assert_eq!(server.requests_to("/policy")[1].header("if-modified-since"), Some(date));
+}
+
+#[tokio::test]
+async fn iso_8859_1_header_decodes_as_windows_1252() {
+    let server = TestServer::start();
+    server.set_route(
+        "/latin1",
+        vec![Reply::ok(&b"<p>Caf\xe9 \x92quoted\x92</p>"[..])
+            .header("Content-Type", "text/html; charset=ISO-8859-1")],
+    );
+    let report = get(&fetcher_with(settings()), &server.url("/latin1")).await;
+    let page = page(&report);
+    assert_eq!(page.encoding, "windows-1252");
+    assert_eq!(page.text, "<p>Café ’quoted’</p>");
+}
+
+#[tokio::test]
+async fn meta_charset_is_used_when_header_has_none() {
+    let server = TestServer::start();
+    server.set_route(
+        "/meta",
+        vec![Reply::ok(fixture("windows-1252-meta-charset.html")).header("Content-Type", "text/html")],
+    );
+    server.set_route(
+        "/late-meta",
+        vec![Reply::ok(fixture("iso-8859-1-meta-after-1024.html")).header("Content-Type", "text/html")],
+    );
+    let fetcher = fetcher_with(settings());
+
+    let report = get(&fetcher, &server.url("/meta")).await;
+    assert_eq!(page(&report).encoding, "windows-1252");
+    assert!(page(&report).text.contains("We don’t sell your données."));
+
+    let report = get(&fetcher, &server.url("/late-meta")).await;
+    assert_eq!(page(&report).encoding, "windows-1252");
+    assert!(page(&report).text.contains("<title>Données personnelles</title>"));
+}
+
+#[tokio::test]
+async fn utf8_bom_beats_a_wrong_header() {
+    let server = TestServer::start();
+    server.set_route(
+        "/bom",
+        vec![Reply::ok(&b"\xef\xbb\xbf<p>na\xc3\xafve</p>"[..])
+            .header("Content-Type", "text/html; charset=iso-8859-1")],
+    );
+    let report = get(&fetcher_with(settings()), &server.url("/bom")).await;
+    assert_eq!(page(&report).encoding, "UTF-8");
+    assert_eq!(page(&report).text, "<p>naïve</p>");
+}
+
+#[tokio::test]
+async fn server_errors_are_retried_then_reported() {
+    let server = TestServer::start();
+    server.set_route("/down", vec![Reply::status(500)]);
+    let report = get(&fetcher_with(settings()), &server.url("/down")).await;
+
+    let error = error(&report);
+    assert!(matches!(error, FetchError::Status { status: 500, .. }), "{error:?}");
+    assert_eq!(error.class(), "http_server");
+    assert_eq!(report.attempts, 3);
+    assert_eq!(server.hits("/down"), 3, "retries + 1 requests");
+    assert_eq!(report.status, Some(500));
+}
+
+#[tokio::test]
+async fn service_unavailable_then_ok_succeeds_on_second_attempt() {
+    let server = TestServer::start();
+    server.set_route("/flaky", vec![Reply::status(503), Reply::html("<p>back</p>")]);
+    let report = get(&fetcher_with(settings()), &server.url("/flaky")).await;
+    assert_eq!(page(&report).text, "<p>back</p>");
+    assert_eq!(report.attempts, 2);
+    assert_eq!(server.hits("/flaky"), 2);
+}
+
+#[tokio::test]
+async fn retry_after_is_honoured_on_429() {
+    let server = TestServer::start();
+    server.set_route(
+        "/busy",
+        vec![Reply::status(429).header("Retry-After", "1"), Reply::html("<p>ok</p>")],
+    );
+    let start = Instant::now();
+    let report = get(&fetcher_with(settings()), &server.url("/busy")).await;
+    let elapsed = start.elapsed();
+    assert_eq!(page(&report).text, "<p>ok</p>");
+    assert_eq!(report.attempts, 2);
+    assert!(elapsed >= Duration::from_millis(950), "waited only {elapsed:?}");
+    assert!(elapsed < Duration::from_secs(3), "waited {elapsed:?}");
+    let requests = server.requests_to("/busy");
+    let gap = requests[1].received - requests[0].received;
+    assert!(gap >= Duration::from_millis(950), "server saw a gap of {gap:?}");
+}
+
+#[tokio::test]
+async fn rate_limit_error_class_after_exhausted_retries() {
+    let server = TestServer::start();
+    server.set_route("/limited", vec![Reply::status(429)]);
+    let settings = FetchSettings {
+        retries: 1,
+        ..settings()
+    };
+    let report = get(&fetcher_with(settings), &server.url("/limited")).await;
+    assert_eq!(error(&report).class(), "rate_limited");
+    assert_eq!(server.hits("/limited"), 2);
+}
+
+#[tokio::test]
+async fn not_found_is_not_retried() {
+    let server = TestServer::start();
+    server.set_route("/gone", vec![Reply::status(404)]);
+    let report = get(&fetcher_with(settings()), &server.url("/gone")).await;
+    assert_eq!(error(&report).class(), "http_not_found");
+    assert_eq!((report.attempts, report.status), (1, Some(404)));
+    assert_eq!(server.hits("/gone"), 1);
+}
+
+#[tokio::test]
+async fn forbidden_is_a_client_error_and_not_retried() {
+    let server = TestServer::start();
+    server.set_route("/forbidden", vec![Reply::status(403)]);
+    let report = get(&fetcher_with(settings()), &server.url("/forbidden")).await;
+    assert_eq!(error(&report).class(), "http_client");
+    assert_eq!(server.hits("/forbidden"), 1);
+}
+
+#[tokio::test]
+async fn oversized_body_is_refused_with_and_without_content_length() {
+    let big = vec![b'a'; 20 * 1024];
+    let server = TestServer::start();
+    server.set_route("/announced", vec![Reply::ok(big.clone())]);
+    server.set_route("/streamed", vec![Reply::ok(big).without_content_length()]);
+    let fetcher = fetcher_with(settings());
+
+    for path in ["/announced", "/streamed"] {
+        let report = get(&fetcher, &server.url(path)).await;
+        let error = error(&report);
+        assert!(
+            matches!(error, FetchError::TooLarge { limit: LIMIT, .. }),
+            "{path}: {error:?}"
+        );
+        assert_eq!(error.class(), "too_large");
+        assert_eq!(server.hits(path), 1, "{path} must not be retried");
+    }
+    // The announced length is refused before reading anything.
+    assert_eq!(get(&fetcher, &server.url("/announced")).await.bytes, 0);
+}
+
+#[tokio::test]
+async fn body_at_the_limit_is_accepted_without_content_length() {
+    let server = TestServer::start();
+    server.set_route("/exact", vec![Reply::ok(vec![b'x'; LIMIT as usize]).without_content_length()]);
+    let report = get(&fetcher_with(settings()), &server.url("/exact")).await;
+    assert_eq!(page(&report).body.len() as u64, LIMIT);
+}
+
+#[tokio::test]
+async fn slow_headers_time_out() {
+    let server = TestServer::start();
+    server.set_route("/slow", vec![Reply::html("late").delay(Duration::from_secs(3))]);
+    let settings = FetchSettings {
+        timeout: Duration::from_millis(300),
+        retries: 1,
+        ..settings()
+    };
+    let start = Instant::now();
+    let report = get(&fetcher_with(settings), &server.url("/slow")).await;
+    assert!(matches!(error(&report), FetchError::Timeout { .. }), "{report:?}");
+    assert_eq!(error(&report).class(), "timeout");
+    assert_eq!(report.attempts, 2, "timeouts are retried");
+    assert!(start.elapsed() < Duration::from_secs(2), "took {:?}", start.elapsed());
+}
+
+#[tokio::test]
+async fn slow_body_times_out() {
+    let server = TestServer::start();
+    server.set_route(
+        "/trickle",
+        vec![Reply::ok(vec![b'z'; 2000]).slow_body(100, Duration::from_millis(100))],
+    );
+    let settings = FetchSettings {
+        timeout: Duration::from_millis(400),
+        retries: 0,
+        ..settings()
+    };
+    let report = get(&fetcher_with(settings), &server.url("/trickle")).await;
+    assert!(matches!(error(&report), FetchError::Timeout { .. }), "{report:?}");
+    assert!(report.bytes > 0 && report.bytes < 2000, "partial body: {}", report.bytes);
+}
+
+/// Installs /hop0 → /hop1 → ... → /hop{n} which serves a page.
+fn redirect_chain(server: &TestServer, n: usize) {
+    for i in 0..n {
+        server.set_route(&format!("/hop{i}"), vec![Reply::redirect(302, &format!("/hop{}", i + 1))]);
+    }
+    server.set_route(&format!("/hop{n}"), vec![Reply::html("arrived")]);
+}
+
+#[tokio::test]
+async fn redirects_within_the_limit_are_followed() {
+    let server = TestServer::start();
+    redirect_chain(&server, 3);
+    let report = get(&fetcher_with(settings()), &server.url("/hop0")).await;
+    assert_eq!(page(&report).text, "arrived");
+    assert_eq!(page(&report).final_url.as_str(), server.url("/hop3"));
+}
+
+#[tokio::test]
+async fn too_many_redirects_are_refused() {
+    let server = TestServer::start();
+    redirect_chain(&server, 4);
+    let report = get(&fetcher_with(settings()), &server.url("/hop0")).await;
+    let error = error(&report);
+    assert!(matches!(error, FetchError::TooManyRedirects { max: 3, .. }), "{error:?}");
+    assert_eq!(error.class(), "redirect");
+    assert_eq!(server.hits("/hop4"), 0);
+    assert_eq!(server.hits("/hop0"), 1, "redirect errors are not retried");
+}
+
+#[tokio::test]
+async fn redirect_to_another_host_is_refused() {
+    let server = TestServer::start();
+    let elsewhere = server.url_with_host("localhost", "/target");
+    server.set_route("/moved", vec![Reply::redirect(301, &elsewhere)]);
+    server.set_route("/target", vec![Reply::html("other site")]);
+    let report = get(&fetcher_with(settings()), &server.url("/moved")).await;
+    match error(&report) {
+        FetchError::CrossHostRedirect { from, to } => {
+            assert_eq!(from.as_str(), server.url("/moved"));
+            assert_eq!(to.as_str(), elsewhere);
+        }
+        other => panic!("expected CrossHostRedirect, got {other:?}"),
+    }
+    assert_eq!(server.hits("/target"), 0);
+}
+
+#[tokio::test]
+async fn same_host_requests_are_serialized_and_spaced() {
+    let delay = Duration::from_millis(300);
+    let server = TestServer::start();
+    server.set_route("/a", vec![Reply::html("a").delay(Duration::from_millis(150))]);
+    server.set_route("/b", vec![Reply::html("b").delay(Duration::from_millis(150))]);
+    let fetcher = fetcher_with(FetchSettings {
+        per_host_delay: delay,
+        ..settings()
+    });
+    let (url_a, url_b) = (server.url("/a"), server.url("/b"));
+    let (a, b) = tokio::join!(get(&fetcher, &url_a), get(&fetcher, &url_b));
+    page(&a);
+    page(&b);
+
+    let mut requests = server.requests();
+    requests.sort_by_key(|r| r.received);
+    assert_eq!(requests.len(), 2);
+    let first_done = requests[0].finished.expect("first response completed");
+    assert!(requests[1].received >= first_done, "requests overlapped on the server");
+    let gap = requests[1].received - first_done;
+    assert!(gap >= delay, "second request only {gap:?} after the first finished");
+}
