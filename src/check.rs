@@ -180,17 +180,19 @@ impl Checker {
             }
             Ok(Fetched::Page(page)) => {
                 let input = match &doc.json_field {
-                    Some(field) => json_field(&page.text, field),
+                    Some(field) => json_field(&page.text, field).map_err(|m| ("json", format!("{}: {m}", doc.url))),
                     None => {
                         let format = Format::guess(page.final_url.as_str(), page.content_type.as_deref(), &page.text);
                         Ok((page.text.clone(), format))
                     }
                 };
-                let extracted = input.and_then(|(text, format)| extract::extract(&text, format, &rules));
+                let extracted = input.and_then(|(text, format)| {
+                    extract::extract(&text, format, &rules)
+                        .map_err(|e| (extract_error_class(&e), format!("{}: {e}", doc.url)))
+                });
                 match extracted {
-                    Err(e) => {
-                        let class = extract_error_class(&e).to_string();
-                        let error = format!("{}: {e}", doc.url);
+                    Err((class, error)) => {
+                        let class = class.to_string();
                         self.store
                             .record_check(&doc.id, &log, &rules_hash, CheckRecord::Failed { class: &class, error: &error })
                             .await?;
@@ -267,21 +269,15 @@ pub fn counts(cs: &ChangeSet) -> ChangeCounts {
 
 /// Takes the policy out of a JSON response (e.g. Mastodon's
 /// `/api/v1/instance/privacy_policy`, whose `content` is HTML).
-fn json_field(body: &str, field: &str) -> Result<(String, Format), extract::ExtractError> {
-    let value: serde_json::Value = serde_json::from_str(body).map_err(|e| extract::ExtractError::Json {
-        field: field.to_string(),
-        message: e.to_string(),
-    })?;
+fn json_field(body: &str, field: &str) -> Result<(String, Format), String> {
+    let value: serde_json::Value =
+        serde_json::from_str(body).map_err(|e| format!("not JSON (json_field = {field:?}): {e}"))?;
     let pointer = if field.starts_with('/') { field.to_string() } else { format!("/{field}") };
     let text = value
         .pointer(&pointer)
         .and_then(|v| v.as_str())
-        .ok_or_else(|| extract::ExtractError::Json {
-            field: field.to_string(),
-            message: "no such string field".into(),
-        })?;
-    let format = Format::guess("", None, text);
-    Ok((text.to_string(), format))
+        .ok_or_else(|| format!("no string field {field:?} in the JSON response"))?;
+    Ok((text.to_string(), Format::guess("", None, text)))
 }
 
 fn extract_error_class(e: &extract::ExtractError) -> &'static str {

@@ -159,8 +159,10 @@ struct RawConfig {
     /// Left to later stages (posting); accepted here so one file configures
     /// the whole bot.
     #[serde(default)]
+    #[allow(dead_code)]
     fediverse: Option<toml::Value>,
     #[serde(default)]
+    #[allow(dead_code)]
     http: Option<toml::Value>,
     #[serde(default)]
     documents: Vec<RawDocument>,

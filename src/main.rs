@@ -84,6 +84,7 @@ fn main() -> ExitCode {
     });
     match result {
         Ok(code) => ExitCode::from(code as u8),
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("clausewatch: {e:#}");
             if e.downcast_ref::<cli::BadInput>().is_some() {
@@ -93,4 +94,15 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// `clausewatch show x | head` closes our stdout early; that is not an error.
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            || c.downcast_ref::<serde_json::Error>()
+                .and_then(|j| j.io_error_kind())
+                .is_some_and(|k| k == std::io::ErrorKind::BrokenPipe)
+    })
 }
