@@ -324,12 +324,7 @@ impl Walker<'_> {
 mod tests {
     use super::*;
     use crate::clauses::{split, version_hash};
-    use crate::extract::{extract, Format};
-
-    fn fixture(name: &str) -> String {
-        let path = format!("{}/src/extract/testdata/{name}", env!("CARGO_MANIFEST_DIR"));
-        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-    }
+    use crate::extract::{extract, fixture, Format};
 
     fn rules(select: &[&str], remove: &[&str]) -> Rules {
         Rules {

@@ -632,7 +632,7 @@ fn parse_entity(chars: &[char], start: usize) -> Option<(char, usize)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::extract::Block;
+    use crate::extract::{fixture, Block};
 
     fn blocks(md: &str) -> Vec<(ClauseKind, String)> {
         extract_markdown(md)
@@ -640,11 +640,6 @@ mod tests {
             .into_iter()
             .map(|Block { kind, text }| (kind, text))
             .collect()
-    }
-
-    fn fixture(name: &str) -> String {
-        let path = format!("{}/src/extract/testdata/{name}", env!("CARGO_MANIFEST_DIR"));
-        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
     }
 
     #[test]

@@ -230,6 +230,13 @@ impl BlockSink {
     }
 }
 
+/// Reads an edge-case fixture from `src/extract/testdata/`.
+#[cfg(test)]
+pub(crate) fn fixture(name: &str) -> String {
+    let path = format!("{}/src/extract/testdata/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
