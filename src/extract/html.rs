@@ -13,7 +13,9 @@ use std::collections::{HashMap, HashSet};
 use ego_tree::{NodeId, NodeRef};
 use scraper::{Html, Node, Selector};
 
-use super::{collapse_ws, Block, BlockSink, ClauseKind, ExtractError, Extracted, Rules};
+use super::{
+    collapse_ws, join_cells, Block, BlockSink, ClauseKind, ExtractError, Extracted, Rules,
+};
 
 /// Checks that `css` is a selector this extractor can apply.
 pub fn validate_selector(css: &str) -> Result<(), String> {
@@ -293,10 +295,7 @@ impl Walker<'_> {
                     self.children(cell, Some(index));
                     cells.push(collapse_ws(&std::mem::take(&mut self.blocks[index].text)));
                 }
-                // A row of empty cells is spacing, not content.
-                if cells.iter().any(|c| !c.is_empty()) {
-                    self.blocks[index].text = cells.join(" | ");
-                }
+                self.blocks[index].text = join_cells(&cells);
             }
             Role::Structure if target.is_some() => {
                 // Nested list or table: its blocks follow the enclosing leaf,
@@ -374,7 +373,7 @@ mod tests {
                 (ClauseKind::Paragraph, "Retention".into()),
                 (ClauseKind::TableRow, "Data | Kept for".into()),
                 (ClauseKind::TableRow, "Email | 18 months".into()),
-                (ClauseKind::TableRow, "Logs |".into()),
+                (ClauseKind::TableRow, "Logs".into()),
             ]
         );
     }

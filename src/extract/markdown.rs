@@ -264,11 +264,7 @@ fn table_row(t: &str) -> Option<String> {
         .iter()
         .map(|c| super::collapse_ws(&inline(c)))
         .collect();
-    // A row of empty cells is spacing, not content (the sink drops it).
-    if cells.iter().all(|c| c.is_empty()) {
-        return Some(String::new());
-    }
-    Some(cells.join(" | "))
+    Some(super::join_cells(&cells))
 }
 
 /// Inline tokens before emphasis matching.
@@ -719,7 +715,7 @@ mod tests {
             vec![
                 (ClauseKind::TableRow, "Data | Purpose".into()),
                 (ClauseKind::TableRow, "Email | Login | and pipe".into()),
-                (ClauseKind::TableRow, "Phone |".into()),
+                (ClauseKind::TableRow, "Phone".into()),
                 (ClauseKind::Paragraph, "Quoted paragraph continues.".into()),
                 (ClauseKind::ListItem, "quoted item".into()),
                 (ClauseKind::Paragraph, "let x_y = *p; **not bold**".into()),

@@ -11,6 +11,8 @@
 //!   pages are decorative ("icon", file names) and not part of the terms.
 //! * Links become their text; links without text produce nothing.
 //! * Whitespace (including no-break spaces) is collapsed to single spaces.
+//! * Table rows are their non-empty cells joined with " | "; empty spacer
+//!   cells are left out.
 
 mod html;
 mod markdown;
@@ -207,6 +209,18 @@ pub fn extract(input: &str, format: Format, rules: &Rules) -> Result<Extracted, 
 /// trims.
 pub(crate) fn collapse_ws(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Joins the collapsed cells of a table row. Empty cells are left out:
+/// pages use them as spacers in layout tables, and they would only add
+/// stray separators to the clause.
+pub(crate) fn join_cells(cells: &[String]) -> String {
+    let filled: Vec<&str> = cells
+        .iter()
+        .map(String::as_str)
+        .filter(|c| !c.is_empty())
+        .collect();
+    filled.join(" | ")
 }
 
 /// Collects blocks, collapsing whitespace and dropping empty ones.
