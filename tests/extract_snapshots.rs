@@ -25,7 +25,11 @@ fn privacy_rules() -> Rules {
             .map(|v| v.as_str().expect("selector is a string").to_string())
             .collect()
     };
-    Rules { select: strings("select"), remove: strings("remove"), ..Rules::default() }
+    Rules {
+        select: strings("select"),
+        remove: strings("remove"),
+        ..Rules::default()
+    }
 }
 
 fn norms(clauses: &[Clause]) -> Vec<&str> {
@@ -35,7 +39,10 @@ fn norms(clauses: &[Clause]) -> Vec<&str> {
 /// Squeezes out what OTA's own pipeline changes in the known spots:
 /// spaces and unpaired `**` emphasis markers.
 fn squeeze(s: &str) -> String {
-    s.replace("**", "").chars().filter(|c| !c.is_whitespace()).collect()
+    s.replace("**", "")
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect()
 }
 
 fn check_snapshot(stamp: &str) {
@@ -43,7 +50,11 @@ fn check_snapshot(stamp: &str) {
     let md = read(&format!("twitter/privacy-policy/{stamp}.md"));
     let from_html = split(&extract_html(&html, &privacy_rules()).expect("snapshot extracts"));
     let from_md = split(&extract_markdown(&md));
-    assert!(from_md.len() > 100, "{stamp}: only {} clauses in the Markdown", from_md.len());
+    assert!(
+        from_md.len() > 100,
+        "{stamp}: only {} clauses in the Markdown",
+        from_md.len()
+    );
     assert_eq!(
         norms(&from_html).len(),
         norms(&from_md).len(),
@@ -53,10 +64,20 @@ fn check_snapshot(stamp: &str) {
     );
     let mut differing = Vec::new();
     for (h, m) in from_html.iter().zip(&from_md) {
-        assert_eq!((h.kind, &h.path), (m.kind, &m.path), "{stamp}: structure differs at {:?}", h.text);
+        assert_eq!(
+            (h.kind, &h.path),
+            (m.kind, &m.path),
+            "{stamp}: structure differs at {:?}",
+            h.text
+        );
         if h.norm != m.norm {
             // Not a wording difference: only spaces and `**` may differ.
-            assert_eq!(squeeze(&h.norm), squeeze(&m.norm), "{stamp}: clause {} differs", h.position);
+            assert_eq!(
+                squeeze(&h.norm),
+                squeeze(&m.norm),
+                "{stamp}: clause {} differs",
+                h.position
+            );
             differing.push(h.position);
         }
     }
@@ -69,7 +90,11 @@ fn check_snapshot(stamp: &str) {
     //   is a space (`in<a> </a><a>Your X Data</a>`); OTA's `removeEmptyLinks`
     //   filter deletes them, gluing "inYour X Data", "informationhere",
     //   "featureshere". We keep the space, as a browser shows it.
-    assert_eq!(differing, [52, 53, 114, 120], "{stamp}: unexpected set of differing clauses");
+    assert_eq!(
+        differing,
+        [52, 53, 114, 120],
+        "{stamp}: unexpected set of differing clauses"
+    );
 }
 
 #[test]
@@ -81,4 +106,3 @@ fn snapshot_2026_07_16_matches_its_markdown_version() {
 fn snapshot_2026_01_16_matches_its_markdown_version() {
     check_snapshot("2026-01-16T005414Z");
 }
-

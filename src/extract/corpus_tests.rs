@@ -19,7 +19,9 @@ fn corpus_versions() -> Vec<(PathBuf, String)> {
             let path = entry.expect("readable directory entry").path();
             if path.is_dir() {
                 dirs.push(path);
-            } else if path.extension().is_some_and(|e| e == "md") && path.file_name().is_some_and(|n| n != "README.md") {
+            } else if path.extension().is_some_and(|e| e == "md")
+                && path.file_name().is_some_and(|n| n != "README.md")
+            {
                 files.push(path);
             }
         }
@@ -28,7 +30,8 @@ fn corpus_versions() -> Vec<(PathBuf, String)> {
     files
         .into_iter()
         .map(|p| {
-            let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+            let text =
+                std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
             (p, text)
         })
         .collect()
@@ -38,7 +41,9 @@ fn corpus_versions() -> Vec<(PathBuf, String)> {
 fn starts_block(word: &str) -> bool {
     let digits = word.chars().take_while(|c| c.is_ascii_digit()).count();
     // A lone bullet, underline or rule; "**bold" or "-5" are fine.
-    let bare_marker = word.chars().all(|c| matches!(c, '-' | '*' | '+' | '=' | '_'));
+    let bare_marker = word
+        .chars()
+        .all(|c| matches!(c, '-' | '*' | '+' | '=' | '_'));
     bare_marker
         || word.starts_with(['#', '>', '|', '`', '~', '<'])
         || (digits > 0 && word[digits..].starts_with(['.', ')']))
@@ -63,7 +68,11 @@ fn wrap(words: &[&str], width: usize, indent: &str) -> Vec<String> {
     if !line.is_empty() {
         lines.push(line);
     }
-    lines.into_iter().enumerate().map(|(i, l)| if i == 0 { l } else { format!("{indent}{l}") }).collect()
+    lines
+        .into_iter()
+        .enumerate()
+        .map(|(i, l)| if i == 0 { l } else { format!("{indent}{l}") })
+        .collect()
 }
 
 fn list_marker(line: &str) -> Option<(usize, &str, &str)> {
@@ -79,8 +88,12 @@ fn list_marker(line: &str) -> Option<(usize, &str, &str)> {
     };
     let rest = &t[marker_len..];
     let content = rest.trim_start();
-    let is_break = t.chars().filter(|c| !c.is_whitespace()).all(|c| c == '-' || c == '*');
-    (rest.starts_with(' ') && !content.is_empty() && !is_break).then(|| (indent, &t[..marker_len], content))
+    let is_break = t
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .all(|c| c == '-' || c == '*');
+    (rest.starts_with(' ') && !content.is_empty() && !is_break)
+        .then(|| (indent, &t[..marker_len], content))
 }
 
 /// A presentation-only rewrite of a Markdown version: prose and list items
@@ -92,7 +105,11 @@ fn perturb(md: &str, width: usize) -> String {
     let mut prose: Vec<&str> = Vec::new();
     let flush = |prose: &mut Vec<&str>, out: &mut Vec<String>| {
         if !prose.is_empty() {
-            let words: Vec<&str> = prose.iter().flat_map(|l| l.split(' ')).filter(|w| !w.is_empty()).collect();
+            let words: Vec<&str> = prose
+                .iter()
+                .flat_map(|l| l.split(' '))
+                .filter(|w| !w.is_empty())
+                .collect();
             out.extend(wrap(&words, width, ""));
             prose.clear();
         }
@@ -140,18 +157,27 @@ fn perturb(md: &str, width: usize) -> String {
 }
 
 fn escape_html(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// Renders blocks as HTML the way a site might serve them: one element per
 /// block, lines wrapped, a no-break space entity and some inline markup.
 fn render_html(ex: &Extracted) -> String {
-    let mut html = String::from("<!DOCTYPE html>\n<html><head><title>t</title></head><body><main>\n");
+    let mut html =
+        String::from("<!DOCTYPE html>\n<html><head><title>t</title></head><body><main>\n");
     for Block { kind, text } in &ex.blocks {
         let words: Vec<String> = text
             .split(' ')
             .enumerate()
-            .map(|(i, w)| if i % 7 == 3 { format!("<b>{}</b>", escape_html(w)) } else { escape_html(w) })
+            .map(|(i, w)| {
+                if i % 7 == 3 {
+                    format!("<b>{}</b>", escape_html(w))
+                } else {
+                    escape_html(w)
+                }
+            })
             .collect();
         let body = words
             .chunks(5)
@@ -160,13 +186,22 @@ fn render_html(ex: &Extracted) -> String {
             .join("\n    ")
             .replacen(' ', "&nbsp;", 1);
         match kind {
-            ClauseKind::Heading { level } => html.push_str(&format!("<h{level}>\n  {body}\n</h{level}>\n")),
+            ClauseKind::Heading { level } => {
+                html.push_str(&format!("<h{level}>\n  {body}\n</h{level}>\n"))
+            }
             ClauseKind::Paragraph => html.push_str(&format!("<div><p>{body}</p></div>\n")),
-            ClauseKind::ListItem => html.push_str(&format!("<ul>\n  <li><p>{body}</p></li>\n</ul>\n")),
+            ClauseKind::ListItem => {
+                html.push_str(&format!("<ul>\n  <li><p>{body}</p></li>\n</ul>\n"))
+            }
             ClauseKind::TableRow => {
-                let cells: Vec<String> =
-                    text.split(" | ").map(|c| format!("<td>{}</td>", escape_html(c))).collect();
-                html.push_str(&format!("<table><tbody><tr>{}</tr></tbody></table>\n", cells.join("\n")));
+                let cells: Vec<String> = text
+                    .split(" | ")
+                    .map(|c| format!("<td>{}</td>", escape_html(c)))
+                    .collect();
+                html.push_str(&format!(
+                    "<table><tbody><tr>{}</tr></tbody></table>\n",
+                    cells.join("\n")
+                ));
             }
         }
     }
@@ -177,12 +212,25 @@ fn render_html(ex: &Extracted) -> String {
 #[test]
 fn every_corpus_version_extracts_deterministically() {
     let versions = corpus_versions();
-    assert!(versions.len() >= 100, "only {} corpus versions found under {CORPUS}", versions.len());
+    assert!(
+        versions.len() >= 100,
+        "only {} corpus versions found under {CORPUS}",
+        versions.len()
+    );
     for (path, md) in &versions {
         let first = split(&extract_markdown(md));
         assert!(!first.is_empty(), "{}: no clauses", path.display());
-        assert!(first.iter().all(|c| !c.norm.is_empty()), "{}: empty clause", path.display());
-        assert_eq!(first, split(&extract_markdown(md)), "{}: not deterministic", path.display());
+        assert!(
+            first.iter().all(|c| !c.norm.is_empty()),
+            "{}: empty clause",
+            path.display()
+        );
+        assert_eq!(
+            first,
+            split(&extract_markdown(md)),
+            "{}: not deterministic",
+            path.display()
+        );
     }
 }
 
@@ -194,7 +242,12 @@ fn presentation_rewrites_keep_the_version_hash() {
         let hash = version_hash(&clauses);
         for width in [38, 100] {
             let rewritten = perturb(&md, width);
-            assert_ne!(rewritten, md, "{}: perturbation changed nothing", path.display());
+            assert_ne!(
+                rewritten,
+                md,
+                "{}: perturbation changed nothing",
+                path.display()
+            );
             let again = split(&extract_markdown(&rewritten));
             if version_hash(&again) != hash {
                 let first = clauses.iter().zip(&again).find(|(a, b)| a.norm != b.norm);
@@ -207,9 +260,21 @@ fn presentation_rewrites_keep_the_version_hash() {
             }
         }
         let html = render_html(&ex);
-        let from_html = split(&extract_html(&html, &Rules { select: vec!["main".into()], ..Rules::default() }).expect("rendered HTML extracts"));
+        let from_html = split(
+            &extract_html(
+                &html,
+                &Rules {
+                    select: vec!["main".into()],
+                    ..Rules::default()
+                },
+            )
+            .expect("rendered HTML extracts"),
+        );
         if version_hash(&from_html) != hash {
-            let first = clauses.iter().zip(&from_html).find(|(a, b)| a.norm != b.norm);
+            let first = clauses
+                .iter()
+                .zip(&from_html)
+                .find(|(a, b)| a.norm != b.norm);
             panic!("{} as HTML: first difference {first:#?}", path.display());
         }
     }

@@ -13,7 +13,9 @@ use std::collections::{HashMap, HashSet};
 use ego_tree::{NodeId, NodeRef};
 use scraper::{Html, Node, Selector};
 
-use super::{collapse_ws, Block, BlockSink, ClauseKind, ExtractError, Extracted, Rules};
+use super::{
+    collapse_ws, join_cells, Block, BlockSink, ClauseKind, ExtractError, Extracted, Rules,
+};
 
 /// Checks that `css` is a selector this extractor can apply.
 pub fn validate_selector(css: &str) -> Result<(), String> {
@@ -34,8 +36,16 @@ fn parse_selector(css: &str) -> Result<Selector, ExtractError> {
 /// `<body>`), minus `rules.remove` and elements that never render as text
 /// (scripts, styles, templates, SVG, hidden elements and inputs).
 pub fn extract_html(html: &str, rules: &Rules) -> Result<Extracted, ExtractError> {
-    let select = rules.select.iter().map(|s| parse_selector(s)).collect::<Result<Vec<_>, _>>()?;
-    let remove = rules.remove.iter().map(|s| parse_selector(s)).collect::<Result<Vec<_>, _>>()?;
+    let select = rules
+        .select
+        .iter()
+        .map(|s| parse_selector(s))
+        .collect::<Result<Vec<_>, _>>()?;
+    let remove = rules
+        .remove
+        .iter()
+        .map(|s| parse_selector(s))
+        .collect::<Result<Vec<_>, _>>()?;
     let doc = Html::parse_document(html);
 
     let roots = if select.is_empty() {
@@ -49,14 +59,22 @@ pub fn extract_html(html: &str, rules: &Rules) -> Result<Extracted, ExtractError
     } else {
         let roots = selected_roots(&doc, &select);
         if roots.is_empty() {
-            return Err(ExtractError::NothingSelected { selectors: rules.select.join(", ") });
+            return Err(ExtractError::NothingSelected {
+                selectors: rules.select.join(", "),
+            });
         }
         roots
     };
 
-    let removed: HashSet<NodeId> =
-        remove.iter().flat_map(|sel| doc.select(sel).map(|e| e.id())).collect();
-    let mut walker = Walker { removed: &removed, blocks: Vec::new(), loose: String::new() };
+    let removed: HashSet<NodeId> = remove
+        .iter()
+        .flat_map(|sel| doc.select(sel).map(|e| e.id()))
+        .collect();
+    let mut walker = Walker {
+        removed: &removed,
+        blocks: Vec::new(),
+        loose: String::new(),
+    };
     for id in roots {
         if let Some(node) = doc.tree.get(id) {
             walker.node(node, None);
@@ -109,10 +127,17 @@ fn split_at_double_break(text: &str) -> Vec<&str> {
 /// Matches of all selectors, in document order, each element once, and
 /// without elements inside another match (their text is already in it).
 fn selected_roots(doc: &Html, selectors: &[Selector]) -> Vec<NodeId> {
-    let matched: HashSet<NodeId> =
-        selectors.iter().flat_map(|sel| doc.select(sel).map(|e| e.id())).collect();
-    let order: HashMap<NodeId, usize> =
-        doc.tree.root().descendants().enumerate().map(|(i, n)| (n.id(), i)).collect();
+    let matched: HashSet<NodeId> = selectors
+        .iter()
+        .flat_map(|sel| doc.select(sel).map(|e| e.id()))
+        .collect();
+    let order: HashMap<NodeId, usize> = doc
+        .tree
+        .root()
+        .descendants()
+        .enumerate()
+        .map(|(i, n)| (n.id(), i))
+        .collect();
     let mut roots: Vec<NodeId> = matched
         .iter()
         .copied()
@@ -191,14 +216,20 @@ impl Walker<'_> {
     fn flush_loose(&mut self) {
         if !self.loose.trim().is_empty() {
             let text = std::mem::take(&mut self.loose);
-            self.blocks.push(Block { kind: ClauseKind::Paragraph, text });
+            self.blocks.push(Block {
+                kind: ClauseKind::Paragraph,
+                text,
+            });
         }
         self.loose.clear();
     }
 
     fn open(&mut self, kind: ClauseKind) -> usize {
         self.flush_loose();
-        self.blocks.push(Block { kind, text: String::new() });
+        self.blocks.push(Block {
+            kind,
+            text: String::new(),
+        });
         self.blocks.len() - 1
     }
 
@@ -206,7 +237,9 @@ impl Walker<'_> {
         self.removed.contains(&id)
             || element.attr("hidden").is_some()
             || (element.name() == "input"
-                && element.attr("type").is_some_and(|t| t.eq_ignore_ascii_case("hidden")))
+                && element
+                    .attr("type")
+                    .is_some_and(|t| t.eq_ignore_ascii_case("hidden")))
     }
 
     fn children(&mut self, node: NodeRef<'_, Node>, target: Option<usize>) {
@@ -218,7 +251,9 @@ impl Walker<'_> {
     /// Walks `node`; `target` is the open leaf block receiving text, if any.
     fn node(&mut self, node: NodeRef<'_, Node>, target: Option<usize>) {
         let element = match node.value() {
-            Node::Text(text) if text.contains(BR) => return self.push_text(target, &text.replace(BR, "")),
+            Node::Text(text) if text.contains(BR) => {
+                return self.push_text(target, &text.replace(BR, ""))
+            }
             Node::Text(text) => return self.push_text(target, text),
             Node::Element(element) => element,
             Node::Document | Node::Fragment => return self.children(node, target),
@@ -260,10 +295,7 @@ impl Walker<'_> {
                     self.children(cell, Some(index));
                     cells.push(collapse_ws(&std::mem::take(&mut self.blocks[index].text)));
                 }
-                // A row of empty cells is spacing, not content.
-                if cells.iter().any(|c| !c.is_empty()) {
-                    self.blocks[index].text = cells.join(" | ");
-                }
+                self.blocks[index].text = join_cells(&cells);
             }
             Role::Structure if target.is_some() => {
                 // Nested list or table: its blocks follow the enclosing leaf,
@@ -291,12 +323,7 @@ impl Walker<'_> {
 mod tests {
     use super::*;
     use crate::clauses::{split, version_hash};
-    use crate::extract::{extract, Format};
-
-    fn fixture(name: &str) -> String {
-        let path = format!("{}/src/extract/testdata/{name}", env!("CARGO_MANIFEST_DIR"));
-        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-    }
+    use crate::extract::{extract, fixture, Format};
 
     fn rules(select: &[&str], remove: &[&str]) -> Rules {
         Rules {
@@ -346,7 +373,7 @@ mod tests {
                 (ClauseKind::Paragraph, "Retention".into()),
                 (ClauseKind::TableRow, "Data | Kept for".into()),
                 (ClauseKind::TableRow, "Email | 18 months".into()),
-                (ClauseKind::TableRow, "Logs |".into()),
+                (ClauseKind::TableRow, "Logs".into()),
             ]
         );
     }
@@ -355,14 +382,25 @@ mod tests {
     fn single_br_is_a_space_double_br_splits_a_paragraph() {
         assert_eq!(
             texts("br-inside-p.html", &Rules::default()),
-            ["We collect some data about you", "First part.", "Second part.", "Loose text continues", "Para", "after para", "Two lines"]
+            [
+                "We collect some data about you",
+                "First part.",
+                "Second part.",
+                "Loose text continues",
+                "Para",
+                "after para",
+                "Two lines"
+            ]
         );
     }
 
     #[test]
     fn select_is_a_union_in_document_order_without_nested_duplicates() {
         let r = rules(&[".b", ".a", "body > p"], &[]);
-        assert_eq!(texts("select-nested.html", &r), ["First p", "In a", "In b", "Last b"]);
+        assert_eq!(
+            texts("select-nested.html", &r),
+            ["First p", "In a", "In b", "Last b"]
+        );
         let r = rules(&[".a"], &[".b"]);
         assert_eq!(texts("select-nested.html", &r), ["In a"]);
     }
@@ -372,7 +410,12 @@ mod tests {
         let r = rules(&[], &["[aria-hidden=\"true\"]"]);
         assert_eq!(
             texts("hidden-and-scripts.html", &r),
-            ["Visible one.", "Form text", "Visible two.", "Visible three."]
+            [
+                "Visible one.",
+                "Form text",
+                "Visible two.",
+                "Visible three."
+            ]
         );
     }
 
@@ -389,9 +432,13 @@ mod tests {
     fn typography_and_wrapping_do_not_change_clauses() {
         let a = split(&extract_html(&fixture("typographic-a.html"), &Rules::default()).unwrap());
         let b = split(&extract_html(&fixture("typographic-b.html"), &Rules::default()).unwrap());
-        let norms = |c: &[crate::clauses::Clause]| c.iter().map(|c| c.norm.clone()).collect::<Vec<_>>();
+        let norms =
+            |c: &[crate::clauses::Clause]| c.iter().map(|c| c.norm.clone()).collect::<Vec<_>>();
         assert_eq!(norms(&a), norms(&b));
-        assert_eq!(norms(&a)[1], "We collect identifiers - like your e-mail and cooperate with partners...");
+        assert_eq!(
+            norms(&a)[1],
+            "We collect identifiers - like your e-mail and cooperate with partners..."
+        );
         assert_eq!(version_hash(&a), version_hash(&b));
         // The original wording is kept for quoting.
         assert_eq!(a[0].text, "It’s our “Policy”");
@@ -399,14 +446,26 @@ mod tests {
 
     #[test]
     fn selector_matching_nothing_is_an_error() {
-        let err = extract_html(&fixture("select-nested.html"), &rules(&["#main", ".missing"], &[])).unwrap_err();
-        assert_eq!(err, ExtractError::NothingSelected { selectors: "#main, .missing".into() });
+        let err = extract_html(
+            &fixture("select-nested.html"),
+            &rules(&["#main", ".missing"], &[]),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err,
+            ExtractError::NothingSelected {
+                selectors: "#main, .missing".into()
+            }
+        );
     }
 
     #[test]
     fn invalid_selector_is_named() {
         let err = extract_html("<p>x</p>", &rules(&["p"], &["div[["])).unwrap_err();
-        assert!(matches!(&err, ExtractError::InvalidSelector { selector, .. } if selector == "div[["), "{err:?}");
+        assert!(
+            matches!(&err, ExtractError::InvalidSelector { selector, .. } if selector == "div[["),
+            "{err:?}"
+        );
         assert!(err.to_string().contains("div[["));
         assert!(validate_selector("div[[").is_err());
         assert!(validate_selector("#twtr-main > .x:nth-child(2), [aria-hidden=\"true\"]").is_ok());
@@ -414,14 +473,29 @@ mod tests {
 
     #[test]
     fn short_page_is_too_short() {
-        let r = Rules { min_chars: 100, ..rules(&[".a"], &[]) };
+        let r = Rules {
+            min_chars: 100,
+            ..rules(&[".a"], &[])
+        };
         let err = extract(&fixture("select-nested.html"), Format::Html, &r).unwrap_err();
-        assert_eq!(err, ExtractError::TooShort { chars: "In a".len() + "In b".len(), min: 100 });
+        assert_eq!(
+            err,
+            ExtractError::TooShort {
+                chars: "In a".len() + "In b".len(),
+                min: 100
+            }
+        );
     }
 
     #[test]
     fn page_without_body_markup_still_extracts() {
         let got = extract_html("Just text, <i>no</i> tags", &Rules::default()).unwrap();
-        assert_eq!(got.blocks, [Block { kind: ClauseKind::Paragraph, text: "Just text, no tags".into() }]);
+        assert_eq!(
+            got.blocks,
+            [Block {
+                kind: ClauseKind::Paragraph,
+                text: "Just text, no tags".into()
+            }]
+        );
     }
 }
