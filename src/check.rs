@@ -15,6 +15,7 @@ use crate::config::{Config, Document};
 use crate::diff::{self, ChangeSet, DiffOptions, WatchTerms};
 use crate::extract::{self, Format, Rules};
 use crate::fetch::{Conditional, FetchSettings, Fetched, Fetcher};
+use crate::metrics::Metrics;
 use crate::store::{ChangeCounts, ChangeSetIn, CheckRecord, FetchLog, Recorded, SnapshotIn, Store, StoreError};
 
 /// Bumped whenever a change to the extraction code may change the clauses of
@@ -87,6 +88,7 @@ pub struct Checker {
     fetcher: Fetcher,
     diff_options: Arc<DiffOptions>,
     min_chars: usize,
+    metrics: Arc<Metrics>,
 }
 
 /// Builds the fetch settings from `[defaults]`.
@@ -122,7 +124,14 @@ impl Checker {
             fetcher,
             diff_options: Arc::new(diff_options(config)),
             min_chars: config.defaults.min_chars,
+            metrics: Arc::new(Metrics::default()),
         })
+    }
+
+    /// Shares a metrics registry with the HTTP listener.
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Checker {
+        self.metrics = metrics;
+        self
     }
 
     pub fn store(&self) -> &Store {
@@ -157,6 +166,10 @@ impl Checker {
         };
 
         let report = self.fetcher.fetch(&doc.url, &cond).await;
+        self.metrics.fetch_latency(report.duration);
+        if report.status == Some(429) {
+            self.metrics.rate_limit_waits.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
         let log = FetchLog {
             url: doc.url.to_string(),
             started_at: report.started_at,
@@ -244,6 +257,16 @@ impl Checker {
                 }
             }
         };
+        self.metrics.check(outcome.label());
+        if let Outcome::NewVersion { changes, .. } = &outcome {
+            self.metrics.versions_recorded.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            if let Some(cs) = changes {
+                let s = &cs.summary;
+                for (kind, n) in [("added", s.added), ("removed", s.removed), ("modified", s.modified), ("moved", s.moved), ("renamed", s.renamed)] {
+                    self.metrics.changes(kind, n as u64);
+                }
+            }
+        }
         let elapsed_ms = started.elapsed().as_millis() as u64;
         match &outcome {
             Outcome::Failed { class, error } => {

@@ -87,6 +87,31 @@ pub struct RunArgs {
 }
 
 #[derive(Args, Debug)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: OutputFormat,
+}
+
+#[derive(Args, Debug)]
+pub struct BackupArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Where to write the copy (must not exist).
+    pub path: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    pub document: String,
+    /// Folder to write the versions into (created if missing).
+    pub dir: PathBuf,
+}
+
+#[derive(Args, Debug)]
 pub struct CheckArgs {
     #[command(flatten)]
     pub config: ConfigArgs,
@@ -176,11 +201,16 @@ pub struct DiffArgs {
     pub format: DiffFormat,
 }
 
+/// How long in-flight work may take after SIGTERM before the daemon exits
+/// anyway (a check is bounded by its fetch timeouts; this bounds the rest).
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// `clausewatch run`: the daemon.
 pub async fn run(args: RunArgs) -> Result<i32> {
     let config = Arc::new(args.config.load()?);
     let store = open_store(&config).await?;
-    let checker = Checker::new(&config, store.clone())?;
+    let metrics = Arc::new(crate::metrics::Metrics::default());
+    let checker = Checker::new(&config, store.clone())?.with_metrics(metrics.clone());
     tracing::info!(
         config = %config.path.display(),
         database = %config.storage.path.display(),
@@ -188,6 +218,22 @@ pub async fn run(args: RunArgs) -> Result<i32> {
         "clausewatch started"
     );
     let (tx, rx) = watch::channel(false);
+    let scheduler_alive = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let http = match config.http_listen {
+        Some(listen) => {
+            let shared = crate::http::Shared {
+                store: store.clone(),
+                metrics: metrics.clone(),
+                scheduler_alive: scheduler_alive.clone(),
+            };
+            let server = crate::http::serve(listen, shared, rx.clone())
+                .await
+                .map_err(|e| bad(format!("cannot listen on {listen} ([http] listen): {e}")))?;
+            Some(tokio::spawn(server))
+        }
+        None => None,
+    };
+    let mut signal_rx = rx.clone();
     tokio::spawn(async move {
         wait_for_signal().await;
         tracing::info!("shutting down: finishing in-flight checks");
@@ -207,7 +253,21 @@ pub async fn run(args: RunArgs) -> Result<i32> {
             }
         }
     });
-    schedule::run(config.clone(), checker, on_outcome, rx).await;
+    let scheduler = schedule::run(config.clone(), checker, on_outcome, rx);
+    tokio::pin!(scheduler);
+    tokio::select! {
+        _ = &mut scheduler => {}
+        _ = async {
+            let _ = signal_rx.wait_for(|stop| *stop).await;
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+        } => {
+            tracing::warn!(grace_seconds = SHUTDOWN_GRACE.as_secs(), "in-flight work did not finish in time; exiting anyway");
+        }
+    }
+    scheduler_alive.store(false, std::sync::atomic::Ordering::Relaxed);
+    if let Some(h) = http {
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(5), h).await;
+    }
     store.close().await;
     tracing::info!("stopped");
     Ok(0)
@@ -541,5 +601,112 @@ pub async fn diff_cmd(args: DiffArgs) -> Result<i32> {
             write!(out, "{}", diff::render_text(&cs, color))?;
         }
     }
+    Ok(0)
+}
+
+/// `clausewatch status`: per document the last check, last change, failures
+/// and last error.
+pub async fn status(args: StatusArgs) -> Result<i32> {
+    let store = args.db.open().await?;
+    let docs = store.statuses().await?;
+    let mut out = std::io::stdout().lock();
+    match args.format {
+        OutputFormat::Json => {
+            serde_json::to_writer_pretty(&mut out, &serde_json::json!({ "documents": docs }))?;
+            writeln!(out)?;
+        }
+        OutputFormat::Text => {
+            let when = |t: Option<DateTime<Utc>>| t.map_or("never".to_string(), |t| t.format("%Y-%m-%d %H:%M").to_string());
+            for d in &docs {
+                let state = if d.paused {
+                    "paused".to_string()
+                } else if d.consecutive_failures > 0 {
+                    format!(
+                        "FAILING since {} ({} in a row, {})",
+                        when(d.failing_since),
+                        d.consecutive_failures,
+                        d.last_error_class.as_deref().unwrap_or("error")
+                    )
+                } else if d.last_check.is_none() {
+                    "not checked yet".to_string()
+                } else {
+                    "ok".to_string()
+                };
+                writeln!(
+                    out,
+                    "{}: {state}; {} versions; last check {}; last change {}",
+                    d.id,
+                    d.versions,
+                    when(d.last_check),
+                    when(d.last_change)
+                )?;
+                if d.consecutive_failures > 0 {
+                    if let Some(e) = &d.last_error {
+                        writeln!(out, "    last error: {e}")?;
+                    }
+                }
+            }
+        }
+    }
+    Ok(0)
+}
+
+/// `clausewatch backup`: a consistent copy of the database.
+pub async fn backup(args: BackupArgs) -> Result<i32> {
+    if args.path.exists() {
+        return Err(bad(format!("{} already exists; choose a new file", args.path.display())));
+    }
+    let store = args.db.open().await?;
+    store
+        .backup(&args.path)
+        .await
+        .with_context(|| format!("backup to {}", args.path.display()))?;
+    eprintln!("backup written to {}", args.path.display());
+    Ok(0)
+}
+
+/// `clausewatch export`: every version of a document as a Markdown file
+/// named by date, plus an index, so the history can leave the bot.
+pub async fn export(args: ExportArgs) -> Result<i32> {
+    let store = args.db.open().await?;
+    let versions = store.history(&args.document, None).await?;
+    if versions.is_empty() {
+        return Err(bad(format!("no versions of {:?} in the database", args.document)));
+    }
+    std::fs::create_dir_all(&args.dir).with_context(|| format!("create {}", args.dir.display()))?;
+    let mut used = std::collections::HashSet::new();
+    let mut index = String::from("version\tfile\tfirst_seen\tlast_seen\thash\tclauses\n");
+    for v in versions.iter().rev() {
+        let clauses = store.clauses(v.id).await?;
+        let blocks = clauses
+            .iter()
+            .map(|c| extract::Block {
+                kind: c.kind,
+                text: c.text.clone(),
+            })
+            .collect();
+        let text = extract::Extracted { blocks }.to_text();
+        // Named by date like the Open Terms Archive data; two versions seen
+        // within one second (possible with `check` run by hand) keep apart.
+        let stamp = v.first_seen.format("%Y-%m-%dT%H%M%SZ").to_string();
+        let file = if used.insert(stamp.clone()) {
+            format!("{stamp}.md")
+        } else {
+            format!("{stamp}-v{}.md", v.version)
+        };
+        let path = args.dir.join(&file);
+        std::fs::write(&path, text).with_context(|| format!("write {}", path.display()))?;
+        index.push_str(&format!(
+            "{}\t{file}\t{}\t{}\t{}\t{}\n",
+            v.version,
+            crate::store::ts(v.first_seen),
+            crate::store::ts(v.last_seen),
+            v.hash,
+            v.clauses
+        ));
+    }
+    let index_path = args.dir.join("index.tsv");
+    std::fs::write(&index_path, index).with_context(|| format!("write {}", index_path.display()))?;
+    eprintln!("{} versions written to {}", versions.len(), args.dir.display());
     Ok(0)
 }

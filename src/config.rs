@@ -47,6 +47,8 @@ pub struct Config {
     pub diff: DiffSettings,
     pub watch_terms: WatchTermsConfig,
     pub documents: Vec<Document>,
+    /// `[http] listen`: where to serve /healthz and /metrics (off when absent).
+    pub http_listen: Option<std::net::SocketAddr>,
 }
 
 /// `[defaults]`: applied to every document unless it says otherwise.
@@ -162,8 +164,7 @@ struct RawConfig {
     #[allow(dead_code)]
     fediverse: Option<toml::Value>,
     #[serde(default)]
-    #[allow(dead_code)]
-    http: Option<toml::Value>,
+    http: Option<RawHttp>,
     #[serde(default)]
     documents: Vec<RawDocument>,
 }
@@ -184,6 +185,12 @@ struct RawDefaults {
     max_concurrent: Option<Spanned<usize>>,
     min_chars: Option<usize>,
     jitter: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawHttp {
+    listen: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -398,7 +405,15 @@ impl Config {
             });
         }
 
+        let http_listen = match raw.http.as_ref().and_then(|h| h.listen.as_ref()) {
+            Some(l) => Some(l.get_ref().parse().map_err(|e| {
+                loc.spanned(l, format!("invalid listen address {:?}: {e} (write e.g. \"127.0.0.1:9090\")", l.get_ref()))
+            })?),
+            None => None,
+        };
+
         Ok(Config {
+            http_listen,
             path: path.to_path_buf(),
             defaults,
             storage: Storage { path: storage_path },

@@ -13,5 +13,7 @@ pub mod config;
 pub mod diff;
 pub mod extract;
 pub mod fetch;
+pub mod http;
+pub mod metrics;
 pub mod schedule;
 pub mod store;

@@ -11,6 +11,9 @@
 //! - `show`: the clauses of a stored version.
 //! - `extract`: the clauses of a URL or file, to write selectors.
 //! - `diff`: the clause-level changes between two files or stored versions.
+//! - `status`: each document's last check, last change and failures.
+//! - `backup`: a consistent copy of the database (`VACUUM INTO`).
+//! - `export`: a document's versions as Markdown files, with an index.
 //!
 //! Exit status: 0 success, 1 a check failed, 2 bad input (arguments, config
 //! file, unknown document), 3 anything else (database, I/O).
@@ -50,12 +53,23 @@ enum Command {
     Extract(cli::ExtractArgs),
     /// Compare two files or stored versions clause by clause.
     Diff(cli::DiffArgs),
+    /// Show each document's last check, last change and failures.
+    Status(cli::StatusArgs),
+    /// Write a consistent copy of the database to PATH.
+    Backup(cli::BackupArgs),
+    /// Write every version of a document as Markdown files, with an index.
+    Export(cli::ExportArgs),
 }
 
 fn init_logging(format: LogFormat) {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    // Colour only for a person at a terminal; journald and files get plain text.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr()) && std::env::var_os("NO_COLOR").is_none();
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi);
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().flatten_event(true).init(),
@@ -80,6 +94,9 @@ fn main() -> ExitCode {
             Command::Show(a) => cli::show(a).await,
             Command::Extract(a) => cli::extract_cmd(a).await,
             Command::Diff(a) => cli::diff_cmd(a).await,
+            Command::Status(a) => cli::status(a).await,
+            Command::Backup(a) => cli::backup(a).await,
+            Command::Export(a) => cli::export(a).await,
         }
     });
     match result {

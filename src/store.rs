@@ -92,6 +92,23 @@ pub struct ChangeCounts {
     pub renamed: i64,
 }
 
+/// What `clausewatch status` shows of a document.
+#[derive(Debug, Clone, Serialize)]
+pub struct DocumentStatus {
+    pub id: String,
+    pub name: String,
+    pub url: String,
+    pub paused: bool,
+    pub versions: i64,
+    pub last_check: Option<DateTime<Utc>>,
+    pub last_success: Option<DateTime<Utc>>,
+    pub last_change: Option<DateTime<Utc>>,
+    pub consecutive_failures: i64,
+    pub failing_since: Option<DateTime<Utc>>,
+    pub last_error_class: Option<String>,
+    pub last_error: Option<String>,
+}
+
 /// One entry of the fetch log.
 #[derive(Debug, Clone)]
 pub struct FetchLog {
@@ -500,6 +517,46 @@ impl Store {
                 message: e.to_string(),
             })?;
         Ok(Some(out))
+    }
+
+    /// Every known document's state, by id.
+    pub async fn statuses(&self) -> Result<Vec<DocumentStatus>> {
+        let rows = sqlx::query(
+            "SELECT d.id, d.name, d.url, d.paused, (SELECT COUNT(*) FROM versions v WHERE v.document_id = d.id),
+                    d.last_check_at, d.last_success_at, d.last_change_at, d.consecutive_failures, d.failing_since,
+                    d.last_error_class, d.last_error
+             FROM documents d ORDER BY d.id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let t = |r: &sqlx::sqlite::SqliteRow, i: usize| r.get::<Option<String>, _>(i).map(|s| parse_ts(&s));
+        Ok(rows
+            .iter()
+            .map(|r| DocumentStatus {
+                id: r.get(0),
+                name: r.get(1),
+                url: r.get(2),
+                paused: r.get::<i64, _>(3) != 0,
+                versions: r.get(4),
+                last_check: t(r, 5),
+                last_success: t(r, 6),
+                last_change: t(r, 7),
+                consecutive_failures: r.get(8),
+                failing_since: t(r, 9),
+                last_error_class: r.get(10),
+                last_error: r.get(11),
+            })
+            .collect())
+    }
+
+    /// Writes a consistent copy of the database to `dest` (`VACUUM INTO`),
+    /// safe while the daemon runs.
+    pub async fn backup(&self, dest: &Path) -> Result<()> {
+        sqlx::query("VACUUM INTO ?")
+            .bind(dest.to_string_lossy().as_ref())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     /// Number of fetches logged for a document (for tests and status).

@@ -1,0 +1,89 @@
+//! The optional HTTP listener (`[http] listen`): `/healthz` and `/metrics`.
+//!
+//! Off by default: a bot that only talks outwards needs no open port.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::Router;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use tokio::sync::watch;
+
+use crate::metrics::Metrics;
+use crate::store::Store;
+
+/// What the listener reads.
+#[derive(Clone)]
+pub struct Shared {
+    pub store: Store,
+    pub metrics: Arc<Metrics>,
+    /// Cleared when the scheduler stops (or dies).
+    pub scheduler_alive: Arc<AtomicBool>,
+}
+
+#[derive(Serialize)]
+struct Health {
+    status: &'static str,
+    database: bool,
+    scheduler: bool,
+    last_success: Option<DateTime<Utc>>,
+    last_success_age_seconds: Option<i64>,
+}
+
+async fn healthz(State(s): State<Shared>) -> impl IntoResponse {
+    let last: Result<Option<String>, _> = sqlx::query_scalar("SELECT MAX(last_success_at) FROM documents")
+        .fetch_one(s.store.pool())
+        .await;
+    let database = last.is_ok();
+    let last_success = last
+        .ok()
+        .flatten()
+        .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
+        .map(|t| t.with_timezone(&Utc));
+    let scheduler = s.scheduler_alive.load(Ordering::Relaxed);
+    let ok = database && scheduler;
+    let body = Health {
+        status: if ok { "ok" } else { "failing" },
+        database,
+        scheduler,
+        last_success,
+        last_success_age_seconds: last_success.map(|t| (Utc::now() - t).num_seconds()),
+    };
+    let code = if ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (code, axum::Json(body))
+}
+
+async fn metrics(State(s): State<Shared>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        s.metrics.render(),
+    )
+}
+
+/// Binds the listener (so a bad address fails at start) and returns the
+/// server future.
+pub async fn serve(
+    listen: SocketAddr,
+    shared: Shared,
+    mut shutdown: watch::Receiver<bool>,
+) -> std::io::Result<impl std::future::Future<Output = std::io::Result<()>>> {
+    let app = Router::new()
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .with_state(shared);
+    let listener = tokio::net::TcpListener::bind(listen).await?;
+    tracing::info!(listen = %listener.local_addr()?, "http listener started");
+    Ok(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = shutdown.wait_for(|stop| *stop).await;
+            })
+            .await
+    })
+}
