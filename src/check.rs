@@ -246,6 +246,7 @@ impl Checker {
                                     clauses: &clauses,
                                     hash: &hash,
                                     changeset,
+                                    announcement: None,
                                 };
                                 match self.store.record_check(&doc.id, &log, &rules_hash, rec).await? {
                                     Recorded::NewVersion { version, .. } => Outcome::NewVersion { version, changes },

@@ -49,6 +49,7 @@ pub struct Config {
     pub documents: Vec<Document>,
     /// `[http] listen`: where to serve /healthz and /metrics (off when absent).
     pub http_listen: Option<std::net::SocketAddr>,
+    pub fediverse: Option<Fediverse>,
 }
 
 /// `[defaults]`: applied to every document unless it says otherwise.
@@ -69,6 +70,30 @@ pub struct Defaults {
     /// Upper bound of the random delay added to each scheduled check, so that
     /// many documents on the same schedule do not hit their hosts at once.
     pub jitter: Duration,
+}
+
+/// `[fediverse]`: the account that posts. Absent: the bot previews threads
+/// on stdout instead.
+#[derive(Debug, Clone)]
+pub struct Fediverse {
+    pub instance: Url,
+    /// Where the access token is read from when `CLAUSEWATCH_TOKEN` is unset.
+    pub token_file: Option<PathBuf>,
+    /// Visibility of the first post of a change thread.
+    pub visibility: String,
+    /// Visibility of the replies.
+    pub reply_visibility: String,
+    pub content_warning: Option<String>,
+    pub hashtags: Vec<String>,
+    pub max_posts_per_thread: usize,
+    /// Overrides the instance's character limit (lower only).
+    pub max_chars: Option<usize>,
+    /// Pause between two posts of a thread.
+    pub post_interval: Duration,
+    /// Timeout of every call to the instance.
+    pub request_timeout: Duration,
+    /// Accounts (`user@host`) allowed to run admin commands.
+    pub admins: Vec<String>,
 }
 
 /// `[storage]`.
@@ -161,8 +186,7 @@ struct RawConfig {
     /// Left to later stages (posting); accepted here so one file configures
     /// the whole bot.
     #[serde(default)]
-    #[allow(dead_code)]
-    fediverse: Option<toml::Value>,
+    fediverse: Option<RawFediverse>,
     #[serde(default)]
     http: Option<RawHttp>,
     #[serde(default)]
@@ -185,6 +209,24 @@ struct RawDefaults {
     max_concurrent: Option<Spanned<usize>>,
     min_chars: Option<usize>,
     jitter: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFediverse {
+    instance: Spanned<String>,
+    token_file: Option<String>,
+    visibility: Option<Spanned<String>>,
+    reply_visibility: Option<Spanned<String>>,
+    content_warning: Option<String>,
+    #[serde(default)]
+    hashtags: Vec<String>,
+    max_posts_per_thread: Option<Spanned<usize>>,
+    max_chars: Option<usize>,
+    post_interval: Option<Spanned<String>>,
+    request_timeout: Option<Spanned<String>>,
+    #[serde(default)]
+    admins: Vec<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -412,7 +454,13 @@ impl Config {
             None => None,
         };
 
+        let fediverse = match &raw.fediverse {
+            Some(f) => Some(fediverse(&loc, path, f)?),
+            None => None,
+        };
+
         Ok(Config {
+            fediverse,
             http_listen,
             path: path.to_path_buf(),
             defaults,
@@ -427,6 +475,48 @@ impl Config {
     pub fn document(&self, id: &str) -> Option<&Document> {
         self.documents.iter().find(|d| d.id == id)
     }
+}
+
+fn visibility(loc: &Locator, v: &Option<Spanned<String>>, default: &str, allowed: &[&str]) -> Result<String, ConfigError> {
+    match v {
+        None => Ok(default.to_string()),
+        Some(s) if allowed.contains(&s.get_ref().as_str()) => Ok(s.get_ref().clone()),
+        Some(s) => Err(loc.spanned(s, format!("visibility {:?} must be one of {}", s.get_ref(), allowed.join(", ")))),
+    }
+}
+
+fn fediverse(loc: &Locator, path: &Path, f: &RawFediverse) -> Result<Fediverse, ConfigError> {
+    let instance = Url::parse(f.instance.get_ref())
+        .map_err(|e| loc.spanned(&f.instance, format!("invalid instance URL {:?}: {e}", f.instance.get_ref())))?;
+    if !matches!(instance.scheme(), "http" | "https") {
+        return Err(loc.spanned(&f.instance, format!("instance URL {instance} must be http or https")));
+    }
+    let max_posts = match &f.max_posts_per_thread {
+        Some(m) if *m.get_ref() < 2 => return Err(loc.spanned(m, "max_posts_per_thread must be at least 2")),
+        Some(m) => *m.get_ref(),
+        None => 10,
+    };
+    let token_file = f.token_file.as_ref().map(|t| {
+        let p = PathBuf::from(t);
+        if p.is_relative() {
+            path.parent().map(|d| d.join(&p)).unwrap_or(p)
+        } else {
+            p
+        }
+    });
+    Ok(Fediverse {
+        instance,
+        token_file,
+        visibility: visibility(loc, &f.visibility, "public", &["public", "unlisted"])?,
+        reply_visibility: visibility(loc, &f.reply_visibility, "unlisted", &["public", "unlisted", "private"])?,
+        content_warning: f.content_warning.clone().filter(|c| !c.trim().is_empty()),
+        hashtags: f.hashtags.iter().map(|h| h.trim_start_matches('#').to_string()).collect(),
+        max_posts_per_thread: max_posts,
+        max_chars: f.max_chars,
+        post_interval: duration(loc, &f.post_interval, Duration::from_secs(2))?,
+        request_timeout: duration(loc, &f.request_timeout, Duration::from_secs(30))?,
+        admins: f.admins.iter().map(|a| a.trim_start_matches('@').to_lowercase()).collect(),
+    })
 }
 
 fn selectors(loc: &Locator, v: &Option<Spanned<OneOrMany>>) -> Result<Vec<String>, ConfigError> {

@@ -15,6 +15,9 @@ use sqlx::{Row, SqlitePool};
 
 use crate::clauses::{Clause, ClauseKind};
 
+mod outbox;
+pub use outbox::{DuePost, NewPost, NewThread, OutboxFailure, OutboxSummary};
+
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 #[derive(Debug, thiserror::Error)]
@@ -40,7 +43,7 @@ pub fn ts(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-fn parse_ts(s: &str) -> DateTime<Utc> {
+pub(crate) fn parse_ts(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s)
         .map(|t| t.with_timezone(&Utc))
         .unwrap_or(DateTime::<Utc>::UNIX_EPOCH)
@@ -151,6 +154,9 @@ pub enum CheckRecord<'a> {
         clauses: &'a [Clause],
         hash: &'a str,
         changeset: Option<ChangeSetIn>,
+        /// The announcement, written in the same transaction as the version
+        /// so that a version is never stored without its thread.
+        announcement: Option<NewThread>,
     },
     /// The check failed; nothing but the failure is recorded.
     Failed { class: &'a str, error: &'a str },
@@ -330,6 +336,7 @@ impl Store {
                 clauses,
                 hash,
                 changeset,
+                announcement,
             } => {
                 let snapshot_hash = sha256_hex(snapshot.body);
                 let compressed = zstd::encode_all(snapshot.body, 9).map_err(|e| StoreError::Snapshot {
@@ -404,6 +411,9 @@ impl Store {
                     .bind(&now)
                     .execute(&mut *tx)
                     .await?;
+                }
+                if let Some(thread) = announcement {
+                    outbox::insert_thread(&mut tx, &thread, Some(version_id), &now).await?;
                 }
                 mark_success(&mut tx, document_id, &now, etag, last_modified, true, rules_hash).await?;
                 sqlx::query("UPDATE documents SET last_change_at = ? WHERE id = ?")

@@ -1,0 +1,267 @@
+//! Outbox queries: threads waiting to be posted, and their delivery state.
+
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+
+use super::{parse_ts, ts, Result, Store};
+
+/// A post to write to the outbox.
+#[derive(Debug, Clone)]
+pub struct NewPost {
+    pub text: String,
+    pub spoiler: Option<String>,
+    pub visibility: String,
+    pub language: Option<String>,
+}
+
+/// A thread to write to the outbox.
+#[derive(Debug, Clone)]
+pub struct NewThread {
+    /// Unique: a second thread with the same key is ignored.
+    pub key: String,
+    pub kind: String,
+    pub document_id: Option<String>,
+    pub in_reply_to: Option<String>,
+    pub posts: Vec<NewPost>,
+}
+
+/// A post the publisher should send now.
+#[derive(Debug, Clone)]
+pub struct DuePost {
+    pub id: i64,
+    pub thread_id: i64,
+    pub seq: i64,
+    pub text: String,
+    pub spoiler: Option<String>,
+    pub visibility: String,
+    pub language: Option<String>,
+    pub idempotency_key: String,
+    /// True when an earlier attempt may have reached the server.
+    pub maybe_sent: bool,
+    /// The remote status this post replies to.
+    pub reply_to: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Counts for `status` and metrics.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct OutboxSummary {
+    pub pending: i64,
+    pub sending: i64,
+    pub sent: i64,
+    pub failed: i64,
+    /// Failed posts with the server's reason.
+    pub failures: Vec<OutboxFailure>,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct OutboxFailure {
+    pub thread: String,
+    pub seq: i64,
+    pub error: String,
+}
+
+fn idempotency_key(thread_key: &str, seq: usize) -> String {
+    // Stable across restarts and unique per post: the same post always
+    // carries the same key, so a server that honours it deduplicates.
+    let digest = Sha256::digest(format!("clausewatch\n{thread_key}\n{seq}").as_bytes());
+    format!("cw-{}", &hex::encode(digest)[..32])
+}
+
+/// Inserts a thread and its posts inside an open transaction. Returns false
+/// when a thread with that key already exists.
+pub(crate) async fn insert_thread(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    thread: &NewThread,
+    version_id: Option<i64>,
+    now: &str,
+) -> Result<bool> {
+    let id: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO threads (key, kind, document_id, version_id, in_reply_to, created_at)
+         VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO NOTHING RETURNING id",
+    )
+    .bind(&thread.key)
+    .bind(&thread.kind)
+    .bind(&thread.document_id)
+    .bind(version_id)
+    .bind(&thread.in_reply_to)
+    .bind(now)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some(id) = id else { return Ok(false) };
+    for (i, p) in thread.posts.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO outbox (thread_id, seq, text, spoiler, visibility, language, idempotency_key, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(id)
+        .bind(i as i64 + 1)
+        .bind(&p.text)
+        .bind(&p.spoiler)
+        .bind(&p.visibility)
+        .bind(&p.language)
+        .bind(idempotency_key(&thread.key, i + 1))
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(true)
+}
+
+impl Store {
+    /// Writes a thread on its own (answers to mentions, notices).
+    pub async fn enqueue_thread(&self, thread: &NewThread) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        let inserted = insert_thread(&mut tx, thread, None, &ts(Utc::now())).await?;
+        tx.commit().await?;
+        Ok(inserted)
+    }
+
+    /// The next post to send: the first unsent post of the oldest thread
+    /// that has no failed post, whose previous post is sent, and whose retry
+    /// time has come. Threads go out one at a time, posts in order.
+    pub async fn next_due_post(&self, now: DateTime<Utc>) -> Result<Option<DuePost>> {
+        let row = sqlx::query(
+            "SELECT o.id, o.thread_id, o.seq, o.text, o.spoiler, o.visibility, o.language, o.idempotency_key,
+                    o.state, o.created_at, o.next_attempt_at, t.in_reply_to,
+                    (SELECT p.remote_id FROM outbox p WHERE p.thread_id = o.thread_id AND p.seq = o.seq - 1)
+             FROM outbox o JOIN threads t ON t.id = o.thread_id
+             WHERE o.state IN ('pending', 'sending')
+               AND NOT EXISTS (SELECT 1 FROM outbox f WHERE f.thread_id = o.thread_id AND f.state = 'failed')
+               AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.thread_id = o.thread_id AND e.seq < o.seq AND e.state != 'sent')
+             ORDER BY o.thread_id, o.seq LIMIT 1",
+        )
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(r) = row else { return Ok(None) };
+        let next: Option<String> = r.get(10);
+        if let Some(n) = next {
+            if parse_ts(&n) > now {
+                return Ok(None);
+            }
+        }
+        let seq: i64 = r.get(2);
+        let reply_to: Option<String> = if seq == 1 { r.get(11) } else { r.get(12) };
+        Ok(Some(DuePost {
+            id: r.get(0),
+            thread_id: r.get(1),
+            seq,
+            text: r.get(3),
+            spoiler: r.get(4),
+            visibility: r.get(5),
+            language: r.get(6),
+            idempotency_key: r.get(7),
+            maybe_sent: r.get::<String, _>(8) == "sending",
+            reply_to,
+            created_at: parse_ts(r.get(9)),
+        }))
+    }
+
+    /// When the head of the queue may be tried again (for the publisher's sleep).
+    pub async fn next_attempt_at(&self) -> Result<Option<DateTime<Utc>>> {
+        let t: Option<String> = sqlx::query_scalar(
+            "SELECT MIN(next_attempt_at) FROM outbox WHERE state IN ('pending', 'sending') AND next_attempt_at IS NOT NULL",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(t.map(|t| parse_ts(&t)))
+    }
+
+    /// Marks a post as possibly sent, before the request leaves: after a
+    /// crash, the publisher then looks for it on the server before resending.
+    pub async fn mark_sending(&self, id: i64) -> Result<()> {
+        sqlx::query("UPDATE outbox SET state = 'sending', attempts = attempts + 1 WHERE id = ?")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn mark_sent(&self, id: i64, remote_id: &str, remote_url: Option<&str>) -> Result<()> {
+        sqlx::query(
+            "UPDATE outbox SET state = 'sent', remote_id = ?, remote_url = ?, sent_at = ?, last_error = NULL,
+                next_attempt_at = NULL WHERE id = ?",
+        )
+        .bind(remote_id)
+        .bind(remote_url)
+        .bind(ts(Utc::now()))
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Schedules another attempt. `maybe_sent` keeps the post in the
+    /// "outcome unknown" state (timeouts, 5xx) or returns it to pending
+    /// (the server said it did not post it, e.g. 429).
+    pub async fn retry_later(&self, id: i64, at: DateTime<Utc>, error: &str, maybe_sent: bool) -> Result<()> {
+        sqlx::query("UPDATE outbox SET state = ?, next_attempt_at = ?, last_error = ? WHERE id = ?")
+            .bind(if maybe_sent { "sending" } else { "pending" })
+            .bind(ts(at))
+            .bind(error)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The server refused the post: it stays failed (and its thread stops)
+    /// until someone looks; `status` shows the reason.
+    pub async fn mark_failed(&self, id: i64, error: &str) -> Result<()> {
+        sqlx::query("UPDATE outbox SET state = 'failed', last_error = ? WHERE id = ?")
+            .bind(error)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn outbox_summary(&self) -> Result<OutboxSummary> {
+        let rows = sqlx::query("SELECT state, COUNT(*) FROM outbox GROUP BY state")
+            .fetch_all(&self.pool)
+            .await?;
+        let mut s = OutboxSummary::default();
+        for r in rows {
+            let n: i64 = r.get(1);
+            match r.get::<String, _>(0).as_str() {
+                "pending" => s.pending = n,
+                "sending" => s.sending = n,
+                "sent" => s.sent = n,
+                "failed" => s.failed = n,
+                _ => {}
+            }
+        }
+        let failures = sqlx::query(
+            "SELECT t.key, o.seq, COALESCE(o.last_error, '') FROM outbox o JOIN threads t ON t.id = o.thread_id
+             WHERE o.state = 'failed' ORDER BY o.id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        s.failures = failures
+            .iter()
+            .map(|r| OutboxFailure {
+                thread: r.get(0),
+                seq: r.get(1),
+                error: r.get(2),
+            })
+            .collect();
+        Ok(s)
+    }
+
+    pub async fn kv_get(&self, key: &str) -> Result<Option<String>> {
+        Ok(sqlx::query_scalar("SELECT value FROM kv WHERE key = ?")
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    pub async fn kv_set(&self, key: &str, value: &str) -> Result<()> {
+        sqlx::query("INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value")
+            .bind(key)
+            .bind(value)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}
