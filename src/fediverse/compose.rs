@@ -322,7 +322,10 @@ pub fn compose_thread(input: &ThreadInput, opts: &ComposeOptions) -> Vec<Post> {
     let listed: Vec<&Change> = input.changes.changes.iter().filter(|c| c.kind != ChangeKind::Moved).collect();
     let blocks: Vec<Vec<String>> = listed
         .iter()
-        .map(|c| split_to_fit(&change_block(c, lang), lang.continued(), &fit))
+        .map(|c| {
+            let (text, head) = change_block(c, lang);
+            split_to_fit(&text, head, lang.continued(), &fit)
+        })
         .collect();
     let details = pack(&blocks, &fit);
 
@@ -496,12 +499,13 @@ fn overview(input: &ThreadInput, opts: &ComposeOptions, lang: Lang, fit: &Fit) -
     }
 }
 
-/// The text of one change, before any splitting.
-fn change_block(c: &Change, lang: Lang) -> String {
+/// The text of one change, before any splitting, and the byte length of
+/// its heading (section and kind), which a split must not leave alone.
+fn change_block(c: &Change, lang: Lang) -> (String, usize) {
     let old = c.old.as_deref().unwrap_or("").trim();
     let new = c.new.as_deref().unwrap_or("").trim();
     let head = format!("{}\n{}", lang.section_line(&c.path), lang.label(c.kind));
-    match c.kind {
+    let text = match c.kind {
         ChangeKind::Added => format!("{head} {}", lang.quote(new)),
         ChangeKind::Removed => format!("{head} {}", lang.quote(old)),
         ChangeKind::Modified | ChangeKind::Renamed | ChangeKind::Moved => {
@@ -513,7 +517,8 @@ fn change_block(c: &Change, lang: Lang) -> String {
             let (was, now) = lang.was_now();
             format!("{head}\n{was} {}\n{now} {}", lang.quote(&o), lang.quote(&n))
         }
-    }
+    };
+    (text, head.len())
 }
 
 /// Old and new excerpts of a reworded clause: from a few words before the
@@ -575,11 +580,14 @@ fn keep_words(text: &str, n: usize, keep: Keep) -> String {
 
 /// Splits a change's text into post bodies that fit: cut after the last
 /// sentence that fits, else after the last word, else (one word longer
-/// than a post) between graphemes. Pieces after the first start with the
-/// continuation mark; pieces before the last end with an ellipsis.
-fn split_to_fit(text: &str, continued: &str, fit: &Fit) -> Vec<String> {
+/// than a post) between graphemes. The first piece goes past the first
+/// `head` bytes when it can, so that a heading is not posted alone. Pieces
+/// after the first start with the continuation mark; pieces before the
+/// last end with an ellipsis.
+fn split_to_fit(text: &str, head: usize, continued: &str, fit: &Fit) -> Vec<String> {
     let mut out = Vec::new();
     let mut rest = text.trim();
+    let mut min_cut = head.min(rest.len());
     while !rest.is_empty() {
         let prefix = if out.is_empty() { "" } else { continued };
         let whole = format!("{prefix}{rest}");
@@ -588,34 +596,42 @@ fn split_to_fit(text: &str, continued: &str, fit: &Fit) -> Vec<String> {
             break;
         }
         let piece = |head: &str| format!("{prefix}{} {ELLIPSIS}", head.trim_end());
-        let cut = best_cut(rest, |head| fit.ok(&piece(head)));
+        let cut = best_cut(rest, min_cut, |head| fit.ok(&piece(head)))
+            .or_else(|| best_cut(rest, 0, |head| fit.ok(&piece(head))))
+            .unwrap_or_else(|| {
+                // Not even one grapheme fits beside the number and warning:
+                // the limit is unusable; take one grapheme to make progress.
+                rest.grapheme_indices(true).nth(1).map_or(rest.len(), |(i, _)| i)
+            });
+        min_cut = 0;
         out.push(piece(&rest[..cut]));
         rest = rest[cut..].trim_start();
     }
     out
 }
 
-/// Byte offset to cut `text` at: the longest fitting prefix ending at a
-/// sentence boundary, unless that is less than half of what cutting at a
-/// word would give (a long first sentence); never inside a URL unless a URL
-/// alone is too long; always > 0 so splitting makes progress.
-fn best_cut(text: &str, fits: impl Fn(&str) -> bool) -> usize {
+/// Byte offset past `min` to cut `text` at: the longest fitting prefix
+/// ending at a sentence boundary, unless that is less than a quarter of
+/// what cutting at a word would give (a very long sentence would otherwise
+/// leave a nearly empty post); never inside a URL unless a URL alone is too
+/// long. None when not even one grapheme past `min` fits.
+fn best_cut(text: &str, min: usize, fits: impl Fn(&str) -> bool) -> Option<usize> {
     let urls = url_ranges(text);
     let outside_urls = |i: &usize| !urls.iter().any(|r| r.start < *i && *i < r.end);
     let sentences: Vec<usize> = text
         .split_sentence_bound_indices()
         .map(|(i, s)| i + s.len())
         .chain(text.match_indices('\n').map(|(i, _)| i + 1))
-        .filter(|i| *i < text.len())
+        .filter(|i| *i > min && *i < text.len())
         .filter(outside_urls)
         .collect();
     let words: Vec<usize> = text
         .char_indices()
-        .filter(|(i, c)| c.is_whitespace() && *i > 0)
+        .filter(|(i, c)| c.is_whitespace() && *i > min)
         .map(|(i, _)| i)
         .filter(outside_urls)
         .collect();
-    let graphemes: Vec<usize> = text.grapheme_indices(true).map(|(i, _)| i).filter(|i| *i > 0).collect();
+    let graphemes: Vec<usize> = text.grapheme_indices(true).map(|(i, _)| i).filter(|i| *i > min).collect();
     let longest = |mut cands: Vec<usize>| -> Option<usize> {
         cands.sort_unstable();
         cands.dedup();
@@ -626,20 +642,16 @@ fn best_cut(text: &str, fits: impl Fn(&str) -> bool) -> usize {
     };
     let word_cut = longest(words);
     match (longest(sentences), word_cut) {
-        (Some(s), Some(w)) if 2 * s >= w => s,
-        (_, Some(w)) => w,
-        (Some(s), None) => s,
-        (None, None) => longest(graphemes).unwrap_or_else(|| {
-            // Not even one grapheme fits beside the number and warning: the
-            // limit is unusable; take one grapheme to keep making progress.
-            text.grapheme_indices(true).nth(1).map_or(text.len(), |(i, _)| i)
-        }),
+        (Some(s), Some(w)) if 4 * s >= w => Some(s),
+        (_, Some(w)) => Some(w),
+        (Some(s), None) => Some(s),
+        (None, None) => longest(graphemes),
     }
 }
 
 /// First piece of `text` that fits, for texts that must be one post.
 fn clip(text: &str, fit: &Fit) -> String {
-    split_to_fit(text, "", fit).into_iter().next().unwrap_or_default()
+    split_to_fit(text, 0, "", fit).into_iter().next().unwrap_or_default()
 }
 
 struct DetailPost {
@@ -716,7 +728,7 @@ mod tests {
     #[test]
     fn long_word_is_cut_between_graphemes() {
         let word = "👍🏽".repeat(100);
-        let pieces = split_to_fit(&word, "", &fit(40));
+        let pieces = split_to_fit(&word, 0, "", &fit(40));
         assert!(pieces.len() > 3);
         for p in &pieces {
             assert!(fit(40).ok(p), "{p}");
@@ -728,7 +740,7 @@ mod tests {
     #[test]
     fn urls_are_not_cut() {
         let text = format!("{} https://example.com/{} end", "word ".repeat(20), "p".repeat(200));
-        for p in split_to_fit(&text, "", &fit(60)) {
+        for p in split_to_fit(&text, 0, "", &fit(60)) {
             assert!(fit(60).ok(&p));
             if p.contains("https://") {
                 assert!(p.contains(&"p".repeat(200)), "URL kept whole: {p}");
