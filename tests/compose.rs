@@ -123,6 +123,9 @@ fn x_2023_thread_in_french() {
     let cs = x_2023();
     let opts = options(500);
     let thread = compose_thread(&input(&cs, "fr"), &opts);
+    for p in &thread {
+        println!("--- ({})\n{}", p.language, p.text);
+    }
     let bodies = check_thread(&thread, &opts, "X 2023 fr");
     assert!(thread.iter().all(|p| p.language == "fr"));
     let first = &bodies[0];

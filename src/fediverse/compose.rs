@@ -319,7 +319,10 @@ pub fn compose_thread(input: &ThreadInput, opts: &ComposeOptions) -> Vec<Post> {
     };
     let mut bodies = vec![overview(input, opts, lang, &fit)];
 
-    let listed: Vec<&Change> = input.changes.changes.iter().filter(|c| c.kind != ChangeKind::Moved).collect();
+    // Changes touching a watched topic go first (each group in document
+    // order): when the thread is capped, those are the ones worth reading.
+    let mut listed: Vec<&Change> = input.changes.changes.iter().filter(|c| c.kind != ChangeKind::Moved).collect();
+    listed.sort_by_key(|c| c.flags.is_empty());
     let blocks: Vec<Vec<String>> = listed
         .iter()
         .map(|c| {
@@ -410,9 +413,27 @@ impl OverviewParts {
 
 fn overview(input: &ThreadInput, opts: &ComposeOptions, lang: Lang, fit: &Fit) -> String {
     let s = &input.changes.summary;
+    let listed: Vec<&Change> = input.changes.changes.iter().filter(|c| c.kind != ChangeKind::Moved).collect();
+    // A page whose headings all sit under one title (an `h1` naming the
+    // document) has its real sections one level down.
+    let firsts: Vec<&str> = listed
+        .iter()
+        .filter_map(|c| c.path.split(" > ").next())
+        .filter(|f| !f.trim().is_empty())
+        .collect();
+    let title = firsts.first().copied().filter(|t| {
+        let under = firsts.iter().filter(|f| *f == t).count();
+        under * 5 >= firsts.len() * 4
+    });
     let mut sections: Vec<String> = Vec::new();
-    for c in input.changes.changes.iter().filter(|c| c.kind != ChangeKind::Moved) {
-        let top = c.path.split(" > ").next().unwrap_or("").trim();
+    for c in &listed {
+        let mut segments = c.path.split(" > ");
+        let mut top = segments.next().unwrap_or("");
+        // Clauses right under the title are the page's introduction.
+        if Some(top) == title {
+            top = segments.next().unwrap_or("");
+        }
+        let top = top.trim();
         let name = if top.is_empty() {
             match lang {
                 Lang::En => "the beginning".to_string(),
