@@ -12,6 +12,7 @@ pub mod cli;
 pub mod config;
 pub mod diff;
 pub mod extract;
+pub mod fediverse;
 pub mod fetch;
 pub mod http;
 pub mod metrics;

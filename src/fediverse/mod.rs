@@ -1,0 +1,4 @@
+//! Posting changes to the fediverse.
+
+pub mod compose;
+pub mod count;
