@@ -15,8 +15,11 @@ use crate::config::{Config, Document};
 use crate::diff::{self, ChangeSet, DiffOptions, WatchTerms};
 use crate::extract::{self, Format, Rules};
 use crate::fetch::{Conditional, FetchSettings, Fetched, Fetcher};
+use crate::fediverse::compose::{compose_thread, ComposeOptions, ThreadInput};
 use crate::metrics::Metrics;
-use crate::store::{ChangeCounts, ChangeSetIn, CheckRecord, FetchLog, Recorded, SnapshotIn, Store, StoreError};
+use crate::store::{
+    ChangeCounts, ChangeSetIn, CheckRecord, FetchLog, NewPost, NewThread, Recorded, SnapshotIn, Store, StoreError,
+};
 
 /// Bumped whenever a change to the extraction code may change the clauses of
 /// an unchanged page; stored pages are then re-extracted instead of being
@@ -89,6 +92,70 @@ pub struct Checker {
     diff_options: Arc<DiffOptions>,
     min_chars: usize,
     metrics: Arc<Metrics>,
+    announce: Arc<std::sync::RwLock<Announce>>,
+}
+
+/// How change threads are composed: the composer's options (the character
+/// limit is learned from the instance at start) and the visibilities.
+#[derive(Clone, Debug)]
+pub struct Announce {
+    pub compose: ComposeOptions,
+    pub visibility: String,
+    pub reply_visibility: String,
+}
+
+impl Announce {
+    pub fn from_config(config: &Config) -> Announce {
+        let mut compose = ComposeOptions::default();
+        let (mut visibility, mut reply_visibility) = ("public".to_string(), "unlisted".to_string());
+        if let Some(f) = &config.fediverse {
+            compose.spoiler = f.content_warning.clone();
+            compose.hashtags = f.hashtags.clone();
+            compose.max_posts = f.max_posts_per_thread;
+            if let Some(m) = f.max_chars {
+                compose.max_chars = m;
+            }
+            visibility = f.visibility.clone();
+            reply_visibility = f.reply_visibility.clone();
+        }
+        Announce {
+            compose,
+            visibility,
+            reply_visibility,
+        }
+    }
+
+    /// The thread announcing a change set, as outbox posts.
+    pub fn thread(&self, doc: &Document, cs: &ChangeSet, version: i64, previous: Option<i64>, key: String) -> NewThread {
+        let input = ThreadInput {
+            service: &doc.service,
+            document_name: &doc.name,
+            document_id: &doc.id,
+            url: doc.url.as_str(),
+            language: &doc.language,
+            changes: cs,
+            version,
+            previous_version: previous,
+            seen_at: chrono::Utc::now(),
+        };
+        let posts = compose_thread(&input, &self.compose)
+            .into_iter()
+            .enumerate()
+            .map(|(i, p)| NewPost {
+                text: p.text,
+                spoiler: p.spoiler,
+                visibility: if i == 0 { self.visibility.clone() } else { self.reply_visibility.clone() },
+                language: Some(p.language),
+            })
+            .collect();
+        NewThread {
+            key,
+            kind: "change".into(),
+            document_id: Some(doc.id.clone()),
+            in_reply_to: None,
+            posts,
+        }
+    }
 }
 
 /// Builds the fetch settings from `[defaults]`.
@@ -125,7 +192,15 @@ impl Checker {
             diff_options: Arc::new(diff_options(config)),
             min_chars: config.defaults.min_chars,
             metrics: Arc::new(Metrics::default()),
+            announce: Arc::new(std::sync::RwLock::new(Announce::from_config(config))),
         })
+    }
+
+    /// Applies the instance's limits (a configured `max_chars` only lowers them).
+    pub fn set_limits(&self, max_chars: usize, chars_per_url: usize) {
+        let mut a = self.announce.write().unwrap_or_else(|p| p.into_inner());
+        a.compose.max_chars = a.compose.max_chars.min(max_chars);
+        a.compose.chars_per_url = chars_per_url;
     }
 
     /// Shares a metrics registry with the HTTP listener.
@@ -231,6 +306,16 @@ impl Checker {
                                     }
                                     None => None,
                                 };
+                                let announcement = match (&changes, &latest) {
+                                    (Some(cs), Some(prev)) if !cs.is_empty() => {
+                                        let a = self.announce.read().unwrap_or_else(|p| p.into_inner()).clone();
+                                        // Keyed by the transition, so a page flapping
+                                        // between two versions is announced once.
+                                        let key = format!("change:{}:{}:{}", doc.id, prev.hash, hash);
+                                        Some(a.thread(doc, cs, prev.version + 1, Some(prev.version), key))
+                                    }
+                                    _ => None,
+                                };
                                 let changeset = changes.as_ref().map(|cs| ChangeSetIn {
                                     counts: counts(cs),
                                     json: serde_json::to_string(cs.as_ref()).expect("change sets serialize"),
@@ -246,7 +331,7 @@ impl Checker {
                                     clauses: &clauses,
                                     hash: &hash,
                                     changeset,
-                                    announcement: None,
+                                    announcement,
                                 };
                                 match self.store.record_check(&doc.id, &log, &rules_hash, rec).await? {
                                     Recorded::NewVersion { version, .. } => Outcome::NewVersion { version, changes },

@@ -178,6 +178,8 @@ pub enum DiffFormat {
     #[default]
     Text,
     Json,
+    /// The thread the bot would post, as a JSON array of post texts.
+    Thread,
 }
 
 #[derive(Args, Debug)]
@@ -199,6 +201,18 @@ pub struct DiffArgs {
     pub language: Option<String>,
     #[arg(long, value_enum, default_value_t)]
     pub format: DiffFormat,
+    /// Character limit of each post for `--format thread` (default: the
+    /// instance's, else 500).
+    #[arg(long)]
+    pub max_chars: Option<usize>,
+    /// For `--format thread` on files: the service and document names and
+    /// the page URL shown in post 1.
+    #[arg(long, default_value = "The service")]
+    pub service: String,
+    #[arg(long, default_value = "policy")]
+    pub name: String,
+    #[arg(long)]
+    pub url: Option<Url>,
 }
 
 /// How long in-flight work may take after SIGTERM before the daemon exits
@@ -239,18 +253,19 @@ pub async fn run(args: RunArgs) -> Result<i32> {
         tracing::info!("shutting down: finishing in-flight checks");
         let _ = tx.send(true);
     });
-    let on_outcome: schedule::OnOutcome = Arc::new(|doc: &Document, outcome: &Outcome| {
-        // Without a fediverse account the bot previews what it would say.
-        if let Outcome::NewVersion {
-            changes: Some(cs), ..
-        } = outcome
-        {
-            if !cs.is_empty() {
-                let mut out = std::io::stdout().lock();
-                let _ = writeln!(out, "── {} ({}) changed ──", doc.name, doc.id);
-                let _ = write!(out, "{}", diff::render_text(cs, false));
-                let _ = out.flush();
-            }
+    let wake = Arc::new(tokio::sync::Notify::new());
+    let sink = connect_sink(&config, &checker).await?;
+    let publisher = crate::fediverse::publisher::Publisher {
+        store: store.clone(),
+        sink,
+        post_interval: config.fediverse.as_ref().map_or(std::time::Duration::ZERO, |f| f.post_interval),
+        metrics: metrics.clone(),
+        wake: wake.clone(),
+    };
+    let publisher = tokio::spawn(publisher.run(rx.clone()));
+    let on_outcome: schedule::OnOutcome = Arc::new(move |_doc: &Document, outcome: &Outcome| {
+        if matches!(outcome, Outcome::NewVersion { .. }) {
+            wake.notify_one();
         }
     });
     let scheduler = schedule::run(config.clone(), checker, on_outcome, rx);
@@ -265,12 +280,46 @@ pub async fn run(args: RunArgs) -> Result<i32> {
         }
     }
     scheduler_alive.store(false, std::sync::atomic::Ordering::Relaxed);
+    // The publisher finishes the post it is sending, then stops.
+    let _ = tokio::time::timeout(SHUTDOWN_GRACE, publisher).await;
     if let Some(h) = http {
         let _ = tokio::time::timeout(std::time::Duration::from_secs(5), h).await;
     }
     store.close().await;
     tracing::info!("stopped");
     Ok(0)
+}
+
+/// The publisher's destination: the configured account (checked now, so a
+/// bad token fails at start), or the preview on stdout.
+async fn connect_sink(config: &Config, checker: &Checker) -> Result<crate::fediverse::publisher::Sink> {
+    use crate::fediverse::{client::Client, publisher::Sink, token};
+    let Some(f) = &config.fediverse else {
+        tracing::info!("no [fediverse] account configured: threads are printed on stdout (preview)");
+        return Ok(Sink::Preview);
+    };
+    let token = token::load(f.token_file.as_deref()).map_err(|e| bad(e.to_string()))?;
+    let client = Client::new(&f.instance, token, f.request_timeout)?;
+    let account = client
+        .verify_credentials()
+        .await
+        .map_err(|e| anyhow!("cannot verify the access token with {}: {e}", f.instance))?;
+    let info = client.instance().await;
+    checker.set_limits(info.max_chars, info.chars_per_url);
+    tracing::info!(
+        instance = %f.instance,
+        account = %account.acct,
+        max_chars = info.max_chars,
+        limit_source = info.source,
+        "posting to the fediverse"
+    );
+    if !account.bot {
+        tracing::warn!(account = %account.acct, "the account does not have the bot flag; set it in the profile settings");
+    }
+    Ok(Sink::Account {
+        client,
+        account_id: account.id,
+    })
 }
 
 async fn wait_for_signal() {
@@ -599,6 +648,36 @@ pub async fn diff_cmd(args: DiffArgs) -> Result<i32> {
         DiffFormat::Text => {
             let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
             write!(out, "{}", diff::render_text(&cs, color))?;
+        }
+        DiffFormat::Thread => {
+            let mut announce = match &config {
+                Some(c) => check::Announce::from_config(c),
+                None => check::Announce::from_config(&Config::parse(Path::new("(none)"), "").expect("empty config parses")),
+            };
+            if let Some(m) = args.max_chars {
+                announce.compose.max_chars = m;
+            }
+            let doc_id = match (&new_side, &old_side) {
+                (Side::Stored { doc, .. }, _) | (_, Side::Stored { doc, .. }) => Some(doc.to_string()),
+                _ => None,
+            };
+            let doc = doc_id.as_deref().and_then(|id| config.as_ref()?.document(id).cloned());
+            let doc = doc.unwrap_or_else(|| Document {
+                id: doc_id.clone().unwrap_or_else(|| "document".into()),
+                name: args.name.clone(),
+                service: args.service.clone(),
+                url: args.url.clone().unwrap_or_else(|| Url::parse("https://example.invalid/").expect("valid")),
+                select: Vec::new(),
+                remove: Vec::new(),
+                schedule: crate::config::Schedule::parse(crate::config::DEFAULT_SCHEDULE).expect("valid"),
+                language: language.clone(),
+                tags: Vec::new(),
+                json_field: None,
+            });
+            let thread = announce.thread(&doc, &cs, 2, Some(1), String::new());
+            let texts: Vec<&str> = thread.posts.iter().map(|p| p.text.as_str()).collect();
+            serde_json::to_writer_pretty(&mut out, &texts)?;
+            writeln!(out)?;
         }
     }
     Ok(0)

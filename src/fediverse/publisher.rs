@@ -1,0 +1,229 @@
+//! The outbox publisher: sends queued posts in order, exactly once.
+//!
+//! Posts are written to the outbox in the same transaction as what they
+//! announce. This task sends them one at a time, each replying to the
+//! previous post's remote id, and records each remote id before sending the
+//! next. Before a request leaves, the post is marked `sending`; a post found
+//! in that state (crash, timeout, 5xx) is looked for among the account's
+//! recent statuses and adopted if it is there, instead of being posted again.
+//! The `Idempotency-Key` makes servers that honour it (Mastodon) deduplicate
+//! on their side too; the read-back covers those that ignore it.
+
+use std::io::Write;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use rand::Rng;
+use tokio::sync::{watch, Notify};
+
+use super::client::{plain_text, ApiError, Client, NewStatus};
+use crate::metrics::Metrics;
+use crate::store::{DuePost, Store, StoreError};
+
+/// Where posts go.
+#[derive(Clone)]
+pub enum Sink {
+    /// No account configured: print each post on stdout.
+    Preview,
+    /// A real account.
+    Account { client: Client, account_id: String },
+}
+
+#[derive(Clone)]
+pub struct Publisher {
+    pub store: Store,
+    pub sink: Sink,
+    /// Pause between two posts (politeness; also spreads a thread out).
+    pub post_interval: Duration,
+    pub metrics: Arc<Metrics>,
+    /// Woken when something is queued.
+    pub wake: Arc<Notify>,
+}
+
+/// What one attempt did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Step {
+    /// Nothing is due now.
+    Idle,
+    Sent,
+    Adopted,
+    RetryLater,
+    Failed,
+}
+
+fn backoff(attempt: u32) -> Duration {
+    let ceiling = 2u64.saturating_pow(attempt.min(9)).min(600);
+    let secs = rand::thread_rng().gen_range(ceiling / 2..=ceiling.max(1));
+    Duration::from_secs(secs.max(1))
+}
+
+fn comparable(s: &str) -> String {
+    s.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect()
+}
+
+impl Publisher {
+    /// Sends due posts until `shutdown`; a post being sent when shutdown
+    /// comes is finished first.
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        let mut attempts_in_a_row = 0u32;
+        loop {
+            if *shutdown.borrow() {
+                break;
+            }
+            let step = match self.step().await {
+                Ok(step) => step,
+                Err(e) => {
+                    tracing::error!(error = %e, "outbox: database error");
+                    Step::RetryLater
+                }
+            };
+            if let Ok(s) = self.store.outbox_summary().await {
+                self.metrics.outbox_depth.store((s.pending + s.sending) as u64, Ordering::Relaxed);
+            }
+            let wait = match step {
+                Step::Sent | Step::Adopted => {
+                    attempts_in_a_row = 0;
+                    self.post_interval
+                }
+                Step::Failed => Duration::ZERO,
+                Step::RetryLater => {
+                    attempts_in_a_row += 1;
+                    Duration::from_millis(200 * attempts_in_a_row.min(10) as u64)
+                }
+                Step::Idle => {
+                    // Sleep until the next retry time, or a wake-up.
+                    match self.store.next_attempt_at().await.ok().flatten() {
+                        Some(t) => (t - Utc::now()).to_std().unwrap_or(Duration::ZERO).min(Duration::from_secs(30)),
+                        None => Duration::from_secs(30),
+                    }
+                }
+            };
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = self.wake.notified() => {}
+                _ = shutdown.changed() => {}
+            }
+        }
+    }
+
+    /// One attempt at the post at the head of the queue.
+    pub async fn step(&self) -> Result<Step, StoreError> {
+        let Some(post) = self.store.next_due_post(Utc::now()).await? else {
+            return Ok(Step::Idle);
+        };
+        if post.seq > 1 && post.reply_to.is_none() {
+            // Cannot happen: a later post is only due once its predecessor
+            // is sent, and sent posts have a remote id.
+            self.store.mark_failed(post.id, "previous post has no remote id").await?;
+            return Ok(Step::Failed);
+        }
+        match &self.sink {
+            Sink::Preview => {
+                {
+                    let mut out = std::io::stdout().lock();
+                    let _ = writeln!(out, "── post {} of thread {} ({}) ──", post.seq, post.thread_id, post.visibility);
+                    if let Some(sp) = &post.spoiler {
+                        let _ = writeln!(out, "CW: {sp}");
+                    }
+                    let _ = writeln!(out, "{}\n", post.text);
+                    let _ = out.flush();
+                }
+                self.store.mark_sent(post.id, &format!("preview-{}", post.id), None).await?;
+                self.metrics.posts_sent.fetch_add(1, Ordering::Relaxed);
+                Ok(Step::Sent)
+            }
+            Sink::Account { client, account_id } => self.send(client, account_id, &post).await,
+        }
+    }
+
+    async fn send(&self, client: &Client, account_id: &str, post: &DuePost) -> Result<Step, StoreError> {
+        if post.maybe_sent {
+            match self.find_on_server(client, account_id, post).await {
+                Ok(Some((id, url))) => {
+                    tracing::info!(thread = post.thread_id, seq = post.seq, remote_id = %id, "outbox: post was already on the server; adopted");
+                    self.store.mark_sent(post.id, &id, url.as_deref()).await?;
+                    return Ok(Step::Adopted);
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    // Without the read-back we cannot know: do not risk a
+                    // duplicate, try again later.
+                    let at = Utc::now() + chrono::Duration::from_std(backoff(1)).unwrap_or_default();
+                    self.store.retry_later(post.id, at, &e.to_string(), true).await?;
+                    return Ok(Step::RetryLater);
+                }
+            }
+        }
+        self.store.mark_sending(post.id).await?;
+        let result = client
+            .post_status(&NewStatus {
+                text: &post.text,
+                spoiler: post.spoiler.as_deref(),
+                visibility: &post.visibility,
+                language: post.language.as_deref(),
+                in_reply_to: post.reply_to.as_deref(),
+                idempotency_key: &post.idempotency_key,
+            })
+            .await;
+        match result {
+            Ok(status) => {
+                self.store.mark_sent(post.id, &status.id, status.url.as_deref()).await?;
+                self.metrics.posts_sent.fetch_add(1, Ordering::Relaxed);
+                tracing::info!(thread = post.thread_id, seq = post.seq, remote_id = %status.id, "outbox: posted");
+                Ok(Step::Sent)
+            }
+            Err(ApiError::RateLimited { reset, .. }) => {
+                self.metrics.rate_limit_waits.fetch_add(1, Ordering::Relaxed);
+                let at: DateTime<Utc> = reset.unwrap_or_else(|| Utc::now() + chrono::Duration::seconds(60));
+                tracing::warn!(thread = post.thread_id, seq = post.seq, until = %at, "outbox: rate limited");
+                // A 429 means the server did not post it.
+                self.store.retry_later(post.id, at, "rate limited (HTTP 429)", false).await?;
+                Ok(Step::RetryLater)
+            }
+            Err(e) if e.outcome_unknown() => {
+                let attempt = self.attempts(post.id).await?;
+                let at = Utc::now() + chrono::Duration::from_std(backoff(attempt)).unwrap_or_default();
+                tracing::warn!(thread = post.thread_id, seq = post.seq, error = %e, retry_at = %at, "outbox: will retry");
+                self.store.retry_later(post.id, at, &e.to_string(), true).await?;
+                Ok(Step::RetryLater)
+            }
+            Err(e) => {
+                tracing::error!(thread = post.thread_id, seq = post.seq, error = %e, "outbox: post refused; thread stopped");
+                self.store.mark_failed(post.id, &e.to_string()).await?;
+                self.metrics.posts_failed.fetch_add(1, Ordering::Relaxed);
+                Ok(Step::Failed)
+            }
+        }
+    }
+
+    async fn attempts(&self, id: i64) -> Result<u32, StoreError> {
+        let n: i64 = sqlx::query_scalar("SELECT attempts FROM outbox WHERE id = ?")
+            .bind(id)
+            .fetch_one(self.store.pool())
+            .await?;
+        Ok(n as u32)
+    }
+
+    /// Looks for a post among the account's recent statuses: same parent,
+    /// same text, not older than the post itself.
+    async fn find_on_server(
+        &self,
+        client: &Client,
+        account_id: &str,
+        post: &DuePost,
+    ) -> Result<Option<(String, Option<String>)>, ApiError> {
+        let recent = client.account_statuses(account_id, 40).await?;
+        let want = comparable(&post.text);
+        let earliest = post.created_at - chrono::Duration::minutes(5);
+        Ok(recent
+            .into_iter()
+            .find(|s| {
+                s.in_reply_to_id == post.reply_to
+                    && s.created_at.is_none_or(|t| t >= earliest)
+                    && comparable(&plain_text(&s.content)) == want
+            })
+            .map(|s| (s.id, s.url)))
+    }
+}
