@@ -66,9 +66,18 @@ fn word_bag(norm: &str) -> Vec<u64> {
 
 /// Dice coefficient over word multisets: 2·|A∩B| / (|A|+|B|).
 pub(crate) fn dice(a: &[u64], b: &[u64]) -> f64 {
-    if a.is_empty() && b.is_empty() {
-        return 1.0;
+    dice_at_least(a, b, 0.0).unwrap_or(0.0)
+}
+
+/// `dice(a, b)` if it is at least `min`, else `None` — possibly found
+/// before the end: the merge stops as soon as the words left cannot lift
+/// the score to `min`, which is most of the all-pairs cost on rewrites.
+fn dice_at_least(a: &[u64], b: &[u64], min: f64) -> Option<f64> {
+    let total = a.len() + b.len();
+    if total == 0 {
+        return Some(1.0);
     }
+    let needed = min * total as f64 / 2.0;
     let (mut i, mut j, mut common) = (0, 0, 0usize);
     while i < a.len() && j < b.len() {
         match a[i].cmp(&b[j]) {
@@ -80,8 +89,12 @@ pub(crate) fn dice(a: &[u64], b: &[u64]) -> f64 {
                 j += 1;
             }
         }
+        if ((common + (a.len() - i).min(b.len() - j)) as f64) < needed {
+            return None;
+        }
     }
-    2.0 * common as f64 / (a.len() + b.len()) as f64
+    let score = 2.0 * common as f64 / total as f64;
+    (score >= min).then_some(score)
 }
 
 /// Upper bound of `dice` knowing only the sizes, to skip hopeless pairs.
@@ -164,10 +177,15 @@ pub(crate) fn align(old: &[Clause], new: &[Clause], threshold: f64) -> Alignment
     // Pass 3: modified, within each gap, then globally.
     let old_left: Vec<usize> = (0..old.len()).filter(|&o| old_match[o].is_none()).collect();
     let new_left: Vec<usize> = (0..new.len()).filter(|&n| new_match[n].is_none()).collect();
-    let old_bags: HashMap<usize, Vec<u64>> =
-        old_left.iter().map(|&o| (o, word_bag(&old[o].norm))).collect();
-    let new_bags: HashMap<usize, Vec<u64>> =
-        new_left.iter().map(|&n| (n, word_bag(&new[n].norm))).collect();
+    // Indexed by clause; matched clauses keep an empty bag, never read.
+    let mut old_bags: Vec<Vec<u64>> = vec![Vec::new(); old.len()];
+    for &o in &old_left {
+        old_bags[o] = word_bag(&old[o].norm);
+    }
+    let mut new_bags: Vec<Vec<u64>> = vec![Vec::new(); new.len()];
+    for &n in &new_left {
+        new_bags[n] = word_bag(&new[n].norm);
+    }
     let ctx = PairCtx {
         old,
         new,
@@ -233,8 +251,8 @@ pub(crate) fn align(old: &[Clause], new: &[Clause], threshold: f64) -> Alignment
 struct PairCtx<'a> {
     old: &'a [Clause],
     new: &'a [Clause],
-    old_bags: &'a HashMap<usize, Vec<u64>>,
-    new_bags: &'a HashMap<usize, Vec<u64>>,
+    old_bags: &'a [Vec<u64>],
+    new_bags: &'a [Vec<u64>],
     threshold: f64,
 }
 
@@ -252,23 +270,19 @@ impl PairCtx<'_> {
             return;
         }
         let mut cands: Vec<(f64, usize, usize, usize)> = Vec::new();
+        let targets: Vec<(usize, bool, &[u64])> =
+            ns.iter().map(|&n| (n, is_heading(&self.new[n]), self.new_bags[n].as_slice())).collect();
         for &o in os {
-            let ob = &self.old_bags[&o];
+            let ob = &self.old_bags[o];
             let oh = is_heading(&self.old[o]);
-            for &n in ns {
+            for &(n, nh, nb) in &targets {
                 // Headings only pair with headings: a heading that became a
                 // paragraph is a structural change, reported as remove + add.
-                if is_heading(&self.new[n]) != oh {
+                if nh != oh || dice_bound(ob.len(), nb.len()) < self.threshold {
                     continue;
                 }
-                let nb = &self.new_bags[&n];
-                if dice_bound(ob.len(), nb.len()) < self.threshold {
-                    continue;
-                }
-                let s = dice(ob, nb);
-                if s >= self.threshold {
-                    let dist = o.abs_diff(n);
-                    cands.push((s, dist, o, n));
+                if let Some(s) = dice_at_least(ob, nb, self.threshold) {
+                    cands.push((s, o.abs_diff(n), o, n));
                 }
             }
         }
