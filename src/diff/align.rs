@@ -64,12 +64,8 @@ fn word_bag(norm: &str) -> Vec<u64> {
     bag
 }
 
-/// Dice coefficient over word multisets: 2·|A∩B| / (|A|+|B|).
-pub(crate) fn dice(a: &[u64], b: &[u64]) -> f64 {
-    dice_at_least(a, b, 0.0).unwrap_or(0.0)
-}
-
-/// `dice(a, b)` if it is at least `min`, else `None` — possibly found
+/// Dice coefficient over word multisets, 2·|A∩B| / (|A|+|B|), if it is at
+/// least `min`, else `None` — possibly found
 /// before the end: the merge stops as soon as the words left cannot lift
 /// the score to `min`, which is most of the all-pairs cost on rewrites.
 fn dice_at_least(a: &[u64], b: &[u64], min: f64) -> Option<f64> {
@@ -97,7 +93,7 @@ fn dice_at_least(a: &[u64], b: &[u64], min: f64) -> Option<f64> {
     (score >= min).then_some(score)
 }
 
-/// Upper bound of `dice` knowing only the sizes, to skip hopeless pairs.
+/// Upper bound of the Dice coefficient knowing only the sizes, to skip hopeless pairs.
 fn dice_bound(a: usize, b: usize) -> f64 {
     if a + b == 0 {
         return 1.0;
@@ -109,7 +105,7 @@ fn dice_bound(a: usize, b: usize) -> f64 {
 /// want to explain a pairing.
 #[cfg(test)]
 pub(crate) fn similarity(a: &str, b: &str) -> f64 {
-    dice(&word_bag(a), &word_bag(b))
+    dice_at_least(&word_bag(a), &word_bag(b), 0.0).unwrap_or(0.0)
 }
 
 pub(crate) fn align(old: &[Clause], new: &[Clause], threshold: f64) -> Alignment {
@@ -294,5 +290,34 @@ impl PairCtx<'_> {
                 new_match[n] = Some(p);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn early_exit_agrees_with_full_score() {
+        let texts = [
+            "we may share your data with our partners",
+            "we may share data with partners and advertisers",
+            "contact us by mail",
+            "the the the data",
+            "",
+        ];
+        for a in texts {
+            for b in texts {
+                let (ba, bb) = (word_bag(a), word_bag(b));
+                let full = dice_at_least(&ba, &bb, 0.0).unwrap_or(0.0);
+                for min in [0.1, 0.3, 0.5, 0.7, 0.9, 1.0] {
+                    let got = dice_at_least(&ba, &bb, min);
+                    assert_eq!(got, (full >= min).then_some(full), "{a:?} / {b:?} at {min}");
+                }
+            }
+        }
+        // Multiset: repeated words count as often as they occur on both sides.
+        assert_eq!(similarity("the the data", "the data"), 0.8);
+        assert_eq!(similarity("Data", "data"), 1.0);
     }
 }

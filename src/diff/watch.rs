@@ -8,21 +8,23 @@
 
 use std::collections::BTreeMap;
 
-use regex::Regex;
+use regex::RegexSet;
 
 /// `language → flag name → phrases`, as read from the configuration file.
 pub type WatchTermsConfig = BTreeMap<String, BTreeMap<String, Vec<String>>>;
 
+/// The flags of one language: `set` has one pattern per name, same order,
+/// so one scan of a clause answers every flag at once.
 #[derive(Clone, Debug)]
-struct FlagMatcher {
-    name: String,
-    re: Regex,
+struct Matchers {
+    names: Vec<String>,
+    set: RegexSet,
 }
 
 /// Compiled watch terms for every language.
 #[derive(Clone, Debug)]
 pub struct WatchTerms {
-    langs: BTreeMap<String, Vec<FlagMatcher>>,
+    langs: BTreeMap<String, Matchers>,
 }
 
 /// Direction of a raised flag.
@@ -180,7 +182,7 @@ const FR: &[(&str, &[&str])] = &[
 /// One regex per flag: alternation of the phrases, word-bounded. Spaces and
 /// hyphens inside a phrase match any run of spaces/hyphens and apostrophes
 /// match typographic ones, so "third-party" finds "third party".
-fn compile(phrases: &[String]) -> Option<Regex> {
+fn pattern(phrases: &[String]) -> Option<String> {
     let alts: Vec<String> = phrases
         .iter()
         .map(|p| p.trim())
@@ -199,9 +201,7 @@ fn compile(phrases: &[String]) -> Option<Regex> {
     if alts.is_empty() {
         return None;
     }
-    // Escaped user phrases cannot make an invalid pattern; a failure here
-    // would only be the size limit, in which case the flag is dropped.
-    Regex::new(&format!(r"(?i)\b(?:{})\b", alts.join("|"))).ok()
+    Some(format!(r"(?i)\b(?:{})\b", alts.join("|")))
 }
 
 fn table(t: &[(&str, &[&str])]) -> BTreeMap<String, Vec<String>> {
@@ -233,11 +233,16 @@ impl WatchTerms {
         let langs = raw
             .into_iter()
             .map(|(lang, flags)| {
-                let ms = flags
+                let (names, patterns): (Vec<String>, Vec<String>) = flags
                     .into_iter()
-                    .filter_map(|(name, ps)| compile(&ps).map(|re| FlagMatcher { name, re }))
-                    .collect();
-                (lang, ms)
+                    .filter_map(|(name, ps)| pattern(&ps).map(|p| (name, p)))
+                    .unzip();
+                // Phrases are escaped, so the only way to fail is the
+                // compiled size limit; that language then raises no flags
+                // rather than making configuration loading fallible.
+                let set = RegexSet::new(&patterns).unwrap_or_else(|_| RegexSet::empty());
+                let names = if set.is_empty() { Vec::new() } else { names };
+                (lang, Matchers { names, set })
             })
             .collect();
         WatchTerms { langs }
@@ -245,15 +250,13 @@ impl WatchTerms {
 
     /// Matchers for a language tag: exact ("pt-br"), then primary subtag
     /// ("pt"), then English.
-    fn for_language(&self, language: &str) -> &[FlagMatcher] {
+    fn for_language(&self, language: &str) -> Option<&Matchers> {
         let tag = language.to_lowercase().replace('_', "-");
         let primary = tag.split('-').next().unwrap_or("");
         self.langs
             .get(&tag)
             .or_else(|| self.langs.get(primary))
             .or_else(|| self.langs.get("en"))
-            .map(Vec::as_slice)
-            .unwrap_or(&[])
     }
 
     /// Flags raised between the two sides of a change (normalized text; a
@@ -264,13 +267,17 @@ impl WatchTerms {
         old: Option<&str>,
         new: Option<&str>,
     ) -> Vec<(String, Direction)> {
+        let Some(m) = self.for_language(language) else {
+            return Vec::new();
+        };
+        let hits = |t: Option<&str>| t.map(|t| m.set.matches(t));
+        let (in_old, in_new) = (hits(old), hits(new));
+        let has = |h: &Option<regex::SetMatches>, i: usize| h.as_ref().is_some_and(|h| h.matched(i));
         let mut out = Vec::new();
-        for m in self.for_language(language) {
-            let in_old = old.is_some_and(|t| m.re.is_match(t));
-            let in_new = new.is_some_and(|t| m.re.is_match(t));
-            match (in_old, in_new) {
-                (false, true) => out.push((m.name.clone(), Direction::Appeared)),
-                (true, false) => out.push((m.name.clone(), Direction::Disappeared)),
+        for (i, name) in m.names.iter().enumerate() {
+            match (has(&in_old, i), has(&in_new, i)) {
+                (false, true) => out.push((name.clone(), Direction::Appeared)),
+                (true, false) => out.push((name.clone(), Direction::Disappeared)),
                 _ => {}
             }
         }
