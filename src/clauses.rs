@@ -13,7 +13,9 @@ use serde::{Deserialize, Serialize};
 #[serde(rename_all = "snake_case", tag = "type")]
 pub enum ClauseKind {
     /// A heading, with its level (1 for `h1` / `#`).
-    Heading { level: u8 },
+    Heading {
+        level: u8,
+    },
     Paragraph,
     ListItem,
     TableRow,
@@ -57,7 +59,11 @@ pub fn split(ex: &Extracted) -> Vec<Clause> {
                 headings.pop();
             }
         }
-        let path = headings.iter().map(|&(_, t)| t).collect::<Vec<_>>().join(" > ");
+        let path = headings
+            .iter()
+            .map(|&(_, t)| t)
+            .collect::<Vec<_>>()
+            .join(" > ");
         if let ClauseKind::Heading { level } = block.kind {
             headings.push((level, block.text.as_str()));
         }
@@ -92,7 +98,10 @@ mod tests {
     use crate::extract::{Block, Extracted};
 
     fn block(kind: ClauseKind, text: &str) -> Block {
-        Block { kind, text: text.to_string() }
+        Block {
+            kind,
+            text: text.to_string(),
+        }
     }
 
     #[test]
@@ -112,8 +121,10 @@ mod tests {
             ],
         };
         let clauses = split(&ex);
-        let got: Vec<(u32, &str, &str)> =
-            clauses.iter().map(|c| (c.position, c.path.as_str(), c.text.as_str())).collect();
+        let got: Vec<(u32, &str, &str)> = clauses
+            .iter()
+            .map(|c| (c.position, c.path.as_str(), c.text.as_str()))
+            .collect();
         assert_eq!(
             got,
             [
@@ -133,10 +144,18 @@ mod tests {
     #[test]
     fn version_hash_depends_on_order_and_content_only() {
         let p = |t| block(ClauseKind::Paragraph, t);
-        let a = split(&Extracted { blocks: vec![p("One."), p("Two.")] });
-        let b = split(&Extracted { blocks: vec![p("One."), p("Two.")] });
-        let swapped = split(&Extracted { blocks: vec![p("Two."), p("One.")] });
-        let rewrapped = split(&Extracted { blocks: vec![p("One."), p("Two.\u{00A0}")] });
+        let a = split(&Extracted {
+            blocks: vec![p("One."), p("Two.")],
+        });
+        let b = split(&Extracted {
+            blocks: vec![p("One."), p("Two.")],
+        });
+        let swapped = split(&Extracted {
+            blocks: vec![p("Two."), p("One.")],
+        });
+        let rewrapped = split(&Extracted {
+            blocks: vec![p("One."), p("Two.\u{00A0}")],
+        });
         assert_eq!(version_hash(&a), version_hash(&b));
         assert_ne!(version_hash(&a), version_hash(&swapped));
         assert_eq!(version_hash(&a), version_hash(&rewrapped));

@@ -6,16 +6,23 @@
 //! the formats aligned:
 //!
 //! * `<br>` (and a Markdown hard break) is a space inside its block, not a
-//!   split: pages use it for visual wrapping inside one sentence.
+//!   split: pages use it for visual wrapping inside one sentence. Two or
+//!   more `<br>` in a row inside a paragraph split it, as they render as a
+//!   blank line and Markdown converters (turndown) write one.
 //! * Images are dropped entirely, alt text included: alt texts on policy
 //!   pages are decorative ("icon", file names) and not part of the terms.
 //! * Links become their text; links without text produce nothing.
 //! * Whitespace (including no-break spaces) is collapsed to single spaces.
+//! * Table rows are their non-empty cells joined with " | "; empty spacer
+//!   cells are left out.
 
 mod html;
 mod markdown;
 mod normalize;
 mod text;
+
+#[cfg(test)]
+mod corpus_tests;
 
 pub use crate::clauses::ClauseKind;
 pub use html::{extract_html, validate_selector};
@@ -104,7 +111,12 @@ impl Format {
             }
         }
         if let Some(ct) = content_type {
-            let mime = ct.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+            let mime = ct
+                .split(';')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_lowercase();
             match mime.as_str() {
                 "text/html" | "application/xhtml+xml" => return Format::Html,
                 "text/markdown" | "text/x-markdown" => return Format::Markdown,
@@ -117,10 +129,17 @@ impl Format {
 }
 
 fn sniff(body: &str) -> Format {
-    let head: String = body.trim_start().chars().take(1024).collect::<String>().to_ascii_lowercase();
+    let head: String = body
+        .trim_start()
+        .chars()
+        .take(1024)
+        .collect::<String>()
+        .to_ascii_lowercase();
     if head.starts_with("<!doctype html")
         || head.starts_with("<html")
-        || ["<body", "<div", "<p>", "<p ", "<head"].iter().any(|t| head.contains(t))
+        || ["<body", "<div", "<p>", "<p ", "<head"]
+            .iter()
+            .any(|t| head.contains(t))
     {
         return Format::Html;
     }
@@ -152,7 +171,11 @@ pub struct Rules {
 
 impl Default for Rules {
     fn default() -> Self {
-        Rules { select: Vec::new(), remove: Vec::new(), min_chars: 100 }
+        Rules {
+            select: Vec::new(),
+            remove: Vec::new(),
+            min_chars: 100,
+        }
     }
 }
 
@@ -176,7 +199,10 @@ pub fn extract(input: &str, format: Format, rules: &Rules) -> Result<Extracted, 
     };
     let chars = extracted.char_count();
     if chars < rules.min_chars {
-        return Err(ExtractError::TooShort { chars, min: rules.min_chars });
+        return Err(ExtractError::TooShort {
+            chars,
+            min: rules.min_chars,
+        });
     }
     Ok(extracted)
 }
@@ -185,6 +211,18 @@ pub fn extract(input: &str, format: Format, rules: &Rules) -> Result<Extracted, 
 /// trims.
 pub(crate) fn collapse_ws(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Joins the collapsed cells of a table row. Empty cells are left out:
+/// pages use them as spacers in layout tables, and they would only add
+/// stray separators to the clause.
+pub(crate) fn join_cells(cells: &[String]) -> String {
+    let filled: Vec<&str> = cells
+        .iter()
+        .map(String::as_str)
+        .filter(|c| !c.is_empty())
+        .collect();
+    filled.join(" | ")
 }
 
 /// Collects blocks, collapsing whitespace and dropping empty ones.
@@ -202,8 +240,17 @@ impl BlockSink {
     }
 
     pub(crate) fn finish(self) -> Extracted {
-        Extracted { blocks: self.blocks }
+        Extracted {
+            blocks: self.blocks,
+        }
     }
+}
+
+/// Reads an edge-case fixture from `src/extract/testdata/`.
+#[cfg(test)]
+pub(crate) fn fixture(name: &str) -> String {
+    let path = format!("{}/src/extract/testdata/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
 #[cfg(test)]
@@ -214,10 +261,22 @@ mod tests {
     fn to_text_renders_each_kind() {
         let ex = Extracted {
             blocks: vec![
-                Block { kind: ClauseKind::Heading { level: 2 }, text: "Title".into() },
-                Block { kind: ClauseKind::Paragraph, text: "Body.".into() },
-                Block { kind: ClauseKind::ListItem, text: "Item".into() },
-                Block { kind: ClauseKind::TableRow, text: "a | b".into() },
+                Block {
+                    kind: ClauseKind::Heading { level: 2 },
+                    text: "Title".into(),
+                },
+                Block {
+                    kind: ClauseKind::Paragraph,
+                    text: "Body.".into(),
+                },
+                Block {
+                    kind: ClauseKind::ListItem,
+                    text: "Item".into(),
+                },
+                Block {
+                    kind: ClauseKind::TableRow,
+                    text: "a | b".into(),
+                },
             ],
         };
         assert_eq!(ex.to_text(), "## Title\n\nBody.\n\n- Item\n\n| a | b |");
@@ -226,19 +285,56 @@ mod tests {
 
     #[test]
     fn guess_prefers_extension_then_content_type_then_body() {
-        assert_eq!(Format::guess("a/b.md", Some("text/plain"), "<html>"), Format::Markdown);
-        assert_eq!(Format::guess("https://x.com/en/privacy?x=1", Some("text/html; charset=utf-8"), ""), Format::Html);
-        assert_eq!(Format::guess("https://x.com/p", Some("text/plain"), "<!DOCTYPE html><html>"), Format::Html);
-        assert_eq!(Format::guess("https://x.com/p", None, "Title\n=====\n\nText"), Format::Markdown);
-        assert_eq!(Format::guess("https://x.com/p", None, "Just some words.\n\nMore."), Format::Text);
-        assert_eq!(Format::guess("notes.txt", Some("text/html"), "# x"), Format::Text);
+        assert_eq!(
+            Format::guess("a/b.md", Some("text/plain"), "<html>"),
+            Format::Markdown
+        );
+        assert_eq!(
+            Format::guess(
+                "https://x.com/en/privacy?x=1",
+                Some("text/html; charset=utf-8"),
+                ""
+            ),
+            Format::Html
+        );
+        assert_eq!(
+            Format::guess(
+                "https://x.com/p",
+                Some("text/plain"),
+                "<!DOCTYPE html><html>"
+            ),
+            Format::Html
+        );
+        assert_eq!(
+            Format::guess("https://x.com/p", None, "Title\n=====\n\nText"),
+            Format::Markdown
+        );
+        assert_eq!(
+            Format::guess("https://x.com/p", None, "Just some words.\n\nMore."),
+            Format::Text
+        );
+        assert_eq!(
+            Format::guess("notes.txt", Some("text/html"), "# x"),
+            Format::Text
+        );
     }
 
     #[test]
     fn extract_rejects_short_text() {
-        let rules = Rules { min_chars: 50, ..Rules::default() };
+        let rules = Rules {
+            min_chars: 50,
+            ..Rules::default()
+        };
         let err = extract("Short text.", Format::Text, &rules).unwrap_err();
         assert_eq!(err, ExtractError::TooShort { chars: 11, min: 50 });
-        assert!(extract("Short text.", Format::Text, &Rules { min_chars: 11, ..rules }).is_ok());
+        assert!(extract(
+            "Short text.",
+            Format::Text,
+            &Rules {
+                min_chars: 11,
+                ..rules
+            }
+        )
+        .is_ok());
     }
 }

@@ -41,7 +41,8 @@ fn is_invisible(c: char) -> bool {
 fn map_punctuation(c: char) -> char {
     match c {
         '\u{2018}' | '\u{2019}' | '\u{201A}' | '\u{201B}' | '\u{2032}' => '\'',
-        '\u{201C}' | '\u{201D}' | '\u{201E}' | '\u{201F}' | '\u{2033}' | '\u{00AB}' | '\u{00BB}' => '"',
+        '\u{201C}' | '\u{201D}' | '\u{201E}' | '\u{201F}' | '\u{2033}' | '\u{00AB}'
+        | '\u{00BB}' => '"',
         '\u{2010}'..='\u{2015}' => '-',
         other => other,
     }
@@ -69,17 +70,31 @@ mod tests {
     #[test]
     fn presentation_differences_vanish() {
         assert_eq!(
-            normalize("  It\u{2019}s  \u{201C}identi\u{FB01}ers\u{201D}\u{00A0}\u{2014} here\u{2026}\n"),
+            normalize(
+                "  It\u{2019}s  \u{201C}identi\u{FB01}ers\u{201D}\u{00A0}\u{2014} here\u{2026}\n"
+            ),
             "It's \"identifiers\" - here..."
         );
-        assert_eq!(normalize("co\u{00AD}op\u{200B}er\u{2060}ate\u{FEFF}"), "cooperate");
-        assert_eq!(normalize("\u{00AB}Bonjour\u{00BB} 5\u{2033} 3\u{2032}"), "\"Bonjour\" 5\" 3'");
-        assert_eq!(normalize("non\u{2011}breaking \u{2010}\u{2012}\u{2015}"), "non-breaking ---");
+        assert_eq!(
+            normalize("co\u{00AD}op\u{200B}er\u{2060}ate\u{FEFF}"),
+            "cooperate"
+        );
+        assert_eq!(
+            normalize("\u{00AB}Bonjour\u{00BB} 5\u{2033} 3\u{2032}"),
+            "\"Bonjour\" 5\" 3'"
+        );
+        assert_eq!(
+            normalize("non\u{2011}breaking \u{2010}\u{2012}\u{2015}"),
+            "non-breaking ---"
+        );
     }
 
     #[test]
     fn keeps_case_punctuation_and_section_numbers() {
-        assert_eq!(normalize("1. Information We Collect!"), "1. Information We Collect!");
+        assert_eq!(
+            normalize("1. Information We Collect!"),
+            "1. Information We Collect!"
+        );
         assert_eq!(normalize("Use of X; NOT Y."), "Use of X; NOT Y.");
     }
 

@@ -57,7 +57,11 @@ mod tests {
     #[test]
     fn paragraphs_and_items() {
         let ex = extract_text("First para\nwrapped.\n\n- one\n- two\n  more\n1. three\n\nLast.");
-        let got: Vec<(ClauseKind, &str)> = ex.blocks.iter().map(|b| (b.kind, b.text.as_str())).collect();
+        let got: Vec<(ClauseKind, &str)> = ex
+            .blocks
+            .iter()
+            .map(|b| (b.kind, b.text.as_str()))
+            .collect();
         assert_eq!(
             got,
             [
