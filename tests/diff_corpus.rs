@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use clausewatch::clauses::{self, Clause};
 use clausewatch::diff::{diff, ChangeKind, ChangeSet, DiffOptions, FlagSummary, WordOpKind};
-use clausewatch::extract::extract_markdown;
+use clausewatch::extract::{extract_html, extract_markdown, Rules};
 use similar::{capture_diff_slices, Algorithm, DiffTag};
 
 fn at(clauses: &[Clause], pos: Option<u32>) -> Option<&Clause> {
@@ -276,4 +276,42 @@ fn rewrapped_corpus_versions_report_nothing() {
         let cs = diff(&clauses_of(&md), &clauses_of(&re), &opts, "en");
         assert!(cs.changes.is_empty(), "{doc}:\n{}", clausewatch::diff::render_text(&cs, false));
     }
+}
+
+/// The two raw X pages differ by one sentence in section 10 ("authority or"
+/// became "authority. If you live in the European Union, you may contact"):
+/// extracted from HTML with the declaration's selectors, the diff is that
+/// one modified clause and nothing else.
+#[test]
+fn x_html_snapshots_differ_by_one_modified_clause() {
+    let root = corpus::corpus_dir();
+    let read = |rel: &str| {
+        let p = root.join(rel);
+        std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+    };
+    let decl: serde_json::Value =
+        serde_json::from_str(&read("twitter/declaration.json")).expect("declaration.json is JSON");
+    let list = |key: &str| -> Vec<String> {
+        decl["terms"]["Privacy Policy"][key]
+            .as_array()
+            .unwrap_or_else(|| panic!("{key} is an array"))
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect()
+    };
+    let rules = Rules { select: list("select"), remove: list("remove"), ..Rules::default() };
+    let load = |stamp: &str| {
+        let html = read(&format!("twitter/privacy-policy/snapshots/{stamp}.html"));
+        clauses::split(&extract_html(&html, &rules).unwrap_or_else(|e| panic!("{stamp}: {e}")))
+    };
+    let (old, new) = (load("2026-01-16T005414Z"), load("2026-07-16T005820Z"));
+    let cs = diff(&old, &new, &DiffOptions::default(), "en");
+    assert_eq!(cs.changes.len(), 1, "{}", clausewatch::diff::render_text(&cs, false));
+    let c = &cs.changes[0];
+    assert_eq!(c.kind, ChangeKind::Modified);
+    assert!(c.path.contains("10"), "section 10, got {:?}", c.path);
+    let inserted: String =
+        c.words.iter().filter(|w| w.op == WordOpKind::Insert).map(|w| w.text.as_str()).collect();
+    assert!(inserted.contains("If you live in the European Union, you may contact"), "{inserted:?}");
+    check_summary(&old, &new, &cs).unwrap_or_else(|e| panic!("{e}"));
 }
