@@ -68,7 +68,8 @@ fn lost_words(old: &[Clause], new: &[Clause], cs: &ChangeSet) -> (Vec<String>, V
     (lost_del.map(|w| w.to_string()).collect(), lost_ins.map(|w| w.to_string()).collect())
 }
 
-/// (b) No reported change is noise, and moves really are identical.
+/// (b) No reported change is noise, moves really are identical, and word
+/// runs rebuild both wordings.
 fn noise(old: &[Clause], new: &[Clause], cs: &ChangeSet) -> Vec<String> {
     let mut bad = Vec::new();
     let mut added: HashMap<&str, usize> = HashMap::new();
@@ -77,7 +78,15 @@ fn noise(old: &[Clause], new: &[Clause], cs: &ChangeSet) -> Vec<String> {
         let (o, n) = (at(old, c.old_position), at(new, c.new_position));
         match (c.kind, o, n) {
             (ChangeKind::Moved, Some(o), Some(n)) if o.norm == n.norm => {}
-            (ChangeKind::Modified | ChangeKind::Renamed, Some(o), Some(n)) if o.norm != n.norm => {}
+            (ChangeKind::Modified | ChangeKind::Renamed, Some(o), Some(n)) if o.norm != n.norm => {
+                // The word runs quote both wordings exactly.
+                let side = |skip: WordOpKind| -> String {
+                    c.words.iter().filter(|w| w.op != skip).map(|w| w.text.as_str()).collect()
+                };
+                if side(WordOpKind::Insert) != o.text || side(WordOpKind::Delete) != n.text {
+                    bad.push(format!("word runs do not rebuild {:?} -> {:?}", o.text, n.text));
+                }
+            }
             (ChangeKind::Added, None, Some(n)) => *added.entry(&n.norm).or_default() += 1,
             (ChangeKind::Removed, Some(o), None) => *removed.entry(&o.norm).or_default() += 1,
             _ => bad.push(format!("{:?} {:?} -> {:?}", c.kind, c.old, c.new)),
