@@ -11,7 +11,6 @@
 //!    where it was), then globally for what is left, best pair first.
 
 use std::collections::{HashMap, VecDeque};
-use std::hash::{Hash, Hasher};
 
 use similar::{capture_diff_slices, Algorithm, DiffTag};
 
@@ -53,11 +52,11 @@ fn word_bag(norm: &str) -> Vec<u64> {
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
         .map(|w| {
-            let mut h = std::collections::hash_map::DefaultHasher::new();
-            for c in w.chars().flat_map(char::to_lowercase) {
-                c.hash(&mut h);
-            }
-            h.finish()
+            // FNV-1a: collisions only blur a similarity score, so a fast
+            // non-cryptographic hash is enough.
+            w.chars().flat_map(char::to_lowercase).fold(0xcbf2_9ce4_8422_2325_u64, |h, c| {
+                (h ^ u64::from(u32::from(c))).wrapping_mul(0x0100_0000_01b3)
+            })
         })
         .collect();
     bag.sort_unstable();
