@@ -43,8 +43,13 @@ pub struct ChangeSet {
 pub enum ChangeKind {
     Added,
     Removed,
+    /// A non-heading clause reworded (similar enough to its old wording).
     Modified,
+    /// Same normalized wording found elsewhere (other place or section), or
+    /// turned from heading into paragraph or back. Quiet: see
+    /// [`ChangeSet::is_empty`].
     Moved,
+    /// A heading reworded (renumbered sections included).
     Renamed,
 }
 
@@ -187,14 +192,12 @@ fn make_change(
 fn summarize(changes: &[Change]) -> Summary {
     let mut s = Summary::default();
     let mut flags: std::collections::BTreeMap<(String, bool), usize> = Default::default();
+    let mut section_index: std::collections::HashMap<&str, usize> = Default::default();
     for c in changes {
-        let idx = match s.sections.iter().position(|x| x.path == c.path) {
-            Some(i) => i,
-            None => {
-                s.sections.push(SectionSummary { path: c.path.clone(), ..Default::default() });
-                s.sections.len() - 1
-            }
-        };
+        let idx = *section_index.entry(c.path.as_str()).or_insert_with(|| {
+            s.sections.push(SectionSummary { path: c.path.clone(), ..Default::default() });
+            s.sections.len() - 1
+        });
         let sec = &mut s.sections[idx];
         let (total, local) = match c.kind {
             ChangeKind::Added => (&mut s.added, &mut sec.added),
