@@ -42,7 +42,9 @@ fn time_pair(label: &str, (doc, i): (&corpus::Document, usize), opts: &DiffOptio
         })
         .collect();
     let (mean, median, p95, max) = stats(samples);
-    println!("  {iters} iterations: mean {mean:.2?}, median {median:.2?}, p95 {p95:.2?}, max {max:.2?}");
+    println!(
+        "  {iters} iterations: mean {mean:.2?}, median {median:.2?}, p95 {p95:.2?}, max {max:.2?}"
+    );
 }
 
 fn main() {
@@ -50,9 +52,16 @@ fn main() {
     let load_start = Instant::now();
     let docs = corpus::documents();
     let versions: usize = docs.iter().map(|d| d.versions.len()).sum();
-    println!("loaded {} documents, {versions} versions in {:.2?}", docs.len(), load_start.elapsed());
+    println!(
+        "loaded {} documents, {versions} versions in {:.2?}",
+        docs.len(),
+        load_start.elapsed()
+    );
 
-    let pairs = || docs.iter().flat_map(|d| (1..d.versions.len()).map(move |i| (d, i)));
+    let pairs = || {
+        docs.iter()
+            .flat_map(|d| (1..d.versions.len()).map(move |i| (d, i)))
+    };
     let largest = pairs()
         .max_by_key(|(d, i)| d.versions[i - 1].bytes + d.versions[*i].bytes)
         .expect("corpus has at least one pair");
@@ -60,7 +69,16 @@ fn main() {
     // The largest pair may be a quiet one; the busiest pair exercises the
     // similarity pairing and word diffs.
     let busiest = pairs()
-        .max_by_key(|(d, i)| diff(&d.versions[i - 1].clauses, &d.versions[*i].clauses, &opts, "en").changes.len())
+        .max_by_key(|(d, i)| {
+            diff(
+                &d.versions[i - 1].clauses,
+                &d.versions[*i].clauses,
+                &opts,
+                "en",
+            )
+            .changes
+            .len()
+        })
         .expect("corpus has at least one pair");
     time_pair("pair with most changes", busiest, &opts);
 

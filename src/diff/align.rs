@@ -19,12 +19,25 @@ use crate::clauses::{Clause, ClauseKind};
 /// How one clause (or pair of clauses) ended up after alignment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Pairing {
-    Unchanged { old: usize, new: usize },
-    Moved { old: usize, new: usize },
+    Unchanged {
+        old: usize,
+        new: usize,
+    },
+    Moved {
+        old: usize,
+        new: usize,
+    },
     /// Different norms, similar enough to be the same clause reworded.
-    Modified { old: usize, new: usize },
-    Removed { old: usize },
-    Added { new: usize },
+    Modified {
+        old: usize,
+        new: usize,
+    },
+    Removed {
+        old: usize,
+    },
+    Added {
+        new: usize,
+    },
 }
 
 /// Alignment result: every old and every new index appears in exactly one
@@ -40,6 +53,23 @@ fn is_heading(c: &Clause) -> bool {
 
 type Key<'a> = (bool, &'a str);
 
+/// Replaces each distinct key by a small integer, so that long clause texts
+/// are hashed once here instead of many times inside the patience diff.
+fn intern<'a>(
+    old: &'a [Clause],
+    new: &'a [Clause],
+    key_of: fn(&Clause) -> Key<'_>,
+) -> (Vec<u32>, Vec<u32>) {
+    let mut ids: HashMap<Key<'a>, u32> = HashMap::with_capacity(old.len() + new.len());
+    let mut id = |c: &'a Clause| {
+        let next = ids.len() as u32;
+        *ids.entry(key_of(c)).or_insert(next)
+    };
+    let o = old.iter().map(&mut id).collect();
+    let n = new.iter().map(&mut id).collect();
+    (o, n)
+}
+
 fn key(c: &Clause) -> Key<'_> {
     (is_heading(c), c.norm.as_str())
 }
@@ -54,9 +84,11 @@ fn word_bag(norm: &str) -> Vec<u64> {
         .map(|w| {
             // FNV-1a: collisions only blur a similarity score, so a fast
             // non-cryptographic hash is enough.
-            w.chars().flat_map(char::to_lowercase).fold(0xcbf2_9ce4_8422_2325_u64, |h, c| {
-                (h ^ u64::from(u32::from(c))).wrapping_mul(0x0100_0000_01b3)
-            })
+            w.chars()
+                .flat_map(char::to_lowercase)
+                .fold(0xcbf2_9ce4_8422_2325_u64, |h, c| {
+                    (h ^ u64::from(u32::from(c))).wrapping_mul(0x0100_0000_01b3)
+                })
         })
         .collect();
     bag.sort_unstable();
@@ -108,8 +140,7 @@ pub(crate) fn similarity(a: &str, b: &str) -> f64 {
 }
 
 pub(crate) fn align(old: &[Clause], new: &[Clause], threshold: f64) -> Alignment {
-    let ok: Vec<Key> = old.iter().map(key).collect();
-    let nk: Vec<Key> = new.iter().map(key).collect();
+    let (ok, nk) = intern(old, new, key);
     let ops = capture_diff_slices(Algorithm::Patience, &ok, &nk);
 
     let mut old_match: Vec<Option<Pairing>> = vec![None; old.len()];
@@ -151,17 +182,18 @@ pub(crate) fn align(old: &[Clause], new: &[Clause], threshold: f64) -> Alignment
         (false, c.norm.as_str())
     }
     for key_of in [key as fn(&Clause) -> Key<'_>, words_only] {
-        let mut pending: HashMap<Key, VecDeque<usize>> = HashMap::new();
-        for (n, c) in new.iter().enumerate() {
+        let (oid, nid) = intern(old, new, key_of);
+        let mut pending: HashMap<u32, VecDeque<usize>> = HashMap::new();
+        for (n, id) in nid.iter().enumerate() {
             if new_match[n].is_none() {
-                pending.entry(key_of(c)).or_default().push_back(n);
+                pending.entry(*id).or_default().push_back(n);
             }
         }
-        for (o, c) in old.iter().enumerate() {
+        for (o, id) in oid.iter().enumerate() {
             if old_match[o].is_some() {
                 continue;
             }
-            if let Some(n) = pending.get_mut(&key_of(c)).and_then(VecDeque::pop_front) {
+            if let Some(n) = pending.get_mut(id).and_then(VecDeque::pop_front) {
                 let p = Pairing::Moved { old: o, new: n };
                 old_match[o] = Some(p);
                 new_match[n] = Some(p);
@@ -208,18 +240,35 @@ pub(crate) fn align(old: &[Clause], new: &[Clause], threshold: f64) -> Alignment
             os.iter().filter(|&&o| is_heading(&old[o]) == h).count() == 1
                 && ns.iter().filter(|&&n| is_heading(&new[n]) == h).count() == 1
         };
-        let relaxed = PairCtx { threshold: threshold / 2.0, ..ctx };
+        let relaxed = PairCtx {
+            threshold: threshold / 2.0,
+            ..ctx
+        };
         for h in [false, true] {
             if one_to_one(h) {
-                let o: Vec<usize> = os.iter().copied().filter(|&o| is_heading(&old[o]) == h).collect();
-                let n: Vec<usize> = ns.iter().copied().filter(|&n| is_heading(&new[n]) == h).collect();
+                let o: Vec<usize> = os
+                    .iter()
+                    .copied()
+                    .filter(|&o| is_heading(&old[o]) == h)
+                    .collect();
+                let n: Vec<usize> = ns
+                    .iter()
+                    .copied()
+                    .filter(|&n| is_heading(&new[n]) == h)
+                    .collect();
                 relaxed.pair_best_first(&o, &n, &mut old_match, &mut new_match);
             }
         }
         ctx.pair_best_first(os, ns, &mut old_match, &mut new_match);
     }
-    let old_left: Vec<usize> = old_left.into_iter().filter(|&o| old_match[o].is_none()).collect();
-    let new_left: Vec<usize> = new_left.into_iter().filter(|&n| new_match[n].is_none()).collect();
+    let old_left: Vec<usize> = old_left
+        .into_iter()
+        .filter(|&o| old_match[o].is_none())
+        .collect();
+    let new_left: Vec<usize> = new_left
+        .into_iter()
+        .filter(|&n| new_match[n].is_none())
+        .collect();
     ctx.pair_best_first(&old_left, &new_left, &mut old_match, &mut new_match);
 
     let mut pairings = Vec::with_capacity(old.len().max(new.len()));
@@ -233,7 +282,9 @@ pub(crate) fn align(old: &[Clause], new: &[Clause], threshold: f64) -> Alignment
     let mut after: usize = 0;
     for (o, m) in old_match.iter().enumerate() {
         match m {
-            Some(Pairing::Unchanged { new: n, .. } | Pairing::Modified { new: n, .. }) => after = n + 1,
+            Some(Pairing::Unchanged { new: n, .. } | Pairing::Modified { new: n, .. }) => {
+                after = n + 1
+            }
             Some(_) => {}
             None => pairings.push((Pairing::Removed { old: o }, (after, 0, o))),
         }
@@ -265,8 +316,10 @@ impl PairCtx<'_> {
             return;
         }
         let mut cands: Vec<(f64, usize, usize, usize)> = Vec::new();
-        let targets: Vec<(usize, bool, &[u64])> =
-            ns.iter().map(|&n| (n, is_heading(&self.new[n]), self.new_bags[n].as_slice())).collect();
+        let targets: Vec<(usize, bool, &[u64])> = ns
+            .iter()
+            .map(|&n| (n, is_heading(&self.new[n]), self.new_bags[n].as_slice()))
+            .collect();
         for &o in os {
             let ob = &self.old_bags[o];
             let oh = is_heading(&self.old[o]);

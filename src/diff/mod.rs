@@ -125,7 +125,10 @@ pub struct DiffOptions {
 
 impl Default for DiffOptions {
     fn default() -> Self {
-        DiffOptions { similarity: 0.5, watch_terms: WatchTerms::defaults() }
+        DiffOptions {
+            similarity: 0.5,
+            watch_terms: WatchTerms::defaults(),
+        }
     }
 }
 
@@ -151,7 +154,10 @@ pub fn diff(old: &[Clause], new: &[Clause], opts: &DiffOptions, language: &str) 
         };
         changes.push(make_change(kind, o, n, opts, language));
     }
-    ChangeSet { summary: summarize(&changes), changes }
+    ChangeSet {
+        summary: summarize(&changes),
+        changes,
+    }
 }
 
 fn make_change(
@@ -162,13 +168,19 @@ fn make_change(
     language: &str,
 ) -> Change {
     let words = match (kind, o, n) {
-        (ChangeKind::Modified | ChangeKind::Renamed, Some(o), Some(n)) => words::word_ops(&o.text, &n.text),
+        (ChangeKind::Modified | ChangeKind::Renamed, Some(o), Some(n)) => {
+            words::word_ops(&o.text, &n.text)
+        }
         _ => Vec::new(),
     };
     let raised = if kind == ChangeKind::Moved {
         Vec::new()
     } else {
-        opts.watch_terms.flags(language, o.map(|c| c.norm.as_str()), n.map(|c| c.norm.as_str()))
+        opts.watch_terms.flags(
+            language,
+            o.map(|c| c.norm.as_str()),
+            n.map(|c| c.norm.as_str()),
+        )
     };
     let path = n.or(o).map(|c| c.path.clone()).unwrap_or_default();
     Change {
@@ -185,7 +197,11 @@ fn make_change(
             .collect(),
         old_position: o.map(|c| c.position),
         new_position: n.map(|c| c.position),
-        old_path: if kind == ChangeKind::Moved { o.map(|c| c.path.clone()) } else { None },
+        old_path: if kind == ChangeKind::Moved {
+            o.map(|c| c.path.clone())
+        } else {
+            None
+        },
     }
 }
 
@@ -195,7 +211,10 @@ fn summarize(changes: &[Change]) -> Summary {
     let mut section_index: std::collections::HashMap<&str, usize> = Default::default();
     for c in changes {
         let idx = *section_index.entry(c.path.as_str()).or_insert_with(|| {
-            s.sections.push(SectionSummary { path: c.path.clone(), ..Default::default() });
+            s.sections.push(SectionSummary {
+                path: c.path.clone(),
+                ..Default::default()
+            });
             s.sections.len() - 1
         });
         let sec = &mut s.sections[idx];
@@ -215,7 +234,11 @@ fn summarize(changes: &[Change]) -> Summary {
     }
     s.flags = flags
         .into_iter()
-        .map(|((flag, disappeared), count)| FlagSummary { flag, appeared: !disappeared, count })
+        .map(|((flag, disappeared), count)| FlagSummary {
+            flag,
+            appeared: !disappeared,
+            count,
+        })
         .collect();
     s
 }

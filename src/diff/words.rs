@@ -106,10 +106,16 @@ pub fn word_ops(old: &str, new: &str) -> Vec<WordOp> {
             i += 1;
         }
         if !del.is_empty() {
-            merged.push(WordOp { op: WordOpKind::Delete, text: del });
+            merged.push(WordOp {
+                op: WordOpKind::Delete,
+                text: del,
+            });
         }
         if !ins.is_empty() {
-            merged.push(WordOp { op: WordOpKind::Insert, text: ins });
+            merged.push(WordOp {
+                op: WordOpKind::Insert,
+                text: ins,
+            });
         }
     }
     merged
@@ -121,21 +127,39 @@ mod tests {
 
     #[test]
     fn tokens_rebuild_text() {
-        for t in ["", "a", "  lead", "We may share, with partners.", "l’accès aux  données"] {
+        for t in [
+            "",
+            "a",
+            "  lead",
+            "We may share, with partners.",
+            "l’accès aux  données",
+        ] {
             assert_eq!(tokens(t).concat(), t, "tokens of {t:?}");
         }
     }
 
     fn side(ops: &[WordOp], skip: WordOpKind) -> String {
-        ops.iter().filter(|o| o.op != skip).map(|o| o.text.as_str()).collect()
+        ops.iter()
+            .filter(|o| o.op != skip)
+            .map(|o| o.text.as_str())
+            .collect()
     }
 
     #[test]
     fn both_wordings_rebuild_exactly() {
         let pairs = [
-            ("IP address and browser type.", "IP address, browser type, and related information."),
-            ("Tweets and other content you post", "Posts and other content you post"),
-            ("3.1 When you Tweet, post, and share.", "3.1 When you post and share."),
+            (
+                "IP address and browser type.",
+                "IP address, browser type, and related information.",
+            ),
+            (
+                "Tweets and other content you post",
+                "Posts and other content you post",
+            ),
+            (
+                "3.1 When you Tweet, post, and share.",
+                "3.1 When you post and share.",
+            ),
             ("", "Brand new clause."),
             ("Same words here", "Same words here"),
         ];
@@ -147,7 +171,11 @@ mod tests {
             assert!(ops.windows(2).all(|w| w[0].op != w[1].op), "{ops:?}");
         }
         let ops = word_ops("IP address and browser type.", "IP address, browser type.");
-        let del: Vec<&str> = ops.iter().filter(|o| o.op == WordOpKind::Delete).map(|o| o.text.as_str()).collect();
+        let del: Vec<&str> = ops
+            .iter()
+            .filter(|o| o.op == WordOpKind::Delete)
+            .map(|o| o.text.as_str())
+            .collect();
         assert_eq!(del, vec![" and "]);
     }
 
@@ -160,7 +188,12 @@ mod tests {
         let kinds: Vec<_> = ops.iter().map(|o| o.op).collect();
         assert_eq!(
             kinds,
-            vec![WordOpKind::Equal, WordOpKind::Delete, WordOpKind::Insert, WordOpKind::Equal]
+            vec![
+                WordOpKind::Equal,
+                WordOpKind::Delete,
+                WordOpKind::Insert,
+                WordOpKind::Equal
+            ]
         );
         assert_eq!(ops[1].text.trim(), "share");
         assert_eq!(ops[2].text.trim(), "sell");
