@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use clausewatch::clauses::{self, Clause};
 use clausewatch::diff::{diff, ChangeKind, ChangeSet, DiffOptions, FlagSummary, WordOpKind};
-use clausewatch::extract::extract_markdown;
+use clausewatch::extract::{extract_html, extract_markdown, Rules};
 use similar::{capture_diff_slices, Algorithm, DiffTag};
 
 fn at(clauses: &[Clause], pos: Option<u32>) -> Option<&Clause> {
@@ -23,13 +23,25 @@ fn at(clauses: &[Clause], pos: Option<u32>) -> Option<&Clause> {
 fn unchanged_differs(old: &[Clause], new: &[Clause], cs: &ChangeSet) -> Option<String> {
     let old_used: HashSet<u32> = cs.changes.iter().filter_map(|c| c.old_position).collect();
     let new_used: HashSet<u32> = cs.changes.iter().filter_map(|c| c.new_position).collect();
-    let o: Vec<&str> = old.iter().filter(|c| !old_used.contains(&c.position)).map(|c| c.norm.as_str()).collect();
-    let n: Vec<&str> = new.iter().filter(|c| !new_used.contains(&c.position)).map(|c| c.norm.as_str()).collect();
+    let o: Vec<&str> = old
+        .iter()
+        .filter(|c| !old_used.contains(&c.position))
+        .map(|c| c.norm.as_str())
+        .collect();
+    let n: Vec<&str> = new
+        .iter()
+        .filter(|c| !new_used.contains(&c.position))
+        .map(|c| c.norm.as_str())
+        .collect();
     if o == n {
         return None;
     }
     let i = o.iter().zip(&n).take_while(|(a, b)| a == b).count();
-    Some(format!("unchanged clauses diverge at #{i}: {:?} vs {:?}", o.get(i), n.get(i)))
+    Some(format!(
+        "unchanged clauses diverge at #{i}: {:?} vs {:?}",
+        o.get(i),
+        n.get(i)
+    ))
 }
 
 /// (a2) Every word a linear word diff (Myers, minimal) of the two texts
@@ -63,12 +75,20 @@ fn lost_words(old: &[Clause], new: &[Clause], cs: &ChangeSet) -> (Vec<String>, V
     }
     let (del_set, ins_set): (HashSet<&str>, HashSet<&str>) =
         (del.iter().copied().collect(), ins.iter().copied().collect());
-    let lost_del = del.iter().filter(|w| !old_side.contains(*w) && !ins_set.contains(*w));
-    let lost_ins = ins.iter().filter(|w| !new_side.contains(*w) && !del_set.contains(*w));
-    (lost_del.map(|w| w.to_string()).collect(), lost_ins.map(|w| w.to_string()).collect())
+    let lost_del = del
+        .iter()
+        .filter(|w| !old_side.contains(*w) && !ins_set.contains(*w));
+    let lost_ins = ins
+        .iter()
+        .filter(|w| !new_side.contains(*w) && !del_set.contains(*w));
+    (
+        lost_del.map(|w| w.to_string()).collect(),
+        lost_ins.map(|w| w.to_string()).collect(),
+    )
 }
 
-/// (b) No reported change is noise, and moves really are identical.
+/// (b) No reported change is noise, moves really are identical, and word
+/// runs rebuild both wordings.
 fn noise(old: &[Clause], new: &[Clause], cs: &ChangeSet) -> Vec<String> {
     let mut bad = Vec::new();
     let mut added: HashMap<&str, usize> = HashMap::new();
@@ -77,7 +97,22 @@ fn noise(old: &[Clause], new: &[Clause], cs: &ChangeSet) -> Vec<String> {
         let (o, n) = (at(old, c.old_position), at(new, c.new_position));
         match (c.kind, o, n) {
             (ChangeKind::Moved, Some(o), Some(n)) if o.norm == n.norm => {}
-            (ChangeKind::Modified | ChangeKind::Renamed, Some(o), Some(n)) if o.norm != n.norm => {}
+            (ChangeKind::Modified | ChangeKind::Renamed, Some(o), Some(n)) if o.norm != n.norm => {
+                // The word runs quote both wordings exactly.
+                let side = |skip: WordOpKind| -> String {
+                    c.words
+                        .iter()
+                        .filter(|w| w.op != skip)
+                        .map(|w| w.text.as_str())
+                        .collect()
+                };
+                if side(WordOpKind::Insert) != o.text || side(WordOpKind::Delete) != n.text {
+                    bad.push(format!(
+                        "word runs do not rebuild {:?} -> {:?}",
+                        o.text, n.text
+                    ));
+                }
+            }
             (ChangeKind::Added, None, Some(n)) => *added.entry(&n.norm).or_default() += 1,
             (ChangeKind::Removed, Some(o), None) => *removed.entry(&o.norm).or_default() += 1,
             _ => bad.push(format!("{:?} {:?} -> {:?}", c.kind, c.old, c.new)),
@@ -99,14 +134,26 @@ fn check_summary(old: &[Clause], new: &[Clause], cs: &ChangeSet) -> Result<(), S
     let s = &cs.summary;
     let got = [s.added, s.removed, s.modified, s.moved, s.renamed];
     use ChangeKind::*;
-    let want = [count(Added), count(Removed), count(Modified), count(Moved), count(Renamed)];
+    let want = [
+        count(Added),
+        count(Removed),
+        count(Modified),
+        count(Moved),
+        count(Renamed),
+    ];
     if got != want {
         return Err(format!("summary {got:?} != changes {want:?}"));
     }
-    let per_section: usize =
-        s.sections.iter().map(|x| x.added + x.removed + x.modified + x.moved + x.renamed).sum();
+    let per_section: usize = s
+        .sections
+        .iter()
+        .map(|x| x.added + x.removed + x.modified + x.moved + x.renamed)
+        .sum();
     if per_section != cs.changes.len() {
-        return Err(format!("sections sum {per_section} != {}", cs.changes.len()));
+        return Err(format!(
+            "sections sum {per_section} != {}",
+            cs.changes.len()
+        ));
     }
     let paired = s.modified + s.renamed + s.moved;
     if old.len() - s.removed - paired != new.len() - s.added - paired {
@@ -115,13 +162,21 @@ fn check_summary(old: &[Clause], new: &[Clause], cs: &ChangeSet) -> Result<(), S
     let mut flags: BTreeMap<(String, bool), usize> = BTreeMap::new();
     for c in &cs.changes {
         for f in &c.flags {
-            *flags.entry((f.clone(), !c.flags_disappeared.contains(f))).or_default() += 1;
+            *flags
+                .entry((f.clone(), !c.flags_disappeared.contains(f)))
+                .or_default() += 1;
         }
     }
     let mut got: Vec<FlagSummary> = s.flags.clone();
     got.sort_by(|a, b| (&a.flag, a.appeared).cmp(&(&b.flag, b.appeared)));
-    let want: Vec<FlagSummary> =
-        flags.into_iter().map(|((flag, appeared), count)| FlagSummary { flag, appeared, count }).collect();
+    let want: Vec<FlagSummary> = flags
+        .into_iter()
+        .map(|((flag, appeared), count)| FlagSummary {
+            flag,
+            appeared,
+            count,
+        })
+        .collect();
     if got != want {
         return Err(format!("flag summary {got:?} != {want:?}"));
     }
@@ -144,7 +199,9 @@ fn whole_corpus_no_loss_no_noise_consistent_summary() {
             }
             let (del, ins) = lost_words(&a.clauses, &b.clauses, &cs);
             if !del.is_empty() || !ins.is_empty() {
-                failures.push(format!("{what}: lost deleted {del:?}, lost inserted {ins:?}"));
+                failures.push(format!(
+                    "{what}: lost deleted {del:?}, lost inserted {ins:?}"
+                ));
             }
             let bad = noise(&a.clauses, &b.clauses, &cs);
             if !bad.is_empty() {
@@ -156,7 +213,12 @@ fn whole_corpus_no_loss_no_noise_consistent_summary() {
         }
     }
     assert!(pairs > 100, "expected the whole corpus, got {pairs} pairs");
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -168,7 +230,10 @@ fn x_privacy_policy_september_2023_additions_are_flagged() {
     let expect = [
         ("Biometric Information. Based on your consent", "biometric"),
         ("Job Applications / Recommendations.", "employment"),
-        ("help train our machine learning or artificial intelligence models", "ai_training"),
+        (
+            "help train our machine learning or artificial intelligence models",
+            "ai_training",
+        ),
     ];
     for (needle, flag) in expect {
         // The AI-training sentence was appended to the existing paragraph
@@ -187,16 +252,27 @@ fn x_privacy_policy_september_2023_additions_are_flagged() {
                 _ => false,
             })
             .collect();
-        assert_eq!(found.len(), 1, "one added clause or inserted run quoting {needle:?}");
+        assert_eq!(
+            found.len(),
+            1,
+            "one added clause or inserted run quoting {needle:?}"
+        );
         let c = found[0];
         if flag != "ai_training" {
             assert_eq!(c.kind, ChangeKind::Added, "{needle:?}");
         }
-        assert!(c.flags.contains(&flag.to_string()), "{needle:?} flags {:?}", c.flags);
+        assert!(
+            c.flags.contains(&flag.to_string()),
+            "{needle:?} flags {:?}",
+            c.flags
+        );
         assert!(c.flags_disappeared.is_empty(), "{needle:?}");
         assert!(!c.path.is_empty(), "{needle:?} has a section path");
         assert!(
-            cs.summary.flags.iter().any(|f| f.flag == flag && f.appeared && f.count >= 1),
+            cs.summary
+                .flags
+                .iter()
+                .any(|f| f.flag == flag && f.appeared && f.count >= 1),
             "summary lists {flag}"
         );
     }
@@ -219,7 +295,11 @@ fn rewrapped_fixture_reports_nothing() {
     let new = clauses_of(&read("rewrap-rewrapped.md"));
     assert!(old.len() >= 6, "fixture parsed into {} clauses", old.len());
     let cs = diff(&old, &new, &DiffOptions::default(), "en");
-    assert!(cs.changes.is_empty(), "{}", clausewatch::diff::render_text(&cs, false));
+    assert!(
+        cs.changes.is_empty(),
+        "{}",
+        clausewatch::diff::render_text(&cs, false)
+    );
 }
 
 /// Re-wraps long paragraph lines, swaps bullet style, straightens quotes and
@@ -270,10 +350,69 @@ fn rewrapped_corpus_versions_report_nothing() {
         ("reddit/privacy-policy", "2020-07-29T133225Z.md"),
     ] {
         let path = corpus::corpus_dir().join(doc).join(file);
-        let md = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let md =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let re = rewrap(&md);
         assert_ne!(re, md, "{doc}: transformation changed nothing");
         let cs = diff(&clauses_of(&md), &clauses_of(&re), &opts, "en");
-        assert!(cs.changes.is_empty(), "{doc}:\n{}", clausewatch::diff::render_text(&cs, false));
+        assert!(
+            cs.changes.is_empty(),
+            "{doc}:\n{}",
+            clausewatch::diff::render_text(&cs, false)
+        );
     }
+}
+
+/// The two raw X pages differ by one sentence in section 10 ("authority or"
+/// became "authority. If you live in the European Union, you may contact"):
+/// extracted from HTML with the declaration's selectors, the diff is that
+/// one modified clause and nothing else.
+#[test]
+fn x_html_snapshots_differ_by_one_modified_clause() {
+    let root = corpus::corpus_dir();
+    let read = |rel: &str| {
+        let p = root.join(rel);
+        std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+    };
+    let decl: serde_json::Value =
+        serde_json::from_str(&read("twitter/declaration.json")).expect("declaration.json is JSON");
+    let list = |key: &str| -> Vec<String> {
+        decl["terms"]["Privacy Policy"][key]
+            .as_array()
+            .unwrap_or_else(|| panic!("{key} is an array"))
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect()
+    };
+    let rules = Rules {
+        select: list("select"),
+        remove: list("remove"),
+        ..Rules::default()
+    };
+    let load = |stamp: &str| {
+        let html = read(&format!("twitter/privacy-policy/snapshots/{stamp}.html"));
+        clauses::split(&extract_html(&html, &rules).unwrap_or_else(|e| panic!("{stamp}: {e}")))
+    };
+    let (old, new) = (load("2026-01-16T005414Z"), load("2026-07-16T005820Z"));
+    let cs = diff(&old, &new, &DiffOptions::default(), "en");
+    assert_eq!(
+        cs.changes.len(),
+        1,
+        "{}",
+        clausewatch::diff::render_text(&cs, false)
+    );
+    let c = &cs.changes[0];
+    assert_eq!(c.kind, ChangeKind::Modified);
+    assert!(c.path.contains("10"), "section 10, got {:?}", c.path);
+    let inserted: String = c
+        .words
+        .iter()
+        .filter(|w| w.op == WordOpKind::Insert)
+        .map(|w| w.text.as_str())
+        .collect();
+    assert!(
+        inserted.contains("If you live in the European Union, you may contact"),
+        "{inserted:?}"
+    );
+    check_summary(&old, &new, &cs).unwrap_or_else(|e| panic!("{e}"));
 }

@@ -11,7 +11,6 @@
 //!    where it was), then globally for what is left, best pair first.
 
 use std::collections::{HashMap, VecDeque};
-use std::hash::{Hash, Hasher};
 
 use similar::{capture_diff_slices, Algorithm, DiffTag};
 
@@ -20,12 +19,25 @@ use crate::clauses::{Clause, ClauseKind};
 /// How one clause (or pair of clauses) ended up after alignment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Pairing {
-    Unchanged { old: usize, new: usize },
-    Moved { old: usize, new: usize },
+    Unchanged {
+        old: usize,
+        new: usize,
+    },
+    Moved {
+        old: usize,
+        new: usize,
+    },
     /// Different norms, similar enough to be the same clause reworded.
-    Modified { old: usize, new: usize },
-    Removed { old: usize },
-    Added { new: usize },
+    Modified {
+        old: usize,
+        new: usize,
+    },
+    Removed {
+        old: usize,
+    },
+    Added {
+        new: usize,
+    },
 }
 
 /// Alignment result: every old and every new index appears in exactly one
@@ -41,6 +53,23 @@ fn is_heading(c: &Clause) -> bool {
 
 type Key<'a> = (bool, &'a str);
 
+/// Replaces each distinct key by a small integer, so that long clause texts
+/// are hashed once here instead of many times inside the patience diff.
+fn intern<'a>(
+    old: &'a [Clause],
+    new: &'a [Clause],
+    key_of: fn(&Clause) -> Key<'_>,
+) -> (Vec<u32>, Vec<u32>) {
+    let mut ids: HashMap<Key<'a>, u32> = HashMap::with_capacity(old.len() + new.len());
+    let mut id = |c: &'a Clause| {
+        let next = ids.len() as u32;
+        *ids.entry(key_of(c)).or_insert(next)
+    };
+    let o = old.iter().map(&mut id).collect();
+    let n = new.iter().map(&mut id).collect();
+    (o, n)
+}
+
 fn key(c: &Clause) -> Key<'_> {
     (is_heading(c), c.norm.as_str())
 }
@@ -53,22 +82,29 @@ fn word_bag(norm: &str) -> Vec<u64> {
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
         .map(|w| {
-            let mut h = std::collections::hash_map::DefaultHasher::new();
-            for c in w.chars().flat_map(char::to_lowercase) {
-                c.hash(&mut h);
-            }
-            h.finish()
+            // FNV-1a: collisions only blur a similarity score, so a fast
+            // non-cryptographic hash is enough.
+            w.chars()
+                .flat_map(char::to_lowercase)
+                .fold(0xcbf2_9ce4_8422_2325_u64, |h, c| {
+                    (h ^ u64::from(u32::from(c))).wrapping_mul(0x0100_0000_01b3)
+                })
         })
         .collect();
     bag.sort_unstable();
     bag
 }
 
-/// Dice coefficient over word multisets: 2·|A∩B| / (|A|+|B|).
-pub(crate) fn dice(a: &[u64], b: &[u64]) -> f64 {
-    if a.is_empty() && b.is_empty() {
-        return 1.0;
+/// Dice coefficient over word multisets, 2·|A∩B| / (|A|+|B|), if it is at
+/// least `min`, else `None` — possibly found
+/// before the end: the merge stops as soon as the words left cannot lift
+/// the score to `min`, which is most of the all-pairs cost on rewrites.
+fn dice_at_least(a: &[u64], b: &[u64], min: f64) -> Option<f64> {
+    let total = a.len() + b.len();
+    if total == 0 {
+        return Some(1.0);
     }
+    let needed = min * total as f64 / 2.0;
     let (mut i, mut j, mut common) = (0, 0, 0usize);
     while i < a.len() && j < b.len() {
         match a[i].cmp(&b[j]) {
@@ -80,11 +116,15 @@ pub(crate) fn dice(a: &[u64], b: &[u64]) -> f64 {
                 j += 1;
             }
         }
+        if ((common + (a.len() - i).min(b.len() - j)) as f64) < needed {
+            return None;
+        }
     }
-    2.0 * common as f64 / (a.len() + b.len()) as f64
+    let score = 2.0 * common as f64 / total as f64;
+    (score >= min).then_some(score)
 }
 
-/// Upper bound of `dice` knowing only the sizes, to skip hopeless pairs.
+/// Upper bound of the Dice coefficient knowing only the sizes, to skip hopeless pairs.
 fn dice_bound(a: usize, b: usize) -> f64 {
     if a + b == 0 {
         return 1.0;
@@ -96,12 +136,11 @@ fn dice_bound(a: usize, b: usize) -> f64 {
 /// want to explain a pairing.
 #[cfg(test)]
 pub(crate) fn similarity(a: &str, b: &str) -> f64 {
-    dice(&word_bag(a), &word_bag(b))
+    dice_at_least(&word_bag(a), &word_bag(b), 0.0).unwrap_or(0.0)
 }
 
 pub(crate) fn align(old: &[Clause], new: &[Clause], threshold: f64) -> Alignment {
-    let ok: Vec<Key> = old.iter().map(key).collect();
-    let nk: Vec<Key> = new.iter().map(key).collect();
+    let (ok, nk) = intern(old, new, key);
     let ops = capture_diff_slices(Algorithm::Patience, &ok, &nk);
 
     let mut old_match: Vec<Option<Pairing>> = vec![None; old.len()];
@@ -143,17 +182,18 @@ pub(crate) fn align(old: &[Clause], new: &[Clause], threshold: f64) -> Alignment
         (false, c.norm.as_str())
     }
     for key_of in [key as fn(&Clause) -> Key<'_>, words_only] {
-        let mut pending: HashMap<Key, VecDeque<usize>> = HashMap::new();
-        for (n, c) in new.iter().enumerate() {
+        let (oid, nid) = intern(old, new, key_of);
+        let mut pending: HashMap<u32, VecDeque<usize>> = HashMap::new();
+        for (n, id) in nid.iter().enumerate() {
             if new_match[n].is_none() {
-                pending.entry(key_of(c)).or_default().push_back(n);
+                pending.entry(*id).or_default().push_back(n);
             }
         }
-        for (o, c) in old.iter().enumerate() {
+        for (o, id) in oid.iter().enumerate() {
             if old_match[o].is_some() {
                 continue;
             }
-            if let Some(n) = pending.get_mut(&key_of(c)).and_then(VecDeque::pop_front) {
+            if let Some(n) = pending.get_mut(id).and_then(VecDeque::pop_front) {
                 let p = Pairing::Moved { old: o, new: n };
                 old_match[o] = Some(p);
                 new_match[n] = Some(p);
@@ -164,10 +204,15 @@ pub(crate) fn align(old: &[Clause], new: &[Clause], threshold: f64) -> Alignment
     // Pass 3: modified, within each gap, then globally.
     let old_left: Vec<usize> = (0..old.len()).filter(|&o| old_match[o].is_none()).collect();
     let new_left: Vec<usize> = (0..new.len()).filter(|&n| new_match[n].is_none()).collect();
-    let old_bags: HashMap<usize, Vec<u64>> =
-        old_left.iter().map(|&o| (o, word_bag(&old[o].norm))).collect();
-    let new_bags: HashMap<usize, Vec<u64>> =
-        new_left.iter().map(|&n| (n, word_bag(&new[n].norm))).collect();
+    // Indexed by clause; matched clauses keep an empty bag, never read.
+    let mut old_bags: Vec<Vec<u64>> = vec![Vec::new(); old.len()];
+    for &o in &old_left {
+        old_bags[o] = word_bag(&old[o].norm);
+    }
+    let mut new_bags: Vec<Vec<u64>> = vec![Vec::new(); new.len()];
+    for &n in &new_left {
+        new_bags[n] = word_bag(&new[n].norm);
+    }
     let ctx = PairCtx {
         old,
         new,
@@ -195,18 +240,35 @@ pub(crate) fn align(old: &[Clause], new: &[Clause], threshold: f64) -> Alignment
             os.iter().filter(|&&o| is_heading(&old[o]) == h).count() == 1
                 && ns.iter().filter(|&&n| is_heading(&new[n]) == h).count() == 1
         };
-        let relaxed = PairCtx { threshold: threshold / 2.0, ..ctx };
+        let relaxed = PairCtx {
+            threshold: threshold / 2.0,
+            ..ctx
+        };
         for h in [false, true] {
             if one_to_one(h) {
-                let o: Vec<usize> = os.iter().copied().filter(|&o| is_heading(&old[o]) == h).collect();
-                let n: Vec<usize> = ns.iter().copied().filter(|&n| is_heading(&new[n]) == h).collect();
+                let o: Vec<usize> = os
+                    .iter()
+                    .copied()
+                    .filter(|&o| is_heading(&old[o]) == h)
+                    .collect();
+                let n: Vec<usize> = ns
+                    .iter()
+                    .copied()
+                    .filter(|&n| is_heading(&new[n]) == h)
+                    .collect();
                 relaxed.pair_best_first(&o, &n, &mut old_match, &mut new_match);
             }
         }
         ctx.pair_best_first(os, ns, &mut old_match, &mut new_match);
     }
-    let old_left: Vec<usize> = old_left.into_iter().filter(|&o| old_match[o].is_none()).collect();
-    let new_left: Vec<usize> = new_left.into_iter().filter(|&n| new_match[n].is_none()).collect();
+    let old_left: Vec<usize> = old_left
+        .into_iter()
+        .filter(|&o| old_match[o].is_none())
+        .collect();
+    let new_left: Vec<usize> = new_left
+        .into_iter()
+        .filter(|&n| new_match[n].is_none())
+        .collect();
     ctx.pair_best_first(&old_left, &new_left, &mut old_match, &mut new_match);
 
     let mut pairings = Vec::with_capacity(old.len().max(new.len()));
@@ -220,7 +282,9 @@ pub(crate) fn align(old: &[Clause], new: &[Clause], threshold: f64) -> Alignment
     let mut after: usize = 0;
     for (o, m) in old_match.iter().enumerate() {
         match m {
-            Some(Pairing::Unchanged { new: n, .. } | Pairing::Modified { new: n, .. }) => after = n + 1,
+            Some(Pairing::Unchanged { new: n, .. } | Pairing::Modified { new: n, .. }) => {
+                after = n + 1
+            }
             Some(_) => {}
             None => pairings.push((Pairing::Removed { old: o }, (after, 0, o))),
         }
@@ -233,8 +297,8 @@ pub(crate) fn align(old: &[Clause], new: &[Clause], threshold: f64) -> Alignment
 struct PairCtx<'a> {
     old: &'a [Clause],
     new: &'a [Clause],
-    old_bags: &'a HashMap<usize, Vec<u64>>,
-    new_bags: &'a HashMap<usize, Vec<u64>>,
+    old_bags: &'a [Vec<u64>],
+    new_bags: &'a [Vec<u64>],
     threshold: f64,
 }
 
@@ -252,23 +316,21 @@ impl PairCtx<'_> {
             return;
         }
         let mut cands: Vec<(f64, usize, usize, usize)> = Vec::new();
+        let targets: Vec<(usize, bool, &[u64])> = ns
+            .iter()
+            .map(|&n| (n, is_heading(&self.new[n]), self.new_bags[n].as_slice()))
+            .collect();
         for &o in os {
-            let ob = &self.old_bags[&o];
+            let ob = &self.old_bags[o];
             let oh = is_heading(&self.old[o]);
-            for &n in ns {
+            for &(n, nh, nb) in &targets {
                 // Headings only pair with headings: a heading that became a
                 // paragraph is a structural change, reported as remove + add.
-                if is_heading(&self.new[n]) != oh {
+                if nh != oh || dice_bound(ob.len(), nb.len()) < self.threshold {
                     continue;
                 }
-                let nb = &self.new_bags[&n];
-                if dice_bound(ob.len(), nb.len()) < self.threshold {
-                    continue;
-                }
-                let s = dice(ob, nb);
-                if s >= self.threshold {
-                    let dist = o.abs_diff(n);
-                    cands.push((s, dist, o, n));
+                if let Some(s) = dice_at_least(ob, nb, self.threshold) {
+                    cands.push((s, o.abs_diff(n), o, n));
                 }
             }
         }
@@ -280,5 +342,34 @@ impl PairCtx<'_> {
                 new_match[n] = Some(p);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn early_exit_agrees_with_full_score() {
+        let texts = [
+            "we may share your data with our partners",
+            "we may share data with partners and advertisers",
+            "contact us by mail",
+            "the the the data",
+            "",
+        ];
+        for a in texts {
+            for b in texts {
+                let (ba, bb) = (word_bag(a), word_bag(b));
+                let full = dice_at_least(&ba, &bb, 0.0).unwrap_or(0.0);
+                for min in [0.1, 0.3, 0.5, 0.7, 0.9, 1.0] {
+                    let got = dice_at_least(&ba, &bb, min);
+                    assert_eq!(got, (full >= min).then_some(full), "{a:?} / {b:?} at {min}");
+                }
+            }
+        }
+        // Multiset: repeated words count as often as they occur on both sides.
+        assert_eq!(similarity("the the data", "the data"), 0.8);
+        assert_eq!(similarity("Data", "data"), 1.0);
     }
 }

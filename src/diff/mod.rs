@@ -43,8 +43,13 @@ pub struct ChangeSet {
 pub enum ChangeKind {
     Added,
     Removed,
+    /// A non-heading clause reworded (similar enough to its old wording).
     Modified,
+    /// Same normalized wording found elsewhere (other place or section), or
+    /// turned from heading into paragraph or back. Quiet: see
+    /// [`ChangeSet::is_empty`].
     Moved,
+    /// A heading reworded (renumbered sections included).
     Renamed,
 }
 
@@ -120,7 +125,10 @@ pub struct DiffOptions {
 
 impl Default for DiffOptions {
     fn default() -> Self {
-        DiffOptions { similarity: 0.5, watch_terms: WatchTerms::defaults() }
+        DiffOptions {
+            similarity: 0.5,
+            watch_terms: WatchTerms::defaults(),
+        }
     }
 }
 
@@ -146,7 +154,10 @@ pub fn diff(old: &[Clause], new: &[Clause], opts: &DiffOptions, language: &str) 
         };
         changes.push(make_change(kind, o, n, opts, language));
     }
-    ChangeSet { summary: summarize(&changes), changes }
+    ChangeSet {
+        summary: summarize(&changes),
+        changes,
+    }
 }
 
 fn make_change(
@@ -157,13 +168,19 @@ fn make_change(
     language: &str,
 ) -> Change {
     let words = match (kind, o, n) {
-        (ChangeKind::Modified | ChangeKind::Renamed, Some(o), Some(n)) => words::word_ops(&o.text, &n.text),
+        (ChangeKind::Modified | ChangeKind::Renamed, Some(o), Some(n)) => {
+            words::word_ops(&o.text, &n.text)
+        }
         _ => Vec::new(),
     };
     let raised = if kind == ChangeKind::Moved {
         Vec::new()
     } else {
-        opts.watch_terms.flags(language, o.map(|c| c.norm.as_str()), n.map(|c| c.norm.as_str()))
+        opts.watch_terms.flags(
+            language,
+            o.map(|c| c.norm.as_str()),
+            n.map(|c| c.norm.as_str()),
+        )
     };
     let path = n.or(o).map(|c| c.path.clone()).unwrap_or_default();
     Change {
@@ -180,21 +197,26 @@ fn make_change(
             .collect(),
         old_position: o.map(|c| c.position),
         new_position: n.map(|c| c.position),
-        old_path: if kind == ChangeKind::Moved { o.map(|c| c.path.clone()) } else { None },
+        old_path: if kind == ChangeKind::Moved {
+            o.map(|c| c.path.clone())
+        } else {
+            None
+        },
     }
 }
 
 fn summarize(changes: &[Change]) -> Summary {
     let mut s = Summary::default();
     let mut flags: std::collections::BTreeMap<(String, bool), usize> = Default::default();
+    let mut section_index: std::collections::HashMap<&str, usize> = Default::default();
     for c in changes {
-        let idx = match s.sections.iter().position(|x| x.path == c.path) {
-            Some(i) => i,
-            None => {
-                s.sections.push(SectionSummary { path: c.path.clone(), ..Default::default() });
-                s.sections.len() - 1
-            }
-        };
+        let idx = *section_index.entry(c.path.as_str()).or_insert_with(|| {
+            s.sections.push(SectionSummary {
+                path: c.path.clone(),
+                ..Default::default()
+            });
+            s.sections.len() - 1
+        });
         let sec = &mut s.sections[idx];
         let (total, local) = match c.kind {
             ChangeKind::Added => (&mut s.added, &mut sec.added),
@@ -212,7 +234,11 @@ fn summarize(changes: &[Change]) -> Summary {
     }
     s.flags = flags
         .into_iter()
-        .map(|((flag, disappeared), count)| FlagSummary { flag, appeared: !disappeared, count })
+        .map(|((flag, disappeared), count)| FlagSummary {
+            flag,
+            appeared: !disappeared,
+            count,
+        })
         .collect();
     s
 }

@@ -72,7 +72,11 @@ fn render_change(out: &mut String, c: &Change, st: &Style) {
             .flags
             .iter()
             .map(|f| {
-                let sign = if c.flags_disappeared.contains(f) { '-' } else { '+' };
+                let sign = if c.flags_disappeared.contains(f) {
+                    '-'
+                } else {
+                    '+'
+                };
                 format!("{sign}{f}")
             })
             .collect();
@@ -110,7 +114,11 @@ pub fn render_text(cs: &ChangeSet, color: bool) -> String {
         s.added, s.removed, s.modified, s.renamed, s.moved
     );
     for f in &s.flags {
-        let dir = if f.appeared { "appeared" } else { "disappeared" };
+        let dir = if f.appeared {
+            "appeared"
+        } else {
+            "disappeared"
+        };
         let _ = writeln!(out, "flag {}: {} in {} change(s)", f.flag, dir, f.count);
     }
     out.push('\n');

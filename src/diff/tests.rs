@@ -35,12 +35,23 @@ fn doc(lines: &[&str]) -> Vec<Clause> {
         } else {
             ClauseKind::Paragraph
         };
-        let path = stack.iter().map(|(_, t)| t.as_str()).collect::<Vec<_>>().join(" > ");
+        let path = stack
+            .iter()
+            .map(|(_, t)| t.as_str())
+            .collect::<Vec<_>>()
+            .join(" > ");
         if level > 0 {
             stack.push((level, text.clone()));
         }
         let n = norm(&text);
-        out.push(Clause { position: i as u32, kind, path, hash: n.clone(), norm: n, text });
+        out.push(Clause {
+            position: i as u32,
+            kind,
+            path,
+            hash: n.clone(),
+            norm: n,
+            text,
+        });
     }
     out
 }
@@ -74,8 +85,14 @@ fn identical_versions_have_no_changes() {
 
 #[test]
 fn rewrapped_and_requoted_text_is_not_a_change() {
-    let old = ["# Terms", "You agree to X\u{2019}s \u{201C}rules\u{201D} and  conditions."];
-    let new = ["# Terms", "You agree to\u{00A0}X's \"rules\"\n and conditions.\u{200B}"];
+    let old = [
+        "# Terms",
+        "You agree to X\u{2019}s \u{201C}rules\u{201D} and  conditions.",
+    ];
+    let new = [
+        "# Terms",
+        "You agree to\u{00A0}X's \"rules\"\n and conditions.\u{200B}",
+    ];
     let cs = run(&old, &new);
     assert!(cs.changes.is_empty(), "{:?}", cs.changes);
 }
@@ -90,14 +107,21 @@ fn inserted_section_only_adds() {
     new.extend(&BASE[4..]);
     let cs = run(BASE, &new);
     assert_eq!(kinds(&cs), vec![ChangeKind::Added, ChangeKind::Added]);
-    assert_eq!(cs.changes[1].path, "Privacy Policy > 1a. Biometric information");
+    assert_eq!(
+        cs.changes[1].path,
+        "Privacy Policy > 1a. Biometric information"
+    );
     // Heading and paragraph both name biometric information.
     assert_eq!(cs.changes[1].flags, vec!["biometric"]);
     assert_eq!(cs.changes[1].new_position, Some(5));
     assert_eq!(cs.summary.added, 2);
     assert_eq!(
         cs.summary.flags,
-        vec![FlagSummary { flag: "biometric".into(), appeared: true, count: 2 }]
+        vec![FlagSummary {
+            flag: "biometric".into(),
+            appeared: true,
+            count: 2
+        }]
     );
 }
 
@@ -110,7 +134,12 @@ fn renumbered_heading_is_renamed_and_its_clauses_untouched() {
     let c = &cs.changes[0];
     assert_eq!(c.old.as_deref(), Some("3. Sharing"));
     assert_eq!(c.new.as_deref(), Some("4. Sharing"));
-    let del: Vec<&str> = c.words.iter().filter(|w| w.op == WordOpKind::Delete).map(|w| w.text.trim()).collect();
+    let del: Vec<&str> = c
+        .words
+        .iter()
+        .filter(|w| w.op == WordOpKind::Delete)
+        .map(|w| w.text.trim())
+        .collect();
     assert_eq!(del, vec!["3"]);
     assert_eq!(cs.summary.renamed, 1);
 }
@@ -123,7 +152,10 @@ fn moved_clause_to_other_section() {
     let cs = run(BASE, &new);
     assert_eq!(kinds(&cs), vec![ChangeKind::Moved]);
     let c = &cs.changes[0];
-    assert_eq!(c.old_path.as_deref(), Some("Privacy Policy > 2. How we use information"));
+    assert_eq!(
+        c.old_path.as_deref(),
+        Some("Privacy Policy > 2. How we use information")
+    );
     assert_eq!(c.path, "Privacy Policy > 3. Sharing");
     assert_eq!((c.old_position, c.new_position), (Some(6), Some(8)));
     // Moves alone are not worth a notification.
@@ -134,11 +166,17 @@ fn moved_clause_to_other_section() {
 #[test]
 fn modified_clause_gets_word_runs() {
     let mut new = BASE.to_vec();
-    new[8] = "We share information with service providers and advertising partners who work for us.";
+    new[8] =
+        "We share information with service providers and advertising partners who work for us.";
     let cs = run(BASE, &new);
     assert_eq!(kinds(&cs), vec![ChangeKind::Modified]);
     let c = &cs.changes[0];
-    let ins: Vec<&str> = c.words.iter().filter(|w| w.op == WordOpKind::Insert).map(|w| w.text.trim()).collect();
+    let ins: Vec<&str> = c
+        .words
+        .iter()
+        .filter(|w| w.op == WordOpKind::Insert)
+        .map(|w| w.text.trim())
+        .collect();
     assert_eq!(ins, vec!["and advertising partners"]);
     assert!(c.words.iter().all(|w| w.op != WordOpKind::Delete));
     assert_eq!(c.flags, vec!["third_parties"]);
@@ -147,19 +185,39 @@ fn modified_clause_gets_word_runs() {
 
 #[test]
 fn duplicates_count_multiplicity() {
-    let old = ["# A", "Same sentence here.", "# B", "Same sentence here.", "Other text in B."];
+    let old = [
+        "# A",
+        "Same sentence here.",
+        "# B",
+        "Same sentence here.",
+        "Other text in B.",
+    ];
     // One copy removed; the other copy is unchanged.
     let new = ["# A", "Same sentence here.", "# B", "Other text in B."];
     let cs = run(&old, &new);
     assert_eq!(kinds(&cs), vec![ChangeKind::Removed]);
     assert_eq!(cs.changes[0].path, "B");
     // A copy added in a third section while the other two stay.
-    let new2 = ["# A", "Same sentence here.", "# B", "Same sentence here.", "Other text in B.", "# C", "Same sentence here."];
+    let new2 = [
+        "# A",
+        "Same sentence here.",
+        "# B",
+        "Same sentence here.",
+        "Other text in B.",
+        "# C",
+        "Same sentence here.",
+    ];
     let cs = run(&old, &new2);
     assert_eq!(kinds(&cs), vec![ChangeKind::Added, ChangeKind::Added]);
     assert_eq!(cs.changes[1].path, "C");
     // Two copies swapping places with a distinct clause: one move, nothing else.
-    let new3 = ["# A", "Same sentence here.", "# B", "Other text in B.", "Same sentence here."];
+    let new3 = [
+        "# A",
+        "Same sentence here.",
+        "# B",
+        "Other text in B.",
+        "Same sentence here.",
+    ];
     let cs = run(&old, &new3);
     assert_eq!(kinds(&cs), vec![ChangeKind::Moved]);
 }
@@ -168,12 +226,31 @@ fn duplicates_count_multiplicity() {
 fn similarity_threshold_splits_modified_from_add_remove() {
     // Two clauses per side in the gap, so the one-for-one relaxation does
     // not apply and only the threshold decides.
-    let old = ["# S", "We keep your data for thirty days after you delete it.", "Write to us at the address below.", "# T"];
-    let new = ["# S", "We keep your data for ninety days after you delete it.", "Call our office during opening hours.", "# T"];
+    let old = [
+        "# S",
+        "We keep your data for thirty days after you delete it.",
+        "Write to us at the address below.",
+        "# T",
+    ];
+    let new = [
+        "# S",
+        "We keep your data for ninety days after you delete it.",
+        "Call our office during opening hours.",
+        "# T",
+    ];
     let cs = run(&old, &new);
-    assert_eq!(kinds(&cs), vec![ChangeKind::Modified, ChangeKind::Removed, ChangeKind::Added]);
-    assert!(cs.changes[0].old.as_deref().is_some_and(|t| t.contains("thirty")));
-    let strict = DiffOptions { similarity: 0.95, ..DiffOptions::default() };
+    assert_eq!(
+        kinds(&cs),
+        vec![ChangeKind::Modified, ChangeKind::Removed, ChangeKind::Added]
+    );
+    assert!(cs.changes[0]
+        .old
+        .as_deref()
+        .is_some_and(|t| t.contains("thirty")));
+    let strict = DiffOptions {
+        similarity: 0.95,
+        ..DiffOptions::default()
+    };
     let cs = diff(&doc(&old), &doc(&new), &strict, "en");
     assert_eq!(cs.summary.modified, 0);
     assert_eq!((cs.summary.removed, cs.summary.added), (2, 2));
@@ -185,8 +262,24 @@ fn similarity_threshold_splits_modified_from_add_remove() {
 fn modified_prefers_same_gap_then_global() {
     // The reworded clause moved from section A to section C: no similar
     // clause in its own gap, so the global pass pairs it.
-    let old = ["# A", "Alpha clause stays.", "Users may request a copy of their personal data at any time.", "# B", "Beta clause stays.", "# C", "Gamma clause stays."];
-    let new = ["# A", "Alpha clause stays.", "# B", "Beta clause stays.", "# C", "Gamma clause stays.", "Users may request a copy of their personal data at any time by email."];
+    let old = [
+        "# A",
+        "Alpha clause stays.",
+        "Users may request a copy of their personal data at any time.",
+        "# B",
+        "Beta clause stays.",
+        "# C",
+        "Gamma clause stays.",
+    ];
+    let new = [
+        "# A",
+        "Alpha clause stays.",
+        "# B",
+        "Beta clause stays.",
+        "# C",
+        "Gamma clause stays.",
+        "Users may request a copy of their personal data at any time by email.",
+    ];
     let cs = run(&old, &new);
     assert_eq!(kinds(&cs), vec![ChangeKind::Modified]);
     assert_eq!(cs.changes[0].path, "C");
@@ -215,7 +308,10 @@ fn render_marks_deleted_and_inserted() {
     let cs = run(BASE, &new);
     let plain = render_text(&cs, false);
     assert!(plain.contains("{+and others +}"), "{plain}");
-    assert!(plain.contains("modified in Privacy Policy > 2. How we use information"), "{plain}");
+    assert!(
+        plain.contains("modified in Privacy Policy > 2. How we use information"),
+        "{plain}"
+    );
     let colored = render_text(&cs, true);
     assert!(colored.contains("\x1b[32mand others \x1b[0m"), "{colored}");
     assert_eq!(render_text(&run(BASE, BASE), false), "no changes\n");
@@ -223,15 +319,38 @@ fn render_marks_deleted_and_inserted() {
 
 #[test]
 fn one_for_one_replacement_in_place_is_modified_even_if_short() {
-    let old = ["# S", "Effective: May 18, 2023", "Body text stays the same."];
-    let new = ["# S", "Effective as of September 29th, 2023", "Body text stays the same."];
+    let old = [
+        "# S",
+        "Effective: May 18, 2023",
+        "Body text stays the same.",
+    ];
+    let new = [
+        "# S",
+        "Effective as of September 29th, 2023",
+        "Body text stays the same.",
+    ];
     let s = align::similarity(&doc(&old)[1].norm, &doc(&new)[1].norm);
     assert!(s < 0.5 && s >= 0.25, "{s}");
     assert_eq!(kinds(&run(&old, &new)), vec![ChangeKind::Modified]);
     // Two candidates in the gap: no positional hint, the normal threshold applies.
-    let new2 = ["# S", "Effective as of September 29th, 2023", "Updated on 1 October", "Body text stays the same."];
-    assert_eq!(kinds(&run(&old, &new2)), vec![ChangeKind::Removed, ChangeKind::Added, ChangeKind::Added]);
+    let new2 = [
+        "# S",
+        "Effective as of September 29th, 2023",
+        "Updated on 1 October",
+        "Body text stays the same.",
+    ];
+    assert_eq!(
+        kinds(&run(&old, &new2)),
+        vec![ChangeKind::Removed, ChangeKind::Added, ChangeKind::Added]
+    );
     // Nothing in common: not paired even one for one.
-    let new3 = ["# S", "Questions? Write to us.", "Body text stays the same."];
-    assert_eq!(kinds(&run(&old, &new3)), vec![ChangeKind::Removed, ChangeKind::Added]);
+    let new3 = [
+        "# S",
+        "Questions? Write to us.",
+        "Body text stays the same.",
+    ];
+    assert_eq!(
+        kinds(&run(&old, &new3)),
+        vec![ChangeKind::Removed, ChangeKind::Added]
+    );
 }

@@ -49,10 +49,10 @@ pub fn word_ops(old: &str, new: &str) -> Vec<WordOp> {
     let nk: Vec<&str> = nt.iter().map(|t| t.trim_end()).collect();
     let mut out: Vec<WordOp> = Vec::new();
     let mut push = |op: WordOpKind, parts: &[&str]| {
-        if parts.is_empty() {
+        let text: String = parts.concat();
+        if text.is_empty() {
             return;
         }
-        let text: String = parts.concat();
         match out.last_mut() {
             Some(last) if last.op == op => last.text.push_str(&text),
             _ => out.push(WordOp { op, text }),
@@ -61,7 +61,22 @@ pub fn word_ops(old: &str, new: &str) -> Vec<WordOp> {
     for op in capture_diff_slices(Algorithm::Patience, &ok, &nk) {
         let (tag, or, nr) = op.as_tag_tuple();
         match tag {
-            DiffTag::Equal => push(WordOpKind::Equal, &nt[nr]),
+            DiffTag::Equal => {
+                // Same word; the space after it may differ ("address and"
+                // vs "address,"). Keeping each side's own spacing makes
+                // both wordings rebuild exactly from the runs.
+                for (o, n) in ot[or].iter().zip(&nt[nr]) {
+                    let word = n.trim_end();
+                    let (ows, nws) = (&o[word.len()..], &n[word.len()..]);
+                    push(WordOpKind::Equal, &[word]);
+                    if ows == nws {
+                        push(WordOpKind::Equal, &[nws]);
+                    } else {
+                        push(WordOpKind::Delete, &[ows]);
+                        push(WordOpKind::Insert, &[nws]);
+                    }
+                }
+            }
             DiffTag::Delete => push(WordOpKind::Delete, &ot[or]),
             DiffTag::Insert => push(WordOpKind::Insert, &nt[nr]),
             DiffTag::Replace => {
@@ -91,10 +106,16 @@ pub fn word_ops(old: &str, new: &str) -> Vec<WordOp> {
             i += 1;
         }
         if !del.is_empty() {
-            merged.push(WordOp { op: WordOpKind::Delete, text: del });
+            merged.push(WordOp {
+                op: WordOpKind::Delete,
+                text: del,
+            });
         }
         if !ins.is_empty() {
-            merged.push(WordOp { op: WordOpKind::Insert, text: ins });
+            merged.push(WordOp {
+                op: WordOpKind::Insert,
+                text: ins,
+            });
         }
     }
     merged
@@ -106,9 +127,56 @@ mod tests {
 
     #[test]
     fn tokens_rebuild_text() {
-        for t in ["", "a", "  lead", "We may share, with partners.", "l’accès aux  données"] {
+        for t in [
+            "",
+            "a",
+            "  lead",
+            "We may share, with partners.",
+            "l’accès aux  données",
+        ] {
             assert_eq!(tokens(t).concat(), t, "tokens of {t:?}");
         }
+    }
+
+    fn side(ops: &[WordOp], skip: WordOpKind) -> String {
+        ops.iter()
+            .filter(|o| o.op != skip)
+            .map(|o| o.text.as_str())
+            .collect()
+    }
+
+    #[test]
+    fn both_wordings_rebuild_exactly() {
+        let pairs = [
+            (
+                "IP address and browser type.",
+                "IP address, browser type, and related information.",
+            ),
+            (
+                "Tweets and other content you post",
+                "Posts and other content you post",
+            ),
+            (
+                "3.1 When you Tweet, post, and share.",
+                "3.1 When you post and share.",
+            ),
+            ("", "Brand new clause."),
+            ("Same words here", "Same words here"),
+        ];
+        for (a, b) in pairs {
+            let ops = word_ops(a, b);
+            assert_eq!(side(&ops, WordOpKind::Insert), a, "old side of {ops:?}");
+            assert_eq!(side(&ops, WordOpKind::Delete), b, "new side of {ops:?}");
+            // Runs are maximal: never two neighbours of the same kind.
+            assert!(ops.windows(2).all(|w| w[0].op != w[1].op), "{ops:?}");
+        }
+        let ops = word_ops("IP address and browser type.", "IP address, browser type.");
+        let del: Vec<&str> = ops
+            .iter()
+            .filter(|o| o.op == WordOpKind::Delete)
+            .map(|o| o.text.as_str())
+            .collect();
+        assert_eq!(del, vec![" and "]);
     }
 
     #[test]
@@ -120,7 +188,12 @@ mod tests {
         let kinds: Vec<_> = ops.iter().map(|o| o.op).collect();
         assert_eq!(
             kinds,
-            vec![WordOpKind::Equal, WordOpKind::Delete, WordOpKind::Insert, WordOpKind::Equal]
+            vec![
+                WordOpKind::Equal,
+                WordOpKind::Delete,
+                WordOpKind::Insert,
+                WordOpKind::Equal
+            ]
         );
         assert_eq!(ops[1].text.trim(), "share");
         assert_eq!(ops[2].text.trim(), "sell");

@@ -74,11 +74,11 @@ pub fn extract_html(html: &str, rules: &Rules) -> Result<Extracted, ExtractError
         removed: &removed,
         blocks: Vec::new(),
         loose: String::new(),
+        rows: Vec::new(),
     };
     for id in roots {
         if let Some(node) = doc.tree.get(id) {
-            walker.node(node, None);
-            walker.flush_loose();
+            walker.walk(node);
         }
     }
     let mut sink = BlockSink::default();
@@ -203,9 +203,29 @@ struct Walker<'a> {
     blocks: Vec<Block>,
     /// Text found directly in containers, waiting to become a paragraph.
     loose: String,
+    /// Cells of the table rows being walked (rows nest through tables in
+    /// cells).
+    rows: Vec<Vec<String>>,
 }
 
-impl Walker<'_> {
+/// Work left to do. The walk keeps its own stack instead of recursing so
+/// that a page nesting elements thousands deep cannot overflow the thread
+/// stack.
+enum Step<'a> {
+    /// Walk this node; the target is the open leaf block receiving text.
+    Node(NodeRef<'a, Node>, Option<usize>),
+    /// A word separator after block markup inside a leaf.
+    Space(Option<usize>),
+    FlushLoose,
+    /// End of a nested list or table inside a leaf: give back the loose
+    /// text set aside when it started.
+    RestoreLoose(String),
+    /// End of a table cell: move the row block's text into the cell list.
+    EndCell(usize),
+    EndRow(usize),
+}
+
+impl<'a> Walker<'a> {
     fn push_text(&mut self, target: Option<usize>, text: &str) {
         match target.and_then(|i| self.blocks.get_mut(i)) {
             Some(block) => block.text.push_str(text),
@@ -242,21 +262,43 @@ impl Walker<'_> {
                     .is_some_and(|t| t.eq_ignore_ascii_case("hidden")))
     }
 
-    fn children(&mut self, node: NodeRef<'_, Node>, target: Option<usize>) {
-        for child in node.children() {
-            self.node(child, target);
+    /// Walks `root` and everything below it.
+    fn walk(&mut self, root: NodeRef<'a, Node>) {
+        let mut stack = vec![Step::Node(root, None)];
+        while let Some(step) = stack.pop() {
+            match step {
+                Step::Node(node, target) => self.node(node, target, &mut stack),
+                Step::Space(target) => self.push_text(target, " "),
+                Step::FlushLoose => self.flush_loose(),
+                Step::RestoreLoose(saved) => self.loose = saved,
+                Step::EndCell(index) => {
+                    let cell = collapse_ws(&std::mem::take(&mut self.blocks[index].text));
+                    if let Some(row) = self.rows.last_mut() {
+                        row.push(cell);
+                    }
+                }
+                Step::EndRow(index) => {
+                    let cells = self.rows.pop().unwrap_or_default();
+                    self.blocks[index].text = join_cells(&cells);
+                }
+            }
         }
+        self.flush_loose();
     }
 
-    /// Walks `node`; `target` is the open leaf block receiving text, if any.
-    fn node(&mut self, node: NodeRef<'_, Node>, target: Option<usize>) {
+    /// Handles one node; work that follows its children is pushed first so
+    /// that it runs after them.
+    fn node(&mut self, node: NodeRef<'a, Node>, target: Option<usize>, stack: &mut Vec<Step<'a>>) {
+        let children = |stack: &mut Vec<Step<'a>>, target: Option<usize>| {
+            stack.extend(node.children().rev().map(|child| Step::Node(child, target)));
+        };
         let element = match node.value() {
             Node::Text(text) if text.contains(BR) => {
                 return self.push_text(target, &text.replace(BR, ""))
             }
             Node::Text(text) => return self.push_text(target, text),
             Node::Element(element) => element,
-            Node::Document | Node::Fragment => return self.children(node, target),
+            Node::Document | Node::Fragment => return children(stack, target),
             _ => return,
         };
         if self.is_dropped(node.id(), element) {
@@ -264,56 +306,44 @@ impl Walker<'_> {
         }
         match role(element.name()) {
             Role::Skip => {}
-            Role::Inline => self.children(node, target),
+            Role::Inline => children(stack, target),
             Role::Break => self.push_text(target, &BR.to_string()),
-            Role::Space => {
-                self.push_text(target, " ");
-                self.children(node, target);
-                self.push_text(target, " ");
+            Role::Leaf(kind) if target.is_none() || kind == ClauseKind::ListItem => {
+                let index = self.open(kind);
+                children(stack, Some(index));
             }
-            Role::Leaf(kind) => match target {
-                // Block markup inside a leaf only separates words.
-                Some(_) if kind != ClauseKind::ListItem => {
-                    self.push_text(target, " ");
-                    self.children(node, target);
-                    self.push_text(target, " ");
-                }
-                _ => {
-                    let index = self.open(kind);
-                    self.children(node, Some(index));
-                }
-            },
             Role::Row => {
                 let index = self.open(ClauseKind::TableRow);
-                let mut cells = Vec::new();
-                for cell in node.children() {
+                self.rows.push(Vec::new());
+                stack.push(Step::EndRow(index));
+                for cell in node.children().rev() {
                     let is_cell = matches!(cell.value(),
                         Node::Element(e) if matches!(e.name(), "td" | "th") && !self.is_dropped(cell.id(), e));
-                    if !is_cell {
-                        continue;
+                    if is_cell {
+                        stack.push(Step::EndCell(index));
+                        stack.extend(cell.children().rev().map(|c| Step::Node(c, Some(index))));
                     }
-                    self.children(cell, Some(index));
-                    cells.push(collapse_ws(&std::mem::take(&mut self.blocks[index].text)));
                 }
-                self.blocks[index].text = join_cells(&cells);
             }
-            Role::Structure if target.is_some() => {
-                // Nested list or table: its blocks follow the enclosing leaf,
+            Role::Structure | Role::Container if target.is_none() => {
+                self.flush_loose();
+                stack.push(Step::FlushLoose);
+                children(stack, None);
+            }
+            // Cells and rules, and block markup inside a leaf, only separate
+            // words.
+            Role::Space | Role::Leaf(_) | Role::Container => {
+                self.push_text(target, " ");
+                stack.push(Step::Space(target));
+                children(stack, target);
+            }
+            Role::Structure => {
+                // Nested list or table in a leaf: its blocks follow the leaf,
                 // whose text continues after it.
                 let saved = std::mem::take(&mut self.loose);
-                self.children(node, None);
-                self.flush_loose();
-                self.loose = saved;
-            }
-            Role::Container if target.is_some() => {
-                self.push_text(target, " ");
-                self.children(node, target);
-                self.push_text(target, " ");
-            }
-            Role::Structure | Role::Container => {
-                self.flush_loose();
-                self.children(node, None);
-                self.flush_loose();
+                stack.push(Step::RestoreLoose(saved));
+                stack.push(Step::FlushLoose);
+                children(stack, None);
             }
         }
     }
@@ -485,6 +515,27 @@ mod tests {
                 min: 100
             }
         );
+    }
+
+    #[test]
+    fn deep_nesting_does_not_overflow_the_stack() {
+        let depth = 5_000;
+        let html = format!(
+            "{}<p>Deep.</p>{}",
+            "<div><span>".repeat(depth),
+            "</span></div>".repeat(depth)
+        );
+        // A small thread stack, like a runtime worker's, makes recursion fail fast.
+        let texts = std::thread::Builder::new()
+            .stack_size(256 * 1024)
+            .spawn(move || {
+                let ex = extract_html(&html, &Rules::default()).map_err(|e| e.to_string())?;
+                Ok::<_, String>(ex.blocks.into_iter().map(|b| b.text).collect::<Vec<_>>())
+            })
+            .expect("thread starts")
+            .join()
+            .expect("no stack overflow");
+        assert_eq!(texts, Ok(vec!["Deep.".to_string()]));
     }
 
     #[test]

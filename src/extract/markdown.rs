@@ -297,6 +297,15 @@ fn push_text(toks: &mut Vec<Tok>, s: &str) {
 
 /// Markdown inline markup to plain text.
 pub(crate) fn inline(src: &str) -> String {
+    inline_at(src, 0)
+}
+
+/// Links nested deeper than this keep their inner markup: real documents
+/// never nest links, and the bound keeps hostile input from exhausting the
+/// stack.
+const MAX_LINK_NESTING: usize = 8;
+
+fn inline_at(src: &str, depth: usize) -> String {
     let chars: Vec<char> = src.chars().collect();
     let mut toks: Vec<Tok> = Vec::new();
     let mut i = 0;
@@ -331,7 +340,11 @@ pub(crate) fn inline(src: &str) -> String {
             },
             '[' => match parse_link(&chars, i) {
                 Some((text, end)) => {
-                    push_text(&mut toks, &inline(&text));
+                    if depth < MAX_LINK_NESTING {
+                        push_text(&mut toks, &inline_at(&text, depth + 1));
+                    } else {
+                        push_text(&mut toks, &text);
+                    }
                     i = end;
                 }
                 None => {
@@ -668,6 +681,11 @@ mod tests {
             "a < b and https://x.com/a & ’ © &bogus;"
         );
         assert_eq!(inline("[not a link] and [x]"), "[not a link] and [x]");
+        assert_eq!(inline("[[**in**](b)](a)"), "in");
+        let deep = format!("{}x{}", "[".repeat(10_000), "](u)".repeat(10_000));
+        // Beyond the nesting bound the rest is kept as written, not recursed.
+        let out = inline(&deep);
+        assert_eq!(out.matches("](u)").count(), 10_000 - MAX_LINK_NESTING - 1);
     }
 
     #[test]

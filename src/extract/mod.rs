@@ -6,7 +6,9 @@
 //! the formats aligned:
 //!
 //! * `<br>` (and a Markdown hard break) is a space inside its block, not a
-//!   split: pages use it for visual wrapping inside one sentence.
+//!   split: pages use it for visual wrapping inside one sentence. Two or
+//!   more `<br>` in a row inside a paragraph split it, as they render as a
+//!   blank line and Markdown converters (turndown) write one.
 //! * Images are dropped entirely, alt text included: alt texts on policy
 //!   pages are decorative ("icon", file names) and not part of the terms.
 //! * Links become their text; links without text produce nothing.

@@ -45,7 +45,11 @@ fn find_indexes(dir: &Path, out: &mut Vec<PathBuf>) {
 
 pub fn load_version(dir: &Path, file: &str) -> Version {
     let md = read(&dir.join(file));
-    Version { file: file.to_string(), bytes: md.len(), clauses: clauses::split(&extract_markdown(&md)) }
+    Version {
+        file: file.to_string(),
+        bytes: md.len(),
+        clauses: clauses::split(&extract_markdown(&md)),
+    }
 }
 
 /// All documents; the HTML snapshot index (whose files are not Markdown
