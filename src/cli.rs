@@ -688,10 +688,15 @@ pub async fn diff_cmd(args: DiffArgs) -> Result<i32> {
 pub async fn status(args: StatusArgs) -> Result<i32> {
     let store = args.db.open().await?;
     let docs = store.statuses().await?;
+    let outbox = store.outbox_summary().await?;
+    let cursor = store.kv_get("mention_cursor").await?;
     let mut out = std::io::stdout().lock();
     match args.format {
         OutputFormat::Json => {
-            serde_json::to_writer_pretty(&mut out, &serde_json::json!({ "documents": docs }))?;
+            serde_json::to_writer_pretty(
+                &mut out,
+                &serde_json::json!({ "documents": docs, "outbox": outbox, "mention_cursor": cursor }),
+            )?;
             writeln!(out)?;
         }
         OutputFormat::Text => {
@@ -725,6 +730,15 @@ pub async fn status(args: StatusArgs) -> Result<i32> {
                     }
                 }
             }
+            writeln!(
+                out,
+                "outbox: {} pending, {} awaiting confirmation, {} sent, {} failed",
+                outbox.pending, outbox.sending, outbox.sent, outbox.failed
+            )?;
+            for f in &outbox.failures {
+                writeln!(out, "    failed: post {} of {}: {}", f.seq, f.thread, f.error)?;
+            }
+            writeln!(out, "mention cursor: {}", cursor.as_deref().unwrap_or("none"))?;
         }
     }
     Ok(0)

@@ -1,0 +1,348 @@
+//! Posting change threads to a real Mastodon-API server process
+//! (mastodon_mock), exactly once, through crashes and faults.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clausewatch::fediverse::count::status_length;
+use common::corpus;
+use common::mastodon::{MockServer, BOT_TOKEN};
+use common::server::{Reply, TestServer};
+use serde_json::{json, Value};
+
+/// The mock counts raw code points and not URLs as 23 (a gap noted in
+/// README "Testing"), so tests keep a margin under its fixed 500.
+const MAX_CHARS: usize = 470;
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_clausewatch"));
+    c.env_remove("CLAUSEWATCH_DATABASE").env_remove("CLAUSEWATCH_CONFIG").env("CLAUSEWATCH_TOKEN", BOT_TOKEN);
+    c
+}
+
+struct Bot {
+    dir: tempfile::TempDir,
+    pages: TestServer,
+}
+
+impl Bot {
+    /// A bot folder whose one document has already been checked twice (the
+    /// X privacy policy of May 2023, then of September 2023), so the outbox
+    /// holds the change thread. The schedule never fires during the test:
+    /// the daemon only publishes.
+    fn with_thread(instance: &str, extra: &str) -> Bot {
+        let pages = TestServer::start();
+        let dir = tempfile::tempdir().unwrap();
+        let config = format!(
+            r#"[defaults]
+per_host_delay = "0s"
+[fediverse]
+instance = "{instance}"
+visibility = "public"
+reply_visibility = "unlisted"
+hashtags = ["privacy"]
+max_chars = {MAX_CHARS}
+max_posts_per_thread = 8
+request_timeout = "2s"
+{extra}
+[[documents]]
+id = "x-privacy"
+name = "Privacy Policy"
+service = "X"
+url = "{}"
+select = "main"
+schedule = "0 0 1 1 *"
+"#,
+            pages.url("/en/privacy")
+        );
+        std::fs::write(dir.path().join("bot.toml"), config).unwrap();
+        let bot = Bot { dir, pages };
+        for file in ["2023-08-24T095329Z.md", "2023-09-29T231259Z.md"] {
+            bot.pages.set_route(
+                "/en/privacy",
+                vec![Reply::html(&corpus::x_page(&corpus::markdown("twitter/privacy-policy", file)))],
+            );
+            let out = bot.cmd(&["check"]).output().unwrap();
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        }
+        bot
+    }
+
+    fn config(&self) -> PathBuf {
+        self.dir.path().join("bot.toml")
+    }
+
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = bin();
+        c.args(args).arg("--config").arg(self.config());
+        c
+    }
+
+    fn outbox(&self) -> Value {
+        let out = self.cmd(&["status", "--format", "json"]).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()["outbox"].clone()
+    }
+
+    fn posts_in_outbox(&self) -> i64 {
+        let o = self.outbox();
+        ["pending", "sending", "sent", "failed"].iter().map(|k| o[k].as_i64().unwrap()).sum()
+    }
+
+    fn spawn(&self, log: &Path) -> Child {
+        self.cmd(&["run"])
+            .env("RUST_LOG", "clausewatch=debug")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(log).unwrap())
+            .spawn()
+            .unwrap()
+    }
+}
+
+fn wait_until<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Option<T>) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn stop(child: &mut Child) {
+    let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+    let status = wait_until("the daemon to stop", Duration::from_secs(30), || child.try_wait().unwrap());
+    assert!(status.success(), "{status:?}");
+}
+
+/// Checks the bot's statuses form exactly one thread of `n` posts, in
+/// order, as configured, each within the limit.
+fn assert_one_thread(mock: &MockServer, n: usize) -> Vec<Value> {
+    let statuses = mock.statuses(BOT_TOKEN);
+    let texts: Vec<String> = statuses.iter().map(|s| s["content"].as_str().unwrap().to_string()).collect();
+    assert_eq!(statuses.len(), n, "exactly {n} posts: {texts:#?}");
+    for (i, s) in statuses.iter().enumerate() {
+        let expected_parent = if i == 0 { Value::Null } else { statuses[i - 1]["id"].clone() };
+        assert_eq!(s["in_reply_to_id"], expected_parent, "post {} replies to the previous one", i + 1);
+        assert_eq!(s["visibility"], if i == 0 { "public" } else { "unlisted" });
+        assert_eq!(s["language"], "en");
+        let plain = clausewatch::fediverse::client::plain_text(s["content"].as_str().unwrap());
+        assert!(plain.starts_with(&format!("{}/{n}", i + 1)), "numbered: {plain}");
+        assert!(status_length(&plain, None, 23) <= MAX_CHARS, "post {} too long", i + 1);
+    }
+    let mut unique = texts.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), n, "no post twice");
+    statuses
+}
+
+#[test]
+fn change_thread_is_posted_in_order_once() {
+    let mock = MockServer::start();
+    let bot = Bot::with_thread(&mock.base_url(), "post_interval = \"0s\"");
+    let n = bot.posts_in_outbox() as usize;
+    assert!(n >= 3, "a real change makes a thread");
+    let log = bot.dir.path().join("run.log");
+    let mut child = bot.spawn(&log);
+    wait_until("every post sent", Duration::from_secs(60), || (bot.outbox()["sent"].as_i64() == Some(n as i64)).then_some(()));
+    stop(&mut child);
+    let statuses = assert_one_thread(&mock, n);
+    let first = clausewatch::fediverse::client::plain_text(statuses[0]["content"].as_str().unwrap()).to_lowercase();
+    assert!(first.contains("biometric") && first.contains("#privacy"), "{first}");
+
+    // The token never reaches the logs (debug level included).
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(!text.contains(BOT_TOKEN) && text.contains("outbox: posted"), "{text}");
+
+    // A restart sends nothing again.
+    let mut child = bot.spawn(&bot.dir.path().join("restart.log"));
+    std::thread::sleep(Duration::from_secs(2));
+    stop(&mut child);
+    assert_eq!(mock.statuses(BOT_TOKEN).len(), n);
+}
+
+#[test]
+fn sigkill_after_k_posts_then_restart_gives_exactly_n_posts() {
+    for k in [1usize, 3] {
+        let mock = MockServer::start();
+        let bot = Bot::with_thread(&mock.base_url(), "post_interval = \"600ms\"");
+        let n = bot.posts_in_outbox() as usize;
+        let log = bot.dir.path().join("run.log");
+        let mut child = bot.spawn(&log);
+        wait_until("k posts", Duration::from_secs(60), || (mock.statuses(BOT_TOKEN).len() >= k).then_some(()));
+        child.kill().unwrap(); // SIGKILL: no chance to clean up
+        child.wait().unwrap();
+        let mut child = bot.spawn(&log);
+        wait_until("every post sent after restart", Duration::from_secs(90), || {
+            (bot.outbox()["sent"].as_i64() == Some(n as i64)).then_some(())
+        });
+        stop(&mut child);
+        assert_one_thread(&mock, n);
+    }
+}
+
+#[test]
+fn server_errors_rate_limits_and_timeouts_still_give_exactly_n_posts() {
+    let mock = MockServer::start();
+    let statuses_path = json!({"methods": ["POST"], "path": "/api/v1/statuses"});
+    // Two 500s, then a 429 whose reset is two seconds away (ISO 8601, as
+    // Mastodon sends it), then a response slower than our 2 s timeout.
+    mock.fault(json!({"match": statuses_path, "effect": {"type": "status", "status": 500}, "count": 2}));
+    let reset = (chrono::Utc::now() + chrono::Duration::seconds(2)).to_rfc3339();
+    mock.fault(json!({"match": statuses_path, "effect": {"type": "status", "status": 429,
+        "body": {"error": "Too many requests"}, "headers": {"X-RateLimit-Reset": reset}}, "count": 1}));
+    mock.fault(json!({"match": statuses_path, "effect": {"type": "latency", "delay_ms": 3000}, "count": 1}));
+    let bot = Bot::with_thread(&mock.base_url(), "post_interval = \"0s\"");
+    let n = bot.posts_in_outbox() as usize;
+    let log = bot.dir.path().join("run.log");
+    let started = Instant::now();
+    let mut child = bot.spawn(&log);
+    wait_until("every post sent", Duration::from_secs(120), || (bot.outbox()["sent"].as_i64() == Some(n as i64)).then_some(()));
+    stop(&mut child);
+    assert!(started.elapsed() >= Duration::from_secs(2), "the 429 reset was honoured");
+    assert_one_thread(&mock, n);
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains("rate limited") && text.contains("will retry"), "{text}");
+}
+
+#[test]
+fn lost_responses_from_a_server_that_ignores_idempotency_keys_are_adopted_not_reposted() {
+    // A proxy in front of the mock that drops the Idempotency-Key header (as
+    // servers that ignore it behave) and, for the 2nd and 4th post, lets the
+    // server create the status but never answers: the outcome is unknown to
+    // the bot, which must find the post on the server instead of posting it
+    // again.
+    let mock = MockServer::start();
+    let proxy = LossyProxy::start(mock.base_url(), vec![2, 4]);
+    let bot = Bot::with_thread(&proxy.url(), "post_interval = \"0s\"");
+    let n = bot.posts_in_outbox() as usize;
+    let log = bot.dir.path().join("run.log");
+    let mut child = bot.spawn(&log);
+    wait_until("every post sent", Duration::from_secs(120), || (bot.outbox()["sent"].as_i64() == Some(n as i64)).then_some(()));
+    stop(&mut child);
+    assert!(proxy.dropped() >= 2, "the proxy lost two responses");
+    assert_one_thread(&mock, n);
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains("adopted"), "{text}");
+}
+
+#[test]
+fn refused_post_is_marked_failed_and_shown_in_status() {
+    let mock = MockServer::start();
+    mock.fault(json!({"match": {"methods": ["POST"], "path": "/api/v1/statuses"},
+        "effect": {"type": "status", "status": 422, "body": {"error": "Validation failed: Text is too long"}}, "count": 1}));
+    let bot = Bot::with_thread(&mock.base_url(), "post_interval = \"0s\"");
+    let log = bot.dir.path().join("run.log");
+    let mut child = bot.spawn(&log);
+    wait_until("the failure", Duration::from_secs(60), || (bot.outbox()["failed"].as_i64() == Some(1)).then_some(()));
+    std::thread::sleep(Duration::from_secs(1));
+    stop(&mut child);
+    assert_eq!(mock.statuses(BOT_TOKEN).len(), 0, "a refused first post stops its thread");
+    let outbox = bot.outbox();
+    assert!(outbox["failures"][0]["error"].as_str().unwrap().contains("Text is too long"), "{outbox}");
+    let out = bot.cmd(&["status"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("failed") && text.contains("Text is too long"), "{text}");
+}
+
+#[test]
+fn token_file_readable_by_others_is_refused() {
+    let mock = MockServer::start();
+    let bot = Bot::with_thread(&mock.base_url(), "token_file = \"token\"");
+    let token = bot.dir.path().join("token");
+    std::fs::write(&token, BOT_TOKEN).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&token, std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    let out = bot.cmd(&["run"]).env_remove("CLAUSEWATCH_TOKEN").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("readable by others") && !err.contains(BOT_TOKEN), "{err}");
+}
+
+/// A one-connection-at-a-time HTTP proxy that strips `Idempotency-Key` and
+/// swallows the response of chosen status posts (counted from 1).
+struct LossyProxy {
+    port: u16,
+    dropped: Arc<AtomicUsize>,
+}
+
+impl LossyProxy {
+    fn start(upstream: String, lose: Vec<usize>) -> LossyProxy {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let dropped = Arc::new(AtomicUsize::new(0));
+        let counter = dropped.clone();
+        let upstream = upstream.trim_start_matches("http://").to_string();
+        std::thread::spawn(move || {
+            let mut posts = 0usize;
+            for conn in listener.incoming() {
+                let Ok(mut client) = conn else { continue };
+                let Some((head, body)) = read_request(&mut client) else { continue };
+                let is_post = head.starts_with("POST /api/v1/statuses ");
+                let head: String = head
+                    .split("\r\n")
+                    .filter(|l| !l.to_ascii_lowercase().starts_with("idempotency-key:") && !l.to_ascii_lowercase().starts_with("connection:"))
+                    .collect::<Vec<_>>()
+                    .join("\r\n");
+                let Ok(mut server) = TcpStream::connect(&upstream) else { continue };
+                let _ = server.write_all(format!("{head}\r\nConnection: close\r\n\r\n").as_bytes());
+                let _ = server.write_all(&body);
+                let mut response = Vec::new();
+                let _ = server.read_to_end(&mut response);
+                if is_post {
+                    posts += 1;
+                    if lose.contains(&posts) {
+                        // The status exists on the server; the client never
+                        // hears about it.
+                        counter.fetch_add(1, Ordering::SeqCst);
+                        drop(client);
+                        continue;
+                    }
+                }
+                let _ = client.write_all(&response);
+            }
+        });
+        LossyProxy { port, dropped }
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    fn dropped(&self) -> usize {
+        self.dropped.load(Ordering::SeqCst)
+    }
+}
+
+/// Reads one HTTP/1.1 request: (head without the final blank line, body).
+fn read_request(s: &mut TcpStream) -> Option<(String, Vec<u8>)> {
+    s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+    let mut buf = Vec::new();
+    let mut byte = [0u8; 1];
+    while !buf.ends_with(b"\r\n\r\n") {
+        if s.read(&mut byte).ok()? == 0 {
+            return None;
+        }
+        buf.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&buf[..buf.len() - 4]).to_string();
+    let len = head
+        .lines()
+        .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse::<usize>().unwrap_or(0)))
+        .unwrap_or(0);
+    let mut body = vec![0u8; len];
+    s.read_exact(&mut body).ok()?;
+    Some((head, body))
+}
