@@ -9,7 +9,11 @@ corpus=${CORPUS:-$here/../../shared/corpus}
 seed() { # target file...
     target=$1; shift
     mkdir -p "$here/corpus/$target"
-    for f in "$@"; do cp "$f" "$here/corpus/$target/$(basename "$(dirname "$f")")-$(basename "$f")"; done
+    for f in "$@"; do cp "$f" "$here/corpus/$target/$(seed_name "$f")"; done
+}
+
+seed_name() { # .../service/document/file -> service-document-file
+    echo "$(basename "$(dirname "$(dirname "$1")")")-$(basename "$(dirname "$1")")-$(basename "$1")"
 }
 
 md="$corpus/twitter/privacy-policy/2023-08-24T095329Z.md
@@ -21,7 +25,12 @@ seed extract_markdown $md
 # shellcheck disable=SC2086
 seed clauses_split $md
 seed extract_html "$corpus"/twitter/privacy-policy/snapshots/*.html "$here"/../src/classify/testdata/*.html
-seed classify "$here"/../src/classify/testdata/*.html
+# classify: the target reads 2 bytes of status (little endian), 2 bytes for
+# the extraction check, one header line, then the body.
+mkdir -p "$here/corpus/classify"
+for f in "$here"/../src/classify/testdata/*.html; do
+    { printf '\310\000\012\100content-type: text/html\n'; cat "$f"; } > "$here/corpus/classify/$(basename "$f")"
+done
 # diff: two consecutive versions concatenated, so the halves are the old and new side.
 mkdir -p "$here/corpus/diff"
 cat "$corpus/twitter/privacy-policy/2023-05-18T184358Z.md" "$corpus/twitter/privacy-policy/2023-09-29T231259Z.md" \

@@ -188,7 +188,9 @@ impl PageView {
                 return Some(format!("Akamai access denied (\"Reference #\", {} visible characters)", self.text_chars));
             }
             if let Some(t) = CHALLENGE_TITLES.iter().find(|t| contains_phrase(&self.title, t)) {
-                return Some(format!("interstitial page titled {:?} (phrase {t:?})", self.title));
+                // The title is the page's to choose: keep the reason short.
+                let title: String = self.title.chars().take(80).collect();
+                return Some(format!("interstitial page titled {title:?} (phrase {t:?})"));
             }
         }
         if self.text_chars <= PHRASE_PAGE_MAX_CHARS {
