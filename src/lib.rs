@@ -7,6 +7,7 @@
 //! store). See ARCHITECTURE.md.
 
 pub mod check;
+pub mod classify;
 pub mod clauses;
 pub mod cli;
 pub mod config;
