@@ -14,6 +14,7 @@
 //! - `status`: each document's last check, last change and failures.
 //! - `backup`: a consistent copy of the database (`VACUUM INTO`).
 //! - `export`: a document's versions as Markdown files, with an index.
+//! - `import`: a version history recorded elsewhere, with its dates.
 //!
 //! Exit status: 0 success, 1 a check failed, 2 bad input (arguments, config
 //! file, unknown document), 3 anything else (database, I/O).
@@ -59,6 +60,8 @@ enum Command {
     Backup(cli::BackupArgs),
     /// Write every version of a document as Markdown files, with an index.
     Export(cli::ExportArgs),
+    /// Load a version history (e.g. Open Terms Archive data) with its dates.
+    Import(cli::ImportArgs),
 }
 
 fn init_logging(format: LogFormat) {
@@ -97,6 +100,7 @@ fn main() -> ExitCode {
             Command::Status(a) => cli::status(a).await,
             Command::Backup(a) => cli::backup(a).await,
             Command::Export(a) => cli::export(a).await,
+            Command::Import(a) => cli::import(a).await,
         }
     });
     match result {

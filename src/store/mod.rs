@@ -372,45 +372,9 @@ impl Store {
                 .fetch_one(&mut *tx)
                 .await?;
 
-                for c in clauses {
-                    let text_hash = sha256_hex(c.text.as_bytes());
-                    sqlx::query("INSERT OR IGNORE INTO clause_texts (hash, text, norm, norm_hash) VALUES (?, ?, ?, ?)")
-                        .bind(&text_hash)
-                        .bind(&c.text)
-                        .bind(&c.norm)
-                        .bind(&c.hash)
-                        .execute(&mut *tx)
-                        .await?;
-                    let (kind, level) = kind_to_db(c.kind);
-                    sqlx::query(
-                        "INSERT INTO version_clauses (version_id, position, kind, level, path, text_hash) VALUES (?, ?, ?, ?, ?, ?)",
-                    )
-                    .bind(version_id)
-                    .bind(c.position as i64)
-                    .bind(kind)
-                    .bind(level)
-                    .bind(&c.path)
-                    .bind(&text_hash)
-                    .execute(&mut *tx)
-                    .await?;
-                }
-
+                insert_clauses(&mut tx, version_id, clauses).await?;
                 if let Some(cs) = changeset {
-                    sqlx::query(
-                        "INSERT INTO changesets (version_id, from_version_id, added, removed, modified, moved, renamed, json, created_at)
-                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    )
-                    .bind(version_id)
-                    .bind(latest.map(|(id, _)| id))
-                    .bind(cs.counts.added)
-                    .bind(cs.counts.removed)
-                    .bind(cs.counts.modified)
-                    .bind(cs.counts.moved)
-                    .bind(cs.counts.renamed)
-                    .bind(cs.json)
-                    .bind(&now)
-                    .execute(&mut *tx)
-                    .await?;
+                    insert_changeset(&mut tx, version_id, latest.map(|(id, _)| id), cs, &now).await?;
                 }
                 if let Some(thread) = announcement {
                     outbox::insert_thread(&mut tx, &thread, Some(version_id), &now).await?;
@@ -429,6 +393,55 @@ impl Store {
         };
         tx.commit().await?;
         Ok(result)
+    }
+
+    /// Adds a version seen at a past time (importing a history recorded
+    /// elsewhere, e.g. Open Terms Archive data). Never announced. Returns the
+    /// version number, or None when it equals the latest version.
+    pub async fn import_version(
+        &self,
+        doc: &crate::config::Document,
+        seen_at: DateTime<Utc>,
+        clauses: &[Clause],
+        hash: &str,
+        changeset: Option<ChangeSetIn>,
+    ) -> Result<Option<i64>> {
+        self.sync_document(doc).await?;
+        let mut tx = self.pool.begin().await?;
+        let latest = sqlx::query("SELECT id, number, hash FROM versions WHERE document_id = ? ORDER BY number DESC LIMIT 1")
+            .bind(&doc.id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .map(|r| (r.get::<i64, _>(0), r.get::<i64, _>(1), r.get::<String, _>(2)));
+        if latest.as_ref().is_some_and(|(_, _, h)| h == hash) {
+            return Ok(None);
+        }
+        let at = ts(seen_at);
+        let number = latest.as_ref().map_or(1, |(_, n, _)| n + 1);
+        let version_id: i64 = sqlx::query_scalar(
+            "INSERT INTO versions (document_id, number, hash, parent_id, snapshot_hash, first_seen, last_seen, clause_count)
+             VALUES (?, ?, ?, ?, NULL, ?, ?, ?) RETURNING id",
+        )
+        .bind(&doc.id)
+        .bind(number)
+        .bind(hash)
+        .bind(latest.as_ref().map(|(id, _, _)| *id))
+        .bind(&at)
+        .bind(&at)
+        .bind(clauses.len() as i64)
+        .fetch_one(&mut *tx)
+        .await?;
+        insert_clauses(&mut tx, version_id, clauses).await?;
+        if let Some(cs) = changeset {
+            insert_changeset(&mut tx, version_id, latest.as_ref().map(|(id, _, _)| *id), cs, &at).await?;
+        }
+        sqlx::query("UPDATE documents SET last_change_at = ? WHERE id = ?")
+            .bind(&at)
+            .bind(&doc.id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(Some(number))
     }
 
     /// The latest version of a document, if any.
@@ -576,6 +589,55 @@ impl Store {
             .fetch_one(&self.pool)
             .await?)
     }
+}
+
+async fn insert_clauses(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, version_id: i64, clauses: &[Clause]) -> Result<()> {
+    for c in clauses {
+        let text_hash = sha256_hex(c.text.as_bytes());
+        sqlx::query("INSERT OR IGNORE INTO clause_texts (hash, text, norm, norm_hash) VALUES (?, ?, ?, ?)")
+            .bind(&text_hash)
+            .bind(&c.text)
+            .bind(&c.norm)
+            .bind(&c.hash)
+            .execute(&mut **tx)
+            .await?;
+        let (kind, level) = kind_to_db(c.kind);
+        sqlx::query("INSERT INTO version_clauses (version_id, position, kind, level, path, text_hash) VALUES (?, ?, ?, ?, ?, ?)")
+            .bind(version_id)
+            .bind(c.position as i64)
+            .bind(kind)
+            .bind(level)
+            .bind(&c.path)
+            .bind(&text_hash)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
+async fn insert_changeset(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    version_id: i64,
+    from: Option<i64>,
+    cs: ChangeSetIn,
+    now: &str,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO changesets (version_id, from_version_id, added, removed, modified, moved, renamed, json, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(version_id)
+    .bind(from)
+    .bind(cs.counts.added)
+    .bind(cs.counts.removed)
+    .bind(cs.counts.modified)
+    .bind(cs.counts.moved)
+    .bind(cs.counts.renamed)
+    .bind(cs.json)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 async fn mark_success(
