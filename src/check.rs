@@ -203,6 +203,11 @@ impl Checker {
         a.compose.chars_per_url = chars_per_url;
     }
 
+    /// The current thread settings, instance limits included.
+    pub fn announce(&self) -> Announce {
+        self.announce.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
     /// Shares a metrics registry with the HTTP listener.
     pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Checker {
         self.metrics = metrics;

@@ -266,7 +266,7 @@ pub async fn run(args: RunArgs) -> Result<i32> {
         let _ = tx.send(true);
     });
     let wake = Arc::new(tokio::sync::Notify::new());
-    let sink = connect_sink(&config, &checker).await?;
+    let (sink, publisher_sink_account) = connect_sink(&config, &checker).await?;
     let publisher = crate::fediverse::publisher::Publisher {
         store: store.clone(),
         sink,
@@ -275,6 +275,29 @@ pub async fn run(args: RunArgs) -> Result<i32> {
         wake: wake.clone(),
     };
     let publisher = tokio::spawn(publisher.run(rx.clone()));
+    let listener = match (&publisher_sink_account, &config.fediverse) {
+        (Some((client, account)), Some(f)) if f.answer_mentions => {
+            let listener = crate::commands::listen::Listener {
+                client: client.clone(),
+                account_id: account.id.clone(),
+                domain: account_domain(account, &f.instance),
+                store: store.clone(),
+                config: config.clone(),
+                checker: checker.clone(),
+                announce: checker.announce(),
+                limits: crate::commands::listen::Limits {
+                    poll_interval: f.poll_interval,
+                    per_account: f.commands_per_account,
+                    reply_budget: f.reply_budget,
+                    ..Default::default()
+                },
+                wake_publisher: wake.clone(),
+                metrics: metrics.clone(),
+            };
+            Some(tokio::spawn(listener.run(rx.clone())))
+        }
+        _ => None,
+    };
     let on_outcome: schedule::OnOutcome = Arc::new(move |_doc: &Document, outcome: &Outcome| {
         if matches!(outcome, Outcome::NewVersion { .. }) {
             wake.notify_one();
@@ -294,6 +317,9 @@ pub async fn run(args: RunArgs) -> Result<i32> {
     scheduler_alive.store(false, std::sync::atomic::Ordering::Relaxed);
     // The publisher finishes the post it is sending, then stops.
     let _ = tokio::time::timeout(SHUTDOWN_GRACE, publisher).await;
+    if let Some(l) = listener {
+        let _ = tokio::time::timeout(SHUTDOWN_GRACE, l).await;
+    }
     if let Some(h) = http {
         let _ = tokio::time::timeout(std::time::Duration::from_secs(5), h).await;
     }
@@ -304,11 +330,25 @@ pub async fn run(args: RunArgs) -> Result<i32> {
 
 /// The publisher's destination: the configured account (checked now, so a
 /// bad token fails at start), or the preview on stdout.
-async fn connect_sink(config: &Config, checker: &Checker) -> Result<crate::fediverse::publisher::Sink> {
+type SinkAccount = Option<(crate::fediverse::client::Client, crate::fediverse::client::Account)>;
+
+/// The host part of the bot's own `user@host` (local accounts' `acct` has
+/// none): the account URL's host, else the instance's.
+fn account_domain(account: &crate::fediverse::client::Account, instance: &Url) -> String {
+    account
+        .url
+        .as_deref()
+        .and_then(|u| Url::parse(u).ok())
+        .and_then(|u| u.host_str().map(String::from))
+        .or_else(|| instance.host_str().map(String::from))
+        .unwrap_or_default()
+}
+
+async fn connect_sink(config: &Config, checker: &Checker) -> Result<(crate::fediverse::publisher::Sink, SinkAccount)> {
     use crate::fediverse::{client::Client, publisher::Sink, token};
     let Some(f) = &config.fediverse else {
         tracing::info!("no [fediverse] account configured: threads are printed on stdout (preview)");
-        return Ok(Sink::Preview);
+        return Ok((Sink::Preview, None));
     };
     let token = token::load(f.token_file.as_deref()).map_err(|e| bad(e.to_string()))?;
     let client = Client::new(&f.instance, token, f.request_timeout)?;
@@ -328,10 +368,13 @@ async fn connect_sink(config: &Config, checker: &Checker) -> Result<crate::fediv
     if !account.bot {
         tracing::warn!(account = %account.acct, "the account does not have the bot flag; set it in the profile settings");
     }
-    Ok(Sink::Account {
-        client,
-        account_id: account.id,
-    })
+    Ok((
+        Sink::Account {
+            client: client.clone(),
+            account_id: account.id.clone(),
+        },
+        Some((client, account)),
+    ))
 }
 
 async fn wait_for_signal() {

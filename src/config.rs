@@ -94,6 +94,13 @@ pub struct Fediverse {
     pub request_timeout: Duration,
     /// Accounts (`user@host`) allowed to run admin commands.
     pub admins: Vec<String>,
+    /// How often mentions are polled.
+    pub poll_interval: Duration,
+    /// Commands answered per account per 10 minutes.
+    pub commands_per_account: i64,
+    /// Posts per 3 hours above which the bot stops answering mentions.
+    pub reply_budget: i64,
+    pub answer_mentions: bool,
 }
 
 /// `[storage]`.
@@ -227,6 +234,11 @@ struct RawFediverse {
     request_timeout: Option<Spanned<String>>,
     #[serde(default)]
     admins: Vec<String>,
+    poll_interval: Option<Spanned<String>>,
+    commands_per_account: Option<i64>,
+    reply_budget: Option<i64>,
+    /// Set to false to never read mentions.
+    answer_mentions: Option<bool>,
 }
 
 #[derive(Deserialize, Default)]
@@ -516,6 +528,10 @@ fn fediverse(loc: &Locator, path: &Path, f: &RawFediverse) -> Result<Fediverse, 
         post_interval: duration(loc, &f.post_interval, Duration::from_secs(2))?,
         request_timeout: duration(loc, &f.request_timeout, Duration::from_secs(30))?,
         admins: f.admins.iter().map(|a| a.trim_start_matches('@').to_lowercase()).collect(),
+        poll_interval: duration(loc, &f.poll_interval, Duration::from_secs(30))?,
+        commands_per_account: f.commands_per_account.unwrap_or(5),
+        reply_budget: f.reply_budget.unwrap_or(240),
+        answer_mentions: f.answer_mentions.unwrap_or(true),
     })
 }
 

@@ -9,6 +9,7 @@
 pub mod check;
 pub mod classify;
 pub mod clauses;
+pub mod commands;
 pub mod cli;
 pub mod config;
 pub mod diff;

@@ -15,7 +15,9 @@ use sqlx::{Row, SqlitePool};
 
 use crate::clauses::{Clause, ClauseKind};
 
+mod mentions;
 mod outbox;
+pub use mentions::MentionRecord;
 pub use outbox::{DuePost, NewPost, NewThread, OutboxFailure, OutboxSummary};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");

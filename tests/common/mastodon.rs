@@ -16,6 +16,7 @@ pub const VERSION: &str = "0.6.1";
 pub const BOT_TOKEN: &str = "cw_bot_token_0123456789";
 pub const ALICE_TOKEN: &str = "alice_token_0123456789";
 pub const ROBOT_TOKEN: &str = "robot_token_0123456789";
+pub const BOB_TOKEN: &str = "bob_token_0123456789";
 
 /// Finds or installs the `mastodon_mock` executable (once per test binary).
 fn executable() -> PathBuf {
@@ -46,8 +47,9 @@ fn executable() -> PathBuf {
     .clone()
 }
 
-/// A running mastodon_mock with three seeded accounts: the bot
-/// (`clausewatch`, bot flag), a person (`alice`) and another bot (`robot`).
+/// A running mastodon_mock with four seeded accounts: the bot
+/// (`clausewatch`, bot flag), two people (`alice`, `bob`) and another bot
+/// (`robot`).
 pub struct MockServer {
     child: Child,
     port: u16,
@@ -83,6 +85,10 @@ username = "robot"
 display_name = "Another bot"
 bot = true
 access_token = "{ROBOT_TOKEN}"
+[[seed.accounts]]
+username = "bob"
+display_name = "Bob"
+access_token = "{BOB_TOKEN}"
 {extra}
 "#,
             media = dir.path().join("media").display(),
