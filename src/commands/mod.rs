@@ -1,0 +1,3 @@
+//! Answering people who mention the bot.
+
+pub mod parse;
