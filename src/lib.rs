@@ -8,6 +8,7 @@
 
 pub mod check;
 pub mod classify;
+pub mod commands;
 pub mod clauses;
 pub mod commands;
 pub mod cli;
