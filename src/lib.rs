@@ -8,7 +8,6 @@
 
 pub mod check;
 pub mod classify;
-pub mod commands;
 pub mod clauses;
 pub mod commands;
 pub mod cli;
