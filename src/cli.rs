@@ -421,10 +421,17 @@ pub async fn check(args: CheckArgs) -> Result<i32> {
     // Documents are checked concurrently; the fetcher's limits keep this
     // polite (one request at a time per host).
     let mut set = tokio::task::JoinSet::new();
+    // As in the scheduler: bound the checks in flight, not only the fetches,
+    // so a large config does not starve the database pool.
+    let permits = Arc::new(tokio::sync::Semaphore::new(config.defaults.max_concurrent * 2));
     for (i, doc) in docs.iter().enumerate() {
         let checker = checker.clone();
         let doc = (*doc).clone();
-        set.spawn(async move { (i, checker.check(&doc).await) });
+        let permits = permits.clone();
+        set.spawn(async move {
+            let _permit = permits.acquire_owned().await.expect("semaphore never closed");
+            (i, checker.check(&doc).await)
+        });
     }
     let mut results = Vec::new();
     while let Some(r) = set.join_next().await {

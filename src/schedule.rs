@@ -36,7 +36,12 @@ pub fn next_due(schedule: &cron::Schedule, last_check: Option<DateTime<Utc>>, no
 /// Runs every document on its schedule until `shutdown` becomes true.
 pub async fn run(config: Arc<Config>, checker: Checker, on_outcome: OnOutcome, shutdown: watch::Receiver<bool>) {
     let mut tasks = tokio::task::JoinSet::new();
+    // Checks in flight at once. The fetcher limits requests, but a check
+    // also holds database connections around its fetch; without this, a
+    // thousand documents due at start queue on the pool until it times out.
+    let permits = Arc::new(tokio::sync::Semaphore::new(config.defaults.max_concurrent * 2));
     for doc in config.documents.clone() {
+        let permits = permits.clone();
         let checker = checker.clone();
         let on_outcome = on_outcome.clone();
         let mut shutdown = shutdown.clone();
@@ -64,7 +69,10 @@ pub async fn run(config: Arc<Config>, checker: Checker, on_outcome: OnOutcome, s
                 if *shutdown.borrow() {
                     break;
                 }
-                match checker.check(&doc).await {
+                let permit = permits.clone().acquire_owned().await.expect("semaphore never closed");
+                let result = checker.check(&doc).await;
+                drop(permit);
+                match result {
                     Ok(outcome) => on_outcome(&doc, &outcome),
                     Err(e) => {
                         tracing::error!(document = %doc.id, error = %e, "check could not be recorded");
