@@ -98,10 +98,16 @@ async fn round(name: &'static str, checker: &Checker, docs: &Arc<Vec<Document>>)
     let server0 = server_ticks();
     let start = Instant::now();
     let mut set = tokio::task::JoinSet::new();
+    // Same bound as `clausewatch check`: max_concurrent (8) × 2 checks in flight.
+    let permits = Arc::new(tokio::sync::Semaphore::new(16));
     for i in 0..docs.len() {
         let checker = checker.clone();
         let docs = Arc::clone(docs);
-        set.spawn(async move { checker.check(&docs[i]).await });
+        let permits = Arc::clone(&permits);
+        set.spawn(async move {
+            let _permit = permits.acquire_owned().await.expect("semaphore open");
+            checker.check(&docs[i]).await
+        });
     }
     let mut outcomes = BTreeMap::new();
     let mut first_failure = None;

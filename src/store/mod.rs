@@ -341,7 +341,7 @@ impl Store {
                 announcement,
             } => {
                 let snapshot_hash = sha256_hex(snapshot.body);
-                let compressed = zstd::encode_all(snapshot.body, 9).map_err(|e| StoreError::Snapshot {
+                let compressed = zstd::encode_all(snapshot.body, 3).map_err(|e| StoreError::Snapshot {
                     hash: snapshot_hash.clone(),
                     message: e.to_string(),
                 })?;
