@@ -10,15 +10,21 @@ use std::time::Instant;
 
 use sha2::{Digest, Sha256};
 
-use crate::clauses;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use crate::clauses::{self, Clause};
+use crate::classify::{self, PageProblem};
 use crate::config::{Config, Document};
 use crate::diff::{self, ChangeSet, DiffOptions, WatchTerms};
 use crate::extract::{self, Format, Rules};
-use crate::fetch::{Conditional, FetchSettings, Fetched, Fetcher};
+use crate::fetch::{Conditional, FetchError, FetchReport, FetchSettings, Fetched, Fetcher, Page};
 use crate::fediverse::compose::{compose_thread, ComposeOptions, ThreadInput};
 use crate::metrics::Metrics;
+use crate::noise::NoiseFilter;
 use crate::store::{
-    ChangeCounts, ChangeSetIn, CheckRecord, FetchLog, NewPost, NewThread, Recorded, SnapshotIn, Store, StoreError,
+    ChangeCounts, ChangeSetIn, CheckRecord, DocumentState, FetchLog, NewPost, NewThread, Recorded, SnapshotIn, Store,
+    StoreError, VersionInfo,
 };
 
 /// Bumped whenever a change to the extraction code may change the clauses of
@@ -42,6 +48,17 @@ pub enum Outcome {
     Paused,
     /// The check failed; the failure is recorded, no version is written.
     Failed { class: String, error: String },
+    /// The page changed but the change is not confirmed yet. With
+    /// `retry_after`, the same page must be seen again after that delay (the
+    /// scheduler should check again then); without, a confirmation fetch
+    /// showed something else and the change is dropped.
+    Unconfirmed { retry_after: Option<Duration> },
+    /// The page equals an older version (A/B test, geo variant): nothing
+    /// stored, nothing announced.
+    Flap { version: i64 },
+    /// New extraction rules re-extracted the latest version and the page
+    /// matches it: replaced silently, never announced.
+    TechnicalUpdate { version: i64 },
 }
 
 impl Outcome {
@@ -57,6 +74,9 @@ impl Outcome {
             Outcome::NewVersion { .. } => "new_version",
             Outcome::Paused => "paused",
             Outcome::Failed { .. } => "failed",
+            Outcome::Unconfirmed { .. } => "unconfirmed",
+            Outcome::Flap { .. } => "flap",
+            Outcome::TechnicalUpdate { .. } => "technical_update",
         }
     }
 }
@@ -80,6 +100,16 @@ impl std::fmt::Display for Outcome {
             }
             Outcome::Paused => write!(f, "paused"),
             Outcome::Failed { class, error } => write!(f, "failed ({class}): {error}"),
+            Outcome::Unconfirmed { retry_after: Some(d) } => {
+                write!(f, "change not confirmed yet (checking again in {}s)", d.as_secs().max(1))
+            }
+            Outcome::Unconfirmed { retry_after: None } => {
+                write!(f, "change not confirmed (a second fetch showed something else)")
+            }
+            Outcome::Flap { version } => write!(f, "flapping (page equals version {version}; not stored)"),
+            Outcome::TechnicalUpdate { version } => {
+                write!(f, "technical update of version {version} (re-extracted with new rules; not announced)")
+            }
         }
     }
 }
@@ -93,6 +123,18 @@ pub struct Checker {
     min_chars: usize,
     metrics: Arc<Metrics>,
     announce: Arc<std::sync::RwLock<Announce>>,
+    real: RealWorld,
+    /// Per document id, its `ignore` patterns.
+    noise: Arc<BTreeMap<String, NoiseFilter>>,
+}
+
+/// The `[defaults]` that guard against real-world noise.
+#[derive(Clone, Copy, Debug)]
+struct RealWorld {
+    confirm_after: Duration,
+    flap_window: usize,
+    soft_error_ratio: f64,
+    gone_after: Duration,
 }
 
 /// How change threads are composed: the composer's options (the character
@@ -193,6 +235,19 @@ impl Checker {
             min_chars: config.defaults.min_chars,
             metrics: Arc::new(Metrics::default()),
             announce: Arc::new(std::sync::RwLock::new(Announce::from_config(config))),
+            real: RealWorld {
+                confirm_after: config.defaults.confirm_after,
+                flap_window: config.defaults.flap_window,
+                soft_error_ratio: config.defaults.soft_error_ratio,
+                gone_after: config.defaults.gone_after,
+            },
+            noise: Arc::new(
+                config
+                    .ignore
+                    .iter()
+                    .map(|(id, patterns)| (id.clone(), NoiseFilter::new(patterns)))
+                    .collect(),
+            ),
         })
     }
 
@@ -232,11 +287,13 @@ impl Checker {
             remove: doc.remove.clone(),
             min_chars: self.min_chars,
         };
-        let rules_hash = rules_hash(&rules);
-        let latest = self.store.latest_version(&doc.id).await?;
+        let filter = self.noise.get(&doc.id).cloned().unwrap_or_default();
+        let rules_hash = document_rules_hash(&rules, &filter);
+        let mut latest = self.store.latest_version(&doc.id).await?;
         // Validators are only worth sending when the stored version was made
         // by the same rules: otherwise a 304 would hide the new extraction.
-        let cond = if latest.is_some() && state.rules_hash.as_deref() == Some(rules_hash.as_str()) {
+        let rules_changed = state.rules_hash.as_deref() != Some(rules_hash.as_str());
+        let cond = if latest.is_some() && !rules_changed {
             Conditional {
                 etag: state.etag.clone(),
                 last_modified: state.last_modified.clone(),
@@ -244,6 +301,26 @@ impl Checker {
         } else {
             Conditional::default()
         };
+        // New rules re-extract the stored page first, so that what they
+        // change by themselves is a technical update, not a change.
+        let mut technical = false;
+        if let (Some(v), true) = (&latest, rules_changed) {
+            if let Some((clauses, hash)) = self.reextract(doc, v, &rules, &filter).await? {
+                if hash != v.hash {
+                    self.store
+                        .replace_version_clauses(&doc.id, v.id, &clauses, &hash, &rules_hash)
+                        .await?;
+                    tracing::info!(document = %doc.id, version = v.version, "technical update: version re-extracted with new rules");
+                    technical = true;
+                    latest = self.store.latest_version(&doc.id).await?;
+                }
+            }
+        }
+        let old_clauses = match &latest {
+            Some(v) => Some(self.store.clauses(v.id).await?),
+            None => None,
+        };
+        let last_chars = old_clauses.as_deref().map(char_count);
 
         let report = self.fetcher.fetch(&doc.url, &cond).await;
         self.metrics.fetch_latency(report.duration);
@@ -259,88 +336,63 @@ impl Checker {
             attempts: report.attempts,
         };
 
-        let outcome = match report.result {
-            Err(e) => {
-                let (class, error) = (e.class().to_string(), e.to_string());
+        let outcome = match self.observe(doc, report, &rules, &filter, last_chars) {
+            Observed::Failed { class, error, status } => {
                 self.store
                     .record_check(&doc.id, &log, &rules_hash, CheckRecord::Failed { class: &class, error: &error })
                     .await?;
+                if class == "http_not_found" {
+                    self.maybe_announce_gone(doc, status.unwrap_or(404)).await?;
+                }
                 Outcome::Failed { class, error }
             }
-            Ok(Fetched::NotModified) => {
+            Observed::NotModified => {
                 self.store.record_check(&doc.id, &log, &rules_hash, CheckRecord::NotModified).await?;
                 Outcome::NotModified
             }
-            Ok(Fetched::Page(page)) => {
-                let input = match &doc.json_field {
-                    Some(field) => json_field(&page.text, field).map_err(|m| ("json", format!("{}: {m}", doc.url))),
-                    None => {
-                        let format = Format::guess(page.final_url.as_str(), page.content_type.as_deref(), &page.text);
-                        Ok((page.text.clone(), format))
-                    }
+            Observed::Page { page, clauses, hash } => {
+                let v = match (&latest, &old_clauses) {
+                    (Some(v), Some(old)) => Some((v, old)),
+                    _ => None,
                 };
-                let extracted = input.and_then(|(text, format)| {
-                    extract::extract(&text, format, &rules)
-                        .map_err(|e| (extract_error_class(&e), format!("{}: {e}", doc.url)))
-                });
-                match extracted {
-                    Err((class, error)) => {
-                        let class = class.to_string();
-                        self.store
-                            .record_check(&doc.id, &log, &rules_hash, CheckRecord::Failed { class: &class, error: &error })
-                            .await?;
-                        Outcome::Failed { class, error }
+                match v {
+                    None => self.store_version(doc, &log, &rules_hash, None, &page, clauses, hash).await?,
+                    Some((v, _)) if v.hash == hash => {
+                        let (etag, last_modified) = (page.etag.as_deref(), page.last_modified.as_deref());
+                        if technical {
+                            let rec = CheckRecord::TechnicalUpdate { etag, last_modified };
+                            self.store.record_check(&doc.id, &log, &rules_hash, rec).await?;
+                            Outcome::TechnicalUpdate { version: v.version }
+                        } else {
+                            let rec = CheckRecord::Unchanged { etag, last_modified };
+                            self.store.record_check(&doc.id, &log, &rules_hash, rec).await?;
+                            Outcome::Unchanged { version: v.version }
+                        }
                     }
-                    Ok(extracted) => {
-                        let clauses = clauses::split(&extracted);
-                        let hash = clauses::version_hash(&clauses);
-                        match &latest {
-                            Some(v) if v.hash == hash => {
-                                let rec = CheckRecord::Unchanged {
-                                    etag: page.etag.as_deref(),
-                                    last_modified: page.last_modified.as_deref(),
-                                };
-                                self.store.record_check(&doc.id, &log, &rules_hash, rec).await?;
-                                Outcome::Unchanged { version: v.version }
-                            }
-                            _ => {
-                                let changes = match &latest {
-                                    Some(v) => {
-                                        let old = self.store.clauses(v.id).await?;
-                                        Some(Arc::new(diff::diff(&old, &clauses, &self.diff_options, &doc.language)))
+                    Some((v, old)) => {
+                        let recent = self.store.history(&doc.id, Some(self.real.flap_window as i64 + 1)).await?;
+                        if let Some(older) = recent.iter().skip(1).find(|o| o.hash == hash) {
+                            self.store
+                                .record_check(&doc.id, &log, &rules_hash, CheckRecord::Flap { version: older.version })
+                                .await?;
+                            Outcome::Flap { version: older.version }
+                        } else {
+                            match self.confirm(doc, &state, &rules, &filter, last_chars, &hash).await {
+                                Confirmation::Confirmed => {
+                                    let prev = Some((v, old.as_slice()));
+                                    self.store_version(doc, &log, &rules_hash, prev, &page, clauses, hash).await?
+                                }
+                                Confirmation::Pending { retry_after } => {
+                                    let rec = CheckRecord::Unconfirmed { pending: Some(&hash) };
+                                    self.store.record_check(&doc.id, &log, &rules_hash, rec).await?;
+                                    Outcome::Unconfirmed {
+                                        retry_after: Some(retry_after),
                                     }
-                                    None => None,
-                                };
-                                let announcement = match (&changes, &latest) {
-                                    (Some(cs), Some(prev)) if !cs.is_empty() => {
-                                        let a = self.announce.read().unwrap_or_else(|p| p.into_inner()).clone();
-                                        // Keyed by the transition, so a page flapping
-                                        // between two versions is announced once.
-                                        let key = format!("change:{}:{}:{}", doc.id, prev.hash, hash);
-                                        Some(a.thread(doc, cs, prev.version + 1, Some(prev.version), key))
-                                    }
-                                    _ => None,
-                                };
-                                let changeset = changes.as_ref().map(|cs| ChangeSetIn {
-                                    counts: counts(cs),
-                                    json: serde_json::to_string(cs.as_ref()).expect("change sets serialize"),
-                                });
-                                let rec = CheckRecord::NewVersion {
-                                    etag: page.etag.as_deref(),
-                                    last_modified: page.last_modified.as_deref(),
-                                    snapshot: SnapshotIn {
-                                        body: &page.body,
-                                        content_type: page.content_type.as_deref(),
-                                        encoding: Some(page.encoding),
-                                    },
-                                    clauses: &clauses,
-                                    hash: &hash,
-                                    changeset,
-                                    announcement,
-                                };
-                                match self.store.record_check(&doc.id, &log, &rules_hash, rec).await? {
-                                    Recorded::NewVersion { version, .. } => Outcome::NewVersion { version, changes },
-                                    other => unreachable!("new version recorded as {other:?}"),
+                                }
+                                Confirmation::Disagreed => {
+                                    let rec = CheckRecord::Unconfirmed { pending: None };
+                                    self.store.record_check(&doc.id, &log, &rules_hash, rec).await?;
+                                    Outcome::Unconfirmed { retry_after: None }
                                 }
                             }
                         }
@@ -367,6 +419,250 @@ impl Checker {
         }
         Ok(outcome)
     }
+
+    /// Turns a fetch into clauses, or into a classified failure: challenge
+    /// and error pages, and extractions far shorter than the latest
+    /// version, never reach the version comparison.
+    fn observe(&self, doc: &Document, report: FetchReport, rules: &Rules, filter: &NoiseFilter, last_chars: Option<usize>) -> Observed {
+        let failed = |class: &str, error: String| Observed::Failed {
+            class: class.to_string(),
+            error,
+            status: report.status,
+        };
+        let page = match report.result {
+            Ok(Fetched::NotModified) => return Observed::NotModified,
+            Err(e) => {
+                if let (FetchError::Status { status, .. }, Some(body)) = (&e, &report.error_body) {
+                    if !matches!(status, 404 | 410) {
+                        if let Some(problem) = classify::inspect_error_body(*status, body) {
+                            return failed(problem.class(), format!("{}: {}", doc.url, problem.reason()));
+                        }
+                    }
+                }
+                return failed(e.class(), e.to_string());
+            }
+            Ok(Fetched::Page(page)) => page,
+        };
+        // Headers are not kept by the fetcher; challenge pages served with
+        // a success status are recognised by their body. A challenge wins
+        // over any extraction failure (it explains it); an extraction
+        // failure is more precise than the page-level "almost empty".
+        let page_problem = classify::inspect_page(page.status, &[], &page.text);
+        if let Some(problem @ PageProblem::Blocked { .. }) = &page_problem {
+            return failed(problem.class(), format!("{}: {}", doc.url, problem.reason()));
+        }
+        let clauses = match extract_clauses(doc, &page.text, page.final_url.as_str(), page.content_type.as_deref(), rules, filter) {
+            Ok(c) => c,
+            Err((class, error)) => return failed(class, error),
+        };
+        if let Some(problem) = page_problem {
+            return failed(problem.class(), format!("{}: {}", doc.url, problem.reason()));
+        }
+        let text: Vec<&str> = clauses.iter().map(|c| c.text.as_str()).collect();
+        if let Some(problem) = classify::inspect_extraction(char_count(&clauses), &text.join("\n"), last_chars, self.real.soft_error_ratio) {
+            return failed(problem.class(), format!("{}: {}", doc.url, problem.reason()));
+        }
+        let hash = clauses::version_hash(&clauses);
+        Observed::Page { page, clauses, hash }
+    }
+
+    /// Decides whether a changed page (version hash `hash`) is confirmed:
+    /// at once by a second fetch when `confirm_after` is zero, otherwise by a
+    /// later check that sees the same hash after the delay.
+    async fn confirm(
+        &self,
+        doc: &Document,
+        state: &DocumentState,
+        rules: &Rules,
+        filter: &NoiseFilter,
+        last_chars: Option<usize>,
+        hash: &str,
+    ) -> Confirmation {
+        let delay = self.real.confirm_after;
+        if delay.is_zero() {
+            let report = self.fetcher.fetch(&doc.url, &Conditional::default()).await;
+            return match self.observe(doc, report, rules, filter, last_chars) {
+                Observed::Page { hash: second, .. } if second == hash => Confirmation::Confirmed,
+                other => {
+                    let seen = match &other {
+                        Observed::Page { hash, .. } => format!("version hash {hash}"),
+                        Observed::Failed { class, .. } => format!("failure ({class})"),
+                        Observed::NotModified => "not modified".to_string(),
+                    };
+                    tracing::info!(document = %doc.id, candidate = %hash, second = %seen, "change not confirmed by a second fetch");
+                    Confirmation::Disagreed
+                }
+            };
+        }
+        let waited = match (&state.pending_hash, state.pending_since) {
+            (Some(p), Some(since)) if p == hash => (chrono::Utc::now() - since).to_std().unwrap_or_default(),
+            _ => return Confirmation::Pending { retry_after: delay },
+        };
+        if waited >= delay {
+            Confirmation::Confirmed
+        } else {
+            Confirmation::Pending {
+                retry_after: delay - waited,
+            }
+        }
+    }
+
+    /// Stores a new version (announced when there is a previous one and the
+    /// clauses differ).
+    #[allow(clippy::too_many_arguments)]
+    async fn store_version(
+        &self,
+        doc: &Document,
+        log: &FetchLog,
+        rules_hash: &str,
+        previous: Option<(&VersionInfo, &[Clause])>,
+        page: &Page,
+        clauses: Vec<Clause>,
+        hash: String,
+    ) -> Result<Outcome, StoreError> {
+        let changes = previous.map(|(_, old)| Arc::new(diff::diff(old, &clauses, &self.diff_options, &doc.language)));
+        let announcement = match (&changes, previous) {
+            (Some(cs), Some((prev, _))) if !cs.is_empty() => {
+                let a = self.announce.read().unwrap_or_else(|p| p.into_inner()).clone();
+                // Keyed by the transition, so a page flapping
+                // between two versions is announced once.
+                let key = format!("change:{}:{}:{}", doc.id, prev.hash, hash);
+                Some(a.thread(doc, cs, prev.version + 1, Some(prev.version), key))
+            }
+            _ => None,
+        };
+        let changeset = changes.as_ref().map(|cs| ChangeSetIn {
+            counts: counts(cs),
+            json: serde_json::to_string(cs.as_ref()).expect("change sets serialize"),
+        });
+        let rec = CheckRecord::NewVersion {
+            etag: page.etag.as_deref(),
+            last_modified: page.last_modified.as_deref(),
+            snapshot: SnapshotIn {
+                body: &page.body,
+                content_type: page.content_type.as_deref(),
+                encoding: Some(page.encoding),
+            },
+            clauses: &clauses,
+            hash: &hash,
+            changeset,
+            announcement,
+        };
+        match self.store.record_check(&doc.id, log, rules_hash, rec).await? {
+            Recorded::NewVersion { version, .. } => Ok(Outcome::NewVersion { version, changes }),
+            other => unreachable!("new version recorded as {other:?}"),
+        }
+    }
+
+    /// The latest version's snapshot extracted with the current rules, when
+    /// the snapshot is stored and still extracts.
+    async fn reextract(
+        &self,
+        doc: &Document,
+        v: &VersionInfo,
+        rules: &Rules,
+        filter: &NoiseFilter,
+    ) -> Result<Option<(Vec<Clause>, String)>, StoreError> {
+        let Some(snapshot) = &v.snapshot else { return Ok(None) };
+        let Some(body) = self.store.snapshot(snapshot).await? else { return Ok(None) };
+        let content_type = self.store.snapshot_content_type(snapshot).await?;
+        let (text, _) = crate::fetch::decode(&body, content_type.as_deref());
+        match extract_clauses(doc, &text, doc.url.as_str(), content_type.as_deref(), rules, filter) {
+            Ok(clauses) => {
+                let hash = clauses::version_hash(&clauses);
+                Ok(Some((clauses, hash)))
+            }
+            Err((class, error)) => {
+                tracing::warn!(document = %doc.id, class, error = %error, "stored snapshot does not extract with the new rules");
+                Ok(None)
+            }
+        }
+    }
+
+    /// Announces once that a page has answered 404/410 for longer than
+    /// `gone_after`; the thread key names the first failure's date, so the
+    /// same disappearance is never announced twice.
+    async fn maybe_announce_gone(&self, doc: &Document, status: u16) -> Result<(), StoreError> {
+        let Some(state) = self.store.document_state(&doc.id).await? else { return Ok(()) };
+        let Some(since) = state.not_found_since else { return Ok(()) };
+        let gone_for = (chrono::Utc::now() - since).to_std().unwrap_or_default();
+        if gone_for < self.real.gone_after {
+            return Ok(());
+        }
+        let a = self.announce.read().unwrap_or_else(|p| p.into_inner()).clone();
+        let thread = gone_notice(doc, status, since, &a);
+        if self.store.enqueue_thread(&thread).await? {
+            tracing::warn!(document = %doc.id, since = %since, "page no longer exists: notice queued");
+        }
+        Ok(())
+    }
+}
+
+/// The one-post notice that a watched page is gone.
+fn gone_notice(doc: &Document, status: u16, since: chrono::DateTime<chrono::Utc>, a: &Announce) -> NewThread {
+    let date = since.format("%Y-%m-%d").to_string();
+    let text = if doc.language.starts_with("fr") {
+        format!(
+            "{} : la page « {} » n'existe plus.\n\n{} répond « introuvable » (HTTP {status}) depuis le {date}. \
+             Elle reste surveillée : son retour sera signalé.",
+            doc.service, doc.name, doc.url
+        )
+    } else {
+        format!(
+            "{}: the page \"{}\" no longer exists.\n\n{} has answered \"not found\" (HTTP {status}) since {date}. \
+             It is still watched: if it comes back, that will be reported.",
+            doc.service, doc.name, doc.url
+        )
+    };
+    NewThread {
+        key: format!("gone:{}:{date}", doc.id),
+        kind: "notice".into(),
+        document_id: Some(doc.id.clone()),
+        in_reply_to: None,
+        posts: vec![NewPost {
+            text,
+            spoiler: a.compose.spoiler.clone(),
+            visibility: a.visibility.clone(),
+            language: Some(if doc.language.starts_with("fr") { "fr".into() } else { "en".into() }),
+        }],
+    }
+}
+
+/// What one fetch showed, before it is compared with the stored versions.
+enum Observed {
+    NotModified,
+    Page { page: Page, clauses: Vec<Clause>, hash: String },
+    Failed { class: String, error: String, status: Option<u16> },
+}
+
+enum Confirmation {
+    Confirmed,
+    /// Seen once; a later check must see it again after `retry_after`.
+    Pending { retry_after: Duration },
+    /// The confirmation fetch showed something else.
+    Disagreed,
+}
+
+fn char_count(clauses: &[Clause]) -> usize {
+    clauses.iter().map(|c| c.text.chars().count()).sum()
+}
+
+/// Extracts a fetched (or stored) body into noise-free clauses.
+fn extract_clauses(
+    doc: &Document,
+    body: &str,
+    url: &str,
+    content_type: Option<&str>,
+    rules: &Rules,
+    filter: &NoiseFilter,
+) -> Result<Vec<Clause>, (&'static str, String)> {
+    let (text, format) = match &doc.json_field {
+        Some(field) => json_field(body, field).map_err(|m| ("json", format!("{}: {m}", doc.url)))?,
+        None => (body.to_string(), Format::guess(url, content_type, body)),
+    };
+    let extracted =
+        extract::extract(&text, format, rules).map_err(|e| (extract_error_class(&e), format!("{}: {e}", doc.url)))?;
+    Ok(filter.apply(clauses::split(&extracted)))
 }
 
 /// Counts of a change set, for the database's summary columns.
@@ -400,6 +696,15 @@ fn extract_error_class(e: &extract::ExtractError) -> &'static str {
         extract::ExtractError::TooShort { .. } => "too_short",
         _ => "extraction",
     }
+}
+
+/// Identifies everything that turns a page into clauses: the extraction
+/// rules and the noise rules.
+pub fn document_rules_hash(rules: &Rules, filter: &NoiseFilter) -> String {
+    let mut h = Sha256::new();
+    h.update(rules_hash(rules).as_bytes());
+    h.update(filter.fingerprint().as_bytes());
+    hex::encode(h.finalize())
 }
 
 /// Identifies the extraction rules (and extractor version) of a document.

@@ -50,6 +50,12 @@ pub struct Config {
     /// `[http] listen`: where to serve /healthz and /metrics (off when absent).
     pub http_listen: Option<std::net::SocketAddr>,
     pub fediverse: Option<Fediverse>,
+    /// Per document id, its `ignore` patterns: regular expressions whose
+    /// matches are cut out of clause text before hashing and quoting
+    /// (counters, dates the site rewrites on every visit). Kept beside the
+    /// documents rather than in them so `Document` literals elsewhere stay
+    /// valid.
+    pub ignore: BTreeMap<String, Vec<regex::Regex>>,
 }
 
 /// `[defaults]`: applied to every document unless it says otherwise.
@@ -70,6 +76,18 @@ pub struct Defaults {
     /// Upper bound of the random delay added to each scheduled check, so that
     /// many documents on the same schedule do not hit their hosts at once.
     pub jitter: Duration,
+    /// Settle delay before a changed page becomes a version: it must extract
+    /// to the same clauses again after this long (zero: re-fetched at once).
+    pub confirm_after: Duration,
+    /// A page equal to one of this many latest versions (other than the
+    /// latest) is a flap, not a change.
+    pub flap_window: usize,
+    /// An extraction shorter than this share of the latest version's is a
+    /// soft error.
+    pub soft_error_ratio: f64,
+    /// How long a page must answer 404/410 before "this page no longer
+    /// exists" is announced.
+    pub gone_after: Duration,
 }
 
 /// `[fediverse]`: the account that posts. Absent: the bot previews threads
@@ -216,6 +234,10 @@ struct RawDefaults {
     max_concurrent: Option<Spanned<usize>>,
     min_chars: Option<usize>,
     jitter: Option<Spanned<String>>,
+    confirm_after: Option<Spanned<String>>,
+    flap_window: Option<Spanned<usize>>,
+    soft_error_ratio: Option<Spanned<f64>>,
+    gone_after: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -275,6 +297,8 @@ struct RawDocument {
     #[serde(default)]
     tags: Vec<String>,
     json_field: Option<String>,
+    #[serde(default)]
+    ignore: Option<Spanned<OneOrMany>>,
 }
 
 /// A string or a list of strings (`select = "#main"` or `select = ["a", "b"]`).
@@ -404,6 +428,20 @@ impl Config {
             max_concurrent,
             min_chars: d.min_chars.unwrap_or(100),
             jitter: duration(&loc, &d.jitter, Duration::from_secs(30))?,
+            confirm_after: duration(&loc, &d.confirm_after, Duration::from_secs(60))?,
+            flap_window: match &d.flap_window {
+                Some(n) if *n.get_ref() == 0 => return Err(loc.spanned(n, "flap_window must be at least 1")),
+                Some(n) => *n.get_ref(),
+                None => 5,
+            },
+            soft_error_ratio: match &d.soft_error_ratio {
+                Some(r) if !(0.0..=1.0).contains(r.get_ref()) => {
+                    return Err(loc.spanned(r, "soft_error_ratio must be between 0 and 1"))
+                }
+                Some(r) => *r.get_ref(),
+                None => crate::classify::DEFAULT_MIN_RATIO,
+            },
+            gone_after: duration(&loc, &d.gone_after, Duration::from_secs(3 * 24 * 3600))?,
         };
 
         let storage_path = PathBuf::from(raw.storage.path.clone().unwrap_or_else(|| "clausewatch.db".into()));
@@ -423,6 +461,7 @@ impl Config {
 
         let mut seen = HashSet::new();
         let mut documents = Vec::with_capacity(raw.documents.len());
+        let mut ignore_by_doc = BTreeMap::new();
         for rd in &raw.documents {
             let id = rd.id.get_ref();
             if !is_slug(id) {
@@ -441,6 +480,10 @@ impl Config {
             }
             let select = selectors(&loc, &rd.select)?;
             let remove = selectors(&loc, &rd.remove)?;
+            let ignore = ignore_patterns(&loc, &rd.ignore)?;
+            if !ignore.is_empty() {
+                ignore_by_doc.insert(id.clone(), ignore);
+            }
             let schedule = match &rd.schedule {
                 Some(s) => Schedule::parse(s.get_ref()).map_err(|m| loc.spanned(s, m))?,
                 None => defaults.schedule.clone(),
@@ -480,7 +523,13 @@ impl Config {
             diff: DiffSettings { similarity },
             watch_terms: raw.watch_terms,
             documents,
+            ignore: ignore_by_doc,
         })
+    }
+
+    /// The `ignore` patterns of a document (none when it has none).
+    pub fn ignore_patterns(&self, id: &str) -> &[regex::Regex] {
+        self.ignore.get(id).map_or(&[], Vec::as_slice)
     }
 
     /// The document with this id.
@@ -544,6 +593,21 @@ fn selectors(loc: &Locator, v: &Option<Spanned<OneOrMany>>) -> Result<Vec<String
     Ok(v.get_ref().0.clone())
 }
 
+fn ignore_patterns(loc: &Locator, v: &Option<Spanned<OneOrMany>>) -> Result<Vec<regex::Regex>, ConfigError> {
+    let Some(v) = v else { return Ok(Vec::new()) };
+    v.get_ref()
+        .0
+        .iter()
+        .map(|p| match regex::Regex::new(p) {
+            // An empty match would cut nothing but still make every clause
+            // "match"; refusing it keeps the intent of the pattern clear.
+            Ok(re) if re.is_match("") => Err(loc.spanned(v, format!("ignore pattern {p:?} matches the empty string"))),
+            Ok(re) => Ok(re),
+            Err(e) => Err(loc.spanned(v, format!("invalid ignore pattern {p:?}: {e}"))),
+        })
+        .collect()
+}
+
 fn is_slug(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 64
@@ -603,6 +667,29 @@ mod tests {
         assert_eq!(c.documents[0].remove, vec![".a", ".b"]);
         let err = parse(&format!("{DOC}remove = [\".a\", \"[[oops\"]\n")).unwrap_err().to_string();
         assert!(err.starts_with("bot.toml:6:10:") && err.contains("[[oops"), "{err}");
+    }
+
+    #[test]
+    fn realworld_defaults_and_ignore_patterns() {
+        let c = parse(DOC).unwrap();
+        assert_eq!(c.defaults.confirm_after, Duration::from_secs(60));
+        assert_eq!(c.defaults.flap_window, 5);
+        assert_eq!(c.defaults.gone_after, Duration::from_secs(3 * 24 * 3600));
+        let c = parse(&format!(
+            "[defaults]\nconfirm_after = \"0s\"\ngone_after = \"1h\"\nflap_window = 3\nsoft_error_ratio = 0.5\n{DOC}ignore = [\"Visitors: \\\\d+\"]\n"
+        ))
+        .unwrap();
+        assert_eq!(c.defaults.confirm_after, Duration::ZERO);
+        assert_eq!(c.defaults.gone_after, Duration::from_secs(3600));
+        assert_eq!(c.defaults.flap_window, 3);
+        assert_eq!(c.defaults.soft_error_ratio, 0.5);
+        assert!(c.ignore_patterns("x-privacy")[0].is_match("Visitors: 42"));
+        let err = parse(&format!("{DOC}ignore = [\"ok\", \"(unclosed\"]\n")).unwrap_err().to_string();
+        assert!(err.starts_with("bot.toml:6:10:") && err.contains("(unclosed"), "{err}");
+        let err = parse(&format!("{DOC}ignore = \"x*\"\n")).unwrap_err().to_string();
+        assert!(err.starts_with("bot.toml:6:10:") && err.contains("empty string"), "{err}");
+        let err = parse(&format!("[defaults]\nflap_window = 0\n{DOC}")).unwrap_err().to_string();
+        assert!(err.starts_with("bot.toml:2:15:"), "{err}");
     }
 
     #[test]

@@ -18,5 +18,6 @@ pub mod fediverse;
 pub mod fetch;
 pub mod http;
 pub mod metrics;
+pub mod noise;
 pub mod schedule;
 pub mod store;

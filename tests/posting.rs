@@ -42,6 +42,7 @@ impl Bot {
         let dir = tempfile::tempdir().unwrap();
         let config = format!(
             r#"[defaults]
+confirm_after = "0s"
 per_host_delay = "0s"
 [fediverse]
 instance = "{instance}"

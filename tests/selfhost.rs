@@ -67,6 +67,7 @@ fn wait_exit(child: &mut Child, timeout: Duration) -> std::process::ExitStatus {
 fn write_config(dir: &Path, server: &TestServer, http_port: u16) -> PathBuf {
     let config = format!(
         r#"[defaults]
+confirm_after = "0s"
 per_host_delay = "0s"
 jitter = "0s"
 retries = 0

@@ -97,8 +97,16 @@ pub struct FetchReport {
     pub status: Option<u16>,
     /// Body bytes received in the last attempt.
     pub bytes: u64,
+    /// The start of the body of an HTTP error response (last attempt), kept
+    /// so that a challenge or access-denied page behind a 403/429/503 can be
+    /// told apart from a plain server error.
+    pub error_body: Option<String>,
     pub result: Result<Fetched, FetchError>,
 }
+
+/// Error bodies longer than this are cut: interstitials are small, and the
+/// classifier only looks at short pages anyway.
+const ERROR_BODY_MAX_BYTES: usize = 64 * 1024;
 
 #[derive(Debug)]
 pub enum Fetched {
@@ -198,6 +206,7 @@ struct Attempt {
     status: Option<u16>,
     bytes: u64,
     retry_after: Option<Duration>,
+    error_body: Option<String>,
     result: Result<Fetched, FetchError>,
 }
 
@@ -207,6 +216,7 @@ impl Attempt {
             status,
             bytes: 0,
             retry_after: None,
+            error_body: None,
             result: Err(error),
         }
     }
@@ -269,18 +279,19 @@ impl Fetcher {
             base: settings.backoff_base,
             max: settings.backoff_max,
         };
-        let report = |attempts, status, bytes, result| FetchReport {
+        let report = |attempts, status, bytes, error_body, result| FetchReport {
             url: url.clone(),
             started_at,
             duration: start.elapsed(),
             attempts,
             status,
             bytes,
+            error_body,
             result,
         };
         let host = match checked_host(url) {
             Ok(host) => host,
-            Err(error) => return report(0, None, 0, Err(error)),
+            Err(error) => return report(0, None, 0, None, Err(error)),
         };
         let mut attempts = 0u32;
         let mut last_status = None;
@@ -316,7 +327,7 @@ impl Fetcher {
                         error = %error, "retrying fetch");
                     tokio::time::sleep(wait).await;
                 }
-                result => return report(attempts, last_status, outcome.bytes, result),
+                result => return report(attempts, last_status, outcome.bytes, outcome.error_body, result),
             }
         }
     }
@@ -352,14 +363,18 @@ impl Fetcher {
                 status: Some(status),
                 bytes: 0,
                 retry_after: None,
+                error_body: None,
                 result: Ok(Fetched::NotModified),
             };
         }
         if !response.status().is_success() {
             let retry_after =
                 header_text(header::RETRY_AFTER).and_then(|v| parse_retry_after(&v, Utc::now()));
+            let content_type = header_text(header::CONTENT_TYPE);
+            let error_body = error_body(response, content_type.as_deref()).await;
             return Attempt {
                 retry_after,
+                error_body,
                 ..Attempt::failed(
                     Some(status),
                     FetchError::Status {
@@ -414,6 +429,7 @@ impl Fetcher {
             status: Some(status),
             bytes: body.len() as u64,
             retry_after: None,
+            error_body: None,
             result: Ok(Fetched::Page(Page {
                 final_url,
                 status,
@@ -426,6 +442,24 @@ impl Fetcher {
             })),
         }
     }
+}
+
+/// Reads at most `ERROR_BODY_MAX_BYTES` of an error response; a body that
+/// cannot be read is simply absent (the status alone is still reported).
+async fn error_body(response: reqwest::Response, content_type: Option<&str>) -> Option<String> {
+    let mut body = Vec::new();
+    let mut stream = response.bytes_stream();
+    while let Some(Ok(chunk)) = stream.next().await {
+        let room = ERROR_BODY_MAX_BYTES - body.len();
+        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if body.len() >= ERROR_BODY_MAX_BYTES {
+            break;
+        }
+    }
+    if body.is_empty() {
+        return None;
+    }
+    Some(decode(&body, content_type).0)
 }
 
 fn checked_host(url: &Url) -> Result<&str, FetchError> {

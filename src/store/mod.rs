@@ -17,8 +17,13 @@ use crate::clauses::{Clause, ClauseKind};
 
 mod mentions;
 mod outbox;
+mod technical;
 pub use mentions::MentionRecord;
 pub use outbox::{DuePost, NewPost, NewThread, OutboxFailure, OutboxSummary};
+
+/// Checks at the latest version after which a flapping document is no
+/// longer shown as flapping.
+pub const STABLE_CHECKS_END_FLAP: i64 = 5;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -70,6 +75,13 @@ pub struct DocumentState {
     pub rules_hash: Option<String>,
     pub consecutive_failures: i64,
     pub last_check_at: Option<DateTime<Utc>>,
+    /// A changed page waiting for confirmation: its version hash and when
+    /// it was first seen.
+    pub pending_hash: Option<String>,
+    pub pending_since: Option<DateTime<Utc>>,
+    /// First 404/410 of the current run of "not found" answers.
+    pub not_found_since: Option<DateTime<Utc>>,
+    pub flapping_since: Option<DateTime<Utc>>,
 }
 
 /// One row of a version's history.
@@ -112,6 +124,15 @@ pub struct DocumentStatus {
     pub failing_since: Option<DateTime<Utc>>,
     pub last_error_class: Option<String>,
     pub last_error: Option<String>,
+    /// The page keeps returning to recent versions (A/B tests, geo
+    /// variants); such returns are neither versions nor announcements.
+    pub flapping: bool,
+    pub flapping_since: Option<DateTime<Utc>>,
+    pub last_flap_at: Option<DateTime<Utc>>,
+    /// A change seen once and waiting for its confirmation fetch.
+    pub pending_change_since: Option<DateTime<Utc>>,
+    /// The page has answered 404/410 since then.
+    pub not_found_since: Option<DateTime<Utc>>,
 }
 
 /// One entry of the fetch log.
@@ -162,6 +183,18 @@ pub enum CheckRecord<'a> {
     },
     /// The check failed; nothing but the failure is recorded.
     Failed { class: &'a str, error: &'a str },
+    /// The page changed but the change is not confirmed yet: `pending` is
+    /// the candidate waiting for a later check, `None` when a confirmation
+    /// fetch already disagreed.
+    Unconfirmed { pending: Option<&'a str> },
+    /// The page equals an older version than the latest: no version.
+    Flap { version: i64 },
+    /// The latest version was re-extracted with new rules (see
+    /// `Store::replace_version_clauses`) and the page matches it.
+    TechnicalUpdate {
+        etag: Option<&'a str>,
+        last_modified: Option<&'a str>,
+    },
 }
 
 /// What `record_check` did.
@@ -171,6 +204,9 @@ pub enum Recorded {
     Unchanged { version: i64 },
     NewVersion { version: i64, id: i64 },
     Failed,
+    Unconfirmed,
+    Flap,
+    TechnicalUpdate { version: i64 },
 }
 
 impl Store {
@@ -239,7 +275,9 @@ impl Store {
 
     pub async fn document_state(&self, id: &str) -> Result<Option<DocumentState>> {
         let row = sqlx::query(
-            "SELECT paused, etag, last_modified, rules_hash, consecutive_failures, last_check_at FROM documents WHERE id = ?",
+            "SELECT paused, etag, last_modified, rules_hash, consecutive_failures, last_check_at,
+                    pending_hash, pending_since, not_found_since, flapping_since
+             FROM documents WHERE id = ?",
         )
         .bind(id)
         .fetch_optional(&self.pool)
@@ -251,6 +289,10 @@ impl Store {
             rules_hash: r.get(3),
             consecutive_failures: r.get(4),
             last_check_at: r.get::<Option<String>, _>(5).map(|s| parse_ts(&s)),
+            pending_hash: r.get(6),
+            pending_since: r.get::<Option<String>, _>(7).map(|s| parse_ts(&s)),
+            not_found_since: r.get::<Option<String>, _>(8).map(|s| parse_ts(&s)),
+            flapping_since: r.get::<Option<String>, _>(9).map(|s| parse_ts(&s)),
         }))
     }
 
@@ -278,6 +320,9 @@ impl Store {
             CheckRecord::Unchanged { .. } => ("unchanged", None, None),
             CheckRecord::NewVersion { .. } => ("new_version", None, None),
             CheckRecord::Failed { class, error } => ("failed", Some(*class), Some(*error)),
+            CheckRecord::Unconfirmed { .. } => ("unconfirmed", None, None),
+            CheckRecord::Flap { .. } => ("flap", None, None),
+            CheckRecord::TechnicalUpdate { .. } => ("technical_update", None, None),
         };
         sqlx::query(
             "INSERT INTO fetches (document_id, url, started_at, status, bytes, duration_ms, attempts, outcome, error_class, error)
@@ -305,11 +350,12 @@ impl Store {
         let result = match record {
             CheckRecord::Failed { class, error } => {
                 sqlx::query(
-                    "UPDATE documents SET last_check_at = ?, consecutive_failures = consecutive_failures + 1,
-                        failing_since = COALESCE(failing_since, ?), last_error = ?, last_error_class = ?
-                     WHERE id = ?",
+                    "UPDATE documents SET last_check_at = ?1, consecutive_failures = consecutive_failures + 1,
+                        failing_since = COALESCE(failing_since, ?1), last_error = ?2, last_error_class = ?3,
+                        not_found_since = CASE WHEN ?3 = 'http_not_found' THEN COALESCE(not_found_since, ?1)
+                                               ELSE not_found_since END
+                     WHERE id = ?4",
                 )
-                .bind(&now)
                 .bind(&now)
                 .bind(error)
                 .bind(class)
@@ -320,16 +366,54 @@ impl Store {
             }
             CheckRecord::NotModified => {
                 mark_success(&mut tx, document_id, &now, None, None, false, rules_hash).await?;
+                mark_stable(&mut tx, document_id).await?;
                 if let Some((id, _)) = latest {
                     touch_version(&mut tx, id, &now).await?;
                 }
                 Recorded::NotModified
             }
-            CheckRecord::Unchanged { etag, last_modified } => {
+            CheckRecord::Unchanged { etag, last_modified } | CheckRecord::TechnicalUpdate { etag, last_modified } => {
+                let technical = matches!(record, CheckRecord::TechnicalUpdate { .. });
                 mark_success(&mut tx, document_id, &now, etag, last_modified, true, rules_hash).await?;
+                mark_stable(&mut tx, document_id).await?;
                 let (id, number) = latest.expect("unchanged implies a latest version");
                 touch_version(&mut tx, id, &now).await?;
-                Recorded::Unchanged { version: number }
+                if technical {
+                    Recorded::TechnicalUpdate { version: number }
+                } else {
+                    Recorded::Unchanged { version: number }
+                }
+            }
+            CheckRecord::Unconfirmed { pending } => {
+                // The validators stay those of the latest version, so the
+                // next check downloads the page again to decide.
+                mark_success(&mut tx, document_id, &now, None, None, false, rules_hash).await?;
+                sqlx::query(
+                    "UPDATE documents SET
+                        pending_since = CASE WHEN ?1 IS NULL THEN NULL
+                                             WHEN pending_hash = ?1 THEN pending_since ELSE ?2 END,
+                        pending_hash = ?1
+                     WHERE id = ?3",
+                )
+                .bind(pending)
+                .bind(&now)
+                .bind(document_id)
+                .execute(&mut *tx)
+                .await?;
+                Recorded::Unconfirmed
+            }
+            CheckRecord::Flap { .. } => {
+                mark_success(&mut tx, document_id, &now, None, None, false, rules_hash).await?;
+                sqlx::query(
+                    "UPDATE documents SET flapping_since = COALESCE(flapping_since, ?1), last_flap_at = ?1,
+                        stable_checks = 0, pending_hash = NULL, pending_since = NULL
+                     WHERE id = ?2",
+                )
+                .bind(&now)
+                .bind(document_id)
+                .execute(&mut *tx)
+                .await?;
+                Recorded::Flap
             }
             CheckRecord::NewVersion {
                 etag,
@@ -382,7 +466,10 @@ impl Store {
                     outbox::insert_thread(&mut tx, &thread, Some(version_id), &now).await?;
                 }
                 mark_success(&mut tx, document_id, &now, etag, last_modified, true, rules_hash).await?;
-                sqlx::query("UPDATE documents SET last_change_at = ? WHERE id = ?")
+                sqlx::query(
+                    "UPDATE documents SET last_change_at = ?, pending_hash = NULL, pending_since = NULL,
+                        flapping_since = NULL, stable_checks = 0 WHERE id = ?",
+                )
                     .bind(&now)
                     .bind(document_id)
                     .execute(&mut *tx)
@@ -549,7 +636,8 @@ impl Store {
         let rows = sqlx::query(
             "SELECT d.id, d.name, d.url, d.paused, (SELECT COUNT(*) FROM versions v WHERE v.document_id = d.id),
                     d.last_check_at, d.last_success_at, d.last_change_at, d.consecutive_failures, d.failing_since,
-                    d.last_error_class, d.last_error
+                    d.last_error_class, d.last_error, d.flapping_since, d.last_flap_at, d.pending_since,
+                    d.not_found_since
              FROM documents d ORDER BY d.id",
         )
         .fetch_all(&self.pool)
@@ -570,6 +658,11 @@ impl Store {
                 failing_since: t(r, 9),
                 last_error_class: r.get(10),
                 last_error: r.get(11),
+                flapping: r.get::<Option<String>, _>(12).is_some(),
+                flapping_since: t(r, 12),
+                last_flap_at: t(r, 13),
+                pending_change_since: t(r, 14),
+                not_found_since: t(r, 15),
             })
             .collect())
     }
@@ -655,11 +748,12 @@ async fn mark_success(
     // response's validators (or their absence) replace them.
     let sql = if replace_validators {
         "UPDATE documents SET last_check_at = ?1, last_success_at = ?1, consecutive_failures = 0,
-            failing_since = NULL, last_error = NULL, last_error_class = NULL, etag = ?2, last_modified = ?3,
-            rules_hash = ?4 WHERE id = ?5"
+            failing_since = NULL, last_error = NULL, last_error_class = NULL, not_found_since = NULL,
+            etag = ?2, last_modified = ?3, rules_hash = ?4 WHERE id = ?5"
     } else {
         "UPDATE documents SET last_check_at = ?1, last_success_at = ?1, consecutive_failures = 0,
-            failing_since = NULL, last_error = NULL, last_error_class = NULL, rules_hash = ?4 WHERE id = ?5"
+            failing_since = NULL, last_error = NULL, last_error_class = NULL, not_found_since = NULL,
+            rules_hash = ?4 WHERE id = ?5"
     };
     sqlx::query(sql)
         .bind(now)
@@ -669,6 +763,21 @@ async fn mark_success(
         .bind(document_id)
         .execute(&mut **tx)
         .await?;
+    Ok(())
+}
+
+/// A check at the latest version: the pending candidate is dropped, and
+/// enough such checks in a row end a flapping period.
+async fn mark_stable(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, document_id: &str) -> Result<()> {
+    sqlx::query(
+        "UPDATE documents SET pending_hash = NULL, pending_since = NULL, stable_checks = stable_checks + 1,
+            flapping_since = CASE WHEN stable_checks + 1 >= ?1 THEN NULL ELSE flapping_since END
+         WHERE id = ?2",
+    )
+    .bind(STABLE_CHECKS_END_FLAP)
+    .bind(document_id)
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }
 
