@@ -336,7 +336,8 @@ impl Checker {
                 self.store
                     .record_check(&doc.id, &log, &rules_hash, CheckRecord::Failed { class: &class, error: &error })
                     .await?;
-                if class == "http_not_found" {
+                // "No longer exists" only makes sense for a page that did.
+                if class == "http_not_found" && latest.is_some() {
                     self.maybe_announce_gone(doc, status.unwrap_or(404)).await?;
                 }
                 Outcome::Failed { class, error }
