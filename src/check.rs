@@ -341,7 +341,8 @@ impl Checker {
                 self.store
                     .record_check(&doc.id, &log, &rules_hash, CheckRecord::Failed { class: &class, error: &error })
                     .await?;
-                if class == "http_not_found" {
+                // "No longer exists" only makes sense for a page that did.
+                if class == "http_not_found" && latest.is_some() {
                     self.maybe_announce_gone(doc, status.unwrap_or(404)).await?;
                 }
                 Outcome::Failed { class, error }
@@ -720,4 +721,49 @@ pub fn rules_hash(rules: &Rules) -> String {
     }
     h.update((rules.min_chars as u64).to_le_bytes());
     hex::encode(h.finalize())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(language: &str) -> Document {
+        let config = Config::parse(
+            std::path::Path::new("bot.toml"),
+            &format!(
+                "[[documents]]\nid = \"x-privacy\"\nname = \"Privacy Policy\"\nservice = \"X\"\nurl = \"https://x.com/en/privacy\"\nlanguage = \"{language}\"\n"
+            ),
+        )
+        .expect("test config parses");
+        config.documents[0].clone()
+    }
+
+    #[test]
+    fn gone_notice_is_one_post_keyed_by_the_first_failure_date() {
+        let announce = Announce::from_config(&Config::parse(std::path::Path::new("bot.toml"), "").expect("empty config"));
+        let since = chrono::DateTime::parse_from_rfc3339("2026-03-01T22:10:00Z").unwrap().with_timezone(&chrono::Utc);
+        let en = gone_notice(&doc("en"), 410, since, &announce);
+        assert_eq!(en.key, "gone:x-privacy:2026-03-01");
+        assert_eq!(en.kind, "notice");
+        assert_eq!(en.posts.len(), 1);
+        assert!(en.posts[0].text.contains("no longer exists") && en.posts[0].text.contains("HTTP 410"), "{}", en.posts[0].text);
+        let fr = gone_notice(&doc("fr"), 404, since, &announce);
+        assert!(fr.posts[0].text.contains("n'existe plus") && fr.posts[0].text.contains("2026-03-01"), "{}", fr.posts[0].text);
+        assert_eq!(fr.posts[0].language.as_deref(), Some("fr"));
+    }
+
+    #[test]
+    fn rules_hash_covers_selectors_and_noise_rules() {
+        let rules = Rules {
+            select: vec!["main".into()],
+            remove: Vec::new(),
+            min_chars: 100,
+        };
+        let plain = document_rules_hash(&rules, &NoiseFilter::default());
+        let ignoring = document_rules_hash(&rules, &NoiseFilter::new(&[regex::Regex::new("Visitors: \\d+").unwrap()]));
+        let other_select = document_rules_hash(&Rules { select: vec!["article".into()], ..rules.clone() }, &NoiseFilter::default());
+        assert_ne!(plain, ignoring);
+        assert_ne!(plain, other_select);
+        assert_eq!(plain, document_rules_hash(&rules, &NoiseFilter::default()));
+    }
 }

@@ -354,8 +354,20 @@ fn permanent_not_found_is_announced_once() {
 
     // With the default period (days), a 404 is only a failure.
     let bot2 = Bot::new("confirm_after = \"0s\"", &server.url("/p"), X_SELECT);
+    server.set_route("/p", vec![Reply::html(&page)]);
     bot2.check();
+    server.set_route("/p", vec![Reply::status(404)]);
+    assert!(bot2.check().starts_with("p: failed (http_not_found)"));
     assert!(bot2.threads("notice").is_empty());
+    // A page that never existed for the bot is a failure, never "gone".
+    let bot3 = Bot::new("confirm_after = \"0s\"\ngone_after = \"0s\"", &server.url("/p"), X_SELECT);
+    bot3.check();
+    bot3.check();
+    assert!(bot3.threads("notice").is_empty());
+    // Back after the notice: the page works again and the run is over.
+    server.set_route("/p", vec![Reply::html(&page)]);
+    assert!(bot.check().starts_with("p: unchanged (version 1)"));
+    assert_eq!(bot.status()["not_found_since"], Value::Null);
 }
 
 #[test]
