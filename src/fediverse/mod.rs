@@ -6,4 +6,5 @@ pub mod client;
 pub mod compose;
 pub mod count;
 pub mod publisher;
+pub mod setup;
 pub mod token;
