@@ -124,6 +124,25 @@ pub struct ImportArgs {
 }
 
 #[derive(Args, Debug)]
+pub struct LoginArgs {
+    /// The instance, e.g. https://mastodon.social
+    #[arg(long)]
+    pub instance: Url,
+    /// Where to write the token (mode 0600).
+    #[arg(long, default_value = "token")]
+    pub token_file: PathBuf,
+    /// Replace an existing token file.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct DoctorArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+}
+
+#[derive(Args, Debug)]
 pub struct CheckArgs {
     #[command(flatten)]
     pub config: ConfigArgs,
@@ -298,10 +317,11 @@ pub async fn run(args: RunArgs) -> Result<i32> {
         }
         _ => None,
     };
-    let on_outcome: schedule::OnOutcome = Arc::new(move |_doc: &Document, outcome: &Outcome| {
-        if matches!(outcome, Outcome::NewVersion { .. }) {
-            wake.notify_one();
-        }
+    // Any check may have queued something (a change thread, a "page gone"
+    // notice): let the publisher look.
+    let wake_on_check = wake.clone();
+    let on_outcome: schedule::OnOutcome = Arc::new(move |_doc: &Document, _outcome: &Outcome| {
+        wake_on_check.notify_one();
     });
     let scheduler = schedule::run(config.clone(), checker, on_outcome, rx);
     tokio::pin!(scheduler);
@@ -764,7 +784,7 @@ pub async fn status(args: StatusArgs) -> Result<i32> {
         OutputFormat::Text => {
             let when = |t: Option<DateTime<Utc>>| t.map_or("never".to_string(), |t| t.format("%Y-%m-%d %H:%M").to_string());
             for d in &docs {
-                let state = if d.paused {
+                let mut state = if d.paused {
                     "paused".to_string()
                 } else if d.consecutive_failures > 0 {
                     format!(
@@ -778,6 +798,19 @@ pub async fn status(args: StatusArgs) -> Result<i32> {
                 } else {
                     "ok".to_string()
                 };
+                if d.flapping {
+                    state.push_str(&format!(
+                        ", flapping since {} (last {})",
+                        when(d.flapping_since),
+                        when(d.last_flap_at)
+                    ));
+                }
+                if d.pending_change_since.is_some() {
+                    state.push_str(&format!(", change awaiting confirmation since {}", when(d.pending_change_since)));
+                }
+                if d.not_found_since.is_some() {
+                    state.push_str(&format!(", not found since {}", when(d.not_found_since)));
+                }
                 writeln!(
                     out,
                     "{}: {state}; {} versions; last check {}; last change {}",
@@ -956,4 +989,22 @@ pub async fn import(args: ImportArgs) -> Result<i32> {
     store.close().await;
     println!("{}: {imported} versions imported, {same} identical to the previous one", doc.id);
     Ok(0)
+}
+
+/// `clausewatch login`: registers the app and writes a token file.
+pub async fn login(args: LoginArgs) -> Result<i32> {
+    let stdin = std::io::stdin();
+    let mut input = stdin.lock();
+    let mut out = std::io::stdout();
+    crate::fediverse::setup::login(&args.instance, &args.token_file, args.force, &mut input, &mut out).await?;
+    Ok(0)
+}
+
+/// `clausewatch doctor`: checks the config, the instance and the token, and
+/// says what to fix. Exit 1 when something needs fixing.
+pub async fn doctor(args: DoctorArgs) -> Result<i32> {
+    let config = args.config.load()?;
+    let mut out = std::io::stdout();
+    let ok = crate::fediverse::setup::doctor(&config, &mut out).await?;
+    Ok(if ok { 0 } else { 1 })
 }

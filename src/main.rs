@@ -15,6 +15,8 @@
 //! - `backup`: a consistent copy of the database (`VACUUM INTO`).
 //! - `export`: a document's versions as Markdown files, with an index.
 //! - `import`: a version history recorded elsewhere, with its dates.
+//! - `login`: registers with an instance (OAuth, out of band), writes a token file.
+//! - `doctor`: checks config, instance, token, limits; says what to fix.
 //!
 //! Exit status: 0 success, 1 a check failed, 2 bad input (arguments, config
 //! file, unknown document), 3 anything else (database, I/O).
@@ -62,6 +64,10 @@ enum Command {
     Export(cli::ExportArgs),
     /// Load a version history (e.g. Open Terms Archive data) with its dates.
     Import(cli::ImportArgs),
+    /// Register with a fediverse instance and write an access token file.
+    Login(cli::LoginArgs),
+    /// Check the config, the instance and the token, and say what to fix.
+    Doctor(cli::DoctorArgs),
 }
 
 fn init_logging(format: LogFormat) {
@@ -101,6 +107,8 @@ fn main() -> ExitCode {
             Command::Backup(a) => cli::backup(a).await,
             Command::Export(a) => cli::export(a).await,
             Command::Import(a) => cli::import(a).await,
+            Command::Login(a) => cli::login(a).await,
+            Command::Doctor(a) => cli::doctor(a).await,
         }
     });
     match result {

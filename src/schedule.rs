@@ -47,6 +47,7 @@ pub async fn run(config: Arc<Config>, checker: Checker, on_outcome: OnOutcome, s
         let mut shutdown = shutdown.clone();
         let jitter = config.defaults.jitter;
         tasks.spawn(async move {
+            let mut confirm_at: Option<DateTime<Utc>> = None;
             loop {
                 let last = match checker.store().document_state(&doc.id).await {
                     Ok(s) => s.and_then(|s| s.last_check_at),
@@ -56,7 +57,12 @@ pub async fn run(config: Arc<Config>, checker: Checker, on_outcome: OnOutcome, s
                     }
                 };
                 let now = Utc::now();
-                let due = next_due(&doc.schedule.cron, last, now);
+                let mut due = next_due(&doc.schedule.cron, last, now);
+                // A change waiting for confirmation is looked at again once
+                // its settle delay is over, not at the next cron tick.
+                if let Some(at) = confirm_at.take() {
+                    due = due.min(at);
+                }
                 let mut wait = (due - now).to_std().unwrap_or(Duration::ZERO);
                 if wait > Duration::ZERO && !jitter.is_zero() {
                     wait += rand::thread_rng().gen_range(Duration::ZERO..=jitter);
@@ -73,7 +79,12 @@ pub async fn run(config: Arc<Config>, checker: Checker, on_outcome: OnOutcome, s
                 let result = checker.check(&doc).await;
                 drop(permit);
                 match result {
-                    Ok(outcome) => on_outcome(&doc, &outcome),
+                    Ok(outcome) => {
+                        if let crate::check::Outcome::Unconfirmed { retry_after: Some(d) } = &outcome {
+                            confirm_at = Some(Utc::now() + chrono::Duration::from_std(*d).unwrap_or_default());
+                        }
+                        on_outcome(&doc, &outcome)
+                    }
                     Err(e) => {
                         tracing::error!(document = %doc.id, error = %e, "check could not be recorded");
                         // Do not spin on a broken database.
