@@ -3,10 +3,6 @@
 //! calls.
 
 mod common;
-// tests/common/mod.rs does not declare the mastodon harness.
-#[allow(dead_code)]
-#[path = "common/mastodon.rs"]
-mod mastodon;
 
 use std::path::Path;
 use std::time::Duration;
@@ -15,7 +11,7 @@ use clausewatch::config::Config;
 use clausewatch::fediverse::client::Client;
 use clausewatch::fediverse::setup::{doctor, login};
 use clausewatch::fediverse::token;
-use mastodon::{MockServer, BOT_TOKEN};
+use common::mastodon::{MockServer, BOT_TOKEN};
 use url::Url;
 
 fn runtime() -> tokio::runtime::Runtime {
