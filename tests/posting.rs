@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use clausewatch::fediverse::count::status_length;
 use common::corpus;
+use common::wait_until;
 use common::mastodon::{MockServer, BOT_TOKEN};
 use common::server::{Reply, TestServer};
 use serde_json::{json, Value};
@@ -107,16 +108,6 @@ schedule = "0 0 1 1 *"
     }
 }
 
-fn wait_until<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Option<T>) -> T {
-    let start = Instant::now();
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
 
 fn stop(child: &mut Child) {
     let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();

@@ -157,6 +157,19 @@ pub fn rate_limit_reset(headers: &HeaderMap, now: DateTime<Utc>) -> Option<DateT
     None
 }
 
+/// A failed exchange, without reqwest's URL (ours is in `url`) and never
+/// with headers.
+fn transport_error(e: reqwest::Error, url: &str) -> ApiError {
+    if e.is_timeout() {
+        ApiError::Timeout { url: url.to_string() }
+    } else {
+        ApiError::Network {
+            url: url.to_string(),
+            message: e.without_url().to_string(),
+        }
+    }
+}
+
 impl Client {
     pub fn new(instance: &Url, token: Token, timeout: Duration) -> Result<Client, ApiError> {
         let http = reqwest::Client::builder()
@@ -190,29 +203,10 @@ impl Client {
             .header(AUTHORIZATION, format!("Bearer {}", self.token.expose()))
             .send()
             .await
-            .map_err(|e| {
-                if e.is_timeout() {
-                    ApiError::Timeout { url: url.to_string() }
-                } else {
-                    // Without the URL (ours is in `url`) and never with headers.
-                    ApiError::Network {
-                        url: url.to_string(),
-                        message: e.without_url().to_string(),
-                    }
-                }
-            })?;
+            .map_err(|e| transport_error(e, url))?;
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
-        let text = resp.text().await.map_err(|e| {
-            if e.is_timeout() {
-                ApiError::Timeout { url: url.to_string() }
-            } else {
-                ApiError::Network {
-                    url: url.to_string(),
-                    message: e.without_url().to_string(),
-                }
-            }
-        })?;
+        let text = resp.text().await.map_err(|e| transport_error(e, url))?;
         let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
         let message = || {
             body.get("error")
