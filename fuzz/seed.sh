@@ -25,6 +25,9 @@ seed extract_markdown $md
 # shellcheck disable=SC2086
 seed clauses_split $md
 seed extract_html "$corpus"/twitter/privacy-policy/snapshots/*.html "$here"/../src/classify/testdata/*.html
+# command_parse: real mention HTML from the parser's fixtures.
+mkdir -p "$here/corpus/command_parse"
+cp "$here"/../src/commands/testdata/*.html "$here/corpus/command_parse/"
 # classify: the target reads 2 bytes of status (little endian), 2 bytes for
 # the extraction check, one header line, then the body.
 mkdir -p "$here/corpus/classify"
