@@ -62,7 +62,8 @@ fn server_ticks() -> u64 {
     tasks
         .flatten()
         .filter(|t| {
-            std::fs::read_to_string(t.path().join("comm")).is_ok_and(|c| c.starts_with("test-http-"))
+            std::fs::read_to_string(t.path().join("comm"))
+                .is_ok_and(|c| c.starts_with("test-http-"))
         })
         .filter_map(|t| cpu_ticks(&t.path().join("stat")))
         .sum()
@@ -72,7 +73,12 @@ fn server_ticks() -> u64 {
 fn status_kib(key: &str) -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with(key))?;
-    line[key.len()..].trim().trim_end_matches("kB").trim().parse().ok()
+    line[key.len()..]
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()
 }
 
 /// Resets the peak RSS to the current RSS (Linux 4.0+, `clear_refs` value 5),
@@ -114,8 +120,14 @@ async fn round(name: &'static str, checker: &Checker, docs: &Arc<Vec<Document>>)
     while let Some(joined) = set.join_next().await {
         let outcome = match joined {
             Ok(Ok(outcome)) => outcome,
-            Ok(Err(e)) => Outcome::Failed { class: "store".into(), error: e.to_string() },
-            Err(e) => Outcome::Failed { class: "task".into(), error: e.to_string() },
+            Ok(Err(e)) => Outcome::Failed {
+                class: "store".into(),
+                error: e.to_string(),
+            },
+            Err(e) => Outcome::Failed {
+                class: "task".into(),
+                error: e.to_string(),
+            },
         };
         if let Outcome::Failed { error, .. } = &outcome {
             first_failure.get_or_insert_with(|| error.clone());
@@ -123,14 +135,20 @@ async fn round(name: &'static str, checker: &Checker, docs: &Arc<Vec<Document>>)
         *outcomes.entry(outcome.label()).or_insert(0) += 1;
     }
     let wall = start.elapsed();
-    let cpu = cpu_ticks(Path::new("/proc/self/stat")).unwrap_or(0).saturating_sub(cpu0);
+    let cpu = cpu_ticks(Path::new("/proc/self/stat"))
+        .unwrap_or(0)
+        .saturating_sub(cpu0);
     let server_cpu = server_ticks().saturating_sub(server0);
     Measured {
         name,
         wall,
         cpu: TICK * cpu as u32,
         server_cpu: TICK * server_cpu as u32,
-        peak_kib: if peak_reset { status_kib("VmHWM:") } else { None },
+        peak_kib: if peak_reset {
+            status_kib("VmHWM:")
+        } else {
+            None
+        },
         outcomes,
         first_failure,
     }
@@ -139,8 +157,10 @@ async fn round(name: &'static str, checker: &Checker, docs: &Arc<Vec<Document>>)
 /// The corpus versions as served pages, with consecutive duplicates dropped so
 /// that each step to the next page is a real change.
 fn distinct_pages() -> Vec<String> {
-    let mut markdowns: Vec<String> =
-        corpus::versions(X_DOC).iter().map(|v| corpus::markdown(X_DOC, &v.file)).collect();
+    let mut markdowns: Vec<String> = corpus::versions(X_DOC)
+        .iter()
+        .map(|v| corpus::markdown(X_DOC, &v.file))
+        .collect();
     markdowns.dedup();
     markdowns.iter().map(|m| corpus::x_page(m)).collect()
 }
@@ -149,7 +169,11 @@ fn distinct_pages() -> Vec<String> {
 /// line of chrome, so that snapshots are not all deduplicated into ~30 blobs
 /// (1,000 real documents are 1,000 different pages).
 fn page_for(pages: &[String], version: usize, doc: usize) -> String {
-    pages[version].replacen("</body>", &format!("<!-- served for doc-{doc:04} -->\n</body>"), 1)
+    pages[version].replacen(
+        "</body>",
+        &format!("<!-- served for doc-{doc:04} -->\n</body>"),
+        1,
+    )
 }
 
 fn config_text(server: &TestServer, docs: usize) -> String {
@@ -183,7 +207,9 @@ fn print_table(docs: usize, rounds: &[Measured]) {
     );
     for m in rounds {
         let per_doc = |d: Duration| d.as_secs_f64() * 1000.0 / docs as f64;
-        let peak = m.peak_kib.map_or("n/a".to_string(), |k| format!("{:.1}", k as f64 / 1024.0));
+        let peak = m
+            .peak_kib
+            .map_or("n/a".to_string(), |k| format!("{:.1}", k as f64 / 1024.0));
         let outcomes: Vec<String> = m.outcomes.iter().map(|(k, v)| format!("{k}={v}")).collect();
         println!(
             "{:<26} {:>9.2} {:>9.1} {:>12.2} {:>12.2} {:>12.2} {:>10}  {}",
@@ -203,16 +229,23 @@ fn print_table(docs: usize, rounds: &[Measured]) {
 }
 
 fn main() {
-    let docs: usize = std::env::var("WATCH_BENCH_DOCS").ok().and_then(|v| v.parse().ok()).unwrap_or(DEFAULT_DOCS);
+    let docs: usize = std::env::var("WATCH_BENCH_DOCS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(DEFAULT_DOCS);
     let pages = distinct_pages();
-    assert!(pages.len() >= 2, "the corpus needs two different versions of {X_DOC}");
+    assert!(
+        pages.len() >= 2,
+        "the corpus needs two different versions of {X_DOC}"
+    );
     let avg_page = pages.iter().map(String::len).sum::<usize>() / pages.len();
     // Version k for the first round, k + 1 for the changed round.
     let version = |n: usize| n % (pages.len() - 1);
 
     let server = TestServer::start();
     let dir = tempfile::tempdir().expect("temp dir for the database");
-    let config = Config::parse(&dir.path().join("bench.toml"), &config_text(&server, docs)).expect("bench config");
+    let config = Config::parse(&dir.path().join("bench.toml"), &config_text(&server, docs))
+        .expect("bench config");
     let db = config.storage.path.clone();
     println!(
         "{docs} documents on {} ({} distinct X privacy-policy pages, {:.0} KiB average), \
@@ -254,7 +287,11 @@ fn main() {
 
         let requests = server.requests().len();
         // The log was last cleared before the unchanged round: two rounds since.
-        assert_eq!(requests, 2 * docs, "one request per document and round, no retries");
+        assert_eq!(
+            requests,
+            2 * docs,
+            "one request per document and round, no retries"
+        );
         for table in ["versions", "snapshots", "clause_texts", "changesets"] {
             let rows: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
                 .fetch_one(store.pool())
@@ -266,7 +303,12 @@ fn main() {
     });
 
     print_table(docs, &rounds);
-    let wal = db.with_file_name(format!("{}-wal", db.file_name().and_then(|n| n.to_str()).unwrap_or("bench.db")));
+    let wal = db.with_file_name(format!(
+        "{}-wal",
+        db.file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("bench.db")
+    ));
     println!(
         "\ndatabase after the rounds: {:.1} MiB ({:.1} MiB WAL left); rows: {}",
         mib(file_size(&db)),

@@ -13,18 +13,18 @@ use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use crate::clauses::{self, Clause};
 use crate::classify::{self, PageProblem};
+use crate::clauses::{self, Clause};
 use crate::config::{Config, Document};
 use crate::diff::{self, ChangeSet, DiffOptions, WatchTerms};
 use crate::extract::{self, Format, Rules};
-use crate::fetch::{Conditional, FetchError, FetchReport, FetchSettings, Fetched, Fetcher, Page};
 use crate::fediverse::compose::{compose_thread, ComposeOptions, ThreadInput};
+use crate::fetch::{Conditional, FetchError, FetchReport, FetchSettings, Fetched, Fetcher, Page};
 use crate::metrics::Metrics;
 use crate::noise::NoiseFilter;
 use crate::store::{
-    ChangeCounts, ChangeSetIn, CheckRecord, DocumentState, FetchLog, NewPost, NewThread, Recorded, SnapshotIn, Store,
-    StoreError, VersionInfo,
+    ChangeCounts, ChangeSetIn, CheckRecord, DocumentState, FetchLog, NewPost, NewThread, Recorded,
+    SnapshotIn, Store, StoreError, VersionInfo,
 };
 
 /// Bumped whenever a change to the extraction code may change the clauses of
@@ -86,7 +86,10 @@ impl std::fmt::Display for Outcome {
         match self {
             Outcome::NotModified => write!(f, "unchanged (not modified)"),
             Outcome::Unchanged { version } => write!(f, "unchanged (version {version})"),
-            Outcome::NewVersion { version, changes: None } => write!(f, "new version {version}"),
+            Outcome::NewVersion {
+                version,
+                changes: None,
+            } => write!(f, "new version {version}"),
             Outcome::NewVersion {
                 version,
                 changes: Some(cs),
@@ -100,13 +103,24 @@ impl std::fmt::Display for Outcome {
             }
             Outcome::Paused => write!(f, "paused"),
             Outcome::Failed { class, error } => write!(f, "failed ({class}): {error}"),
-            Outcome::Unconfirmed { retry_after: Some(d) } => {
-                write!(f, "change not confirmed yet (checking again in {}s)", d.as_secs().max(1))
+            Outcome::Unconfirmed {
+                retry_after: Some(d),
+            } => {
+                write!(
+                    f,
+                    "change not confirmed yet (checking again in {}s)",
+                    d.as_secs().max(1)
+                )
             }
             Outcome::Unconfirmed { retry_after: None } => {
-                write!(f, "change not confirmed (a second fetch showed something else)")
+                write!(
+                    f,
+                    "change not confirmed (a second fetch showed something else)"
+                )
             }
-            Outcome::Flap { version } => write!(f, "flapping (page equals version {version}; not stored)"),
+            Outcome::Flap { version } => {
+                write!(f, "flapping (page equals version {version}; not stored)")
+            }
             Outcome::TechnicalUpdate { version } => {
                 write!(f, "technical update of version {version} (re-extracted with new rules; not announced)")
             }
@@ -168,7 +182,14 @@ impl Announce {
     }
 
     /// The thread announcing a change set, as outbox posts.
-    pub fn thread(&self, doc: &Document, cs: &ChangeSet, version: i64, previous: Option<i64>, key: String) -> NewThread {
+    pub fn thread(
+        &self,
+        doc: &Document,
+        cs: &ChangeSet,
+        version: i64,
+        previous: Option<i64>,
+        key: String,
+    ) -> NewThread {
         let input = ThreadInput {
             service: &doc.service,
             document_name: &doc.name,
@@ -186,7 +207,11 @@ impl Announce {
             .map(|(i, p)| NewPost {
                 text: p.text,
                 spoiler: p.spoiler,
-                visibility: if i == 0 { self.visibility.clone() } else { self.reply_visibility.clone() },
+                visibility: if i == 0 {
+                    self.visibility.clone()
+                } else {
+                    self.reply_visibility.clone()
+                },
                 language: Some(p.language),
             })
             .collect();
@@ -260,7 +285,10 @@ impl Checker {
 
     /// The current thread settings, instance limits included.
     pub fn announce(&self) -> Announce {
-        self.announce.read().unwrap_or_else(|p| p.into_inner()).clone()
+        self.announce
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Shares a metrics registry with the HTTP listener.
@@ -278,7 +306,11 @@ impl Checker {
     pub async fn check(&self, doc: &Document) -> Result<Outcome, StoreError> {
         let started = Instant::now();
         self.store.sync_document(doc).await?;
-        let state = self.store.document_state(&doc.id).await?.unwrap_or_default();
+        let state = self
+            .store
+            .document_state(&doc.id)
+            .await?
+            .unwrap_or_default();
         if state.paused {
             return Ok(Outcome::Paused);
         }
@@ -325,7 +357,9 @@ impl Checker {
         let report = self.fetcher.fetch(&doc.url, &cond).await;
         self.metrics.fetch_latency(report.duration);
         if report.status == Some(429) {
-            self.metrics.rate_limit_waits.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            self.metrics
+                .rate_limit_waits
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
         let log = FetchLog {
             url: doc.url.to_string(),
@@ -337,9 +371,21 @@ impl Checker {
         };
 
         let outcome = match self.observe(doc, report, &rules, &filter, last_chars) {
-            Observed::Failed { class, error, status } => {
+            Observed::Failed {
+                class,
+                error,
+                status,
+            } => {
                 self.store
-                    .record_check(&doc.id, &log, &rules_hash, CheckRecord::Failed { class: &class, error: &error })
+                    .record_check(
+                        &doc.id,
+                        &log,
+                        &rules_hash,
+                        CheckRecord::Failed {
+                            class: &class,
+                            error: &error,
+                        },
+                    )
                     .await?;
                 // "No longer exists" only makes sense for a page that did.
                 if class == "http_not_found" && latest.is_some() {
@@ -348,51 +394,101 @@ impl Checker {
                 Outcome::Failed { class, error }
             }
             Observed::NotModified => {
-                self.store.record_check(&doc.id, &log, &rules_hash, CheckRecord::NotModified).await?;
+                self.store
+                    .record_check(&doc.id, &log, &rules_hash, CheckRecord::NotModified)
+                    .await?;
                 Outcome::NotModified
             }
-            Observed::Page { page, clauses, hash } => {
+            Observed::Page {
+                page,
+                clauses,
+                hash,
+            } => {
                 let v = match (&latest, &old_clauses) {
                     (Some(v), Some(old)) => Some((v, old)),
                     _ => None,
                 };
                 match v {
-                    None => self.store_version(doc, &log, &rules_hash, None, &page, clauses, hash).await?,
+                    None => {
+                        self.store_version(doc, &log, &rules_hash, None, &page, clauses, hash)
+                            .await?
+                    }
                     Some((v, _)) if v.hash == hash => {
-                        let (etag, last_modified) = (page.etag.as_deref(), page.last_modified.as_deref());
+                        let (etag, last_modified) =
+                            (page.etag.as_deref(), page.last_modified.as_deref());
                         if technical {
-                            let rec = CheckRecord::TechnicalUpdate { etag, last_modified };
-                            self.store.record_check(&doc.id, &log, &rules_hash, rec).await?;
+                            let rec = CheckRecord::TechnicalUpdate {
+                                etag,
+                                last_modified,
+                            };
+                            self.store
+                                .record_check(&doc.id, &log, &rules_hash, rec)
+                                .await?;
                             Outcome::TechnicalUpdate { version: v.version }
                         } else {
-                            let rec = CheckRecord::Unchanged { etag, last_modified };
-                            self.store.record_check(&doc.id, &log, &rules_hash, rec).await?;
+                            let rec = CheckRecord::Unchanged {
+                                etag,
+                                last_modified,
+                            };
+                            self.store
+                                .record_check(&doc.id, &log, &rules_hash, rec)
+                                .await?;
                             Outcome::Unchanged { version: v.version }
                         }
                     }
                     Some((v, old)) => {
-                        let recent = self.store.history(&doc.id, Some(self.real.flap_window as i64 + 1)).await?;
+                        let recent = self
+                            .store
+                            .history(&doc.id, Some(self.real.flap_window as i64 + 1))
+                            .await?;
                         if let Some(older) = recent.iter().skip(1).find(|o| o.hash == hash) {
                             self.store
-                                .record_check(&doc.id, &log, &rules_hash, CheckRecord::Flap { version: older.version })
+                                .record_check(
+                                    &doc.id,
+                                    &log,
+                                    &rules_hash,
+                                    CheckRecord::Flap {
+                                        version: older.version,
+                                    },
+                                )
                                 .await?;
-                            Outcome::Flap { version: older.version }
+                            Outcome::Flap {
+                                version: older.version,
+                            }
                         } else {
-                            match self.confirm(doc, &state, &rules, &filter, last_chars, &hash).await {
+                            match self
+                                .confirm(doc, &state, &rules, &filter, last_chars, &hash)
+                                .await
+                            {
                                 Confirmation::Confirmed => {
                                     let prev = Some((v, old.as_slice()));
-                                    self.store_version(doc, &log, &rules_hash, prev, &page, clauses, hash).await?
+                                    self.store_version(
+                                        doc,
+                                        &log,
+                                        &rules_hash,
+                                        prev,
+                                        &page,
+                                        clauses,
+                                        hash,
+                                    )
+                                    .await?
                                 }
                                 Confirmation::Pending { retry_after } => {
-                                    let rec = CheckRecord::Unconfirmed { pending: Some(&hash) };
-                                    self.store.record_check(&doc.id, &log, &rules_hash, rec).await?;
+                                    let rec = CheckRecord::Unconfirmed {
+                                        pending: Some(&hash),
+                                    };
+                                    self.store
+                                        .record_check(&doc.id, &log, &rules_hash, rec)
+                                        .await?;
                                     Outcome::Unconfirmed {
                                         retry_after: Some(retry_after),
                                     }
                                 }
                                 Confirmation::Disagreed => {
                                     let rec = CheckRecord::Unconfirmed { pending: None };
-                                    self.store.record_check(&doc.id, &log, &rules_hash, rec).await?;
+                                    self.store
+                                        .record_check(&doc.id, &log, &rules_hash, rec)
+                                        .await?;
                                     Outcome::Unconfirmed { retry_after: None }
                                 }
                             }
@@ -403,10 +499,18 @@ impl Checker {
         };
         self.metrics.check(outcome.label());
         if let Outcome::NewVersion { changes, .. } = &outcome {
-            self.metrics.versions_recorded.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            self.metrics
+                .versions_recorded
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             if let Some(cs) = changes {
                 let s = &cs.summary;
-                for (kind, n) in [("added", s.added), ("removed", s.removed), ("modified", s.modified), ("moved", s.moved), ("renamed", s.renamed)] {
+                for (kind, n) in [
+                    ("added", s.added),
+                    ("removed", s.removed),
+                    ("modified", s.modified),
+                    ("moved", s.moved),
+                    ("renamed", s.renamed),
+                ] {
                     self.metrics.changes(kind, n as u64);
                 }
             }
@@ -416,7 +520,9 @@ impl Checker {
             Outcome::Failed { class, error } => {
                 tracing::warn!(document = %doc.id, outcome = "failed", class = %class, duration_ms = elapsed_ms, error = %error, "check")
             }
-            other => tracing::info!(document = %doc.id, outcome = other.label(), duration_ms = elapsed_ms, "check: {other}"),
+            other => {
+                tracing::info!(document = %doc.id, outcome = other.label(), duration_ms = elapsed_ms, "check: {other}")
+            }
         }
         Ok(outcome)
     }
@@ -424,7 +530,14 @@ impl Checker {
     /// Turns a fetch into clauses, or into a classified failure: challenge
     /// and error pages, and extractions far shorter than the latest
     /// version, never reach the version comparison.
-    fn observe(&self, doc: &Document, report: FetchReport, rules: &Rules, filter: &NoiseFilter, last_chars: Option<usize>) -> Observed {
+    fn observe(
+        &self,
+        doc: &Document,
+        report: FetchReport,
+        rules: &Rules,
+        filter: &NoiseFilter,
+        last_chars: Option<usize>,
+    ) -> Observed {
         let failed = |class: &str, error: String| Observed::Failed {
             class: class.to_string(),
             error,
@@ -436,7 +549,10 @@ impl Checker {
                 if let (FetchError::Status { status, .. }, Some(body)) = (&e, &report.error_body) {
                     if !matches!(status, 404 | 410) {
                         if let Some(problem) = classify::inspect_error_body(*status, body) {
-                            return failed(problem.class(), format!("{}: {}", doc.url, problem.reason()));
+                            return failed(
+                                problem.class(),
+                                format!("{}: {}", doc.url, problem.reason()),
+                            );
                         }
                     }
                 }
@@ -450,21 +566,46 @@ impl Checker {
         // failure is more precise than the page-level "almost empty".
         let page_problem = classify::inspect_page(page.status, &[], &page.text);
         if let Some(problem @ PageProblem::Blocked { .. }) = &page_problem {
-            return failed(problem.class(), format!("{}: {}", doc.url, problem.reason()));
+            return failed(
+                problem.class(),
+                format!("{}: {}", doc.url, problem.reason()),
+            );
         }
-        let clauses = match extract_clauses(doc, &page.text, page.final_url.as_str(), page.content_type.as_deref(), rules, filter) {
+        let clauses = match extract_clauses(
+            doc,
+            &page.text,
+            page.final_url.as_str(),
+            page.content_type.as_deref(),
+            rules,
+            filter,
+        ) {
             Ok(c) => c,
             Err((class, error)) => return failed(class, error),
         };
         if let Some(problem) = page_problem {
-            return failed(problem.class(), format!("{}: {}", doc.url, problem.reason()));
+            return failed(
+                problem.class(),
+                format!("{}: {}", doc.url, problem.reason()),
+            );
         }
         let text: Vec<&str> = clauses.iter().map(|c| c.text.as_str()).collect();
-        if let Some(problem) = classify::inspect_extraction(char_count(&clauses), &text.join("\n"), last_chars, self.real.soft_error_ratio) {
-            return failed(problem.class(), format!("{}: {}", doc.url, problem.reason()));
+        if let Some(problem) = classify::inspect_extraction(
+            char_count(&clauses),
+            &text.join("\n"),
+            last_chars,
+            self.real.soft_error_ratio,
+        ) {
+            return failed(
+                problem.class(),
+                format!("{}: {}", doc.url, problem.reason()),
+            );
         }
         let hash = clauses::version_hash(&clauses);
-        Observed::Page { page, clauses, hash }
+        Observed::Page {
+            page,
+            clauses,
+            hash,
+        }
     }
 
     /// Decides whether a changed page (version hash `hash`) is confirmed:
@@ -496,7 +637,9 @@ impl Checker {
             };
         }
         let waited = match (&state.pending_hash, state.pending_since) {
-            (Some(p), Some(since)) if p == hash => (chrono::Utc::now() - since).to_std().unwrap_or_default(),
+            (Some(p), Some(since)) if p == hash => {
+                (chrono::Utc::now() - since).to_std().unwrap_or_default()
+            }
             _ => return Confirmation::Pending { retry_after: delay },
         };
         if waited >= delay {
@@ -521,10 +664,15 @@ impl Checker {
         clauses: Vec<Clause>,
         hash: String,
     ) -> Result<Outcome, StoreError> {
-        let changes = previous.map(|(_, old)| Arc::new(diff::diff(old, &clauses, &self.diff_options, &doc.language)));
+        let changes = previous
+            .map(|(_, old)| Arc::new(diff::diff(old, &clauses, &self.diff_options, &doc.language)));
         let announcement = match (&changes, previous) {
             (Some(cs), Some((prev, _))) if !cs.is_empty() => {
-                let a = self.announce.read().unwrap_or_else(|p| p.into_inner()).clone();
+                let a = self
+                    .announce
+                    .read()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .clone();
                 // Keyed by the transition, so a page flapping
                 // between two versions is announced once.
                 let key = format!("change:{}:{}:{}", doc.id, prev.hash, hash);
@@ -549,7 +697,11 @@ impl Checker {
             changeset,
             announcement,
         };
-        match self.store.record_check(&doc.id, log, rules_hash, rec).await? {
+        match self
+            .store
+            .record_check(&doc.id, log, rules_hash, rec)
+            .await?
+        {
             Recorded::NewVersion { version, .. } => Ok(Outcome::NewVersion { version, changes }),
             other => unreachable!("new version recorded as {other:?}"),
         }
@@ -564,11 +716,22 @@ impl Checker {
         rules: &Rules,
         filter: &NoiseFilter,
     ) -> Result<Option<(Vec<Clause>, String)>, StoreError> {
-        let Some(snapshot) = &v.snapshot else { return Ok(None) };
-        let Some(body) = self.store.snapshot(snapshot).await? else { return Ok(None) };
+        let Some(snapshot) = &v.snapshot else {
+            return Ok(None);
+        };
+        let Some(body) = self.store.snapshot(snapshot).await? else {
+            return Ok(None);
+        };
         let content_type = self.store.snapshot_content_type(snapshot).await?;
         let (text, _) = crate::fetch::decode(&body, content_type.as_deref());
-        match extract_clauses(doc, &text, doc.url.as_str(), content_type.as_deref(), rules, filter) {
+        match extract_clauses(
+            doc,
+            &text,
+            doc.url.as_str(),
+            content_type.as_deref(),
+            rules,
+            filter,
+        ) {
             Ok(clauses) => {
                 let hash = clauses::version_hash(&clauses);
                 Ok(Some((clauses, hash)))
@@ -584,13 +747,21 @@ impl Checker {
     /// `gone_after`; the thread key names the first failure's date, so the
     /// same disappearance is never announced twice.
     async fn maybe_announce_gone(&self, doc: &Document, status: u16) -> Result<(), StoreError> {
-        let Some(state) = self.store.document_state(&doc.id).await? else { return Ok(()) };
-        let Some(since) = state.not_found_since else { return Ok(()) };
+        let Some(state) = self.store.document_state(&doc.id).await? else {
+            return Ok(());
+        };
+        let Some(since) = state.not_found_since else {
+            return Ok(());
+        };
         let gone_for = (chrono::Utc::now() - since).to_std().unwrap_or_default();
         if gone_for < self.real.gone_after {
             return Ok(());
         }
-        let a = self.announce.read().unwrap_or_else(|p| p.into_inner()).clone();
+        let a = self
+            .announce
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
         let thread = gone_notice(doc, status, since, &a);
         if self.store.enqueue_thread(&thread).await? {
             tracing::warn!(document = %doc.id, since = %since, "page no longer exists: notice queued");
@@ -600,7 +771,12 @@ impl Checker {
 }
 
 /// The one-post notice that a watched page is gone.
-fn gone_notice(doc: &Document, status: u16, since: chrono::DateTime<chrono::Utc>, a: &Announce) -> NewThread {
+fn gone_notice(
+    doc: &Document,
+    status: u16,
+    since: chrono::DateTime<chrono::Utc>,
+    a: &Announce,
+) -> NewThread {
     let date = since.format("%Y-%m-%d").to_string();
     let text = if doc.language.starts_with("fr") {
         format!(
@@ -624,7 +800,11 @@ fn gone_notice(doc: &Document, status: u16, since: chrono::DateTime<chrono::Utc>
             text,
             spoiler: a.compose.spoiler.clone(),
             visibility: a.visibility.clone(),
-            language: Some(if doc.language.starts_with("fr") { "fr".into() } else { "en".into() }),
+            language: Some(if doc.language.starts_with("fr") {
+                "fr".into()
+            } else {
+                "en".into()
+            }),
         }],
     }
 }
@@ -632,14 +812,24 @@ fn gone_notice(doc: &Document, status: u16, since: chrono::DateTime<chrono::Utc>
 /// What one fetch showed, before it is compared with the stored versions.
 enum Observed {
     NotModified,
-    Page { page: Page, clauses: Vec<Clause>, hash: String },
-    Failed { class: String, error: String, status: Option<u16> },
+    Page {
+        page: Page,
+        clauses: Vec<Clause>,
+        hash: String,
+    },
+    Failed {
+        class: String,
+        error: String,
+        status: Option<u16>,
+    },
 }
 
 enum Confirmation {
     Confirmed,
     /// Seen once; a later check must see it again after `retry_after`.
-    Pending { retry_after: Duration },
+    Pending {
+        retry_after: Duration,
+    },
     /// The confirmation fetch showed something else.
     Disagreed,
 }
@@ -658,11 +848,13 @@ fn extract_clauses(
     filter: &NoiseFilter,
 ) -> Result<Vec<Clause>, (&'static str, String)> {
     let (text, format) = match &doc.json_field {
-        Some(field) => json_field(body, field).map_err(|m| ("json", format!("{}: {m}", doc.url)))?,
+        Some(field) => {
+            json_field(body, field).map_err(|m| ("json", format!("{}: {m}", doc.url)))?
+        }
         None => (body.to_string(), Format::guess(url, content_type, body)),
     };
-    let extracted =
-        extract::extract(&text, format, rules).map_err(|e| (extract_error_class(&e), format!("{}: {e}", doc.url)))?;
+    let extracted = extract::extract(&text, format, rules)
+        .map_err(|e| (extract_error_class(&e), format!("{}: {e}", doc.url)))?;
     Ok(filter.apply(clauses::split(&extracted)))
 }
 
@@ -681,9 +873,13 @@ pub fn counts(cs: &ChangeSet) -> ChangeCounts {
 /// Takes the policy out of a JSON response (e.g. Mastodon's
 /// `/api/v1/instance/privacy_policy`, whose `content` is HTML).
 fn json_field(body: &str, field: &str) -> Result<(String, Format), String> {
-    let value: serde_json::Value =
-        serde_json::from_str(body).map_err(|e| format!("not JSON (json_field = {field:?}): {e}"))?;
-    let pointer = if field.starts_with('/') { field.to_string() } else { format!("/{field}") };
+    let value: serde_json::Value = serde_json::from_str(body)
+        .map_err(|e| format!("not JSON (json_field = {field:?}): {e}"))?;
+    let pointer = if field.starts_with('/') {
+        field.to_string()
+    } else {
+        format!("/{field}")
+    };
     let text = value
         .pointer(&pointer)
         .and_then(|v| v.as_str())
@@ -740,15 +936,27 @@ mod tests {
 
     #[test]
     fn gone_notice_is_one_post_keyed_by_the_first_failure_date() {
-        let announce = Announce::from_config(&Config::parse(std::path::Path::new("bot.toml"), "").expect("empty config"));
-        let since = chrono::DateTime::parse_from_rfc3339("2026-03-01T22:10:00Z").unwrap().with_timezone(&chrono::Utc);
+        let announce = Announce::from_config(
+            &Config::parse(std::path::Path::new("bot.toml"), "").expect("empty config"),
+        );
+        let since = chrono::DateTime::parse_from_rfc3339("2026-03-01T22:10:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
         let en = gone_notice(&doc("en"), 410, since, &announce);
         assert_eq!(en.key, "gone:x-privacy:2026-03-01");
         assert_eq!(en.kind, "notice");
         assert_eq!(en.posts.len(), 1);
-        assert!(en.posts[0].text.contains("no longer exists") && en.posts[0].text.contains("HTTP 410"), "{}", en.posts[0].text);
+        assert!(
+            en.posts[0].text.contains("no longer exists") && en.posts[0].text.contains("HTTP 410"),
+            "{}",
+            en.posts[0].text
+        );
         let fr = gone_notice(&doc("fr"), 404, since, &announce);
-        assert!(fr.posts[0].text.contains("n'existe plus") && fr.posts[0].text.contains("2026-03-01"), "{}", fr.posts[0].text);
+        assert!(
+            fr.posts[0].text.contains("n'existe plus") && fr.posts[0].text.contains("2026-03-01"),
+            "{}",
+            fr.posts[0].text
+        );
         assert_eq!(fr.posts[0].language.as_deref(), Some("fr"));
     }
 
@@ -760,8 +968,17 @@ mod tests {
             min_chars: 100,
         };
         let plain = document_rules_hash(&rules, &NoiseFilter::default());
-        let ignoring = document_rules_hash(&rules, &NoiseFilter::new(&[regex::Regex::new("Visitors: \\d+").unwrap()]));
-        let other_select = document_rules_hash(&Rules { select: vec!["article".into()], ..rules.clone() }, &NoiseFilter::default());
+        let ignoring = document_rules_hash(
+            &rules,
+            &NoiseFilter::new(&[regex::Regex::new("Visitors: \\d+").unwrap()]),
+        );
+        let other_select = document_rules_hash(
+            &Rules {
+                select: vec!["article".into()],
+                ..rules.clone()
+            },
+            &NoiseFilter::default(),
+        );
         assert_ne!(plain, ignoring);
         assert_ne!(plain, other_select);
         assert_eq!(plain, document_rules_hash(&rules, &NoiseFilter::default()));

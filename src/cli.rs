@@ -44,7 +44,12 @@ pub enum OutputFormat {
 #[derive(Args, Debug, Clone)]
 pub struct ConfigArgs {
     /// The config file.
-    #[arg(long, short = 'c', env = "CLAUSEWATCH_CONFIG", default_value = "bot.toml")]
+    #[arg(
+        long,
+        short = 'c',
+        env = "CLAUSEWATCH_CONFIG",
+        default_value = "bot.toml"
+    )]
     pub config: PathBuf,
 }
 
@@ -76,7 +81,9 @@ impl DbArgs {
 
     async fn open(&self) -> Result<Store> {
         let path = self.path()?;
-        Store::open_existing(&path).await.map_err(|e| bad(e.to_string()))
+        Store::open_existing(&path)
+            .await
+            .map_err(|e| bad(e.to_string()))
     }
 }
 
@@ -289,7 +296,10 @@ pub async fn run(args: RunArgs) -> Result<i32> {
     let publisher = crate::fediverse::publisher::Publisher {
         store: store.clone(),
         sink,
-        post_interval: config.fediverse.as_ref().map_or(std::time::Duration::ZERO, |f| f.post_interval),
+        post_interval: config
+            .fediverse
+            .as_ref()
+            .map_or(std::time::Duration::ZERO, |f| f.post_interval),
         metrics: metrics.clone(),
         wake: wake.clone(),
     };
@@ -350,7 +360,10 @@ pub async fn run(args: RunArgs) -> Result<i32> {
 
 /// The publisher's destination: the configured account (checked now, so a
 /// bad token fails at start), or the preview on stdout.
-type SinkAccount = Option<(crate::fediverse::client::Client, crate::fediverse::client::Account)>;
+type SinkAccount = Option<(
+    crate::fediverse::client::Client,
+    crate::fediverse::client::Account,
+)>;
 
 /// The host part of the bot's own `user@host` (local accounts' `acct` has
 /// none): the account URL's host, else the instance's.
@@ -364,10 +377,15 @@ fn account_domain(account: &crate::fediverse::client::Account, instance: &Url) -
         .unwrap_or_default()
 }
 
-async fn connect_sink(config: &Config, checker: &Checker) -> Result<(crate::fediverse::publisher::Sink, SinkAccount)> {
+async fn connect_sink(
+    config: &Config,
+    checker: &Checker,
+) -> Result<(crate::fediverse::publisher::Sink, SinkAccount)> {
     use crate::fediverse::{client::Client, publisher::Sink, token};
     let Some(f) = &config.fediverse else {
-        tracing::info!("no [fediverse] account configured: threads are printed on stdout (preview)");
+        tracing::info!(
+            "no [fediverse] account configured: threads are printed on stdout (preview)"
+        );
         return Ok((Sink::Preview, None));
     };
     let token = token::load(f.token_file.as_deref()).map_err(|e| bad(e.to_string()))?;
@@ -433,7 +451,11 @@ pub async fn check(args: CheckArgs) -> Result<i32> {
     } else {
         args.documents
             .iter()
-            .map(|id| config.document(id).ok_or_else(|| unknown_document(&config, id)))
+            .map(|id| {
+                config
+                    .document(id)
+                    .ok_or_else(|| unknown_document(&config, id))
+            })
             .collect::<Result<_>>()?
     };
     let store = open_store(&config).await?;
@@ -443,13 +465,18 @@ pub async fn check(args: CheckArgs) -> Result<i32> {
     let mut set = tokio::task::JoinSet::new();
     // As in the scheduler: bound the checks in flight, not only the fetches,
     // so a large config does not starve the database pool.
-    let permits = Arc::new(tokio::sync::Semaphore::new(config.defaults.max_concurrent * 2));
+    let permits = Arc::new(tokio::sync::Semaphore::new(
+        config.defaults.max_concurrent * 2,
+    ));
     for (i, doc) in docs.iter().enumerate() {
         let checker = checker.clone();
         let doc = (*doc).clone();
         let permits = permits.clone();
         set.spawn(async move {
-            let _permit = permits.acquire_owned().await.expect("semaphore never closed");
+            let _permit = permits
+                .acquire_owned()
+                .await
+                .expect("semaphore never closed");
             (i, checker.check(&doc).await)
         });
     }
@@ -483,7 +510,10 @@ pub async fn history(args: HistoryArgs) -> Result<i32> {
     let store = args.db.open().await?;
     let versions = store.history(&args.document, None).await?;
     if versions.is_empty() {
-        return Err(bad(format!("no versions of {:?} in the database", args.document)));
+        return Err(bad(format!(
+            "no versions of {:?} in the database",
+            args.document
+        )));
     }
     let mut out = std::io::stdout().lock();
     match args.format {
@@ -588,11 +618,7 @@ pub async fn show(args: ShowArgs) -> Result<i32> {
 }
 
 /// Reads a local file or fetches a URL, and extracts its clauses.
-async fn load_source(
-    source: &str,
-    rules: &Rules,
-    forced: Option<Format>,
-) -> Result<Vec<Clause>> {
+async fn load_source(source: &str, rules: &Rules, forced: Option<Format>) -> Result<Vec<Clause>> {
     let (text, format) = if source.starts_with("http://") || source.starts_with("https://") {
         let url = Url::parse(source).map_err(|e| bad(format!("invalid URL {source:?}: {e}")))?;
         let fetcher = Fetcher::new(fetch::FetchSettings {
@@ -605,7 +631,8 @@ async fn load_source(
             Ok(Fetched::NotModified) => bail!("{url}: unexpected 304 Not Modified"),
             Err(e) => return Err(anyhow!(e)),
         };
-        let format = forced.unwrap_or_else(|| Format::guess(source, page.content_type.as_deref(), &page.text));
+        let format = forced
+            .unwrap_or_else(|| Format::guess(source, page.content_type.as_deref(), &page.text));
         (page.text, format)
     } else {
         let path = Path::new(source);
@@ -614,7 +641,8 @@ async fn load_source(
         let format = forced.unwrap_or_else(|| Format::guess(source, None, &text));
         (text, format)
     };
-    let extracted = extract::extract(&text, format, rules).map_err(|e| bad(format!("{source}: {e}")))?;
+    let extracted =
+        extract::extract(&text, format, rules).map_err(|e| bad(format!("{source}: {e}")))?;
     Ok(clauses::split(&extracted))
 }
 
@@ -622,7 +650,8 @@ async fn load_source(
 /// selectors for a new document.
 pub async fn extract_cmd(args: ExtractArgs) -> Result<i32> {
     for s in args.select.iter().chain(&args.remove) {
-        extract::validate_selector(s).map_err(|m| bad(format!("invalid CSS selector {s:?}: {m}")))?;
+        extract::validate_selector(s)
+            .map_err(|m| bad(format!("invalid CSS selector {s:?}: {m}")))?;
     }
     let rules = Rules {
         select: args.select,
@@ -673,7 +702,12 @@ fn parse_side(s: &str) -> Result<Side<'_>> {
     Ok(Side::Stored { doc, at })
 }
 
-async fn load_side(side: &Side<'_>, store: &mut Option<Store>, db: &DbArgs, rules: &Rules) -> Result<Vec<Clause>> {
+async fn load_side(
+    side: &Side<'_>,
+    store: &mut Option<Store>,
+    db: &DbArgs,
+    rules: &Rules,
+) -> Result<Vec<Clause>> {
     match side {
         Side::File(path) => load_source(path, rules, None).await,
         Side::Stored { doc, at } => {
@@ -705,10 +739,13 @@ pub async fn diff_cmd(args: DiffArgs) -> Result<i32> {
     let old = load_side(&old_side, &mut store, &args.db, &rules).await?;
     let new = load_side(&new_side, &mut store, &args.db, &rules).await?;
     let config = args.db.config.load().ok();
-    let options = config.as_ref().map(check::diff_options).unwrap_or_else(|| diff::DiffOptions {
-        similarity: 0.5,
-        watch_terms: diff::WatchTerms::defaults(),
-    });
+    let options = config
+        .as_ref()
+        .map(check::diff_options)
+        .unwrap_or_else(|| diff::DiffOptions {
+            similarity: 0.5,
+            watch_terms: diff::WatchTerms::defaults(),
+        });
     let language = args
         .language
         .clone()
@@ -734,24 +771,34 @@ pub async fn diff_cmd(args: DiffArgs) -> Result<i32> {
         DiffFormat::Thread => {
             let mut announce = match &config {
                 Some(c) => check::Announce::from_config(c),
-                None => check::Announce::from_config(&Config::parse(Path::new("(none)"), "").expect("empty config parses")),
+                None => check::Announce::from_config(
+                    &Config::parse(Path::new("(none)"), "").expect("empty config parses"),
+                ),
             };
             if let Some(m) = args.max_chars {
                 announce.compose.max_chars = m;
             }
             let doc_id = match (&new_side, &old_side) {
-                (Side::Stored { doc, .. }, _) | (_, Side::Stored { doc, .. }) => Some(doc.to_string()),
+                (Side::Stored { doc, .. }, _) | (_, Side::Stored { doc, .. }) => {
+                    Some(doc.to_string())
+                }
                 _ => None,
             };
-            let doc = doc_id.as_deref().and_then(|id| config.as_ref()?.document(id).cloned());
+            let doc = doc_id
+                .as_deref()
+                .and_then(|id| config.as_ref()?.document(id).cloned());
             let doc = doc.unwrap_or_else(|| Document {
                 id: doc_id.clone().unwrap_or_else(|| "document".into()),
                 name: args.name.clone(),
                 service: args.service.clone(),
-                url: args.url.clone().unwrap_or_else(|| Url::parse("https://example.invalid/").expect("valid")),
+                url: args
+                    .url
+                    .clone()
+                    .unwrap_or_else(|| Url::parse("https://example.invalid/").expect("valid")),
                 select: Vec::new(),
                 remove: Vec::new(),
-                schedule: crate::config::Schedule::parse(crate::config::DEFAULT_SCHEDULE).expect("valid"),
+                schedule: crate::config::Schedule::parse(crate::config::DEFAULT_SCHEDULE)
+                    .expect("valid"),
                 language: language.clone(),
                 tags: Vec::new(),
                 json_field: None,
@@ -782,7 +829,11 @@ pub async fn status(args: StatusArgs) -> Result<i32> {
             writeln!(out)?;
         }
         OutputFormat::Text => {
-            let when = |t: Option<DateTime<Utc>>| t.map_or("never".to_string(), |t| t.format("%Y-%m-%d %H:%M").to_string());
+            let when = |t: Option<DateTime<Utc>>| {
+                t.map_or("never".to_string(), |t| {
+                    t.format("%Y-%m-%d %H:%M").to_string()
+                })
+            };
             for d in &docs {
                 let mut state = if d.paused {
                     "paused".to_string()
@@ -806,7 +857,10 @@ pub async fn status(args: StatusArgs) -> Result<i32> {
                     ));
                 }
                 if d.pending_change_since.is_some() {
-                    state.push_str(&format!(", change awaiting confirmation since {}", when(d.pending_change_since)));
+                    state.push_str(&format!(
+                        ", change awaiting confirmation since {}",
+                        when(d.pending_change_since)
+                    ));
                 }
                 if d.not_found_since.is_some() {
                     state.push_str(&format!(", not found since {}", when(d.not_found_since)));
@@ -831,9 +885,17 @@ pub async fn status(args: StatusArgs) -> Result<i32> {
                 outbox.pending, outbox.sending, outbox.sent, outbox.failed
             )?;
             for f in &outbox.failures {
-                writeln!(out, "    failed: post {} of {}: {}", f.seq, f.thread, f.error)?;
+                writeln!(
+                    out,
+                    "    failed: post {} of {}: {}",
+                    f.seq, f.thread, f.error
+                )?;
             }
-            writeln!(out, "mention cursor: {}", cursor.as_deref().unwrap_or("none"))?;
+            writeln!(
+                out,
+                "mention cursor: {}",
+                cursor.as_deref().unwrap_or("none")
+            )?;
         }
     }
     Ok(0)
@@ -842,7 +904,10 @@ pub async fn status(args: StatusArgs) -> Result<i32> {
 /// `clausewatch backup`: a consistent copy of the database.
 pub async fn backup(args: BackupArgs) -> Result<i32> {
     if args.path.exists() {
-        return Err(bad(format!("{} already exists; choose a new file", args.path.display())));
+        return Err(bad(format!(
+            "{} already exists; choose a new file",
+            args.path.display()
+        )));
     }
     let store = args.db.open().await?;
     store
@@ -859,7 +924,10 @@ pub async fn export(args: ExportArgs) -> Result<i32> {
     let store = args.db.open().await?;
     let versions = store.history(&args.document, None).await?;
     if versions.is_empty() {
-        return Err(bad(format!("no versions of {:?} in the database", args.document)));
+        return Err(bad(format!(
+            "no versions of {:?} in the database",
+            args.document
+        )));
     }
     std::fs::create_dir_all(&args.dir).with_context(|| format!("create {}", args.dir.display()))?;
     let mut used = std::collections::HashSet::new();
@@ -894,8 +962,13 @@ pub async fn export(args: ExportArgs) -> Result<i32> {
         ));
     }
     let index_path = args.dir.join("index.tsv");
-    std::fs::write(&index_path, index).with_context(|| format!("write {}", index_path.display()))?;
-    eprintln!("{} versions written to {}", versions.len(), args.dir.display());
+    std::fs::write(&index_path, index)
+        .with_context(|| format!("write {}", index_path.display()))?;
+    eprintln!(
+        "{} versions written to {}",
+        versions.len(),
+        args.dir.display()
+    );
     Ok(0)
 }
 
@@ -915,31 +988,48 @@ fn parse_version_date(s: &str) -> Option<DateTime<Utc>> {
 /// Imported versions are never announced.
 pub async fn import(args: ImportArgs) -> Result<i32> {
     let config = args.config.load()?;
-    let doc = config.document(&args.document).ok_or_else(|| unknown_document(&config, &args.document))?;
+    let doc = config
+        .document(&args.document)
+        .ok_or_else(|| unknown_document(&config, &args.document))?;
     let index = args.dir.join("index.tsv");
     let mut entries: Vec<(DateTime<Utc>, PathBuf)> = Vec::new();
     if index.exists() {
-        let text = std::fs::read_to_string(&index).with_context(|| format!("read {}", index.display()))?;
+        let text =
+            std::fs::read_to_string(&index).with_context(|| format!("read {}", index.display()))?;
         let mut lines = text.lines();
         let header: Vec<&str> = lines.next().unwrap_or_default().split('\t').collect();
         let col = |name: &str| header.iter().position(|h| *h == name);
         let (file_col, date_col) = match (col("file"), col("date").or_else(|| col("first_seen"))) {
             (Some(f), Some(d)) => (f, d),
-            _ => return Err(bad(format!("{}: needs 'file' and 'date' (or 'first_seen') columns", index.display()))),
+            _ => {
+                return Err(bad(format!(
+                    "{}: needs 'file' and 'date' (or 'first_seen') columns",
+                    index.display()
+                )))
+            }
         };
         for (n, line) in lines.enumerate().filter(|(_, l)| !l.trim().is_empty()) {
             let cols: Vec<&str> = line.split('\t').collect();
             let (Some(file), Some(date)) = (cols.get(file_col), cols.get(date_col)) else {
-                return Err(bad(format!("{}:{}: missing columns", index.display(), n + 2)));
+                return Err(bad(format!(
+                    "{}:{}: missing columns",
+                    index.display(),
+                    n + 2
+                )));
             };
             let date = parse_version_date(date)
                 .ok_or_else(|| bad(format!("{}:{}: bad date {date:?}", index.display(), n + 2)))?;
             entries.push((date, args.dir.join(file)));
         }
     } else {
-        for entry in std::fs::read_dir(&args.dir).with_context(|| format!("read {}", args.dir.display()))? {
+        for entry in
+            std::fs::read_dir(&args.dir).with_context(|| format!("read {}", args.dir.display()))?
+        {
             let path = entry?.path();
-            let stem = path.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
+            let stem = path
+                .file_stem()
+                .map(|s| s.to_string_lossy().to_string())
+                .unwrap_or_default();
             if let Some(date) = parse_version_date(&stem) {
                 entries.push((date, path));
             }
@@ -980,14 +1070,20 @@ pub async fn import(args: ImportArgs) -> Result<i32> {
                 json: serde_json::to_string(&cs).expect("change sets serialize"),
             }
         });
-        match store.import_version(doc, *date, &clauses, &hash, changeset).await? {
+        match store
+            .import_version(doc, *date, &clauses, &hash, changeset)
+            .await?
+        {
             Some(_) => imported += 1,
             None => same += 1,
         }
         previous = Some(clauses);
     }
     store.close().await;
-    println!("{}: {imported} versions imported, {same} identical to the previous one", doc.id);
+    println!(
+        "{}: {imported} versions imported, {same} identical to the previous one",
+        doc.id
+    );
     Ok(0)
 }
 
@@ -996,7 +1092,14 @@ pub async fn login(args: LoginArgs) -> Result<i32> {
     let stdin = std::io::stdin();
     let mut input = stdin.lock();
     let mut out = std::io::stdout();
-    crate::fediverse::setup::login(&args.instance, &args.token_file, args.force, &mut input, &mut out).await?;
+    crate::fediverse::setup::login(
+        &args.instance,
+        &args.token_file,
+        args.force,
+        &mut input,
+        &mut out,
+    )
+    .await?;
     Ok(0)
 }
 

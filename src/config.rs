@@ -350,11 +350,22 @@ impl Locator<'_> {
     }
 }
 
-fn duration(loc: &Locator, v: &Option<Spanned<String>>, default: Duration) -> Result<Duration, ConfigError> {
+fn duration(
+    loc: &Locator,
+    v: &Option<Spanned<String>>,
+    default: Duration,
+) -> Result<Duration, ConfigError> {
     match v {
         None => Ok(default),
-        Some(s) => humantime::parse_duration(s.get_ref().trim())
-            .map_err(|e| loc.spanned(s, format!("invalid duration {:?}: {e} (write e.g. \"30s\", \"5m\")", s.get_ref()))),
+        Some(s) => humantime::parse_duration(s.get_ref().trim()).map_err(|e| {
+            loc.spanned(
+                s,
+                format!(
+                    "invalid duration {:?}: {e} (write e.g. \"30s\", \"5m\")",
+                    s.get_ref()
+                ),
+            )
+        }),
     }
 }
 
@@ -397,17 +408,24 @@ impl Config {
         };
         let contact = match &d.contact {
             Some(c) => {
-                Url::parse(c.get_ref()).map_err(|e| loc.spanned(c, format!("invalid contact URL {:?}: {e}", c.get_ref())))?;
+                Url::parse(c.get_ref()).map_err(|e| {
+                    loc.spanned(c, format!("invalid contact URL {:?}: {e}", c.get_ref()))
+                })?;
                 Some(c.get_ref().clone())
             }
             None => None,
         };
         let max_concurrent = match &d.max_concurrent {
-            Some(m) if *m.get_ref() == 0 => return Err(loc.spanned(m, "max_concurrent must be at least 1")),
+            Some(m) if *m.get_ref() == 0 => {
+                return Err(loc.spanned(m, "max_concurrent must be at least 1"))
+            }
             Some(m) => *m.get_ref(),
             None => 4,
         };
-        let base_agent = d.user_agent.clone().unwrap_or_else(|| DEFAULT_USER_AGENT.to_string());
+        let base_agent = d
+            .user_agent
+            .clone()
+            .unwrap_or_else(|| DEFAULT_USER_AGENT.to_string());
         // The user agent names the bot and says where to complain, as polite
         // crawlers do.
         let user_agent = match &contact {
@@ -430,7 +448,9 @@ impl Config {
             jitter: duration(&loc, &d.jitter, Duration::from_secs(30))?,
             confirm_after: duration(&loc, &d.confirm_after, Duration::from_secs(60))?,
             flap_window: match &d.flap_window {
-                Some(n) if *n.get_ref() == 0 => return Err(loc.spanned(n, "flap_window must be at least 1")),
+                Some(n) if *n.get_ref() == 0 => {
+                    return Err(loc.spanned(n, "flap_window must be at least 1"))
+                }
                 Some(n) => *n.get_ref(),
                 None => 5,
             },
@@ -444,9 +464,16 @@ impl Config {
             gone_after: duration(&loc, &d.gone_after, Duration::from_secs(3 * 24 * 3600))?,
         };
 
-        let storage_path = PathBuf::from(raw.storage.path.clone().unwrap_or_else(|| "clausewatch.db".into()));
+        let storage_path = PathBuf::from(
+            raw.storage
+                .path
+                .clone()
+                .unwrap_or_else(|| "clausewatch.db".into()),
+        );
         let storage_path = if storage_path.is_relative() {
-            path.parent().map(|p| p.join(&storage_path)).unwrap_or(storage_path)
+            path.parent()
+                .map(|p| p.join(&storage_path))
+                .unwrap_or(storage_path)
         } else {
             storage_path
         };
@@ -473,8 +500,9 @@ impl Config {
             if !seen.insert(id.clone()) {
                 return Err(loc.spanned(&rd.id, format!("duplicate document id {id:?}")));
             }
-            let url = Url::parse(rd.url.get_ref())
-                .map_err(|e| loc.spanned(&rd.url, format!("invalid URL {:?}: {e}", rd.url.get_ref())))?;
+            let url = Url::parse(rd.url.get_ref()).map_err(|e| {
+                loc.spanned(&rd.url, format!("invalid URL {:?}: {e}", rd.url.get_ref()))
+            })?;
             if !matches!(url.scheme(), "http" | "https") {
                 return Err(loc.spanned(&rd.url, format!("URL {url} must be http or https")));
             }
@@ -504,7 +532,13 @@ impl Config {
 
         let http_listen = match raw.http.as_ref().and_then(|h| h.listen.as_ref()) {
             Some(l) => Some(l.get_ref().parse().map_err(|e| {
-                loc.spanned(l, format!("invalid listen address {:?}: {e} (write e.g. \"127.0.0.1:9090\")", l.get_ref()))
+                loc.spanned(
+                    l,
+                    format!(
+                        "invalid listen address {:?}: {e} (write e.g. \"127.0.0.1:9090\")",
+                        l.get_ref()
+                    ),
+                )
             })?),
             None => None,
         };
@@ -538,22 +572,43 @@ impl Config {
     }
 }
 
-fn visibility(loc: &Locator, v: &Option<Spanned<String>>, default: &str, allowed: &[&str]) -> Result<String, ConfigError> {
+fn visibility(
+    loc: &Locator,
+    v: &Option<Spanned<String>>,
+    default: &str,
+    allowed: &[&str],
+) -> Result<String, ConfigError> {
     match v {
         None => Ok(default.to_string()),
         Some(s) if allowed.contains(&s.get_ref().as_str()) => Ok(s.get_ref().clone()),
-        Some(s) => Err(loc.spanned(s, format!("visibility {:?} must be one of {}", s.get_ref(), allowed.join(", ")))),
+        Some(s) => Err(loc.spanned(
+            s,
+            format!(
+                "visibility {:?} must be one of {}",
+                s.get_ref(),
+                allowed.join(", ")
+            ),
+        )),
     }
 }
 
 fn fediverse(loc: &Locator, path: &Path, f: &RawFediverse) -> Result<Fediverse, ConfigError> {
-    let instance = Url::parse(f.instance.get_ref())
-        .map_err(|e| loc.spanned(&f.instance, format!("invalid instance URL {:?}: {e}", f.instance.get_ref())))?;
+    let instance = Url::parse(f.instance.get_ref()).map_err(|e| {
+        loc.spanned(
+            &f.instance,
+            format!("invalid instance URL {:?}: {e}", f.instance.get_ref()),
+        )
+    })?;
     if !matches!(instance.scheme(), "http" | "https") {
-        return Err(loc.spanned(&f.instance, format!("instance URL {instance} must be http or https")));
+        return Err(loc.spanned(
+            &f.instance,
+            format!("instance URL {instance} must be http or https"),
+        ));
     }
     let max_posts = match &f.max_posts_per_thread {
-        Some(m) if *m.get_ref() < 2 => return Err(loc.spanned(m, "max_posts_per_thread must be at least 2")),
+        Some(m) if *m.get_ref() < 2 => {
+            return Err(loc.spanned(m, "max_posts_per_thread must be at least 2"))
+        }
         Some(m) => *m.get_ref(),
         None => 10,
     };
@@ -569,14 +624,27 @@ fn fediverse(loc: &Locator, path: &Path, f: &RawFediverse) -> Result<Fediverse, 
         instance,
         token_file,
         visibility: visibility(loc, &f.visibility, "public", &["public", "unlisted"])?,
-        reply_visibility: visibility(loc, &f.reply_visibility, "unlisted", &["public", "unlisted", "private"])?,
+        reply_visibility: visibility(
+            loc,
+            &f.reply_visibility,
+            "unlisted",
+            &["public", "unlisted", "private"],
+        )?,
         content_warning: f.content_warning.clone().filter(|c| !c.trim().is_empty()),
-        hashtags: f.hashtags.iter().map(|h| h.trim_start_matches('#').to_string()).collect(),
+        hashtags: f
+            .hashtags
+            .iter()
+            .map(|h| h.trim_start_matches('#').to_string())
+            .collect(),
         max_posts_per_thread: max_posts,
         max_chars: f.max_chars,
         post_interval: duration(loc, &f.post_interval, Duration::from_secs(2))?,
         request_timeout: duration(loc, &f.request_timeout, Duration::from_secs(30))?,
-        admins: f.admins.iter().map(|a| a.trim_start_matches('@').to_lowercase()).collect(),
+        admins: f
+            .admins
+            .iter()
+            .map(|a| a.trim_start_matches('@').to_lowercase())
+            .collect(),
         poll_interval: duration(loc, &f.poll_interval, Duration::from_secs(30))?,
         commands_per_account: f.commands_per_account.unwrap_or(5),
         reply_budget: f.reply_budget.unwrap_or(240),
@@ -593,7 +661,10 @@ fn selectors(loc: &Locator, v: &Option<Spanned<OneOrMany>>) -> Result<Vec<String
     Ok(v.get_ref().0.clone())
 }
 
-fn ignore_patterns(loc: &Locator, v: &Option<Spanned<OneOrMany>>) -> Result<Vec<regex::Regex>, ConfigError> {
+fn ignore_patterns(
+    loc: &Locator,
+    v: &Option<Spanned<OneOrMany>>,
+) -> Result<Vec<regex::Regex>, ConfigError> {
     let Some(v) = v else { return Ok(Vec::new()) };
     v.get_ref()
         .0
@@ -601,7 +672,9 @@ fn ignore_patterns(loc: &Locator, v: &Option<Spanned<OneOrMany>>) -> Result<Vec<
         .map(|p| match regex::Regex::new(p) {
             // An empty match would cut nothing but still make every clause
             // "match"; refusing it keeps the intent of the pattern clear.
-            Ok(re) if re.is_match("") => Err(loc.spanned(v, format!("ignore pattern {p:?} matches the empty string"))),
+            Ok(re) if re.is_match("") => {
+                Err(loc.spanned(v, format!("ignore pattern {p:?} matches the empty string")))
+            }
             Ok(re) => Ok(re),
             Err(e) => Err(loc.spanned(v, format!("invalid ignore pattern {p:?}: {e}"))),
         })
@@ -611,7 +684,8 @@ fn ignore_patterns(loc: &Locator, v: &Option<Spanned<OneOrMany>>) -> Result<Vec<
 fn is_slug(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 64
-        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !s.starts_with('-')
 }
 
@@ -638,7 +712,9 @@ mod tests {
 
     #[test]
     fn unknown_key_is_located() {
-        let err = parse(&format!("{DOC}selct = \"#main\"\n")).unwrap_err().to_string();
+        let err = parse(&format!("{DOC}selct = \"#main\"\n"))
+            .unwrap_err()
+            .to_string();
         assert!(err.starts_with("bot.toml:6:1:"), "{err}");
         assert!(err.contains("selct"), "{err}");
     }
@@ -652,21 +728,41 @@ mod tests {
 
     #[test]
     fn bad_url_and_cron_are_located() {
-        let err = parse(&DOC.replace("https://x.com/en/privacy", "not a url")).unwrap_err().to_string();
-        assert!(err.starts_with("bot.toml:5:7:") && err.contains("invalid URL \"not a url\""), "{err}");
-        let err = parse(&format!("{DOC}schedule = \"61 * * * *\"\n")).unwrap_err().to_string();
-        assert!(err.starts_with("bot.toml:6:12:") && err.contains("cron"), "{err}");
-        let err = parse(&format!("[defaults]\nschedule = \"every day\"\n{DOC}")).unwrap_err().to_string();
+        let err = parse(&DOC.replace("https://x.com/en/privacy", "not a url"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("bot.toml:5:7:") && err.contains("invalid URL \"not a url\""),
+            "{err}"
+        );
+        let err = parse(&format!("{DOC}schedule = \"61 * * * *\"\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("bot.toml:6:12:") && err.contains("cron"),
+            "{err}"
+        );
+        let err = parse(&format!("[defaults]\nschedule = \"every day\"\n{DOC}"))
+            .unwrap_err()
+            .to_string();
         assert!(err.starts_with("bot.toml:2:12:"), "{err}");
     }
 
     #[test]
     fn select_accepts_one_or_many_and_checks_selectors() {
-        let c = parse(&format!("{DOC}select = \"#main\"\nremove = [\".a\", \".b\"]\n")).unwrap();
+        let c = parse(&format!(
+            "{DOC}select = \"#main\"\nremove = [\".a\", \".b\"]\n"
+        ))
+        .unwrap();
         assert_eq!(c.documents[0].select, vec!["#main"]);
         assert_eq!(c.documents[0].remove, vec![".a", ".b"]);
-        let err = parse(&format!("{DOC}remove = [\".a\", \"[[oops\"]\n")).unwrap_err().to_string();
-        assert!(err.starts_with("bot.toml:6:10:") && err.contains("[[oops"), "{err}");
+        let err = parse(&format!("{DOC}remove = [\".a\", \"[[oops\"]\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("bot.toml:6:10:") && err.contains("[[oops"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -684,11 +780,23 @@ mod tests {
         assert_eq!(c.defaults.flap_window, 3);
         assert_eq!(c.defaults.soft_error_ratio, 0.5);
         assert!(c.ignore_patterns("x-privacy")[0].is_match("Visitors: 42"));
-        let err = parse(&format!("{DOC}ignore = [\"ok\", \"(unclosed\"]\n")).unwrap_err().to_string();
-        assert!(err.starts_with("bot.toml:6:10:") && err.contains("(unclosed"), "{err}");
-        let err = parse(&format!("{DOC}ignore = \"x*\"\n")).unwrap_err().to_string();
-        assert!(err.starts_with("bot.toml:6:10:") && err.contains("empty string"), "{err}");
-        let err = parse(&format!("[defaults]\nflap_window = 0\n{DOC}")).unwrap_err().to_string();
+        let err = parse(&format!("{DOC}ignore = [\"ok\", \"(unclosed\"]\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("bot.toml:6:10:") && err.contains("(unclosed"),
+            "{err}"
+        );
+        let err = parse(&format!("{DOC}ignore = \"x*\"\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("bot.toml:6:10:") && err.contains("empty string"),
+            "{err}"
+        );
+        let err = parse(&format!("[defaults]\nflap_window = 0\n{DOC}"))
+            .unwrap_err()
+            .to_string();
         assert!(err.starts_with("bot.toml:2:15:"), "{err}");
     }
 
@@ -701,9 +809,15 @@ mod tests {
 
     #[test]
     fn contact_is_added_to_user_agent() {
-        let c = parse(&format!("[defaults]\ncontact = \"https://example.org/bot\"\n{DOC}")).unwrap();
+        let c = parse(&format!(
+            "[defaults]\ncontact = \"https://example.org/bot\"\n{DOC}"
+        ))
+        .unwrap();
         assert!(c.defaults.user_agent.starts_with("clausewatch/"));
-        assert!(c.defaults.user_agent.ends_with("(+https://example.org/bot)"));
+        assert!(c
+            .defaults
+            .user_agent
+            .ends_with("(+https://example.org/bot)"));
     }
 
     #[test]

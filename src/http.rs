@@ -37,9 +37,10 @@ struct Health {
 }
 
 async fn healthz(State(s): State<Shared>) -> impl IntoResponse {
-    let last: Result<Option<String>, _> = sqlx::query_scalar("SELECT MAX(last_success_at) FROM documents")
-        .fetch_one(s.store.pool())
-        .await;
+    let last: Result<Option<String>, _> =
+        sqlx::query_scalar("SELECT MAX(last_success_at) FROM documents")
+            .fetch_one(s.store.pool())
+            .await;
     let database = last.is_ok();
     let last_success = last
         .ok()
@@ -55,13 +56,20 @@ async fn healthz(State(s): State<Shared>) -> impl IntoResponse {
         last_success,
         last_success_age_seconds: last_success.map(|t| (Utc::now() - t).num_seconds()),
     };
-    let code = if ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let code = if ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     (code, axum::Json(body))
 }
 
 async fn metrics(State(s): State<Shared>) -> impl IntoResponse {
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         s.metrics.render(),
     )
 }

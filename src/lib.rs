@@ -9,8 +9,8 @@
 pub mod check;
 pub mod classify;
 pub mod clauses;
-pub mod commands;
 pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod diff;
 pub mod extract;

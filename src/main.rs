@@ -27,7 +27,11 @@ use clap::{Parser, Subcommand, ValueEnum};
 use clausewatch::cli;
 
 #[derive(Parser, Debug)]
-#[command(name = "clausewatch", version, about = "Watches policy pages and reports clause-level changes")]
+#[command(
+    name = "clausewatch",
+    version,
+    about = "Watches policy pages and reports clause-level changes"
+)]
 struct Cli {
     /// Log format on stderr.
     #[arg(long, value_enum, global = true, default_value_t = LogFormat::Text)]
@@ -72,9 +76,11 @@ enum Command {
 
 fn init_logging(format: LogFormat) {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    let filter =
+        EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
     // Colour only for a person at a terminal; journald and files get plain text.
-    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr()) && std::env::var_os("NO_COLOR").is_none();
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr())
+        && std::env::var_os("NO_COLOR").is_none();
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

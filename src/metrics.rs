@@ -50,7 +50,8 @@ impl Metrics {
             }
         }
         self.latency_count.fetch_add(1, Ordering::Relaxed);
-        self.latency_sum_micros.fetch_add(d.as_micros() as u64, Ordering::Relaxed);
+        self.latency_sum_micros
+            .fetch_add(d.as_micros() as u64, Ordering::Relaxed);
     }
 
     /// Counts the changes of a new version by kind.
@@ -63,7 +64,11 @@ impl Metrics {
     /// The Prometheus text exposition of every counter.
     pub fn render(&self) -> String {
         let mut out = String::new();
-        let labelled = |out: &mut String, name: &str, help: &str, label: &str, list: &Mutex<Vec<(String, u64)>>| {
+        let labelled = |out: &mut String,
+                        name: &str,
+                        help: &str,
+                        label: &str,
+                        list: &Mutex<Vec<(String, u64)>>| {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
             let mut list = list.lock().unwrap_or_else(|p| p.into_inner()).clone();
             list.sort();
@@ -71,7 +76,13 @@ impl Metrics {
                 let _ = writeln!(out, "{name}{{{label}=\"{l}\"}} {n}");
             }
         };
-        labelled(&mut out, "clausewatch_checks_total", "Checks by outcome.", "outcome", &self.checks);
+        labelled(
+            &mut out,
+            "clausewatch_checks_total",
+            "Checks by outcome.",
+            "outcome",
+            &self.checks,
+        );
         let _ = writeln!(
             out,
             "# HELP clausewatch_fetch_duration_seconds Fetch latency, retries included.\n# TYPE clausewatch_fetch_duration_seconds histogram"
@@ -84,7 +95,10 @@ impl Metrics {
             );
         }
         let count = self.latency_count.load(Ordering::Relaxed);
-        let _ = writeln!(out, "clausewatch_fetch_duration_seconds_bucket{{le=\"+Inf\"}} {count}");
+        let _ = writeln!(
+            out,
+            "clausewatch_fetch_duration_seconds_bucket{{le=\"+Inf\"}} {count}"
+        );
         let _ = writeln!(
             out,
             "clausewatch_fetch_duration_seconds_sum {}",
@@ -92,15 +106,61 @@ impl Metrics {
         );
         let _ = writeln!(out, "clausewatch_fetch_duration_seconds_count {count}");
         let simple = |out: &mut String, name: &str, kind: &str, help: &str, v: &AtomicU64| {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {}", v.load(Ordering::Relaxed));
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {}",
+                v.load(Ordering::Relaxed)
+            );
         };
-        simple(&mut out, "clausewatch_versions_recorded_total", "counter", "New versions stored.", &self.versions_recorded);
-        labelled(&mut out, "clausewatch_changes_total", "Clause changes in new versions, by kind.", "kind", &self.changes);
-        simple(&mut out, "clausewatch_posts_sent_total", "counter", "Posts sent to the fediverse.", &self.posts_sent);
-        simple(&mut out, "clausewatch_posts_failed_total", "counter", "Posts that failed for good.", &self.posts_failed);
-        simple(&mut out, "clausewatch_outbox_depth", "gauge", "Posts waiting in the outbox.", &self.outbox_depth);
-        simple(&mut out, "clausewatch_mentions_handled_total", "counter", "Mentions answered or ignored.", &self.mentions_handled);
-        simple(&mut out, "clausewatch_rate_limit_waits_total", "counter", "Waits caused by HTTP 429 answers.", &self.rate_limit_waits);
+        simple(
+            &mut out,
+            "clausewatch_versions_recorded_total",
+            "counter",
+            "New versions stored.",
+            &self.versions_recorded,
+        );
+        labelled(
+            &mut out,
+            "clausewatch_changes_total",
+            "Clause changes in new versions, by kind.",
+            "kind",
+            &self.changes,
+        );
+        simple(
+            &mut out,
+            "clausewatch_posts_sent_total",
+            "counter",
+            "Posts sent to the fediverse.",
+            &self.posts_sent,
+        );
+        simple(
+            &mut out,
+            "clausewatch_posts_failed_total",
+            "counter",
+            "Posts that failed for good.",
+            &self.posts_failed,
+        );
+        simple(
+            &mut out,
+            "clausewatch_outbox_depth",
+            "gauge",
+            "Posts waiting in the outbox.",
+            &self.outbox_depth,
+        );
+        simple(
+            &mut out,
+            "clausewatch_mentions_handled_total",
+            "counter",
+            "Mentions answered or ignored.",
+            &self.mentions_handled,
+        );
+        simple(
+            &mut out,
+            "clausewatch_rate_limit_waits_total",
+            "counter",
+            "Waits caused by HTTP 429 answers.",
+            &self.rate_limit_waits,
+        );
         out
     }
 }
@@ -119,7 +179,10 @@ mod tests {
         m.fetch_latency(Duration::from_secs(3));
         m.changes("added", 3);
         let text = m.render();
-        assert!(text.contains("clausewatch_checks_total{outcome=\"unchanged\"} 2"), "{text}");
+        assert!(
+            text.contains("clausewatch_checks_total{outcome=\"unchanged\"} 2"),
+            "{text}"
+        );
         assert!(text.contains("clausewatch_checks_total{outcome=\"failed\"} 1"));
         assert!(text.contains("clausewatch_fetch_duration_seconds_bucket{le=\"0.1\"} 1"));
         assert!(text.contains("clausewatch_fetch_duration_seconds_bucket{le=\"5\"} 2"));

@@ -25,9 +25,34 @@ pub const NOISE_VERSION: u32 = 1;
 /// Query parameters that identify a visit, a campaign or a cache entry,
 /// never the document. Compared in lowercase; `utm_*` is matched by prefix.
 const VOLATILE_PARAMS: &[&str] = &[
-    "fbclid", "gclid", "dclid", "gbraid", "wbraid", "msclkid", "yclid", "igshid", "twclid", "mc_cid", "mc_eid", "_ga",
-    "_gl", "_hsenc", "_hsmi", "sessionid", "session_id", "sid", "jsessionid", "phpsessid", "aspsessionid", "cb",
-    "cachebuster", "cache_buster", "nocache", "_", "ts", "timestamp",
+    "fbclid",
+    "gclid",
+    "dclid",
+    "gbraid",
+    "wbraid",
+    "msclkid",
+    "yclid",
+    "igshid",
+    "twclid",
+    "mc_cid",
+    "mc_eid",
+    "_ga",
+    "_gl",
+    "_hsenc",
+    "_hsmi",
+    "sessionid",
+    "session_id",
+    "sid",
+    "jsessionid",
+    "phpsessid",
+    "aspsessionid",
+    "cb",
+    "cachebuster",
+    "cache_buster",
+    "nocache",
+    "_",
+    "ts",
+    "timestamp",
 ];
 
 /// A document's noise rules: its own patterns plus the built-in ones.
@@ -38,7 +63,9 @@ pub struct NoiseFilter {
 
 impl NoiseFilter {
     pub fn new(ignore: &[Regex]) -> NoiseFilter {
-        NoiseFilter { ignore: ignore.to_vec() }
+        NoiseFilter {
+            ignore: ignore.to_vec(),
+        }
     }
 
     /// Identifies the rules, for the extraction-rules hash: changing them
@@ -83,7 +110,9 @@ impl NoiseFilter {
                 s = Cow::Owned(replaced);
             }
         }
-        if let Cow::Owned(replaced) = url_pattern().replace_all(&s, |caps: &regex::Captures| clean_url(&caps[0])) {
+        if let Cow::Owned(replaced) =
+            url_pattern().replace_all(&s, |caps: &regex::Captures| clean_url(&caps[0]))
+        {
             s = Cow::Owned(replaced);
         }
         match s {
@@ -102,7 +131,10 @@ fn collapse(s: &str) -> String {
         out.push_str(word);
     }
     // Cutting "(updated 2 minutes ago)" can leave "( )" or a dangling "·".
-    out.replace("( )", "").replace("()", "").trim_matches(|c: char| c == '·' || c == '|' || c.is_whitespace()).to_string()
+    out.replace("( )", "")
+        .replace("()", "")
+        .trim_matches(|c: char| c == '·' || c == '|' || c.is_whitespace())
+        .to_string()
 }
 
 /// Relative timestamps: only the wording a page generates per visit, never
@@ -141,7 +173,9 @@ fn clean_url(raw: &str) -> String {
     // Sentence punctuation glued to the URL is not part of it.
     let trimmed = raw.trim_end_matches(['.', ',', ';', ':', '!', '?']);
     let tail = &raw[trimmed.len()..];
-    let Ok(mut url) = Url::parse(trimmed) else { return raw.to_string() };
+    let Ok(mut url) = Url::parse(trimmed) else {
+        return raw.to_string();
+    };
     let mut changed = false;
     if let Some(pos) = url.path().to_ascii_lowercase().find(";jsessionid=") {
         let path = url.path()[..pos].to_string();
@@ -149,14 +183,19 @@ fn clean_url(raw: &str) -> String {
         changed = true;
     }
     if url.query().is_some() {
-        let pairs: Vec<(String, String)> = url.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+        let pairs: Vec<(String, String)> = url
+            .query_pairs()
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
         let kept: Vec<&(String, String)> = pairs.iter().filter(|(k, _)| !is_volatile(k)).collect();
         if kept.len() != pairs.len() {
             changed = true;
             if kept.is_empty() {
                 url.set_query(None);
             } else {
-                url.query_pairs_mut().clear().extend_pairs(kept.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+                url.query_pairs_mut()
+                    .clear()
+                    .extend_pairs(kept.iter().map(|(k, v)| (k.as_str(), v.as_str())));
             }
         }
     }
@@ -188,10 +227,16 @@ mod tests {
     fn relative_timestamps_are_cut_absolute_dates_kept() {
         let f = NoiseFilter::default();
         assert_eq!(f.clean("Last updated 3 minutes ago"), "");
-        assert_eq!(f.clean("Privacy Policy · Updated about an hour ago"), "Privacy Policy");
+        assert_eq!(
+            f.clean("Privacy Policy · Updated about an hour ago"),
+            "Privacy Policy"
+        );
         assert_eq!(f.clean("Page generated 12 secs ago."), "Page");
         assert_eq!(f.clean("Mis à jour il y a 5 minutes"), "");
-        assert_eq!(f.clean("Last updated: May 18, 2023"), "Last updated: May 18, 2023");
+        assert_eq!(
+            f.clean("Last updated: May 18, 2023"),
+            "Last updated: May 18, 2023"
+        );
         // A retention period is policy text, not a page timestamp.
         assert_eq!(
             f.clean("We delete logs after 30 days."),
@@ -210,14 +255,25 @@ mod tests {
             f.clean("Visit https://example.org/help;jsessionid=0A1B2C?_=1700000000 today"),
             "Visit https://example.org/help today"
         );
-        assert_eq!(f.clean("https://example.org/a?id=7"), "https://example.org/a?id=7");
+        assert_eq!(
+            f.clean("https://example.org/a?id=7"),
+            "https://example.org/a?id=7"
+        );
     }
 
     #[test]
     fn versions_differing_only_in_noise_hash_alike() {
         let f = NoiseFilter::default();
-        let a = f.apply(clauses(&["Policy", "Updated 2 minutes ago", "Contact https://x.com/c?sid=1"]));
-        let b = f.apply(clauses(&["Policy", "Updated 17 minutes ago", "Contact https://x.com/c?sid=2"]));
+        let a = f.apply(clauses(&[
+            "Policy",
+            "Updated 2 minutes ago",
+            "Contact https://x.com/c?sid=1",
+        ]));
+        let b = f.apply(clauses(&[
+            "Policy",
+            "Updated 17 minutes ago",
+            "Contact https://x.com/c?sid=2",
+        ]));
         assert_eq!(version_hash(&a), version_hash(&b));
         assert_eq!(a.len(), 2, "the timestamp-only clause is dropped");
         assert_eq!(a[1].position, 1);

@@ -22,7 +22,11 @@ pub type OnOutcome = Arc<dyn Fn(&Document, &Outcome) + Send + Sync>;
 ///
 /// A document never checked, or whose last check is older than the tick
 /// before now, is due at once: that is the "missed schedule runs once" rule.
-pub fn next_due(schedule: &cron::Schedule, last_check: Option<DateTime<Utc>>, now: DateTime<Utc>) -> DateTime<Utc> {
+pub fn next_due(
+    schedule: &cron::Schedule,
+    last_check: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> DateTime<Utc> {
     let Some(last) = last_check else { return now };
     match schedule.after(&last).next() {
         Some(tick) if tick <= now => now,
@@ -34,12 +38,19 @@ pub fn next_due(schedule: &cron::Schedule, last_check: Option<DateTime<Utc>>, no
 }
 
 /// Runs every document on its schedule until `shutdown` becomes true.
-pub async fn run(config: Arc<Config>, checker: Checker, on_outcome: OnOutcome, shutdown: watch::Receiver<bool>) {
+pub async fn run(
+    config: Arc<Config>,
+    checker: Checker,
+    on_outcome: OnOutcome,
+    shutdown: watch::Receiver<bool>,
+) {
     let mut tasks = tokio::task::JoinSet::new();
     // Checks in flight at once. The fetcher limits requests, but a check
     // also holds database connections around its fetch; without this, a
     // thousand documents due at start queue on the pool until it times out.
-    let permits = Arc::new(tokio::sync::Semaphore::new(config.defaults.max_concurrent * 2));
+    let permits = Arc::new(tokio::sync::Semaphore::new(
+        config.defaults.max_concurrent * 2,
+    ));
     for doc in config.documents.clone() {
         let permits = permits.clone();
         let checker = checker.clone();
@@ -128,16 +139,25 @@ mod tests {
         // Hourly, last checked three days ago: due now, once.
         let s = Schedule::parse("0 * * * *").unwrap();
         let now = at("2026-01-04T10:30:00Z");
-        assert_eq!(next_due(&s.cron, Some(at("2026-01-01T10:00:00Z")), now), now);
+        assert_eq!(
+            next_due(&s.cron, Some(at("2026-01-01T10:00:00Z")), now),
+            now
+        );
         // After that check the next due time is the next tick, not another
         // catch-up.
-        assert_eq!(next_due(&s.cron, Some(now), now), at("2026-01-04T11:00:00Z"));
+        assert_eq!(
+            next_due(&s.cron, Some(now), now),
+            at("2026-01-04T11:00:00Z")
+        );
     }
 
     #[test]
     fn up_to_date_waits_for_next_tick() {
         let s = Schedule::parse("0 */6 * * *").unwrap();
         let now = at("2026-01-01T07:00:00Z");
-        assert_eq!(next_due(&s.cron, Some(at("2026-01-01T06:00:05Z")), now), at("2026-01-01T12:00:00Z"));
+        assert_eq!(
+            next_due(&s.cron, Some(at("2026-01-01T06:00:05Z")), now),
+            at("2026-01-01T12:00:00Z")
+        );
     }
 }

@@ -52,9 +52,18 @@ tags = ["terms"]
         );
         std::fs::write(dir.path().join("bot.toml"), config).unwrap();
         let bot = Bot { dir, _pages: pages };
-        let corpus = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/twitter/privacy-policy");
-        let out = bot.cmd(&["import", "x-privacy"]).arg(&corpus).output().unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let corpus = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../shared/corpus/twitter/privacy-policy");
+        let out = bot
+            .cmd(&["import", "x-privacy"])
+            .arg(&corpus)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         bot
     }
 
@@ -79,16 +88,26 @@ tags = ["terms"]
 }
 
 fn stop(child: &mut Child) {
-    let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status();
     let start = Instant::now();
     while child.try_wait().unwrap().is_none() {
-        assert!(start.elapsed() < Duration::from_secs(30), "daemon did not stop");
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "daemon did not stop"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
 
 fn mention(mock: &MockServer, token: &str, text: &str, visibility: &str) -> String {
-    mock.post("/api/v1/statuses", token, json!({"status": text, "visibility": visibility}))["id"]
+    mock.post(
+        "/api/v1/statuses",
+        token,
+        json!({"status": text, "visibility": visibility}),
+    )["id"]
         .as_str()
         .unwrap()
         .to_string()
@@ -96,7 +115,10 @@ fn mention(mock: &MockServer, token: &str, text: &str, visibility: &str) -> Stri
 
 /// The bot's statuses replying to `status_id`.
 fn replies_to(mock: &MockServer, status_id: &str) -> Vec<Value> {
-    mock.statuses(BOT_TOKEN).into_iter().filter(|s| s["in_reply_to_id"] == status_id).collect()
+    mock.statuses(BOT_TOKEN)
+        .into_iter()
+        .filter(|s| s["in_reply_to_id"] == status_id)
+        .collect()
 }
 
 fn wait_reply(mock: &MockServer, status_id: &str) -> Value {
@@ -105,7 +127,10 @@ fn wait_reply(mock: &MockServer, status_id: &str) -> Value {
         if let Some(r) = replies_to(mock, status_id).into_iter().next() {
             return r;
         }
-        assert!(start.elapsed() < Duration::from_secs(60), "no reply to {status_id}");
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "no reply to {status_id}"
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
 }
@@ -122,22 +147,50 @@ fn mentions_are_answered_in_thread_once_with_the_right_visibility() {
     let mut daemon = bot.spawn("run1.log");
 
     // when: names the 2023 version that added the biometric clause.
-    let q = mention(&mock, ALICE_TOKEN, "@clausewatch when x-privacy \"biometric\"", "public");
+    let q = mention(
+        &mock,
+        ALICE_TOKEN,
+        "@clausewatch when x-privacy \"biometric\"",
+        "public",
+    );
     let r = wait_reply(&mock, &q);
     let t = text(&r);
     assert!(t.starts_with("@alice "), "{t}");
     assert!(t.contains("biometric") && t.contains("2023-"), "{t}");
-    assert!(t.contains("Biometric Information"), "quotes the clause: {t}");
-    let mentioned: Vec<&str> = r["mentions"].as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap()).collect();
-    assert_eq!(mentioned, vec![alice_id.as_str()], "mentions only the requester");
-    assert_eq!(r["visibility"], "unlisted", "a public request gets the configured reply visibility");
+    assert!(
+        t.contains("Biometric Information"),
+        "quotes the clause: {t}"
+    );
+    let mentioned: Vec<&str> = r["mentions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        mentioned,
+        vec![alice_id.as_str()],
+        "mentions only the requester"
+    );
+    assert_eq!(
+        r["visibility"], "unlisted",
+        "a public request gets the configured reply visibility"
+    );
 
     // A direct request gets a direct reply; forgiving document names work.
-    let q = mention(&mock, ALICE_TOKEN, "@clausewatch history twitter privacy 3", "direct");
+    let q = mention(
+        &mock,
+        ALICE_TOKEN,
+        "@clausewatch history twitter privacy 3",
+        "direct",
+    );
     let r = wait_reply(&mock, &q);
     assert_eq!(r["visibility"], "direct");
     let t = text(&r);
-    assert!(t.contains("x-privacy") && t.matches("\nv").count() == 3, "three versions: {t}");
+    assert!(
+        t.contains("x-privacy") && t.matches("\nv").count() == 3,
+        "three versions: {t}"
+    );
 
     // diff: the latest change, as a short thread; help and list.
     let q = mention(&mock, ALICE_TOKEN, "@clausewatch diff x-privacy", "public");
@@ -157,12 +210,20 @@ fn mentions_are_answered_in_thread_once_with_the_right_visibility() {
     wait_reply(&mock, &q_down);
     std::thread::sleep(Duration::from_secs(2));
     stop(&mut daemon);
-    assert!(replies_to(&mock, &q_robot).is_empty(), "a bot got an answer");
+    assert!(
+        replies_to(&mock, &q_robot).is_empty(),
+        "a bot got an answer"
+    );
     for s in mock.statuses(ALICE_TOKEN) {
         let id = s["id"].as_str().unwrap();
         let replies = replies_to(&mock, id);
         let firsts = replies.iter().filter(|r| !text(r).contains(" 2/")).count();
-        assert_eq!(firsts, 1, "status {id} answered once: {:?}", replies.iter().map(text).collect::<Vec<_>>());
+        assert_eq!(
+            firsts,
+            1,
+            "status {id} answered once: {:?}",
+            replies.iter().map(text).collect::<Vec<_>>()
+        );
     }
     let log = std::fs::read_to_string(bot.dir.path().join("run1.log")).unwrap();
     assert!(!log.contains(BOT_TOKEN), "the token is never logged");
@@ -174,7 +235,16 @@ fn floods_are_rate_limited_and_the_bot_stays_responsive() {
     let bot = Bot::new(&mock);
     let mut daemon = bot.spawn("run.log");
     // 50 mentions from one account within a minute.
-    let flood: Vec<String> = (0..50).map(|i| mention(&mock, BOB_TOKEN, &format!("@clausewatch status {i}"), "public")).collect();
+    let flood: Vec<String> = (0..50)
+        .map(|i| {
+            mention(
+                &mock,
+                BOB_TOKEN,
+                &format!("@clausewatch status {i}"),
+                "public",
+            )
+        })
+        .collect();
     // Someone else is still answered promptly.
     let q = mention(&mock, ALICE_TOKEN, "@clausewatch help", "public");
     let t = text(&wait_reply(&mock, &q));
@@ -185,9 +255,18 @@ fn floods_are_rate_limited_and_the_bot_stays_responsive() {
     let u2 = mention(&mock, ALICE_TOKEN, "@clausewatch blorp again", "public");
     std::thread::sleep(Duration::from_secs(3));
     stop(&mut daemon);
-    let answered = flood.iter().filter(|id| !replies_to(&mock, id).is_empty()).count();
-    assert_eq!(answered, 5, "the default rate limit is 5 commands per 10 minutes");
-    assert!(replies_to(&mock, &u2).is_empty(), "second unknown command ignored");
+    let answered = flood
+        .iter()
+        .filter(|id| !replies_to(&mock, id).is_empty())
+        .count();
+    assert_eq!(
+        answered, 5,
+        "the default rate limit is 5 commands per 10 minutes"
+    );
+    assert!(
+        replies_to(&mock, &u2).is_empty(),
+        "second unknown command ignored"
+    );
     let out = bot.cmd(&["status", "--format", "json"]).output().unwrap();
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(v["mention_cursor"].is_string(), "{v}");
@@ -209,5 +288,8 @@ fn admin_commands_only_from_admins_and_subscriptions() {
     stop(&mut daemon);
     let out = bot.cmd(&["status"]).output().unwrap();
     let status = String::from_utf8_lossy(&out.stdout);
-    assert!(status.lines().any(|l| l.starts_with("x-privacy: paused")), "{status}");
+    assert!(
+        status.lines().any(|l| l.starts_with("x-privacy: paused")),
+        "{status}"
+    );
 }

@@ -4,7 +4,9 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use clausewatch::fetch::{Conditional, FetchError, FetchReport, FetchSettings, Fetched, Fetcher, Page};
+use clausewatch::fetch::{
+    Conditional, FetchError, FetchReport, FetchSettings, Fetched, Fetcher, Page,
+};
 use common::server::{Reply, TestServer};
 use url::Url;
 
@@ -64,7 +66,10 @@ fn fixture(name: &str) -> Vec<u8> {
 #[tokio::test]
 async fn plain_page_is_fetched_with_configured_user_agent() {
     let server = TestServer::start();
-    server.set_route("/privacy", vec![Reply::html("<h1>Privacy</h1><p>We collect data.</p>")]);
+    server.set_route(
+        "/privacy",
+        vec![Reply::html("<h1>Privacy</h1><p>We collect data.</p>")],
+    );
     let report = get(&fetcher_with(settings()), &server.url("/privacy")).await;
 
     let page = page(&report);
@@ -72,7 +77,10 @@ async fn plain_page_is_fetched_with_configured_user_agent() {
     assert_eq!(page.text, "<h1>Privacy</h1><p>We collect data.</p>");
     assert_eq!(page.body.len() as u64, report.bytes);
     assert_eq!(page.encoding, "UTF-8");
-    assert_eq!(page.content_type.as_deref(), Some("text/html; charset=utf-8"));
+    assert_eq!(
+        page.content_type.as_deref(),
+        Some("text/html; charset=utf-8")
+    );
     assert_eq!(page.final_url.as_str(), server.url("/privacy"));
     assert_eq!((report.attempts, report.status), (1, Some(200)));
 
@@ -86,22 +94,34 @@ async fn plain_page_is_fetched_with_configured_user_agent() {
 #[tokio::test]
 async fn etag_round_trip_yields_not_modified() {
     let server = TestServer::start();
-    server.set_route("/terms", vec![Reply::html("<p>terms v1</p>").etag("\"v1\"")]);
+    server.set_route(
+        "/terms",
+        vec![Reply::html("<p>terms v1</p>").etag("\"v1\"")],
+    );
     let fetcher = fetcher_with(settings());
 
     let first = get(&fetcher, &server.url("/terms")).await;
     let etag = page(&first).etag.clone();
     assert_eq!(etag.as_deref(), Some("\"v1\""));
 
-    let cond = Conditional { etag, last_modified: None };
+    let cond = Conditional {
+        etag,
+        last_modified: None,
+    };
     let second = get_if(&fetcher, &server.url("/terms"), &cond).await;
-    assert!(matches!(second.result, Ok(Fetched::NotModified)), "{second:?}");
+    assert!(
+        matches!(second.result, Ok(Fetched::NotModified)),
+        "{second:?}"
+    );
     assert_eq!((second.status, second.bytes), (Some(304), 0));
     let requests = server.requests_to("/terms");
     assert_eq!(requests[1].header("if-none-match"), Some("\"v1\""));
 
     // A changed ETag on the server means a full page again.
-    server.set_route("/terms", vec![Reply::html("<p>terms v2</p>").etag("\"v2\"")]);
+    server.set_route(
+        "/terms",
+        vec![Reply::html("<p>terms v2</p>").etag("\"v2\"")],
+    );
     let third = get_if(&fetcher, &server.url("/terms"), &cond).await;
     assert_eq!(page(&third).text, "<p>terms v2</p>");
 }
@@ -110,7 +130,10 @@ async fn etag_round_trip_yields_not_modified() {
 async fn last_modified_round_trip_yields_not_modified() {
     let date = "Wed, 21 Oct 2015 07:28:00 GMT";
     let server = TestServer::start();
-    server.set_route("/policy", vec![Reply::html("<p>policy</p>").last_modified(date)]);
+    server.set_route(
+        "/policy",
+        vec![Reply::html("<p>policy</p>").last_modified(date)],
+    );
     let fetcher = fetcher_with(settings());
 
     let first = get(&fetcher, &server.url("/policy")).await;
@@ -120,8 +143,14 @@ async fn last_modified_round_trip_yields_not_modified() {
     };
     assert_eq!(cond.last_modified.as_deref(), Some(date));
     let second = get_if(&fetcher, &server.url("/policy"), &cond).await;
-    assert!(matches!(second.result, Ok(Fetched::NotModified)), "{second:?}");
-    assert_eq!(server.requests_to("/policy")[1].header("if-modified-since"), Some(date));
+    assert!(
+        matches!(second.result, Ok(Fetched::NotModified)),
+        "{second:?}"
+    );
+    assert_eq!(
+        server.requests_to("/policy")[1].header("if-modified-since"),
+        Some(date)
+    );
 }
 
 #[tokio::test]
@@ -143,11 +172,13 @@ async fn meta_charset_is_used_when_header_has_none() {
     let server = TestServer::start();
     server.set_route(
         "/meta",
-        vec![Reply::ok(fixture("windows-1252-meta-charset.html")).header("Content-Type", "text/html")],
+        vec![Reply::ok(fixture("windows-1252-meta-charset.html"))
+            .header("Content-Type", "text/html")],
     );
     server.set_route(
         "/late-meta",
-        vec![Reply::ok(fixture("iso-8859-1-meta-after-1024.html")).header("Content-Type", "text/html")],
+        vec![Reply::ok(fixture("iso-8859-1-meta-after-1024.html"))
+            .header("Content-Type", "text/html")],
     );
     let fetcher = fetcher_with(settings());
 
@@ -157,7 +188,9 @@ async fn meta_charset_is_used_when_header_has_none() {
 
     let report = get(&fetcher, &server.url("/late-meta")).await;
     assert_eq!(page(&report).encoding, "windows-1252");
-    assert!(page(&report).text.contains("<title>Données personnelles</title>"));
+    assert!(page(&report)
+        .text
+        .contains("<title>Données personnelles</title>"));
 }
 
 #[tokio::test]
@@ -180,7 +213,10 @@ async fn server_errors_are_retried_then_reported() {
     let report = get(&fetcher_with(settings()), &server.url("/down")).await;
 
     let error = error(&report);
-    assert!(matches!(error, FetchError::Status { status: 500, .. }), "{error:?}");
+    assert!(
+        matches!(error, FetchError::Status { status: 500, .. }),
+        "{error:?}"
+    );
     assert_eq!(error.class(), "http_server");
     assert_eq!(report.attempts, 3);
     assert_eq!(server.hits("/down"), 3, "retries + 1 requests");
@@ -190,7 +226,10 @@ async fn server_errors_are_retried_then_reported() {
 #[tokio::test]
 async fn service_unavailable_then_ok_succeeds_on_second_attempt() {
     let server = TestServer::start();
-    server.set_route("/flaky", vec![Reply::status(503), Reply::html("<p>back</p>")]);
+    server.set_route(
+        "/flaky",
+        vec![Reply::status(503), Reply::html("<p>back</p>")],
+    );
     let report = get(&fetcher_with(settings()), &server.url("/flaky")).await;
     assert_eq!(page(&report).text, "<p>back</p>");
     assert_eq!(report.attempts, 2);
@@ -202,18 +241,27 @@ async fn retry_after_is_honoured_on_429() {
     let server = TestServer::start();
     server.set_route(
         "/busy",
-        vec![Reply::status(429).header("Retry-After", "1"), Reply::html("<p>ok</p>")],
+        vec![
+            Reply::status(429).header("Retry-After", "1"),
+            Reply::html("<p>ok</p>"),
+        ],
     );
     let start = Instant::now();
     let report = get(&fetcher_with(settings()), &server.url("/busy")).await;
     let elapsed = start.elapsed();
     assert_eq!(page(&report).text, "<p>ok</p>");
     assert_eq!(report.attempts, 2);
-    assert!(elapsed >= Duration::from_millis(950), "waited only {elapsed:?}");
+    assert!(
+        elapsed >= Duration::from_millis(950),
+        "waited only {elapsed:?}"
+    );
     assert!(elapsed < Duration::from_secs(3), "waited {elapsed:?}");
     let requests = server.requests_to("/busy");
     let gap = requests[1].received - requests[0].received;
-    assert!(gap >= Duration::from_millis(950), "server saw a gap of {gap:?}");
+    assert!(
+        gap >= Duration::from_millis(950),
+        "server saw a gap of {gap:?}"
+    );
 }
 
 #[tokio::test]
@@ -273,7 +321,10 @@ async fn oversized_body_is_refused_with_and_without_content_length() {
 #[tokio::test]
 async fn body_at_the_limit_is_accepted_without_content_length() {
     let server = TestServer::start();
-    server.set_route("/exact", vec![Reply::ok(vec![b'x'; LIMIT as usize]).without_content_length()]);
+    server.set_route(
+        "/exact",
+        vec![Reply::ok(vec![b'x'; LIMIT as usize]).without_content_length()],
+    );
     let report = get(&fetcher_with(settings()), &server.url("/exact")).await;
     assert_eq!(page(&report).body.len() as u64, LIMIT);
 }
@@ -281,7 +332,10 @@ async fn body_at_the_limit_is_accepted_without_content_length() {
 #[tokio::test]
 async fn slow_headers_time_out() {
     let server = TestServer::start();
-    server.set_route("/slow", vec![Reply::html("late").delay(Duration::from_secs(3))]);
+    server.set_route(
+        "/slow",
+        vec![Reply::html("late").delay(Duration::from_secs(3))],
+    );
     let settings = FetchSettings {
         timeout: Duration::from_millis(300),
         retries: 1,
@@ -289,10 +343,17 @@ async fn slow_headers_time_out() {
     };
     let start = Instant::now();
     let report = get(&fetcher_with(settings), &server.url("/slow")).await;
-    assert!(matches!(error(&report), FetchError::Timeout { .. }), "{report:?}");
+    assert!(
+        matches!(error(&report), FetchError::Timeout { .. }),
+        "{report:?}"
+    );
     assert_eq!(error(&report).class(), "timeout");
     assert_eq!(report.attempts, 2, "timeouts are retried");
-    assert!(start.elapsed() < Duration::from_secs(2), "took {:?}", start.elapsed());
+    assert!(
+        start.elapsed() < Duration::from_secs(2),
+        "took {:?}",
+        start.elapsed()
+    );
 }
 
 #[tokio::test]
@@ -308,14 +369,24 @@ async fn slow_body_times_out() {
         ..settings()
     };
     let report = get(&fetcher_with(settings), &server.url("/trickle")).await;
-    assert!(matches!(error(&report), FetchError::Timeout { .. }), "{report:?}");
-    assert!(report.bytes > 0 && report.bytes < 2000, "partial body: {}", report.bytes);
+    assert!(
+        matches!(error(&report), FetchError::Timeout { .. }),
+        "{report:?}"
+    );
+    assert!(
+        report.bytes > 0 && report.bytes < 2000,
+        "partial body: {}",
+        report.bytes
+    );
 }
 
 /// Installs /hop0 → /hop1 → ... → /hop{n} which serves a page.
 fn redirect_chain(server: &TestServer, n: usize) {
     for i in 0..n {
-        server.set_route(&format!("/hop{i}"), vec![Reply::redirect(302, &format!("/hop{}", i + 1))]);
+        server.set_route(
+            &format!("/hop{i}"),
+            vec![Reply::redirect(302, &format!("/hop{}", i + 1))],
+        );
     }
     server.set_route(&format!("/hop{n}"), vec![Reply::html("arrived")]);
 }
@@ -335,7 +406,10 @@ async fn too_many_redirects_are_refused() {
     redirect_chain(&server, 4);
     let report = get(&fetcher_with(settings()), &server.url("/hop0")).await;
     let error = error(&report);
-    assert!(matches!(error, FetchError::TooManyRedirects { max: 3, .. }), "{error:?}");
+    assert!(
+        matches!(error, FetchError::TooManyRedirects { max: 3, .. }),
+        "{error:?}"
+    );
     assert_eq!(error.class(), "redirect");
     assert_eq!(server.hits("/hop4"), 0);
     assert_eq!(server.hits("/hop0"), 1, "redirect errors are not retried");
@@ -362,8 +436,14 @@ async fn redirect_to_another_host_is_refused() {
 async fn same_host_requests_are_serialized_and_spaced() {
     let delay = Duration::from_millis(300);
     let server = TestServer::start();
-    server.set_route("/a", vec![Reply::html("a").delay(Duration::from_millis(150))]);
-    server.set_route("/b", vec![Reply::html("b").delay(Duration::from_millis(150))]);
+    server.set_route(
+        "/a",
+        vec![Reply::html("a").delay(Duration::from_millis(150))],
+    );
+    server.set_route(
+        "/b",
+        vec![Reply::html("b").delay(Duration::from_millis(150))],
+    );
     let fetcher = fetcher_with(FetchSettings {
         per_host_delay: delay,
         ..settings()
@@ -377,7 +457,13 @@ async fn same_host_requests_are_serialized_and_spaced() {
     requests.sort_by_key(|r| r.received);
     assert_eq!(requests.len(), 2);
     let first_done = requests[0].finished.expect("first response completed");
-    assert!(requests[1].received >= first_done, "requests overlapped on the server");
+    assert!(
+        requests[1].received >= first_done,
+        "requests overlapped on the server"
+    );
     let gap = requests[1].received - first_done;
-    assert!(gap >= delay, "second request only {gap:?} after the first finished");
+    assert!(
+        gap >= delay,
+        "second request only {gap:?} after the first finished"
+    );
 }

@@ -15,12 +15,21 @@ use common::mastodon::{MockServer, BOT_TOKEN};
 use url::Url;
 
 fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
 }
 
 /// Runs `login` with `code` as the typed input; returns the result and what
 /// it printed.
-fn run_login(rt: &tokio::runtime::Runtime, instance: &Url, path: &Path, force: bool, code: &str) -> (anyhow::Result<()>, String) {
+fn run_login(
+    rt: &tokio::runtime::Runtime,
+    instance: &Url,
+    path: &Path,
+    force: bool,
+    code: &str,
+) -> (anyhow::Result<()>, String) {
     let mut input = std::io::Cursor::new(code.as_bytes().to_vec());
     let mut out = Vec::new();
     let result = rt.block_on(login(instance, path, force, &mut input, &mut out));
@@ -48,7 +57,10 @@ fn login_writes_a_private_working_token_and_never_prints_it() {
 
     let (result, out) = run_login(&rt, &instance, &path, false, "mockcode_clausewatch\n");
     result.unwrap_or_else(|e| panic!("login failed: {e:#}\n{out}"));
-    assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+    assert_eq!(
+        std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
 
     let saved = token::read_file(&path).unwrap();
     assert!(!out.contains(saved.expose()), "token printed:\n{out}");
@@ -56,8 +68,15 @@ fn login_writes_a_private_working_token_and_never_prints_it() {
     let authorize = format!("{}/oauth/authorize?", server.base_url());
     assert!(out.contains(&authorize), "no authorize URL in:\n{out}");
     // Mastodon is detected, so the granular scopes are requested.
-    assert!(out.contains("write%3Astatuses") || out.contains("write:statuses"), "{out}");
-    assert!(out.contains("[fediverse]") && out.contains(&format!("instance = \"{}\"", server.base_url())), "{out}");
+    assert!(
+        out.contains("write%3Astatuses") || out.contains("write:statuses"),
+        "{out}"
+    );
+    assert!(
+        out.contains("[fediverse]")
+            && out.contains(&format!("instance = \"{}\"", server.base_url())),
+        "{out}"
+    );
     assert!(out.contains("token_file = "), "{out}");
 
     let client = Client::new(&instance, saved.clone(), Duration::from_secs(10)).unwrap();
@@ -68,8 +87,14 @@ fn login_writes_a_private_working_token_and_never_prints_it() {
     // A second login must not silently replace a working token.
     let (result, out2) = run_login(&rt, &instance, &path, false, "mockcode_alice\n");
     let err = result.unwrap_err().to_string();
-    assert!(err.contains("already exists") && err.contains("--force"), "{err}");
-    assert!(!out2.contains("authorize"), "asked for a code before refusing:\n{out2}");
+    assert!(
+        err.contains("already exists") && err.contains("--force"),
+        "{err}"
+    );
+    assert!(
+        !out2.contains("authorize"),
+        "asked for a code before refusing:\n{out2}"
+    );
     assert_eq!(token::read_file(&path).unwrap().expose(), saved.expose());
 
     // With force it is replaced, by a token for the account that authorized.
@@ -78,7 +103,10 @@ fn login_writes_a_private_working_token_and_never_prints_it() {
     let replaced = token::read_file(&path).unwrap();
     assert_ne!(replaced.expose(), saved.expose());
     let client = Client::new(&instance, replaced, Duration::from_secs(10)).unwrap();
-    assert_eq!(rt.block_on(client.verify_credentials()).unwrap().username, "alice");
+    assert_eq!(
+        rt.block_on(client.verify_credentials()).unwrap().username,
+        "alice"
+    );
 }
 
 #[test]
@@ -95,7 +123,10 @@ fn login_with_a_wrong_code_fails_and_writes_nothing() {
     assert!(!path.exists());
 
     let (result, _) = run_login(&rt, &instance, &path, false, "\n");
-    assert!(result.unwrap_err().to_string().contains("no authorization code"));
+    assert!(result
+        .unwrap_err()
+        .to_string()
+        .contains("no authorization code"));
     assert!(!path.exists());
 }
 
@@ -115,7 +146,10 @@ fn doctor_checks_account_token_and_limits() {
     assert!(healthy, "{out}");
     assert!(!out.contains("problem:"), "{out}");
     assert!(out.contains("ok: server software: mastodon"), "{out}");
-    assert!(out.contains("ok: the token works: logged in as @clausewatch"), "{out}");
+    assert!(
+        out.contains("ok: the token works: logged in as @clausewatch"),
+        "{out}"
+    );
     assert!(out.contains("ok: the account is marked as a bot"), "{out}");
     assert!(out.contains("ok: character limit 500 per post"), "{out}");
     assert!(!out.contains(BOT_TOKEN), "{out}");
@@ -124,8 +158,14 @@ fn doctor_checks_account_token_and_limits() {
     token::write_file(&token_path, &token::Token::new("wrong_token_42")).unwrap();
     let (healthy, out) = run_doctor(&rt, &config, dir.path());
     assert!(!healthy, "{out}");
-    let problem = out.lines().find(|l| l.starts_with("problem:")).unwrap_or_else(|| panic!("{out}"));
-    assert!(problem.contains("rejects the access token") && problem.contains("clausewatch login"), "{problem}");
+    let problem = out
+        .lines()
+        .find(|l| l.starts_with("problem:"))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(
+        problem.contains("rejects the access token") && problem.contains("clausewatch login"),
+        "{problem}"
+    );
     assert!(!out.contains("wrong_token_42"), "{out}");
 
     // A config limit above the server's is a problem too.
@@ -140,11 +180,18 @@ fn doctor_names_an_unreachable_instance_and_a_missing_token_file() {
     let dir = tempfile::tempdir().unwrap();
     let rt = runtime();
     // A port nothing listens on: bound, then released.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let config = format!("[fediverse]\ninstance = \"http://127.0.0.1:{port}\"\ntoken_file = \"absent.token\"\nrequest_timeout = \"5s\"\n");
     let (healthy, out) = run_doctor(&rt, &config, dir.path());
     assert!(!healthy, "{out}");
-    assert!(out.contains(&format!("problem: cannot reach http://127.0.0.1:{port}")), "{out}");
+    assert!(
+        out.contains(&format!("problem: cannot reach http://127.0.0.1:{port}")),
+        "{out}"
+    );
     assert!(out.contains("absent.token"), "{out}");
 }
 

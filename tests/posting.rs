@@ -13,9 +13,9 @@ use std::time::{Duration, Instant};
 
 use clausewatch::fediverse::count::status_length;
 use common::corpus;
-use common::wait_until;
 use common::mastodon::{MockServer, BOT_TOKEN};
 use common::server::{Reply, TestServer};
+use common::wait_until;
 use serde_json::{json, Value};
 
 /// The mock counts raw code points and not URLs as 23 (a gap noted in
@@ -24,7 +24,9 @@ const MAX_CHARS: usize = 470;
 
 fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_clausewatch"));
-    c.env_remove("CLAUSEWATCH_DATABASE").env_remove("CLAUSEWATCH_CONFIG").env("CLAUSEWATCH_TOKEN", BOT_TOKEN);
+    c.env_remove("CLAUSEWATCH_DATABASE")
+        .env_remove("CLAUSEWATCH_CONFIG")
+        .env("CLAUSEWATCH_TOKEN", BOT_TOKEN);
     c
 }
 
@@ -69,10 +71,17 @@ schedule = "0 0 1 1 *"
         for file in ["2023-08-24T095329Z.md", "2023-09-29T231259Z.md"] {
             bot.pages.set_route(
                 "/en/privacy",
-                vec![Reply::html(&corpus::x_page(&corpus::markdown("twitter/privacy-policy", file)))],
+                vec![Reply::html(&corpus::x_page(&corpus::markdown(
+                    "twitter/privacy-policy",
+                    file,
+                )))],
             );
             let out = bot.cmd(&["check"]).output().unwrap();
-            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
         }
         bot
     }
@@ -89,13 +98,20 @@ schedule = "0 0 1 1 *"
 
     fn outbox(&self) -> Value {
         let out = self.cmd(&["status", "--format", "json"]).output().unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         serde_json::from_slice::<Value>(&out.stdout).unwrap()["outbox"].clone()
     }
 
     fn posts_in_outbox(&self) -> i64 {
         let o = self.outbox();
-        ["pending", "sending", "sent", "failed"].iter().map(|k| o[k].as_i64().unwrap()).sum()
+        ["pending", "sending", "sent", "failed"]
+            .iter()
+            .map(|k| o[k].as_i64().unwrap())
+            .sum()
     }
 
     fn spawn(&self, log: &Path) -> Child {
@@ -108,10 +124,14 @@ schedule = "0 0 1 1 *"
     }
 }
 
-
 fn stop(child: &mut Child) {
-    let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
-    let status = wait_until("the daemon to stop", Duration::from_secs(30), || child.try_wait().unwrap());
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status();
+    let status = wait_until("the daemon to stop", Duration::from_secs(30), || {
+        child.try_wait().unwrap()
+    });
     assert!(status.success(), "{status:?}");
 }
 
@@ -119,16 +139,35 @@ fn stop(child: &mut Child) {
 /// order, as configured, each within the limit.
 fn assert_one_thread(mock: &MockServer, n: usize) -> Vec<Value> {
     let statuses = mock.statuses(BOT_TOKEN);
-    let texts: Vec<String> = statuses.iter().map(|s| s["content"].as_str().unwrap().to_string()).collect();
+    let texts: Vec<String> = statuses
+        .iter()
+        .map(|s| s["content"].as_str().unwrap().to_string())
+        .collect();
     assert_eq!(statuses.len(), n, "exactly {n} posts: {texts:#?}");
     for (i, s) in statuses.iter().enumerate() {
-        let expected_parent = if i == 0 { Value::Null } else { statuses[i - 1]["id"].clone() };
-        assert_eq!(s["in_reply_to_id"], expected_parent, "post {} replies to the previous one", i + 1);
+        let expected_parent = if i == 0 {
+            Value::Null
+        } else {
+            statuses[i - 1]["id"].clone()
+        };
+        assert_eq!(
+            s["in_reply_to_id"],
+            expected_parent,
+            "post {} replies to the previous one",
+            i + 1
+        );
         assert_eq!(s["visibility"], if i == 0 { "public" } else { "unlisted" });
         assert_eq!(s["language"], "en");
         let plain = clausewatch::fediverse::client::plain_text(s["content"].as_str().unwrap());
-        assert!(plain.starts_with(&format!("{}/{n}", i + 1)), "numbered: {plain}");
-        assert!(status_length(&plain, None, 23) <= MAX_CHARS, "post {} too long", i + 1);
+        assert!(
+            plain.starts_with(&format!("{}/{n}", i + 1)),
+            "numbered: {plain}"
+        );
+        assert!(
+            status_length(&plain, None, 23) <= MAX_CHARS,
+            "post {} too long",
+            i + 1
+        );
     }
     let mut unique = texts.clone();
     unique.sort();
@@ -145,15 +184,25 @@ fn change_thread_is_posted_in_order_once() {
     assert!(n >= 3, "a real change makes a thread");
     let log = bot.dir.path().join("run.log");
     let mut child = bot.spawn(&log);
-    wait_until("every post sent", Duration::from_secs(60), || (bot.outbox()["sent"].as_i64() == Some(n as i64)).then_some(()));
+    wait_until("every post sent", Duration::from_secs(60), || {
+        (bot.outbox()["sent"].as_i64() == Some(n as i64)).then_some(())
+    });
     stop(&mut child);
     let statuses = assert_one_thread(&mock, n);
-    let first = clausewatch::fediverse::client::plain_text(statuses[0]["content"].as_str().unwrap()).to_lowercase();
-    assert!(first.contains("biometric") && first.contains("#privacy"), "{first}");
+    let first =
+        clausewatch::fediverse::client::plain_text(statuses[0]["content"].as_str().unwrap())
+            .to_lowercase();
+    assert!(
+        first.contains("biometric") && first.contains("#privacy"),
+        "{first}"
+    );
 
     // The token never reaches the logs (debug level included).
     let text = std::fs::read_to_string(&log).unwrap();
-    assert!(!text.contains(BOT_TOKEN) && text.contains("outbox: posted"), "{text}");
+    assert!(
+        !text.contains(BOT_TOKEN) && text.contains("outbox: posted"),
+        "{text}"
+    );
 
     // A restart sends nothing again.
     let mut child = bot.spawn(&bot.dir.path().join("restart.log"));
@@ -170,13 +219,17 @@ fn sigkill_after_k_posts_then_restart_gives_exactly_n_posts() {
         let n = bot.posts_in_outbox() as usize;
         let log = bot.dir.path().join("run.log");
         let mut child = bot.spawn(&log);
-        wait_until("k posts", Duration::from_secs(60), || (mock.statuses(BOT_TOKEN).len() >= k).then_some(()));
+        wait_until("k posts", Duration::from_secs(60), || {
+            (mock.statuses(BOT_TOKEN).len() >= k).then_some(())
+        });
         child.kill().unwrap(); // SIGKILL: no chance to clean up
         child.wait().unwrap();
         let mut child = bot.spawn(&log);
-        wait_until("every post sent after restart", Duration::from_secs(90), || {
-            (bot.outbox()["sent"].as_i64() == Some(n as i64)).then_some(())
-        });
+        wait_until(
+            "every post sent after restart",
+            Duration::from_secs(90),
+            || (bot.outbox()["sent"].as_i64() == Some(n as i64)).then_some(()),
+        );
         stop(&mut child);
         assert_one_thread(&mock, n);
     }
@@ -188,7 +241,9 @@ fn server_errors_rate_limits_and_timeouts_still_give_exactly_n_posts() {
     let statuses_path = json!({"methods": ["POST"], "path": "/api/v1/statuses"});
     // Two 500s, then a 429 whose reset is two seconds away (ISO 8601, as
     // Mastodon sends it), then a response slower than our 2 s timeout.
-    mock.fault(json!({"match": statuses_path, "effect": {"type": "status", "status": 500}, "count": 2}));
+    mock.fault(
+        json!({"match": statuses_path, "effect": {"type": "status", "status": 500}, "count": 2}),
+    );
     let reset = (chrono::Utc::now() + chrono::Duration::seconds(2)).to_rfc3339();
     mock.fault(json!({"match": statuses_path, "effect": {"type": "status", "status": 429,
         "body": {"error": "Too many requests"}, "headers": {"X-RateLimit-Reset": reset}}, "count": 1}));
@@ -198,12 +253,20 @@ fn server_errors_rate_limits_and_timeouts_still_give_exactly_n_posts() {
     let log = bot.dir.path().join("run.log");
     let started = Instant::now();
     let mut child = bot.spawn(&log);
-    wait_until("every post sent", Duration::from_secs(120), || (bot.outbox()["sent"].as_i64() == Some(n as i64)).then_some(()));
+    wait_until("every post sent", Duration::from_secs(120), || {
+        (bot.outbox()["sent"].as_i64() == Some(n as i64)).then_some(())
+    });
     stop(&mut child);
-    assert!(started.elapsed() >= Duration::from_secs(2), "the 429 reset was honoured");
+    assert!(
+        started.elapsed() >= Duration::from_secs(2),
+        "the 429 reset was honoured"
+    );
     assert_one_thread(&mock, n);
     let text = std::fs::read_to_string(&log).unwrap();
-    assert!(text.contains("rate limited") && text.contains("will retry"), "{text}");
+    assert!(
+        text.contains("rate limited") && text.contains("will retry"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -219,7 +282,9 @@ fn lost_responses_from_a_server_that_ignores_idempotency_keys_are_adopted_not_re
     let n = bot.posts_in_outbox() as usize;
     let log = bot.dir.path().join("run.log");
     let mut child = bot.spawn(&log);
-    wait_until("every post sent", Duration::from_secs(120), || (bot.outbox()["sent"].as_i64() == Some(n as i64)).then_some(()));
+    wait_until("every post sent", Duration::from_secs(120), || {
+        (bot.outbox()["sent"].as_i64() == Some(n as i64)).then_some(())
+    });
     stop(&mut child);
     assert!(proxy.dropped() >= 2, "the proxy lost two responses");
     assert_one_thread(&mock, n);
@@ -235,15 +300,30 @@ fn refused_post_is_marked_failed_and_shown_in_status() {
     let bot = Bot::with_thread(&mock.base_url(), "post_interval = \"0s\"");
     let log = bot.dir.path().join("run.log");
     let mut child = bot.spawn(&log);
-    wait_until("the failure", Duration::from_secs(60), || (bot.outbox()["failed"].as_i64() == Some(1)).then_some(()));
+    wait_until("the failure", Duration::from_secs(60), || {
+        (bot.outbox()["failed"].as_i64() == Some(1)).then_some(())
+    });
     std::thread::sleep(Duration::from_secs(1));
     stop(&mut child);
-    assert_eq!(mock.statuses(BOT_TOKEN).len(), 0, "a refused first post stops its thread");
+    assert_eq!(
+        mock.statuses(BOT_TOKEN).len(),
+        0,
+        "a refused first post stops its thread"
+    );
     let outbox = bot.outbox();
-    assert!(outbox["failures"][0]["error"].as_str().unwrap().contains("Text is too long"), "{outbox}");
+    assert!(
+        outbox["failures"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("Text is too long"),
+        "{outbox}"
+    );
     let out = bot.cmd(&["status"]).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("failed") && text.contains("Text is too long"), "{text}");
+    assert!(
+        text.contains("failed") && text.contains("Text is too long"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -257,10 +337,17 @@ fn token_file_readable_by_others_is_refused() {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&token, std::fs::Permissions::from_mode(0o644)).unwrap();
     }
-    let out = bot.cmd(&["run"]).env_remove("CLAUSEWATCH_TOKEN").output().unwrap();
+    let out = bot
+        .cmd(&["run"])
+        .env_remove("CLAUSEWATCH_TOKEN")
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("readable by others") && !err.contains(BOT_TOKEN), "{err}");
+    assert!(
+        err.contains("readable by others") && !err.contains(BOT_TOKEN),
+        "{err}"
+    );
 }
 
 /// A one-connection-at-a-time HTTP proxy that strips `Idempotency-Key` and
@@ -281,14 +368,21 @@ impl LossyProxy {
             let mut posts = 0usize;
             for conn in listener.incoming() {
                 let Ok(mut client) = conn else { continue };
-                let Some((head, body)) = read_request(&mut client) else { continue };
+                let Some((head, body)) = read_request(&mut client) else {
+                    continue;
+                };
                 let is_post = head.starts_with("POST /api/v1/statuses ");
                 let head: String = head
                     .split("\r\n")
-                    .filter(|l| !l.to_ascii_lowercase().starts_with("idempotency-key:") && !l.to_ascii_lowercase().starts_with("connection:"))
+                    .filter(|l| {
+                        !l.to_ascii_lowercase().starts_with("idempotency-key:")
+                            && !l.to_ascii_lowercase().starts_with("connection:")
+                    })
                     .collect::<Vec<_>>()
                     .join("\r\n");
-                let Ok(mut server) = TcpStream::connect(&upstream) else { continue };
+                let Ok(mut server) = TcpStream::connect(&upstream) else {
+                    continue;
+                };
                 let _ = server.write_all(format!("{head}\r\nConnection: close\r\n\r\n").as_bytes());
                 let _ = server.write_all(&body);
                 let mut response = Vec::new();
@@ -332,7 +426,11 @@ fn read_request(s: &mut TcpStream) -> Option<(String, Vec<u8>)> {
     let head = String::from_utf8_lossy(&buf[..buf.len() - 4]).to_string();
     let len = head
         .lines()
-        .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse::<usize>().unwrap_or(0)))
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-length:")
+                .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+        })
         .unwrap_or(0);
     let mut body = vec![0u8; len];
     s.read_exact(&mut body).ok()?;

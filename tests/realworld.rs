@@ -17,7 +17,8 @@ use common::server::{Reply, TestServer};
 use serde_json::Value;
 
 const X_DOC: &str = "twitter/privacy-policy";
-const X_SELECT: &str = "select = \"#twtr-main\"\nremove = [\".ct17-banner-container\", \".ct07__side-nav\"]";
+const X_SELECT: &str =
+    "select = \"#twtr-main\"\nremove = [\".ct17-banner-container\", \".ct07__side-nav\"]";
 
 struct Bot {
     dir: tempfile::TempDir,
@@ -79,7 +80,11 @@ impl Bot {
 
     fn status(&self) -> Value {
         let out = self.run(&["status", "--format", "json"]);
-        assert!(out.status.success(), "status failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "status failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let v: Value = serde_json::from_slice(&out.stdout).expect("status is JSON");
         v["documents"][0].clone()
     }
@@ -88,10 +93,18 @@ impl Bot {
     where
         T: Send + Unpin + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>,
     {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
         rt.block_on(async {
-            let store = clausewatch::store::Store::open(&self.db()).await.expect("open db");
-            let rows = sqlx::query_as::<_, T>(sql).fetch_all(store.pool()).await.expect("query");
+            let store = clausewatch::store::Store::open(&self.db())
+                .await
+                .expect("open db");
+            let rows = sqlx::query_as::<_, T>(sql)
+                .fetch_all(store.pool())
+                .await
+                .expect("query");
             store.close().await;
             rows
         })
@@ -137,7 +150,9 @@ fn rewrapped(markdown: &str, seed: usize) -> String {
         .replace("<li>", &format!("<li class=\"item-{seed}\"><span>"))
         .replace("</li>", "</span></li>")
         .replace(". ", ".\n   ");
-    page_with_main(&format!("<article data-build=\"{seed}\"><section>{html}</section></article>"))
+    page_with_main(&format!(
+        "<article data-build=\"{seed}\"><section>{html}</section></article>"
+    ))
 }
 
 /// A banner inside the selected region, removed by a `remove` selector, plus
@@ -182,7 +197,9 @@ const CHALLENGE: &str = r#"<!DOCTYPE html><html lang="en-US"><head><title>Just a
 /// are not part of any clause, so a record changing only them is no change.
 fn visible_text(md: &str) -> String {
     let link_target = regex::Regex::new(r"\]\([^)]*\)").expect("valid pattern");
-    let visible = link_target.replace_all(md, "]").replace(['*', '_', '[', ']'], "");
+    let visible = link_target
+        .replace_all(md, "]")
+        .replace(['*', '_', '[', ']'], "");
     visible.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
@@ -195,23 +212,35 @@ fn real_records() -> Vec<corpus::Version> {
 }
 
 fn is_technical(v: &corpus::Version) -> bool {
-    v.subject.starts_with("Refilter") || v.subject.starts_with("Apply technical or declaration upgrade")
+    v.subject.starts_with("Refilter")
+        || v.subject
+            .starts_with("Apply technical or declaration upgrade")
 }
 
 #[test]
 fn noise_is_never_announced_and_real_changes_are_announced_once() {
     let server = TestServer::start();
     // Consecutive real changes from the September 2023 policy on.
-    let mut records: Vec<corpus::Version> =
-        real_records().into_iter().skip_while(|v| v.file != "2023-09-29T231259Z.md").collect();
+    let mut records: Vec<corpus::Version> = real_records()
+        .into_iter()
+        .skip_while(|v| v.file != "2023-09-29T231259Z.md")
+        .collect();
     // Records that only changed link targets are no change to announce.
     let mut previous = String::new();
     records.retain(|r| {
         let text = visible_text(&corpus::markdown(X_DOC, &r.file));
         std::mem::replace(&mut previous, text.clone()) != text
     });
-    assert!(records.len() >= 10, "corpus has {} real records from 2023-09-29", records.len());
-    let bot = Bot::new("confirm_after = \"0s\"", &server.url("/en/privacy"), X_SELECT);
+    assert!(
+        records.len() >= 10,
+        "corpus has {} real records from 2023-09-29",
+        records.len()
+    );
+    let bot = Bot::new(
+        "confirm_after = \"0s\"",
+        &server.url("/en/privacy"),
+        X_SELECT,
+    );
     let mut announced = 0;
     for (i, record) in records.iter().enumerate() {
         let md = corpus::markdown(X_DOC, &record.file);
@@ -222,35 +251,80 @@ fn noise_is_never_announced_and_real_changes_are_announced_once() {
         if i > 0 {
             announced += 1;
         }
-        assert_eq!(bot.threads("change").len(), announced, "{}: the real change is announced once", record.file);
+        assert_eq!(
+            bot.threads("change").len(),
+            announced,
+            "{}: the real change is announced once",
+            record.file
+        );
 
-        let next = records.get(i + 1).map(|r| corpus::markdown(X_DOC, &r.file)).unwrap_or_else(|| md.clone());
+        let next = records
+            .get(i + 1)
+            .map(|r| corpus::markdown(X_DOC, &r.file))
+            .unwrap_or_else(|| md.clone());
         let truncated = page[..page.len() / 5].to_string();
         let perturbations: Vec<(&str, Vec<Reply>)> = vec![
-            ("rewrapped markup and renamed classes", vec![Reply::html(&rewrapped(&md, i + 1))]),
-            ("cookie banners", vec![Reply::html(&with_cookie_banners(&md, i + 7))]),
-            ("rotating timestamp and session tokens", vec![Reply::html(&with_timestamp_and_tokens(&md, i * 13 + 5))]),
+            (
+                "rewrapped markup and renamed classes",
+                vec![Reply::html(&rewrapped(&md, i + 1))],
+            ),
+            (
+                "cookie banners",
+                vec![Reply::html(&with_cookie_banners(&md, i + 7))],
+            ),
+            (
+                "rotating timestamp and session tokens",
+                vec![Reply::html(&with_timestamp_and_tokens(&md, i * 13 + 5))],
+            ),
             ("challenge interstitial", vec![Reply::html(CHALLENGE)]),
-            ("challenge behind 403", vec![Reply::status(403).header("Content-Type", "text/html").body(CHALLENGE)]),
+            (
+                "challenge behind 403",
+                vec![Reply::status(403)
+                    .header("Content-Type", "text/html")
+                    .body(CHALLENGE)],
+            ),
             ("truncated body", vec![Reply::html(&truncated)]),
-            ("upcoming policy shown once", vec![Reply::html(&with_upcoming_banner(&md, &next)), Reply::html(&page)]),
+            (
+                "upcoming policy shown once",
+                vec![
+                    Reply::html(&with_upcoming_banner(&md, &next)),
+                    Reply::html(&page),
+                ],
+            ),
             ("restored", vec![Reply::html(&page)]),
         ];
         for (what, script) in perturbations {
             server.set_route("/en/privacy", script);
             let out = bot.check();
-            assert!(!out.contains("new version"), "{} with {what}: {out}", record.file);
-            assert_eq!(bot.threads("change").len(), announced, "{} with {what}: {out}", record.file);
+            assert!(
+                !out.contains("new version"),
+                "{} with {what}: {out}",
+                record.file
+            );
+            assert_eq!(
+                bot.threads("change").len(),
+                announced,
+                "{} with {what}: {out}",
+                record.file
+            );
         }
     }
     let log = bot.fetch_log();
     let classes: Vec<&str> = log.iter().filter_map(|(_, c)| c.as_deref()).collect();
     assert!(classes.contains(&"blocked"), "{classes:?}");
-    assert!(classes.contains(&"soft_error") || classes.contains(&"selector_mismatch"), "{classes:?}");
-    assert!(log.iter().any(|(o, _)| o == "unconfirmed"), "the upcoming banner shown once is unconfirmed");
+    assert!(
+        classes.contains(&"soft_error") || classes.contains(&"selector_mismatch"),
+        "{classes:?}"
+    );
+    assert!(
+        log.iter().any(|(o, _)| o == "unconfirmed"),
+        "the upcoming banner shown once is unconfirmed"
+    );
     // The stored quotes never carry the volatile fragments.
     let texts: Vec<(String,)> = bot.query("SELECT text FROM clause_texts");
-    assert!(texts.iter().all(|(t,)| !t.contains("minutes ago") && !t.contains("sessionid")));
+    assert!(texts
+        .iter()
+        .all(|(t,)| !t.contains("minutes ago") && !t.contains("sessionid")));
 }
 
 #[test]
@@ -259,18 +333,28 @@ fn alternating_server_is_announced_at_most_once_then_flaps() {
     let a = corpus::x_page(&corpus::markdown(X_DOC, "2025-12-17T005030Z.md"));
     let b = corpus::x_page(&corpus::markdown(X_DOC, "2026-01-16T005414Z.md"));
     // A different version on every request, whatever the checks do.
-    let every_request: Vec<Reply> = (0..200).map(|i| Reply::html(if i % 2 == 0 { &a } else { &b })).collect();
+    let every_request: Vec<Reply> = (0..200)
+        .map(|i| Reply::html(if i % 2 == 0 { &a } else { &b }))
+        .collect();
     server.set_route("/p", every_request);
     let bot = Bot::new("confirm_after = \"0s\"", &server.url("/p"), X_SELECT);
     for _ in 0..8 {
         bot.check();
     }
-    assert!(bot.threads("change").len() <= 1, "{:?}", bot.threads("change"));
+    assert!(
+        bot.threads("change").len() <= 1,
+        "{:?}",
+        bot.threads("change")
+    );
     let after_first = bot.threads("change").len();
     for _ in 0..6 {
         bot.check();
     }
-    assert_eq!(bot.threads("change").len(), after_first, "nothing more once flapping");
+    assert_eq!(
+        bot.threads("change").len(),
+        after_first,
+        "nothing more once flapping"
+    );
 
     // A different version on every check (A/B test per visit): one
     // announcement for the first switch, then flaps.
@@ -280,7 +364,12 @@ fn alternating_server_is_announced_at_most_once_then_flaps() {
         server2.set_route("/p", vec![Reply::html(if i % 2 == 0 { &a } else { &b })]);
         bot2.check();
     }
-    assert_eq!(bot2.threads("change").len(), 1, "{:?}", bot2.threads("change"));
+    assert_eq!(
+        bot2.threads("change").len(),
+        1,
+        "{:?}",
+        bot2.threads("change")
+    );
     let outcomes: Vec<String> = bot2.fetch_log().into_iter().map(|(o, _)| o).collect();
     assert!(outcomes.contains(&"flap".to_string()), "{outcomes:?}");
     let status = bot2.status();
@@ -338,7 +427,11 @@ fn delayed_confirmation_needs_the_same_page_after_the_delay() {
 fn permanent_not_found_is_announced_once() {
     let server = TestServer::start();
     let page = corpus::x_page(&corpus::markdown(X_DOC, "2026-07-16T005820Z.md"));
-    let bot = Bot::new("confirm_after = \"0s\"\ngone_after = \"0s\"", &server.url("/p"), X_SELECT);
+    let bot = Bot::new(
+        "confirm_after = \"0s\"\ngone_after = \"0s\"",
+        &server.url("/p"),
+        X_SELECT,
+    );
     server.set_route("/p", vec![Reply::html(&page)]);
     bot.check();
     server.set_route("/p", vec![Reply::status(404)]);
@@ -360,7 +453,11 @@ fn permanent_not_found_is_announced_once() {
     assert!(bot2.check().starts_with("p: failed (http_not_found)"));
     assert!(bot2.threads("notice").is_empty());
     // A page that never existed for the bot is a failure, never "gone".
-    let bot3 = Bot::new("confirm_after = \"0s\"\ngone_after = \"0s\"", &server.url("/p"), X_SELECT);
+    let bot3 = Bot::new(
+        "confirm_after = \"0s\"\ngone_after = \"0s\"",
+        &server.url("/p"),
+        X_SELECT,
+    );
     bot3.check();
     bot3.check();
     assert!(bot3.threads("notice").is_empty());
@@ -374,13 +471,23 @@ fn permanent_not_found_is_announced_once() {
 fn ignore_patterns_keep_counters_out_of_versions_and_quotes() {
     let server = TestServer::start();
     let md = corpus::markdown(X_DOC, "2026-07-16T005820Z.md");
-    let page = |n: usize| page_with_main(&format!("<p>Accounts protected by this policy: {n} and counting.</p>{}", html_of(&md)));
-    let doc = format!("{X_SELECT}\nignore = ['Accounts protected by this policy: [0-9,]+ and counting\\.']");
+    let page = |n: usize| {
+        page_with_main(&format!(
+            "<p>Accounts protected by this policy: {n} and counting.</p>{}",
+            html_of(&md)
+        ))
+    };
+    let doc = format!(
+        "{X_SELECT}\nignore = ['Accounts protected by this policy: [0-9,]+ and counting\\.']"
+    );
     let bot = Bot::new("confirm_after = \"0s\"", &server.url("/p"), &doc);
     for n in [1_000usize, 1_250, 9_999] {
         server.set_route("/p", vec![Reply::html(&page(n))]);
         let out = bot.check();
-        assert!(out.starts_with("p: new version 1") || out.starts_with("p: unchanged (version 1)"), "{out}");
+        assert!(
+            out.starts_with("p: new version 1") || out.starts_with("p: unchanged (version 1)"),
+            "{out}"
+        );
     }
     let texts: Vec<(String,)> = bot.query("SELECT text FROM clause_texts");
     assert!(texts.iter().all(|(t,)| !t.contains("and counting")));
@@ -396,7 +503,11 @@ fn ignore_patterns_keep_counters_out_of_versions_and_quotes() {
 fn replaying_the_x_history_announces_real_changes_only() {
     let server = TestServer::start();
     let records = corpus::versions(X_DOC);
-    let bot = Bot::new("confirm_after = \"0s\"", &server.url("/p"), "select = \".gen-0\"");
+    let bot = Bot::new(
+        "confirm_after = \"0s\"",
+        &server.url("/p"),
+        "select = \".gen-0\"",
+    );
     // The text model of what must be announced: the latest version's text,
     // and the texts of recent versions (a return to one is a flap).
     let norm = visible_text;
@@ -407,12 +518,18 @@ fn replaying_the_x_history_announces_real_changes_only() {
     let mut i = 0;
     while i < records.len() {
         let record = &records[i];
-        assert!(!is_technical(record) || i > 0, "history starts with a real record");
+        assert!(
+            !is_technical(record) || i > 0,
+            "history starts with a real record"
+        );
         // This page and the technical records that follow it (same page).
         let mut regions = vec![(generation, corpus::markdown(X_DOC, &record.file))];
         let mut j = i + 1;
         while j < records.len() && is_technical(&records[j]) {
-            regions.push((generation + j - i, corpus::markdown(X_DOC, &records[j].file)));
+            regions.push((
+                generation + j - i,
+                corpus::markdown(X_DOC, &records[j].file),
+            ));
             j += 1;
         }
         let main: String = regions
@@ -420,7 +537,10 @@ fn replaying_the_x_history_announces_real_changes_only() {
             .map(|(g, md)| format!("<div class=\"gen-{g}\">{}</div>", html_of(md)))
             .collect();
         server.set_route("/p", vec![Reply::html(&page_with_main(&main))]);
-        bot.set_document(&server.url("/p"), &format!("select = \".gen-{generation}\""));
+        bot.set_document(
+            &server.url("/p"),
+            &format!("select = \".gen-{generation}\""),
+        );
         let out = bot.check();
         let text = norm(&regions[0].1);
         if versions.last() != Some(&text) {
@@ -432,7 +552,13 @@ fn replaying_the_x_history_announces_real_changes_only() {
                 versions.push(text);
             }
         }
-        assert_eq!(bot.threads("change").len(), expected, "{} ({}): {out}", record.file, record.subject);
+        assert_eq!(
+            bot.threads("change").len(),
+            expected,
+            "{} ({}): {out}",
+            record.file,
+            record.subject
+        );
         for (g, md) in regions.iter().skip(1) {
             bot.set_document(&server.url("/p"), &format!("select = \".gen-{g}\""));
             let out = bot.check();
@@ -446,7 +572,11 @@ fn replaying_the_x_history_announces_real_changes_only() {
                     *last = norm(md);
                 }
             }
-            assert_eq!(bot.threads("change").len(), expected, "technical record announced: {out}");
+            assert_eq!(
+                bot.threads("change").len(),
+                expected,
+                "technical record announced: {out}"
+            );
         }
         generation += regions.len();
         i = j;
@@ -454,5 +584,8 @@ fn replaying_the_x_history_announces_real_changes_only() {
     assert!(expected >= 20, "the X history has {expected} real changes");
     let technical: Vec<(i64,)> = bot.query("SELECT COUNT(*) FROM technical_updates");
     assert_eq!(technical[0].0, expected_technical);
-    assert!(expected_technical >= 2, "the X history has {expected_technical} visible technical changes");
+    assert!(
+        expected_technical >= 2,
+        "the X history has {expected_technical} visible technical changes"
+    );
 }

@@ -10,29 +10,41 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::corpus;
-use common::wait_until;
 use common::server::{Reply, TestServer};
+use common::wait_until;
 use serde_json::Value;
 
 fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_clausewatch"));
-    c.env_remove("CLAUSEWATCH_DATABASE").env_remove("CLAUSEWATCH_CONFIG");
+    c.env_remove("CLAUSEWATCH_DATABASE")
+        .env_remove("CLAUSEWATCH_CONFIG");
     c
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// A minimal HTTP/1.1 GET; returns (status, body).
 fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
     let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(s, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
     let mut buf = String::new();
     s.read_to_string(&mut buf).ok()?;
     let status = buf.split_whitespace().nth(1)?.parse().ok()?;
-    let body = buf.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    let body = buf
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
     Some((status, body))
 }
 
@@ -45,9 +57,12 @@ fn metric(text: &str, line_prefix: &str) -> f64 {
         .unwrap_or(0.0)
 }
 
-
 fn sigterm(child: &Child) {
-    let ok = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status().unwrap();
+    let ok = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
     assert!(ok.success());
 }
 
@@ -93,7 +108,10 @@ fn x_page(file: &str) -> String {
 #[test]
 fn daemon_serves_health_and_metrics_and_stops_cleanly_on_sigterm() {
     let server = TestServer::start();
-    server.set_route("/privacy", vec![Reply::html(&x_page("2023-08-24T095329Z.md"))]);
+    server.set_route(
+        "/privacy",
+        vec![Reply::html(&x_page("2023-08-24T095329Z.md"))],
+    );
     server.set_route("/gone", vec![Reply::status(500)]);
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
@@ -107,7 +125,9 @@ fn daemon_serves_health_and_metrics_and_stops_cleanly_on_sigterm() {
         .spawn()
         .unwrap();
 
-    let (status, body) = wait_until("/healthz", Duration::from_secs(20), || http_get(port, "/healthz"));
+    let (status, body) = wait_until("/healthz", Duration::from_secs(20), || {
+        http_get(port, "/healthz")
+    });
     assert_eq!(status, 200, "{body}");
     let health: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(health["database"], true);
@@ -119,45 +139,102 @@ fn daemon_serves_health_and_metrics_and_stops_cleanly_on_sigterm() {
         let (_, m) = http_get(port, "/metrics")?;
         (metric(&m, "clausewatch_checks_total{outcome=\"new_version\"}") == 1.0).then_some(m)
     });
-    assert!(metric(&first, "clausewatch_checks_total{outcome=\"failed\"}") >= 1.0, "{first}");
+    assert!(
+        metric(&first, "clausewatch_checks_total{outcome=\"failed\"}") >= 1.0,
+        "{first}"
+    );
     assert_eq!(metric(&first, "clausewatch_versions_recorded_total"), 1.0);
     assert!(first.contains("# TYPE clausewatch_fetch_duration_seconds histogram"));
     let unchanged_before = metric(&first, "clausewatch_checks_total{outcome=\"unchanged\"}");
-    wait_until("unchanged checks to be counted", Duration::from_secs(20), || {
-        let (_, m) = http_get(port, "/metrics")?;
-        (metric(&m, "clausewatch_checks_total{outcome=\"unchanged\"}") >= unchanged_before + 2.0).then_some(())
-    });
+    wait_until(
+        "unchanged checks to be counted",
+        Duration::from_secs(20),
+        || {
+            let (_, m) = http_get(port, "/metrics")?;
+            (metric(&m, "clausewatch_checks_total{outcome=\"unchanged\"}")
+                >= unchanged_before + 2.0)
+                .then_some(())
+        },
+    );
     let (_, health) = http_get(port, "/healthz").unwrap();
     let health: Value = serde_json::from_str(&health).unwrap();
-    assert!(health["last_success_age_seconds"].as_i64().unwrap() < 10, "{health}");
+    assert!(
+        health["last_success_age_seconds"].as_i64().unwrap() < 10,
+        "{health}"
+    );
 
     // `status` reads the live database: the 500 shows as failing.
-    let out = bin().args(["status", "--config"]).arg(&config).output().unwrap();
+    let out = bin()
+        .args(["status", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let gone = text.lines().find(|l| l.starts_with("gone:")).expect("gone listed");
-    assert!(gone.contains("FAILING") && gone.contains("http_server"), "{text}");
-    let out = bin().args(["status", "--format", "json", "--config"]).arg(&config).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let gone = text
+        .lines()
+        .find(|l| l.starts_with("gone:"))
+        .expect("gone listed");
+    assert!(
+        gone.contains("FAILING") && gone.contains("http_server"),
+        "{text}"
+    );
+    let out = bin()
+        .args(["status", "--format", "json", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let gone = v["documents"].as_array().unwrap().iter().find(|d| d["id"] == "gone").unwrap();
+    let gone = v["documents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["id"] == "gone")
+        .unwrap();
     assert!(gone["consecutive_failures"].as_i64().unwrap() >= 1);
-    assert!(gone["last_error"].as_str().unwrap().contains("500"), "{gone}");
+    assert!(
+        gone["last_error"].as_str().unwrap().contains("500"),
+        "{gone}"
+    );
 
     // SIGTERM during a slow check: the check finishes and is recorded, then
     // the daemon exits 0.
-    server.set_route("/privacy", vec![Reply::html(&x_page("2023-09-29T231259Z.md")).delay(Duration::from_millis(1500))]);
+    server.set_route(
+        "/privacy",
+        vec![Reply::html(&x_page("2023-09-29T231259Z.md")).delay(Duration::from_millis(1500))],
+    );
     let hits = server.hits("/privacy");
-    wait_until("the slow check to start", Duration::from_secs(10), || (server.hits("/privacy") > hits).then_some(()));
+    wait_until("the slow check to start", Duration::from_secs(10), || {
+        (server.hits("/privacy") > hits).then_some(())
+    });
     let sent = Instant::now();
     sigterm(&child);
     let status = wait_exit(&mut child, Duration::from_secs(20));
     assert!(status.success(), "exit status {status:?}");
-    assert!(sent.elapsed() >= Duration::from_millis(1000), "did not wait for the in-flight check");
+    assert!(
+        sent.elapsed() >= Duration::from_millis(1000),
+        "did not wait for the in-flight check"
+    );
     let log = std::fs::read_to_string(&stderr_path).unwrap();
-    assert!(log.contains("shutting down") && log.contains("stopped"), "{log}");
-    let out = bin().args(["history", "x-privacy", "--format", "json", "--config"]).arg(&config).output().unwrap();
+    assert!(
+        log.contains("shutting down") && log.contains("stopped"),
+        "{log}"
+    );
+    let out = bin()
+        .args(["history", "x-privacy", "--format", "json", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
     let history: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(history.as_array().unwrap().len(), 2, "the in-flight check stored its version");
+    assert_eq!(
+        history.as_array().unwrap().len(),
+        2,
+        "the in-flight check stored its version"
+    );
 }
 
 #[test]
@@ -166,42 +243,101 @@ fn backup_is_a_consistent_copy_and_export_writes_every_version() {
     let db = dir.path().join("live.db");
     std::fs::copy(fixture(), &db).unwrap();
     let backup = dir.path().join("backup.db");
-    let out = bin().args(["backup", "--db"]).arg(&db).arg(&backup).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = bin()
+        .args(["backup", "--db"])
+        .arg(&db)
+        .arg(&backup)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // A second backup onto the same file is refused, not overwritten.
-    let again = bin().args(["backup", "--db"]).arg(&db).arg(&backup).output().unwrap();
+    let again = bin()
+        .args(["backup", "--db"])
+        .arg(&db)
+        .arg(&backup)
+        .output()
+        .unwrap();
     assert_eq!(again.status.code(), Some(2));
 
     let history = |db: &Path| -> Value {
-        let out = bin().args(["history", "x-privacy", "--format", "json", "--db"]).arg(db).output().unwrap();
+        let out = bin()
+            .args(["history", "x-privacy", "--format", "json", "--db"])
+            .arg(db)
+            .output()
+            .unwrap();
         serde_json::from_slice(&out.stdout).unwrap()
     };
     assert_eq!(history(&db), history(&backup));
-    let show = |db: &Path| bin().args(["show", "x-privacy", "1", "--format", "json", "--db"]).arg(db).output().unwrap().stdout;
+    let show = |db: &Path| {
+        bin()
+            .args(["show", "x-privacy", "1", "--format", "json", "--db"])
+            .arg(db)
+            .output()
+            .unwrap()
+            .stdout
+    };
     assert_eq!(show(&db), show(&backup));
 
     let export = dir.path().join("export");
-    let out = bin().args(["export", "x-privacy", "--db"]).arg(&db).arg(&export).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = bin()
+        .args(["export", "x-privacy", "--db"])
+        .arg(&db)
+        .arg(&export)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let index = std::fs::read_to_string(export.join("index.tsv")).unwrap();
     let rows: Vec<&str> = index.lines().skip(1).collect();
     assert_eq!(rows.len(), 2);
     for row in rows {
         let file = row.split('\t').nth(1).unwrap();
         let md = std::fs::read_to_string(export.join(file)).unwrap();
-        assert!(md.starts_with("# X Privacy Policy"), "{}", &md[..80.min(md.len())]);
+        assert!(
+            md.starts_with("# X Privacy Policy"),
+            "{}",
+            &md[..80.min(md.len())]
+        );
         // The exported Markdown extracts back to the stored version.
-        let out = bin().args(["extract", "--format", "json"]).arg(export.join(file)).output().unwrap();
+        let out = bin()
+            .args(["extract", "--format", "json"])
+            .arg(export.join(file))
+            .output()
+            .unwrap();
         let clauses: Value = serde_json::from_slice(&out.stdout).unwrap();
         let version: i64 = row.split('\t').next().unwrap().parse().unwrap();
         let stored = bin()
-            .args(["show", "x-privacy", &version.to_string(), "--format", "json", "--db"])
+            .args([
+                "show",
+                "x-privacy",
+                &version.to_string(),
+                "--format",
+                "json",
+                "--db",
+            ])
             .arg(&db)
             .output()
             .unwrap();
         let stored: Value = serde_json::from_slice(&stored.stdout).unwrap();
-        let hashes = |v: &Value| v.as_array().unwrap().iter().map(|c| c["hash"].clone()).collect::<Vec<_>>();
-        assert_eq!(hashes(&clauses), hashes(&stored), "version {version} round-trips");
+        let hashes = |v: &Value| {
+            v.as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["hash"].clone())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            hashes(&clauses),
+            hashes(&stored),
+            "version {version} round-trips"
+        );
     }
 }
 
@@ -216,19 +352,34 @@ fn first_schema_database_migrates_with_nothing_lost() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("old.db");
     std::fs::copy(fixture(), &db).unwrap();
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
-        let store = clausewatch::store::Store::open(&db).await.expect("migrates");
-        let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM _sqlx_migrations ORDER BY version")
-            .fetch_all(store.pool())
+        let store = clausewatch::store::Store::open(&db)
             .await
-            .unwrap();
-        let available: Vec<i64> = std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations"))
-            .unwrap()
-            .filter_map(|e| e.ok()?.file_name().to_str()?.split('_').next()?.parse().ok())
-            .collect::<std::collections::BTreeSet<_>>()
-            .into_iter()
-            .collect();
+            .expect("migrates");
+        let applied: Vec<i64> =
+            sqlx::query_scalar("SELECT version FROM _sqlx_migrations ORDER BY version")
+                .fetch_all(store.pool())
+                .await
+                .unwrap();
+        let available: Vec<i64> =
+            std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations"))
+                .unwrap()
+                .filter_map(|e| {
+                    e.ok()?
+                        .file_name()
+                        .to_str()?
+                        .split('_')
+                        .next()?
+                        .parse()
+                        .ok()
+                })
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .collect();
         assert_eq!(applied, available, "every migration applied");
 
         let history = store.history("x-privacy", None).await.unwrap();
@@ -237,8 +388,17 @@ fn first_schema_database_migrates_with_nothing_lost() {
             // Every stored version still hashes to its clauses.
             let clauses = store.clauses(v.id).await.unwrap();
             assert_eq!(clauses.len() as i64, v.clauses);
-            assert_eq!(clausewatch::clauses::version_hash(&clauses), v.hash, "version {}", v.version);
-            let snapshot = store.snapshot(v.snapshot.as_deref().unwrap()).await.unwrap().unwrap();
+            assert_eq!(
+                clausewatch::clauses::version_hash(&clauses),
+                v.hash,
+                "version {}",
+                v.version
+            );
+            let snapshot = store
+                .snapshot(v.snapshot.as_deref().unwrap())
+                .await
+                .unwrap()
+                .unwrap();
             assert!(snapshot.len() > 100_000, "raw page kept");
         }
         assert!(history[0].changes.is_some(), "change set kept");
@@ -255,7 +415,10 @@ fn runs_from_a_folder_with_only_bot_toml() {
     // The binary needs nothing beside its config: the database is created
     // next to it, migrations are embedded.
     let server = TestServer::start();
-    server.set_route("/privacy", vec![Reply::html(&x_page("2023-08-24T095329Z.md"))]);
+    server.set_route(
+        "/privacy",
+        vec![Reply::html(&x_page("2023-08-24T095329Z.md"))],
+    );
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("bot.toml"),
@@ -266,6 +429,10 @@ fn runs_from_a_folder_with_only_bot_toml() {
     )
     .unwrap();
     let out = bin().arg("check").current_dir(dir.path()).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(dir.path().join("clausewatch.db").exists());
 }

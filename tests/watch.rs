@@ -73,8 +73,16 @@ impl Bot {
 
     fn show(&self, id: &str) -> Vec<Value> {
         let out = self.run(&["show", id, "--format", "json"]);
-        assert!(out.status.success(), "show failed: {}", String::from_utf8_lossy(&out.stderr));
-        serde_json::from_slice::<Value>(&out.stdout).expect("show is JSON").as_array().unwrap().clone()
+        assert!(
+            out.status.success(),
+            "show failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<Value>(&out.stdout)
+            .expect("show is JSON")
+            .as_array()
+            .unwrap()
+            .clone()
     }
 
     /// Rows of the fetch log, oldest first: (outcome, error_class).
@@ -86,22 +94,30 @@ impl Bot {
 /// Reads the fetch log straight from the database file, through the
 /// library's own store (which also checks the file is a valid database).
 fn fetch_log_rows(db: &Path, id: &str) -> Vec<(String, Option<String>, Option<i64>)> {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
         let store = clausewatch::store::Store::open(db).await.expect("open db");
-        let rows: Vec<(String, Option<String>, Option<i64>)> =
-            sqlx::query_as("SELECT outcome, error_class, status FROM fetches WHERE document_id = ? ORDER BY id")
-                .bind(id)
-                .fetch_all(store.pool())
-                .await
-                .expect("query fetches");
+        let rows: Vec<(String, Option<String>, Option<i64>)> = sqlx::query_as(
+            "SELECT outcome, error_class, status FROM fetches WHERE document_id = ? ORDER BY id",
+        )
+        .bind(id)
+        .fetch_all(store.pool())
+        .await
+        .expect("query fetches");
         store.close().await;
         rows
     })
 }
 
 fn x_doc(server: &TestServer, path: &str) -> (&'static str, String, String) {
-    ("x-privacy", server.url(path), format!("select = \"#twtr-main\"\nremove = {X_REMOVE}"))
+    (
+        "x-privacy",
+        server.url(path),
+        format!("select = \"#twtr-main\"\nremove = {X_REMOVE}"),
+    )
 }
 
 fn x_versions() -> Vec<corpus::Version> {
@@ -113,8 +129,16 @@ fn first_check_stores_version_repeat_stores_nothing_change_stores_next() {
     let server = TestServer::start();
     // v1, v1, v2, v3 as in the check by hand: May 2023 (as restored
     // in August), the September 2023 rewrite, then the October 2023 update.
-    let files = ["2023-08-24T095329Z.md", "2023-08-24T095329Z.md", "2023-09-29T231259Z.md", "2023-10-17T184327Z.md"];
-    let pages: Vec<String> = files.iter().map(|f| corpus::x_page(&corpus::markdown(X_DOC, f))).collect();
+    let files = [
+        "2023-08-24T095329Z.md",
+        "2023-08-24T095329Z.md",
+        "2023-09-29T231259Z.md",
+        "2023-10-17T184327Z.md",
+    ];
+    let pages: Vec<String> = files
+        .iter()
+        .map(|f| corpus::x_page(&corpus::markdown(X_DOC, f)))
+        .collect();
     let (id, url, extra) = x_doc(&server, "/en/privacy");
     let bot = Bot::new(&[(id, url, &extra)]);
 
@@ -126,13 +150,28 @@ fn first_check_stores_version_repeat_stores_nothing_change_stores_next() {
         outputs.push(out);
     }
     assert_eq!(outputs[0].trim(), "x-privacy: new version 1");
-    assert!(outputs[1].starts_with("x-privacy: unchanged (version 1)"), "{}", outputs[1]);
-    assert!(outputs[2].starts_with("x-privacy: new version 2"), "{}", outputs[2]);
-    assert!(outputs[3].starts_with("x-privacy: new version 3"), "{}", outputs[3]);
+    assert!(
+        outputs[1].starts_with("x-privacy: unchanged (version 1)"),
+        "{}",
+        outputs[1]
+    );
+    assert!(
+        outputs[2].starts_with("x-privacy: new version 2"),
+        "{}",
+        outputs[2]
+    );
+    assert!(
+        outputs[3].starts_with("x-privacy: new version 3"),
+        "{}",
+        outputs[3]
+    );
 
     let history = bot.history("x-privacy");
     assert_eq!(history.len(), 3, "{history:?}");
-    let numbers: Vec<i64> = history.iter().map(|h| h["version"].as_i64().unwrap()).collect();
+    let numbers: Vec<i64> = history
+        .iter()
+        .map(|h| h["version"].as_i64().unwrap())
+        .collect();
     assert_eq!(numbers, vec![3, 2, 1], "newest first");
     for h in &history {
         for key in ["first_seen", "last_seen", "hash", "clauses"] {
@@ -149,9 +188,16 @@ fn first_check_stores_version_repeat_stores_nothing_change_stores_next() {
     // The page chrome (navigation, cookie banner, footer, scripts) is not in
     // the clauses; the policy's first heading is.
     let clauses = bot.show("x-privacy");
-    let texts: Vec<&str> = clauses.iter().map(|c| c["text"].as_str().unwrap()).collect();
-    assert!(texts.iter().all(|t| !t.contains("cookies to improve") && !t.contains("INITIAL_STATE") && !t.contains("© 2026")));
-    assert!(clauses.iter().all(|c| c["path"].is_string() && c["hash"].as_str().unwrap().len() == 64));
+    let texts: Vec<&str> = clauses
+        .iter()
+        .map(|c| c["text"].as_str().unwrap())
+        .collect();
+    assert!(texts.iter().all(|t| !t.contains("cookies to improve")
+        && !t.contains("INITIAL_STATE")
+        && !t.contains("© 2026")));
+    assert!(clauses
+        .iter()
+        .all(|c| c["path"].is_string() && c["hash"].as_str().unwrap().len() == 64));
     assert_eq!(bot.fetch_log("x-privacy").len(), 4, "every fetch is logged");
 }
 
@@ -177,7 +223,10 @@ fn etag_gives_304_and_no_parsing() {
     assert_eq!(bot.history("x-privacy").len(), 1);
     // The user agent names the bot and the contact URL.
     let ua = reqs[0].header("user-agent").unwrap();
-    assert!(ua.starts_with("clausewatch/") && ua.contains("https://example.org/bot"), "{ua}");
+    assert!(
+        ua.starts_with("clausewatch/") && ua.contains("https://example.org/bot"),
+        "{ua}"
+    );
 }
 
 #[test]
@@ -199,8 +248,14 @@ fn changed_selectors_ignore_the_etag_and_re_extract() {
     let (_, out) = bot2.check();
     // The stored page re-extracted with the new rules matches the page:
     // a technical update of version 1, not an announced version 2.
-    assert!(out.starts_with("x-privacy: technical update of version 1"), "{out}");
-    assert_eq!(server.requests_to("/en/privacy")[1].header("if-none-match"), None);
+    assert!(
+        out.starts_with("x-privacy: technical update of version 1"),
+        "{out}"
+    );
+    assert_eq!(
+        server.requests_to("/en/privacy")[1].header("if-none-match"),
+        None
+    );
 }
 
 #[test]
@@ -212,15 +267,29 @@ fn legacy_charsets_are_decoded() {
     let latin1_text = text.replace('’', "'").replace('—', "-");
     let latin1_page = format!("<html><body><main><p>{latin1_text}</p></main></body></html>");
     let (latin1, _, _) = encoding_rs::WINDOWS_1252.encode(&latin1_page);
-    server.set_route("/latin1", vec![Reply::ok(latin1.to_vec()).header("content-type", "text/html; charset=ISO-8859-1")]);
+    server.set_route(
+        "/latin1",
+        vec![Reply::ok(latin1.to_vec()).header("content-type", "text/html; charset=ISO-8859-1")],
+    );
     // windows-1252 announced only by <meta>, with 0x92 (’) and 0x97 (—).
     let cp1252_page =
         format!("<html><head><meta charset=\"windows-1252\"></head><body><main><p>{text}</p></main></body></html>");
     let (cp1252, _, _) = encoding_rs::WINDOWS_1252.encode(&cp1252_page);
-    server.set_route("/cp1252", vec![Reply::ok(cp1252.to_vec()).header("content-type", "text/html")]);
+    server.set_route(
+        "/cp1252",
+        vec![Reply::ok(cp1252.to_vec()).header("content-type", "text/html")],
+    );
     let bot = Bot::new(&[
-        ("latin1", server.url("/latin1"), "select = \"main\"\nlanguage = \"fr\""),
-        ("cp1252", server.url("/cp1252"), "select = \"main\"\nlanguage = \"fr\""),
+        (
+            "latin1",
+            server.url("/latin1"),
+            "select = \"main\"\nlanguage = \"fr\"",
+        ),
+        (
+            "cp1252",
+            server.url("/cp1252"),
+            "select = \"main\"\nlanguage = \"fr\"",
+        ),
     ]);
     let (code, out) = bot.check();
     assert_eq!(code, 0, "{out}");
@@ -246,7 +315,10 @@ fn server_error_is_retried_then_recorded() {
     server.set_route("/p", vec![Reply::status(500)]);
     let bot = Bot::new(&[("p", server.url("/p"), "")]);
     let (outcome, class, status) = expect_failure(&bot, "p");
-    assert_eq!((outcome.as_str(), class.as_deref(), status), ("failed", Some("http_server"), Some(500)));
+    assert_eq!(
+        (outcome.as_str(), class.as_deref(), status),
+        ("failed", Some("http_server"), Some(500))
+    );
     assert_eq!(server.hits("/p"), 3, "first attempt + 2 retries");
 }
 
@@ -256,7 +328,10 @@ fn not_found_is_a_failure_without_retry() {
     server.set_route("/p", vec![Reply::status(404)]);
     let bot = Bot::new(&[("p", server.url("/p"), "")]);
     let (_, class, status) = expect_failure(&bot, "p");
-    assert_eq!((class.as_deref(), status), (Some("http_not_found"), Some(404)));
+    assert_eq!(
+        (class.as_deref(), status),
+        (Some("http_not_found"), Some(404))
+    );
     assert_eq!(server.hits("/p"), 1);
 }
 
@@ -273,7 +348,12 @@ fn empty_selection_is_a_failure() {
 #[test]
 fn too_short_extraction_is_a_failure() {
     let server = TestServer::start();
-    server.set_route("/p", vec![Reply::html("<html><body><main><p>Our policy.</p></main></body></html>")]);
+    server.set_route(
+        "/p",
+        vec![Reply::html(
+            "<html><body><main><p>Our policy.</p></main></body></html>",
+        )],
+    );
     let bot = Bot::new(&[("p", server.url("/p"), "")]);
     let (_, class, _) = expect_failure(&bot, "p");
     assert_eq!(class.as_deref(), Some("too_short"));
@@ -282,13 +362,18 @@ fn too_short_extraction_is_a_failure() {
 #[test]
 fn body_over_the_cap_is_a_failure_not_a_truncated_version() {
     let server = TestServer::start();
-    let body = format!("<html><body><p>{}</p></body></html>", "policy text ".repeat(20 * 1024 / 12));
+    let body = format!(
+        "<html><body><p>{}</p></body></html>",
+        "policy text ".repeat(20 * 1024 / 12)
+    );
     assert!(body.len() > 20 * 1024);
     server.set_route("/p", vec![Reply::html(&body)]);
     let bot = Bot::new(&[("p", server.url("/p"), "")]);
     std::fs::write(
         bot.config(),
-        std::fs::read_to_string(bot.config()).unwrap().replace("[defaults]\n", "[defaults]\nmax_body_bytes = 10240\n"),
+        std::fs::read_to_string(bot.config())
+            .unwrap()
+            .replace("[defaults]\n", "[defaults]\nmax_body_bytes = 10240\n"),
     )
     .unwrap();
     let (_, class, _) = expect_failure(&bot, "p");
@@ -303,7 +388,10 @@ fn slow_server_past_the_timeout_is_a_failure() {
     let bot = Bot::new(&[("p", server.url("/p"), "")]);
     std::fs::write(
         bot.config(),
-        std::fs::read_to_string(bot.config()).unwrap().replace("retries = 2", "retries = 0").replace("timeout = \"2s\"", "timeout = \"500ms\""),
+        std::fs::read_to_string(bot.config())
+            .unwrap()
+            .replace("retries = 2", "retries = 0")
+            .replace("timeout = \"2s\"", "timeout = \"500ms\""),
     )
     .unwrap();
     let (_, class, _) = expect_failure(&bot, "p");
@@ -320,18 +408,43 @@ fn real_x_snapshots_with_the_x_declaration() {
     let server = TestServer::start();
     let (id, url, extra) = x_doc(&server, "/en/privacy");
     let bot = Bot::new(&[(id, url, &extra)]);
-    server.set_route("/en/privacy", vec![Reply::ok(jan).header("content-type", "text/html; charset=utf-8")]);
+    server.set_route(
+        "/en/privacy",
+        vec![Reply::ok(jan).header("content-type", "text/html; charset=utf-8")],
+    );
     assert_eq!(bot.check().1.trim(), "x-privacy: new version 1");
-    server.set_route("/en/privacy", vec![Reply::ok(jul).header("content-type", "text/html; charset=utf-8")]);
+    server.set_route(
+        "/en/privacy",
+        vec![Reply::ok(jul).header("content-type", "text/html; charset=utf-8")],
+    );
     let (_, out) = bot.check();
-    assert_eq!(out.trim(), "x-privacy: new version 2: 0 added, 0 removed, 1 modified, 0 renamed, 0 moved");
+    assert_eq!(
+        out.trim(),
+        "x-privacy: new version 2: 0 added, 0 removed, 1 modified, 0 renamed, 0 moved"
+    );
 
-    let diff = bot.run(&["diff", "x-privacy@1", "x-privacy@latest", "--format", "json"]);
-    assert!(diff.status.success(), "{}", String::from_utf8_lossy(&diff.stderr));
+    let diff = bot.run(&[
+        "diff",
+        "x-privacy@1",
+        "x-privacy@latest",
+        "--format",
+        "json",
+    ]);
+    assert!(
+        diff.status.success(),
+        "{}",
+        String::from_utf8_lossy(&diff.stderr)
+    );
     let cs: Value = serde_json::from_slice(&diff.stdout).unwrap();
     let change = &cs["changes"][0];
     assert_eq!(change["kind"], "modified");
-    assert!(change["path"].as_str().unwrap().contains("10. How To Contact X"), "{change}");
+    assert!(
+        change["path"]
+            .as_str()
+            .unwrap()
+            .contains("10. How To Contact X"),
+        "{change}"
+    );
     let inserted: String = change["words"]
         .as_array()
         .unwrap()
@@ -339,20 +452,41 @@ fn real_x_snapshots_with_the_x_declaration() {
         .filter(|w| w["op"] == "insert")
         .map(|w| w["text"].as_str().unwrap())
         .collect();
-    assert!(inserted.contains("If you live in the European Union, you may contact"), "{inserted}");
+    assert!(
+        inserted.contains("If you live in the European Union, you may contact"),
+        "{inserted}"
+    );
 }
 
 #[test]
 fn extract_command_on_the_snapshot_matches_the_markdown_version() {
     let snaps = corpus::dir().join(X_DOC).join("snapshots");
     let run = |args: &[&str]| -> Vec<Value> {
-        let out = Command::new(env!("CARGO_BIN_EXE_clausewatch")).args(args).output().unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        serde_json::from_slice::<Value>(&out.stdout).unwrap().as_array().unwrap().clone()
+        let out = Command::new(env!("CARGO_BIN_EXE_clausewatch"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<Value>(&out.stdout)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .clone()
     };
     let html = snaps.join("2026-07-16T005820Z.html");
     let md = corpus::dir().join(X_DOC).join("2026-07-16T005820Z.md");
-    let mut args = vec!["extract", html.to_str().unwrap(), "--select", "#twtr-main", "--format", "json"];
+    let mut args = vec![
+        "extract",
+        html.to_str().unwrap(),
+        "--select",
+        "#twtr-main",
+        "--format",
+        "json",
+    ];
     let removes: Vec<String> = serde_json::from_str(X_REMOVE).unwrap();
     for r in &removes {
         args.push("--remove");
@@ -368,19 +502,38 @@ fn extract_command_on_the_snapshot_matches_the_markdown_version() {
     assert!(from_html.len() > 100);
     assert_eq!(from_html.len(), from_md.len());
     let squeeze = |c: &Value| -> String {
-        c["text"].as_str().unwrap().replace("**", "").chars().filter(|c| !c.is_whitespace()).collect()
+        c["text"]
+            .as_str()
+            .unwrap()
+            .replace("**", "")
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect()
     };
     let mut exact = 0;
     for (h, m) in from_html.iter().zip(&from_md) {
-        assert_eq!(squeeze(h), squeeze(m), "clause {} differs in wording", h["position"]);
+        assert_eq!(
+            squeeze(h),
+            squeeze(m),
+            "clause {} differs in wording",
+            h["position"]
+        );
         exact += (h["hash"] == m["hash"]) as usize;
     }
-    assert_eq!(exact, from_md.len() - 4, "only the four known clauses differ in spacing");
+    assert_eq!(
+        exact,
+        from_md.len() - 4,
+        "only the four known clauses differ in spacing"
+    );
 }
 
 #[test]
 fn bad_config_is_reported_with_line_and_column_and_exit_2() {
-    let bot = Bot::new(&[("p", "http://127.0.0.1:1/p".into(), "schedule = \"every tuesday\"")]);
+    let bot = Bot::new(&[(
+        "p",
+        "http://127.0.0.1:1/p".into(),
+        "schedule = \"every tuesday\"",
+    )]);
     let out = bot.run(&["check"]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);

@@ -6,7 +6,9 @@ use clausewatch::extract::extract_markdown;
 use libfuzzer_sys::fuzz_target;
 
 fn is_sha256_hex(s: &str) -> bool {
-    s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    s.len() == 64
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 fuzz_target!(|data: &[u8]| {

@@ -5,7 +5,13 @@ use clausewatch::commands::parse::{parse, Command, DocInfo, ParseError, MAX_HIST
 use libfuzzer_sys::fuzz_target;
 
 fn doc(id: &str, name: &str, service: &str, language: &str) -> DocInfo {
-    DocInfo { id: id.into(), name: name.into(), service: service.into(), language: language.into(), tags: vec!["social".into()] }
+    DocInfo {
+        id: id.into(),
+        name: name.into(),
+        service: service.into(),
+        language: language.into(),
+        tags: vec!["social".into()],
+    }
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -33,7 +39,9 @@ fuzz_target!(|data: &[u8]| {
             }
             let _ = (command.name(), command.is_admin());
         }
-        Err(ParseError::UnknownDocument { closest, .. }) => assert!(closest.len() <= 5 && closest.iter().all(|id| known(id))),
+        Err(ParseError::UnknownDocument { closest, .. }) => {
+            assert!(closest.len() <= 5 && closest.iter().all(|id| known(id)))
+        }
         Err(ParseError::AmbiguousDocument { candidates, .. }) => {
             assert!((2..=5).contains(&candidates.len()) && candidates.iter().all(|id| known(id)))
         }

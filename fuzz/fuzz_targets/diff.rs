@@ -25,5 +25,9 @@ fuzz_target!(|data: &[u8]| {
     let _ = clausewatch::diff::render_text(&cs, false);
 
     let same = diff(&a, &a, &opts, "en");
-    assert!(same.changes.is_empty(), "diff(a, a) not empty: {:?}", same.changes);
+    assert!(
+        same.changes.is_empty(),
+        "diff(a, a) not empty: {:?}",
+        same.changes
+    );
 });

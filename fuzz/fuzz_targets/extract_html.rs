@@ -15,7 +15,10 @@ fn rule_sets() -> Vec<Rules> {
         rules(&["main"], &[]),
         // The shape of the X privacy-policy declaration: one container,
         // several removals, one of them matching nested elements.
-        rules(&["#twtr-main", "article"], &["nav", ".hidden", "[aria-hidden=true]", "script"]),
+        rules(
+            &["#twtr-main", "article"],
+            &["nav", ".hidden", "[aria-hidden=true]", "script"],
+        ),
         rules(&["body > div", "p"], &["p"]),
         rules(&["table tr:nth-child(2n)"], &["td:empty"]),
     ]

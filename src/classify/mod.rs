@@ -71,7 +71,8 @@ pub fn inspect_page(status: u16, headers: &[(String, String)], body: &str) -> Op
     if !(200..300).contains(&status) {
         return Some(status_problem(status));
     }
-    view.soft_error().map(|reason| PageProblem::SoftError { reason })
+    view.soft_error()
+        .map(|reason| PageProblem::SoftError { reason })
 }
 
 /// For a body that came with an HTTP error status (403, 406, 429, 503...):
@@ -80,8 +81,9 @@ pub fn inspect_page(status: u16, headers: &[(String, String)], body: &str) -> Op
 /// body shows nothing beyond the status itself.
 pub fn inspect_error_body(status: u16, body: &str) -> Option<PageProblem> {
     let view = PageView::new(body);
-    view.challenge()
-        .map(|reason| PageProblem::Blocked { reason: format!("HTTP {status}: {reason}") })
+    view.challenge().map(|reason| PageProblem::Blocked {
+        reason: format!("HTTP {status}: {reason}"),
+    })
 }
 
 /// After extraction: a text far shorter than the last good version (below
@@ -116,7 +118,10 @@ pub fn inspect_extraction(
     }
     if chars <= ERROR_TEXT_MAX_CHARS {
         let lowered = page::normalize_text(text);
-        if let Some(phrase) = page::ERROR_PHRASES.iter().find(|p| contains_phrase(&lowered, p)) {
+        if let Some(phrase) = page::ERROR_PHRASES
+            .iter()
+            .find(|p| contains_phrase(&lowered, p))
+        {
             return Some(PageProblem::SoftError {
                 reason: format!("short extracted text ({chars} characters) reads like an error page: {phrase:?}"),
             });
@@ -137,7 +142,9 @@ fn header_challenge(headers: &[(String, String)]) -> Option<PageProblem> {
             });
         }
         // AWS WAF marks its CAPTCHA and silent-challenge responses.
-        if name.eq_ignore_ascii_case("x-amzn-waf-action") && (value == "captcha" || value == "challenge") {
+        if name.eq_ignore_ascii_case("x-amzn-waf-action")
+            && (value == "captcha" || value == "challenge")
+        {
             return Some(PageProblem::Blocked {
                 reason: format!("AWS WAF {value} (header x-amzn-waf-action)"),
             });
@@ -148,7 +155,11 @@ fn header_challenge(headers: &[(String, String)]) -> Option<PageProblem> {
 
 fn status_problem(status: u16) -> PageProblem {
     match status {
-        401 | 403 | 407 | 429 | 451 => PageProblem::Blocked { reason: format!("HTTP status {status}") },
-        _ => PageProblem::SoftError { reason: format!("HTTP status {status}") },
+        401 | 403 | 407 | 429 | 451 => PageProblem::Blocked {
+            reason: format!("HTTP status {status}"),
+        },
+        _ => PageProblem::SoftError {
+            reason: format!("HTTP status {status}"),
+        },
     }
 }

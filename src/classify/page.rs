@@ -171,33 +171,61 @@ impl PageView {
         let title = title_of(&source).map(normalize_text).unwrap_or_default();
         let text = normalize_text(&visible_text(&source));
         let text_chars = text.chars().count();
-        PageView { source, title, text, text_chars }
+        PageView {
+            source,
+            title,
+            text,
+            text_chars,
+        }
     }
 
     /// A challenge, captcha or access-denied interstitial, or a page that
     /// only says JavaScript is needed.
     pub(super) fn challenge(&self) -> Option<String> {
         if self.text_chars <= MARKER_PAGE_MAX_CHARS {
-            if let Some((marker, system)) = SOURCE_MARKERS.iter().find(|(m, _)| self.source.contains(m)) {
-                return Some(format!("{system} (marker {marker:?}, {} visible characters)", self.text_chars));
+            if let Some((marker, system)) =
+                SOURCE_MARKERS.iter().find(|(m, _)| self.source.contains(m))
+            {
+                return Some(format!(
+                    "{system} (marker {marker:?}, {} visible characters)",
+                    self.text_chars
+                ));
             }
             // Akamai writes its block page with numeric entities, so its
             // edgesuite.net link is only found in the decoded text.
-            let denied = contains_phrase(&self.title, "access denied") || contains_phrase(&self.text, "access denied");
-            if denied && (self.text.contains("reference #") || self.text.contains("errors.edgesuite.net")) {
-                return Some(format!("Akamai access denied (\"Reference #\", {} visible characters)", self.text_chars));
+            let denied = contains_phrase(&self.title, "access denied")
+                || contains_phrase(&self.text, "access denied");
+            if denied
+                && (self.text.contains("reference #") || self.text.contains("errors.edgesuite.net"))
+            {
+                return Some(format!(
+                    "Akamai access denied (\"Reference #\", {} visible characters)",
+                    self.text_chars
+                ));
             }
-            if let Some(t) = CHALLENGE_TITLES.iter().find(|t| contains_phrase(&self.title, t)) {
+            if let Some(t) = CHALLENGE_TITLES
+                .iter()
+                .find(|t| contains_phrase(&self.title, t))
+            {
                 // The title is the page's to choose: keep the reason short.
                 let title: String = self.title.chars().take(80).collect();
                 return Some(format!("interstitial page titled {title:?} (phrase {t:?})"));
             }
         }
         if self.text_chars <= PHRASE_PAGE_MAX_CHARS {
-            if let Some(p) = CHALLENGE_PHRASES.iter().find(|p| contains_phrase(&self.text, p)) {
-                return Some(format!("interstitial page saying {p:?} ({} visible characters)", self.text_chars));
+            if let Some(p) = CHALLENGE_PHRASES
+                .iter()
+                .find(|p| contains_phrase(&self.text, p))
+            {
+                return Some(format!(
+                    "interstitial page saying {p:?} ({} visible characters)",
+                    self.text_chars
+                ));
             }
-            if let Some(p) = JAVASCRIPT_PHRASES.iter().find(|p| contains_phrase(&self.text, p)) {
+            if let Some(p) = JAVASCRIPT_PHRASES
+                .iter()
+                .find(|p| contains_phrase(&self.text, p))
+            {
                 return Some(format!(
                     "page needs JavaScript to show its content: {p:?} ({} visible characters)",
                     self.text_chars
@@ -210,13 +238,22 @@ impl PageView {
     /// An error page served with a success status, or an empty page.
     pub(super) fn soft_error(&self) -> Option<String> {
         if self.text_chars < EMPTY_PAGE_MAX_CHARS {
-            return Some(format!("page has almost no visible text ({} characters)", self.text_chars));
+            return Some(format!(
+                "page has almost no visible text ({} characters)",
+                self.text_chars
+            ));
         }
         if self.text_chars > ERROR_PAGE_MAX_CHARS {
             return None;
         }
-        let in_title = ERROR_PHRASES.iter().find(|p| contains_phrase(&self.title, p));
-        let found = in_title.or_else(|| ERROR_PHRASES.iter().find(|p| contains_phrase(&self.text, p)))?;
+        let in_title = ERROR_PHRASES
+            .iter()
+            .find(|p| contains_phrase(&self.title, p));
+        let found = in_title.or_else(|| {
+            ERROR_PHRASES
+                .iter()
+                .find(|p| contains_phrase(&self.text, p))
+        })?;
         Some(format!(
             "short page ({} visible characters) reads like an error page: {found:?}",
             self.text_chars
@@ -275,9 +312,12 @@ fn visible_text(source: &str) -> String {
 
 /// `tag` starts with `<name` followed by a character that ends a tag name.
 fn is_element_start(tag: &str, name: &str) -> bool {
-    tag.get(1..).and_then(|t| t.strip_prefix(name)).is_some_and(|after| {
-        after.is_empty() || after.starts_with(|c: char| c.is_ascii_whitespace() || c == '>' || c == '/')
-    })
+    tag.get(1..)
+        .and_then(|t| t.strip_prefix(name))
+        .is_some_and(|after| {
+            after.is_empty()
+                || after.starts_with(|c: char| c.is_ascii_whitespace() || c == '>' || c == '/')
+        })
 }
 
 /// Lowercases, decodes the entities that interstitials use in their
@@ -303,7 +343,9 @@ pub(super) fn normalize_text(text: &str) -> String {
             }
         }
     }
-    let s = s.replace(['\u{2019}', '\u{2018}', '\u{02bc}'], "'").replace('\u{2026}', "...");
+    let s = s
+        .replace(['\u{2019}', '\u{2018}', '\u{02bc}'], "'")
+        .replace('\u{2026}', "...");
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
@@ -348,7 +390,10 @@ pub(super) fn contains_phrase(hay: &str, needle: &str) -> bool {
     while let Some(i) = hay[from..].find(needle) {
         let start = from + i;
         let end = start + needle.len();
-        let before_ok = !hay[..start].chars().next_back().is_some_and(char::is_alphanumeric);
+        let before_ok = !hay[..start]
+            .chars()
+            .next_back()
+            .is_some_and(char::is_alphanumeric);
         let after_ok = !hay[end..].chars().next().is_some_and(char::is_alphanumeric);
         if before_ok && after_ok {
             return true;

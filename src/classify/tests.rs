@@ -19,7 +19,10 @@ fn html_headers() -> Vec<(String, String)> {
 /// (file names are UTC timestamps, so name order is time order).
 fn corpus_documents() -> Vec<(String, Vec<PathBuf>)> {
     let mut docs = Vec::new();
-    let mut services: Vec<PathBuf> = read_dir_sorted(Path::new(CORPUS)).into_iter().filter(|p| p.is_dir()).collect();
+    let mut services: Vec<PathBuf> = read_dir_sorted(Path::new(CORPUS))
+        .into_iter()
+        .filter(|p| p.is_dir())
+        .collect();
     services.sort();
     for service in services {
         for doc in read_dir_sorted(&service).into_iter().filter(|p| p.is_dir()) {
@@ -27,11 +30,19 @@ fn corpus_documents() -> Vec<(String, Vec<PathBuf>)> {
                 .into_iter()
                 .filter(|p| p.extension().is_some_and(|e| e == "md"))
                 .collect();
-            let name = doc.strip_prefix(CORPUS).unwrap_or(&doc).display().to_string();
+            let name = doc
+                .strip_prefix(CORPUS)
+                .unwrap_or(&doc)
+                .display()
+                .to_string();
             docs.push((name, versions));
         }
     }
-    assert!(docs.len() >= 4, "corpus at {CORPUS} has too few documents: {}", docs.len());
+    assert!(
+        docs.len() >= 4,
+        "corpus at {CORPUS} has too few documents: {}",
+        docs.len()
+    );
     docs
 }
 
@@ -80,7 +91,11 @@ fn challenge_and_error_fixtures_are_flagged_with_their_class() {
 
 #[test]
 fn fixtures_name_the_vendor_in_the_reason() {
-    let reason = |name| inspect_page(200, &[], &fixture(name)).map(|p| p.reason().to_string()).unwrap_or_default();
+    let reason = |name| {
+        inspect_page(200, &[], &fixture(name))
+            .map(|p| p.reason().to_string())
+            .unwrap_or_default()
+    };
     assert!(reason("cloudflare-just-a-moment.html").contains("Cloudflare"));
     assert!(reason("datadome-captcha.html").contains("DataDome"));
     assert!(reason("perimeterx-px-captcha.html").contains("PerimeterX"));
@@ -115,12 +130,19 @@ fn no_corpus_version_is_flagged_as_a_page() {
 #[test]
 fn twitter_html_snapshots_are_not_flagged() {
     let dir = Path::new(CORPUS).join("twitter/privacy-policy/snapshots");
-    let snapshots: Vec<PathBuf> =
-        read_dir_sorted(&dir).into_iter().filter(|p| p.extension().is_some_and(|e| e == "html")).collect();
+    let snapshots: Vec<PathBuf> = read_dir_sorted(&dir)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "html"))
+        .collect();
     assert_eq!(snapshots.len(), 2);
     for path in snapshots {
         let body = read(&path);
-        assert_eq!(inspect_page(200, &html_headers(), &body), None, "{}", path.display());
+        assert_eq!(
+            inspect_page(200, &html_headers(), &body),
+            None,
+            "{}",
+            path.display()
+        );
         assert_eq!(inspect_error_body(403, &body), None, "{}", path.display());
     }
 }
@@ -129,9 +151,15 @@ fn twitter_html_snapshots_are_not_flagged() {
 fn challenge_headers_block_whatever_the_body() {
     let policy = fixture("policy-mentioning-captcha.html");
     let cf = vec![("CF-Mitigated".to_string(), "challenge".to_string())];
-    assert_eq!(inspect_page(200, &cf, &policy).map(|p| p.class()), Some("blocked"));
+    assert_eq!(
+        inspect_page(200, &cf, &policy).map(|p| p.class()),
+        Some("blocked")
+    );
     let waf = vec![("x-amzn-waf-action".to_string(), "captcha".to_string())];
-    assert_eq!(inspect_page(405, &waf, "").map(|p| p.class()), Some("blocked"));
+    assert_eq!(
+        inspect_page(405, &waf, "").map(|p| p.class()),
+        Some("blocked")
+    );
     let other = vec![("cf-mitigated".to_string(), "none".to_string())];
     assert_eq!(inspect_page(200, &other, &policy), None);
 }
@@ -139,9 +167,18 @@ fn challenge_headers_block_whatever_the_body() {
 #[test]
 fn error_statuses_are_problems_even_with_a_plain_body() {
     let policy = fixture("policy-mentioning-captcha.html");
-    assert_eq!(inspect_page(429, &[], &policy).map(|p| p.class()), Some("blocked"));
-    assert_eq!(inspect_page(404, &[], &policy).map(|p| p.class()), Some("soft_error"));
-    assert_eq!(inspect_page(500, &[], &policy).map(|p| p.class()), Some("soft_error"));
+    assert_eq!(
+        inspect_page(429, &[], &policy).map(|p| p.class()),
+        Some("blocked")
+    );
+    assert_eq!(
+        inspect_page(404, &[], &policy).map(|p| p.class()),
+        Some("soft_error")
+    );
+    assert_eq!(
+        inspect_page(500, &[], &policy).map(|p| p.class()),
+        Some("soft_error")
+    );
 }
 
 #[test]
@@ -158,7 +195,11 @@ fn error_bodies_with_a_challenge_are_blocked() {
         let problem = inspect_error_body(status, &fixture(name));
         let problem = problem.unwrap_or_else(|| panic!("{status} {name} not flagged"));
         assert_eq!(problem.class(), "blocked");
-        assert!(problem.reason().starts_with(&format!("HTTP {status}")), "{}", problem.reason());
+        assert!(
+            problem.reason().starts_with(&format!("HTTP {status}")),
+            "{}",
+            problem.reason()
+        );
     }
     // A plain server error page says nothing beyond its status.
     let plain = "<html><head><title>503 Service Unavailable</title></head><body><h1>Service Unavailable</h1></body></html>";
@@ -168,9 +209,15 @@ fn error_bodies_with_a_challenge_are_blocked() {
 
 #[test]
 fn empty_page_is_a_soft_error() {
-    assert_eq!(inspect_page(200, &[], "").map(|p| p.class()), Some("soft_error"));
+    assert_eq!(
+        inspect_page(200, &[], "").map(|p| p.class()),
+        Some("soft_error")
+    );
     let shell = "<html><head><title></title><script>boot()</script></head><body><div id=app></div></body></html>";
-    assert_eq!(inspect_page(200, &[], shell).map(|p| p.class()), Some("soft_error"));
+    assert_eq!(
+        inspect_page(200, &[], shell).map(|p| p.class()),
+        Some("soft_error")
+    );
 }
 
 #[test]
@@ -179,11 +226,23 @@ fn extraction_shrunk_below_the_ratio_is_a_soft_error() {
     let shrunk = inspect_extraction(2_000, &text, Some(10_000), DEFAULT_MIN_RATIO);
     assert_eq!(shrunk.as_ref().map(PageProblem::class), Some("soft_error"));
     assert!(shrunk.is_some_and(|p| p.reason().contains("20%")));
-    assert_eq!(inspect_extraction(6_000, &text, Some(10_000), DEFAULT_MIN_RATIO), None);
+    assert_eq!(
+        inspect_extraction(6_000, &text, Some(10_000), DEFAULT_MIN_RATIO),
+        None
+    );
     // Growth is never shrinking, and without history there is nothing to compare.
-    assert_eq!(inspect_extraction(20_000, &text, Some(10_000), DEFAULT_MIN_RATIO), None);
-    assert_eq!(inspect_extraction(2_000, &text, None, DEFAULT_MIN_RATIO), None);
-    assert_eq!(inspect_extraction(2_000, &text, Some(0), DEFAULT_MIN_RATIO), None);
+    assert_eq!(
+        inspect_extraction(20_000, &text, Some(10_000), DEFAULT_MIN_RATIO),
+        None
+    );
+    assert_eq!(
+        inspect_extraction(2_000, &text, None, DEFAULT_MIN_RATIO),
+        None
+    );
+    assert_eq!(
+        inspect_extraction(2_000, &text, Some(0), DEFAULT_MIN_RATIO),
+        None
+    );
     // A stricter ratio is honoured, a nonsensical one falls back to the default.
     assert!(inspect_extraction(6_000, &text, Some(10_000), 0.7).is_some());
     assert!(inspect_extraction(2_000, &text, Some(10_000), f64::NAN).is_some());
@@ -203,12 +262,26 @@ fn short_extraction_worded_like_an_error_is_a_soft_error() {
         let p = inspect_extraction(text.chars().count(), text, None, DEFAULT_MIN_RATIO);
         assert_eq!(p.map(|p| p.class()), Some("soft_error"), "{text}");
     }
-    for text in ["Effective: 14040 days", "This foundation is not founded on anything.", "Terms of Service"] {
-        assert_eq!(inspect_extraction(text.chars().count(), text, None, DEFAULT_MIN_RATIO), None, "{text}");
+    for text in [
+        "Effective: 14040 days",
+        "This foundation is not founded on anything.",
+        "Terms of Service",
+    ] {
+        assert_eq!(
+            inspect_extraction(text.chars().count(), text, None, DEFAULT_MIN_RATIO),
+            None,
+            "{text}"
+        );
     }
     // Long texts may use the words: only short ones are error pages.
-    let long = format!("{} Please try again later.", "A clause of a real policy. ".repeat(100));
-    assert_eq!(inspect_extraction(long.chars().count(), &long, None, DEFAULT_MIN_RATIO), None);
+    let long = format!(
+        "{} Please try again later.",
+        "A clause of a real policy. ".repeat(100)
+    );
+    assert_eq!(
+        inspect_extraction(long.chars().count(), &long, None, DEFAULT_MIN_RATIO),
+        None
+    );
 }
 
 fn chars_of(path: &Path) -> (usize, String) {
@@ -237,7 +310,10 @@ fn corpus_histories_only_flag_the_truncated_reddit_extract() {
             }
         }
     }
-    assert_eq!(flagged, vec!["reddit/privacy-policy/2021-01-07T014808Z.md soft_error".to_string()]);
+    assert_eq!(
+        flagged,
+        vec!["reddit/privacy-policy/2021-01-07T014808Z.md soft_error".to_string()]
+    );
 }
 
 #[test]
@@ -245,7 +321,10 @@ fn truncated_reddit_extract_is_below_the_ratio_of_its_predecessor() {
     let dir = Path::new(CORPUS).join("reddit/privacy-policy");
     let (before, _) = chars_of(&dir.join("2020-12-29T070418Z.md"));
     let (truncated, text) = chars_of(&dir.join("2021-01-07T014808Z.md"));
-    assert!((truncated as f64) < 0.30 * before as f64, "{truncated} vs {before}");
+    assert!(
+        (truncated as f64) < 0.30 * before as f64,
+        "{truncated} vs {before}"
+    );
     let p = inspect_extraction(truncated, &text, Some(before), DEFAULT_MIN_RATIO);
     assert_eq!(p.map(|p| p.class()), Some("soft_error"));
 }
@@ -260,8 +339,14 @@ fn twitter_upcoming_policy_doubling_and_halving_are_not_flagged() {
     assert!(doubled as f64 > 1.8 * may as f64, "{doubled} vs {may}");
     let halving = reverted as f64 / doubled as f64;
     assert!((0.4..0.6).contains(&halving), "ratio {halving}");
-    assert_eq!(inspect_extraction(doubled, &doubled_text, Some(may), DEFAULT_MIN_RATIO), None);
-    assert_eq!(inspect_extraction(reverted, &reverted_text, Some(doubled), DEFAULT_MIN_RATIO), None);
+    assert_eq!(
+        inspect_extraction(doubled, &doubled_text, Some(may), DEFAULT_MIN_RATIO),
+        None
+    );
+    assert_eq!(
+        inspect_extraction(reverted, &reverted_text, Some(doubled), DEFAULT_MIN_RATIO),
+        None
+    );
 }
 
 #[test]

@@ -15,7 +15,12 @@ pub enum Answer {
     /// Free text, split into numbered posts if it is long.
     Text(String),
     /// A change set, composed like a change announcement.
-    Changes { doc: String, version: i64, previous: Option<i64>, changes: ChangeSet },
+    Changes {
+        doc: String,
+        version: i64,
+        previous: Option<i64>,
+        changes: ChangeSet,
+    },
 }
 
 /// What an answer may use.
@@ -56,7 +61,11 @@ fn summary_line(v: &VersionInfo, fr: bool) -> String {
     }
 }
 
-async fn version_for(store: &Store, doc: &str, spec: &VersionSpec) -> Result<Option<VersionInfo>, StoreError> {
+async fn version_for(
+    store: &Store,
+    doc: &str,
+    spec: &VersionSpec,
+) -> Result<Option<VersionInfo>, StoreError> {
     match spec {
         VersionSpec::Number(n) => store.version(doc, *n).await,
         VersionSpec::Date(d) => store.version_at(doc, end_of(*d)).await,
@@ -68,7 +77,9 @@ fn end_of(d: NaiveDate) -> DateTime<Utc> {
 }
 
 fn contains_phrase(haystack_norm: &str, phrase_norm: &str) -> bool {
-    haystack_norm.to_lowercase().contains(&phrase_norm.to_lowercase())
+    haystack_norm
+        .to_lowercase()
+        .contains(&phrase_norm.to_lowercase())
 }
 
 /// Answers one command.
@@ -87,11 +98,18 @@ pub async fn answer(cmd: &Command, ctx: &Context<'_>) -> Result<Answer, StoreErr
                 .config
                 .documents
                 .iter()
-                .filter(|d| tag.as_ref().is_none_or(|t| d.tags.iter().any(|x| x.eq_ignore_ascii_case(t))))
+                .filter(|d| {
+                    tag.as_ref()
+                        .is_none_or(|t| d.tags.iter().any(|x| x.eq_ignore_ascii_case(t)))
+                })
                 .map(|d| format!("{} — {} ({})", d.id, d.name, d.service))
                 .collect();
             if docs.is_empty() {
-                if fr { "Aucun document avec ce tag.".into() } else { "No document has that tag.".into() }
+                if fr {
+                    "Aucun document avec ce tag.".into()
+                } else {
+                    "No document has that tag.".into()
+                }
             } else {
                 docs.join("\n")
             }
@@ -109,7 +127,9 @@ pub async fn answer(cmd: &Command, ctx: &Context<'_>) -> Result<Answer, StoreErr
                 Some(spec) => version_for(ctx.store, doc, spec).await?,
                 None => ctx.store.latest_version(doc).await?,
             };
-            let Some(to_v) = to_v else { return Ok(Answer::Text(no_versions(doc, fr))) };
+            let Some(to_v) = to_v else {
+                return Ok(Answer::Text(no_versions(doc, fr)));
+            };
             let from_v = match from {
                 Some(spec) => version_for(ctx.store, doc, spec).await?,
                 None if to_v.version > 1 => ctx.store.version(doc, to_v.version - 1).await?,
@@ -122,7 +142,10 @@ pub async fn answer(cmd: &Command, ctx: &Context<'_>) -> Result<Answer, StoreErr
                     format!("{doc} has only one version (v{}).", to_v.version)
                 }));
             };
-            let changes = match (to_v.version == from_v.version + 1, ctx.store.changeset_json(to_v.id).await?) {
+            let changes = match (
+                to_v.version == from_v.version + 1,
+                ctx.store.changeset_json(to_v.id).await?,
+            ) {
                 (true, Some(json)) => serde_json::from_str(&json).ok(),
                 _ => None,
             };
@@ -131,15 +154,24 @@ pub async fn answer(cmd: &Command, ctx: &Context<'_>) -> Result<Answer, StoreErr
                 None => {
                     let old = ctx.store.clauses(from_v.id).await?;
                     let new = ctx.store.clauses(to_v.id).await?;
-                    let language = ctx.config.document(doc).map_or("en", |d| d.language.as_str());
+                    let language = ctx
+                        .config
+                        .document(doc)
+                        .map_or("en", |d| d.language.as_str());
                     diff::diff(&old, &new, &check::diff_options(ctx.config), language)
                 }
             };
             if changes.is_empty() {
                 return Ok(Answer::Text(if fr {
-                    format!("Aucun changement de clause entre v{} et v{}.", from_v.version, to_v.version)
+                    format!(
+                        "Aucun changement de clause entre v{} et v{}.",
+                        from_v.version, to_v.version
+                    )
                 } else {
-                    format!("No clause changed between v{} and v{}.", from_v.version, to_v.version)
+                    format!(
+                        "No clause changed between v{} and v{}.",
+                        from_v.version, to_v.version
+                    )
                 }));
             }
             return Ok(Answer::Changes {
@@ -154,23 +186,46 @@ pub async fn answer(cmd: &Command, ctx: &Context<'_>) -> Result<Answer, StoreErr
                 Some(d) => ctx.store.version_at(doc, end_of(*d)).await?,
                 None => ctx.store.latest_version(doc).await?,
             };
-            let Some(v) = v else { return Ok(Answer::Text(no_versions(doc, fr))) };
+            let Some(v) = v else {
+                return Ok(Answer::Text(no_versions(doc, fr)));
+            };
             let clauses = ctx.store.clauses(v.id).await?;
-            let q = query.as_deref().map(extract::normalize).unwrap_or_default().to_lowercase();
+            let q = query
+                .as_deref()
+                .map(extract::normalize)
+                .unwrap_or_default()
+                .to_lowercase();
             let matches: Vec<String> = clauses
                 .iter()
-                .filter(|c| q.is_empty() || c.norm.to_lowercase().contains(&q) || c.path.to_lowercase().contains(&q))
+                .filter(|c| {
+                    q.is_empty()
+                        || c.norm.to_lowercase().contains(&q)
+                        || c.path.to_lowercase().contains(&q)
+                })
                 .take(3)
                 .map(|c| format!("{}: «{}»", c.path, c.text))
                 .collect();
             if matches.is_empty() {
                 if fr {
-                    format!("Rien ne correspond dans {doc} v{} ({}).", v.version, day(v.first_seen))
+                    format!(
+                        "Rien ne correspond dans {doc} v{} ({}).",
+                        v.version,
+                        day(v.first_seen)
+                    )
                 } else {
-                    format!("Nothing matches in {doc} v{} ({}).", v.version, day(v.first_seen))
+                    format!(
+                        "Nothing matches in {doc} v{} ({}).",
+                        v.version,
+                        day(v.first_seen)
+                    )
                 }
             } else {
-                format!("{doc} v{} ({}):\n{}", v.version, day(v.first_seen), matches.join("\n"))
+                format!(
+                    "{doc} v{} ({}):\n{}",
+                    v.version,
+                    day(v.first_seen),
+                    matches.join("\n")
+                )
             }
         }
         Command::When { doc, phrase } => {
@@ -188,7 +243,9 @@ pub async fn answer(cmd: &Command, ctx: &Context<'_>) -> Result<Answer, StoreErr
             let mut removed: Option<VersionInfo> = None;
             for v in versions {
                 let clauses = ctx.store.clauses(v.id).await?;
-                let hit = clauses.iter().find(|c| contains_phrase(&c.norm, &phrase_norm));
+                let hit = clauses
+                    .iter()
+                    .find(|c| contains_phrase(&c.norm, &phrase_norm));
                 match (&first, hit) {
                     (None, Some(c)) => {
                         first = Some((v.clone(), c.text.clone()));
@@ -202,21 +259,38 @@ pub async fn answer(cmd: &Command, ctx: &Context<'_>) -> Result<Answer, StoreErr
                     _ => {}
                 }
             }
-            let since = since.filter(|s| first.as_ref().is_some_and(|(f, _)| f.version != s.version));
+            let since =
+                since.filter(|s| first.as_ref().is_some_and(|(f, _)| f.version != s.version));
             match (first, removed) {
                 (None, _) if fr => format!("« {phrase} » n'apparaît dans aucune version de {doc}."),
                 (None, _) => format!("\"{phrase}\" appears in no version of {doc}."),
                 (Some((v, quote)), gone) => {
                     let mut s = if fr {
-                        format!("« {phrase} » apparaît dans {doc} le {} (v{}) : «{quote}»", day(v.first_seen), v.version)
+                        format!(
+                            "« {phrase} » apparaît dans {doc} le {} (v{}) : «{quote}»",
+                            day(v.first_seen),
+                            v.version
+                        )
                     } else {
-                        format!("\"{phrase}\" first appeared in {doc} on {} (v{}): «{quote}»", day(v.first_seen), v.version)
+                        format!(
+                            "\"{phrase}\" first appeared in {doc} on {} (v{}): «{quote}»",
+                            day(v.first_seen),
+                            v.version
+                        )
                     };
                     if let (Some(back), None) = (&since, &gone) {
                         s.push_str(&if fr {
-                            format!("\nSans interruption depuis le {} (v{}).", day(back.first_seen), back.version)
+                            format!(
+                                "\nSans interruption depuis le {} (v{}).",
+                                day(back.first_seen),
+                                back.version
+                            )
                         } else {
-                            format!("\nPresent without interruption since {} (v{}).", day(back.first_seen), back.version)
+                            format!(
+                                "\nPresent without interruption since {} (v{}).",
+                                day(back.first_seen),
+                                back.version
+                            )
                         });
                     }
                     if let Some(g) = gone {
@@ -237,11 +311,17 @@ pub async fn answer(cmd: &Command, ctx: &Context<'_>) -> Result<Answer, StoreErr
         Command::Status => {
             let statuses = ctx.store.statuses().await?;
             let mut lines = Vec::new();
-            for d in statuses.iter().filter(|d| ctx.config.document(&d.id).is_some()) {
+            for d in statuses
+                .iter()
+                .filter(|d| ctx.config.document(&d.id).is_some())
+            {
                 let state = if d.paused {
                     "paused".to_string()
                 } else if d.consecutive_failures > 0 {
-                    format!("failing ({})", d.last_error_class.as_deref().unwrap_or("error"))
+                    format!(
+                        "failing ({})",
+                        d.last_error_class.as_deref().unwrap_or("error")
+                    )
                 } else {
                     "ok".to_string()
                 };
@@ -269,7 +349,11 @@ pub async fn answer(cmd: &Command, ctx: &Context<'_>) -> Result<Answer, StoreErr
         }
         Command::Unsubscribe { doc } => {
             if ctx.store.unsubscribe(ctx.account, doc).await? {
-                if fr { format!("Désabonné de {doc}.") } else { format!("Unsubscribed from {doc}.") }
+                if fr {
+                    format!("Désabonné de {doc}.")
+                } else {
+                    format!("Unsubscribed from {doc}.")
+                }
             } else if fr {
                 format!("Vous n'étiez pas abonné à {doc}.")
             } else {
@@ -285,9 +369,15 @@ pub async fn answer(cmd: &Command, ctx: &Context<'_>) -> Result<Answer, StoreErr
                 (false, false) => format!("Subscriptions: {}", subs.join(", ")),
             }
         }
-        Command::Check { doc } | Command::Pause { doc } | Command::Resume { doc } if !ctx.is_admin => {
+        Command::Check { doc } | Command::Pause { doc } | Command::Resume { doc }
+            if !ctx.is_admin =>
+        {
             let _ = doc;
-            if fr { "Cette commande est réservée aux admins du bot.".into() } else { "Only the bot's admins can do that.".into() }
+            if fr {
+                "Cette commande est réservée aux admins du bot.".into()
+            } else {
+                "Only the bot's admins can do that.".into()
+            }
         }
         Command::Check { doc } => match ctx.config.document(doc) {
             Some(d) => format!("{doc}: {}", ctx.checker.check(d).await?),

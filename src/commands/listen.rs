@@ -77,9 +77,16 @@ pub fn narrower<'a>(a: &'a str, b: &'a str) -> &'a str {
 
 /// Splits a reply into posts that each start with the mention and fit the
 /// limit, numbered when there are several.
-pub fn reply_posts(mention: &str, text: &str, max_chars: usize, chars_per_url: usize) -> Vec<String> {
+pub fn reply_posts(
+    mention: &str,
+    text: &str,
+    max_chars: usize,
+    chars_per_url: usize,
+) -> Vec<String> {
     // Room for "@user " and " 10/10".
-    let room = max_chars.saturating_sub(status_length(mention, None, chars_per_url) + 1 + 7).max(40);
+    let room = max_chars
+        .saturating_sub(status_length(mention, None, chars_per_url) + 1 + 7)
+        .max(40);
     let mut chunks: Vec<String> = Vec::new();
     let mut current = String::new();
     for line in text.lines() {
@@ -105,7 +112,13 @@ pub fn reply_posts(mention: &str, text: &str, max_chars: usize, chars_per_url: u
     chunks
         .into_iter()
         .enumerate()
-        .map(|(i, c)| if n > 1 { format!("{mention} {c} {}/{n}", i + 1) } else { format!("{mention} {c}") })
+        .map(|(i, c)| {
+            if n > 1 {
+                format!("{mention} {c} {}/{n}", i + 1)
+            } else {
+                format!("{mention} {c}")
+            }
+        })
         .collect()
 }
 
@@ -157,7 +170,9 @@ impl Listener {
             }
             self.handle(m).await?;
             handled += 1;
-            self.metrics.mentions_handled.fetch_add(1, Ordering::Relaxed);
+            self.metrics
+                .mentions_handled
+                .fetch_add(1, Ordering::Relaxed);
         }
         if handled > 0 {
             self.wake_publisher.notify_one();
@@ -195,22 +210,37 @@ impl Listener {
             None
         };
         if let Some(outcome) = silent {
-            self.store.record_mention(&record(outcome, None), None, &cursor).await?;
+            self.store
+                .record_mention(&record(outcome, None), None, &cursor)
+                .await?;
             return Ok(());
         }
         let now = Utc::now();
         let recent = self
             .store
-            .mentions_from(&account, now - self.limits.rate_window, &["answered", "unknown", "error_reply"])
+            .mentions_from(
+                &account,
+                now - self.limits.rate_window,
+                &["answered", "unknown", "error_reply"],
+            )
             .await?;
         if recent >= self.limits.per_account {
             tracing::info!(account = %account, "mentions: rate limited");
-            self.store.record_mention(&record("rate_limited", None), None, &cursor).await?;
+            self.store
+                .record_mention(&record("rate_limited", None), None, &cursor)
+                .await?;
             return Ok(());
         }
-        if self.store.posts_since(now - chrono::Duration::hours(3)).await? >= self.limits.reply_budget {
+        if self
+            .store
+            .posts_since(now - chrono::Duration::hours(3))
+            .await?
+            >= self.limits.reply_budget
+        {
             tracing::warn!("mentions: reply budget used up; not answering");
-            self.store.record_mention(&record("budget", None), None, &cursor).await?;
+            self.store
+                .record_mention(&record("budget", None), None, &cursor)
+                .await?;
             return Ok(());
         }
 
@@ -218,37 +248,47 @@ impl Listener {
         let parsed = parse::parse(&m.status.content, &docs);
         let french = m.status.content.to_lowercase().contains("aide")
             || matches!(&parsed, Ok(c) if command_doc(c).and_then(|d| self.config.document(d)).is_some_and(|d| d.language.starts_with("fr")));
-        let (outcome, name, reply): (&'static str, Option<&'static str>, Option<Answer>) = match &parsed {
-            Ok(cmd) => {
-                let is_admin = self.config.fediverse.as_ref().is_some_and(|f| f.admins.contains(&account));
-                let ctx = Context {
-                    store: &self.store,
-                    config: &self.config,
-                    checker: &self.checker,
-                    account: &account,
-                    is_admin,
-                    french,
-                };
-                ("answered", Some(cmd.name()), Some(answer(cmd, &ctx).await?))
-            }
-            Err(ParseError::Empty) | Err(ParseError::Unknown { .. }) => {
-                // A pointer to help, at most once per account per hour.
-                let told = self.store.mentions_from(&account, now - chrono::Duration::hours(1), &["unknown"]).await?;
-                if told > 0 {
-                    ("ignored_unknown", None, None)
-                } else {
-                    let text = if french {
-                        "Je n'ai pas compris. Répondez « aide » pour la liste des commandes."
-                    } else {
-                        "I did not understand that. Reply \"help\" for the commands."
+        let (outcome, name, reply): (&'static str, Option<&'static str>, Option<Answer>) =
+            match &parsed {
+                Ok(cmd) => {
+                    let is_admin = self
+                        .config
+                        .fediverse
+                        .as_ref()
+                        .is_some_and(|f| f.admins.contains(&account));
+                    let ctx = Context {
+                        store: &self.store,
+                        config: &self.config,
+                        checker: &self.checker,
+                        account: &account,
+                        is_admin,
+                        french,
                     };
-                    ("unknown", None, Some(Answer::Text(text.into())))
+                    ("answered", Some(cmd.name()), Some(answer(cmd, &ctx).await?))
                 }
-            }
-            Err(e) => ("error_reply", None, Some(Answer::Text(e.to_string()))),
-        };
+                Err(ParseError::Empty) | Err(ParseError::Unknown { .. }) => {
+                    // A pointer to help, at most once per account per hour.
+                    let told = self
+                        .store
+                        .mentions_from(&account, now - chrono::Duration::hours(1), &["unknown"])
+                        .await?;
+                    if told > 0 {
+                        ("ignored_unknown", None, None)
+                    } else {
+                        let text = if french {
+                            "Je n'ai pas compris. Répondez « aide » pour la liste des commandes."
+                        } else {
+                            "I did not understand that. Reply \"help\" for the commands."
+                        };
+                        ("unknown", None, Some(Answer::Text(text.into())))
+                    }
+                }
+                Err(e) => ("error_reply", None, Some(Answer::Text(e.to_string()))),
+            };
         let thread = reply.map(|a| self.reply_thread(m, &account, a));
-        self.store.record_mention(&record(outcome, name), thread.as_ref(), &cursor).await?;
+        self.store
+            .record_mention(&record(outcome, name), thread.as_ref(), &cursor)
+            .await?;
         tracing::info!(account = %account, outcome, command = name.unwrap_or("-"), "mention handled");
         Ok(())
     }
@@ -257,7 +297,8 @@ impl Listener {
         // The server's `acct` is `user` for local accounts and `user@host`
         // for remote ones: exactly the mention to write.
         let mention = format!("@{}", m.status.account_acct);
-        let visibility = narrower(&m.status.visibility, &self.announce.reply_visibility).to_string();
+        let visibility =
+            narrower(&m.status.visibility, &self.announce.reply_visibility).to_string();
         let limit = self.announce.compose.max_chars;
         let per_url = self.announce.compose.chars_per_url;
         let texts: Vec<String> = match answer {
@@ -269,7 +310,8 @@ impl Listener {
                 changes,
             } => {
                 let mut a = self.announce.clone();
-                a.compose.max_chars = limit.saturating_sub(status_length(&mention, None, per_url) + 1);
+                a.compose.max_chars =
+                    limit.saturating_sub(status_length(&mention, None, per_url) + 1);
                 a.compose.max_posts = a.compose.max_posts.min(5);
                 let d = self.config.document(&doc).cloned();
                 match d {
@@ -279,11 +321,23 @@ impl Listener {
                         .into_iter()
                         .map(|p| format!("{mention} {}", p.text))
                         .collect(),
-                    None => reply_posts(&mention, &crate::diff::render_text(&changes, false), limit, per_url),
+                    None => reply_posts(
+                        &mention,
+                        &crate::diff::render_text(&changes, false),
+                        limit,
+                        per_url,
+                    ),
                 }
             }
         };
-        let language = if texts.iter().any(|t| t.contains("Section :") || t.contains("Commandes")) { "fr" } else { "en" };
+        let language = if texts
+            .iter()
+            .any(|t| t.contains("Section :") || t.contains("Commandes"))
+        {
+            "fr"
+        } else {
+            "en"
+        };
         tracing::debug!(account, posts = texts.len(), "reply queued");
         NewThread {
             key: format!("mention:{}", m.notification_id),
@@ -314,8 +368,15 @@ impl Listener {
             for account in self.store.subscribers(&doc).await? {
                 let mention = format!("@{account}");
                 // The first post of the announcement, without its "1/n".
-                let body = first_post.split_once(' ').map_or(first_post.as_str(), |(_, rest)| rest);
-                let texts = reply_posts(&mention, body, self.announce.compose.max_chars, self.announce.compose.chars_per_url);
+                let body = first_post
+                    .split_once(' ')
+                    .map_or(first_post.as_str(), |(_, rest)| rest);
+                let texts = reply_posts(
+                    &mention,
+                    body,
+                    self.announce.compose.max_chars,
+                    self.announce.compose.chars_per_url,
+                );
                 let thread = NewThread {
                     key: format!("dm:{thread_id}:{account}"),
                     kind: "direct".into(),
@@ -333,7 +394,9 @@ impl Listener {
                 };
                 self.store.enqueue_thread(&thread).await?;
             }
-            self.store.kv_set("subscription_cursor", &thread_id.to_string()).await?;
+            self.store
+                .kv_set("subscription_cursor", &thread_id.to_string())
+                .await?;
             self.wake_publisher.notify_one();
         }
         Ok(())
@@ -385,6 +448,9 @@ mod tests {
             assert!(p.ends_with(&format!("{}/{}", i + 1, posts.len())), "{p}");
             assert!(status_length(p, None, 23) <= 200, "{p}");
         }
-        assert_eq!(reply_posts("@bob", "short answer", 500, 23), vec!["@bob short answer"]);
+        assert_eq!(
+            reply_posts("@bob", "short answer", 500, 23),
+            vec!["@bob short answer"]
+        );
     }
 }

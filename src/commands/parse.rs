@@ -47,18 +47,44 @@ pub enum VersionSpec {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Command {
     Help,
-    List { tag: Option<String> },
-    History { doc: String, n: usize },
-    Diff { doc: String, from: Option<VersionSpec>, to: Option<VersionSpec> },
-    Show { doc: String, date: Option<NaiveDate>, query: Option<String> },
-    When { doc: String, phrase: String },
+    List {
+        tag: Option<String>,
+    },
+    History {
+        doc: String,
+        n: usize,
+    },
+    Diff {
+        doc: String,
+        from: Option<VersionSpec>,
+        to: Option<VersionSpec>,
+    },
+    Show {
+        doc: String,
+        date: Option<NaiveDate>,
+        query: Option<String>,
+    },
+    When {
+        doc: String,
+        phrase: String,
+    },
     Status,
-    Subscribe { doc: String },
-    Unsubscribe { doc: String },
+    Subscribe {
+        doc: String,
+    },
+    Unsubscribe {
+        doc: String,
+    },
     Subscriptions,
-    Check { doc: String },
-    Pause { doc: String },
-    Resume { doc: String },
+    Check {
+        doc: String,
+    },
+    Pause {
+        doc: String,
+    },
+    Resume {
+        doc: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -70,9 +96,15 @@ pub enum ParseError {
     #[error("no watched document matches {query:?}; closest: {}", closest.join(", "))]
     UnknownDocument { query: String, closest: Vec<String> },
     #[error("{query:?} matches several documents: {}", candidates.join(", "))]
-    AmbiguousDocument { query: String, candidates: Vec<String> },
+    AmbiguousDocument {
+        query: String,
+        candidates: Vec<String>,
+    },
     #[error("usage: {usage}")]
-    Usage { command: &'static str, usage: &'static str },
+    Usage {
+        command: &'static str,
+        usage: &'static str,
+    },
 }
 
 impl Command {
@@ -97,7 +129,10 @@ impl Command {
 
     /// Whether only accounts in `[fediverse] admins` may run it.
     pub fn is_admin(&self) -> bool {
-        matches!(self, Command::Check { .. } | Command::Pause { .. } | Command::Resume { .. })
+        matches!(
+            self,
+            Command::Check { .. } | Command::Pause { .. } | Command::Resume { .. }
+        )
     }
 }
 
@@ -203,8 +238,8 @@ const POLITE: &[&[&str]] = &[
 
 /// Words of a document reference that never distinguish documents.
 const STOPWORDS: &[&str] = &[
-    "the", "to", "of", "for", "from", "me", "a", "an", "on", "in", "my", "and", "s", "de", "du", "des", "la",
-    "le", "les", "l", "d", "au", "aux", "pour", "et", "doc", "document", "sur",
+    "the", "to", "of", "for", "from", "me", "a", "an", "on", "in", "my", "and", "s", "de", "du",
+    "des", "la", "le", "les", "l", "d", "au", "aux", "pour", "et", "doc", "document", "sur",
 ];
 
 /// Pairs of words that name the same thing in document references: a
@@ -217,9 +252,12 @@ const SYNONYMS: &[(&str, &str)] = &[
     ("terms", "cgu"),
 ];
 
-static DATE_LIKE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^\d{4}-\d{1,2}-\d{1,2}$").expect("static regex"));
-static VERSION_LIKE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^v?(\d{1,9})$").expect("static regex"));
-static BREAK: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?i)<br\s*/?>|</p\s*>").expect("static regex"));
+static DATE_LIKE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^\d{4}-\d{1,2}-\d{1,2}$").expect("static regex"));
+static VERSION_LIKE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^v?(\d{1,9})$").expect("static regex"));
+static BREAK: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)<br\s*/?>|</p\s*>").expect("static regex"));
 
 /// Plain text of status HTML: `<br>` and `</p>` become line breaks, other tags
 /// are dropped and entities decoded.
@@ -244,7 +282,8 @@ pub fn strip_leading_mentions(text: &str) -> &str {
         if end == 0 {
             break;
         }
-        rest = after_at[end..].trim_start_matches(|c: char| c.is_whitespace() || matches!(c, ',' | ':' | ';'));
+        rest = after_at[end..]
+            .trim_start_matches(|c: char| c.is_whitespace() || matches!(c, ',' | ':' | ';'));
     }
     rest
 }
@@ -271,22 +310,35 @@ fn parse_text(text: &str, docs: &[DocInfo]) -> Result<Command, ParseError> {
         break;
     }
     let tokens = &tokens[start..];
-    let Some(first) = tokens.first() else { return Err(ParseError::Empty) };
+    let Some(first) = tokens.first() else {
+        return Err(ParseError::Empty);
+    };
     if first.key == "?" {
         return Ok(Command::Help);
     }
-    let rest: Vec<Token> = tokens[1..].iter().filter(|t| t.key != "?").cloned().collect();
-    let Some(kind) = ALIASES.iter().find(|(w, _)| *w == first.key).map(|(_, k)| *k) else {
-        return Err(ParseError::Unknown { word: first.text.clone() });
+    let rest: Vec<Token> = tokens[1..]
+        .iter()
+        .filter(|t| t.key != "?")
+        .cloned()
+        .collect();
+    let Some(kind) = ALIASES
+        .iter()
+        .find(|(w, _)| *w == first.key)
+        .map(|(_, k)| *k)
+    else {
+        return Err(ParseError::Unknown {
+            word: first.text.clone(),
+        });
     };
     let command = match kind {
         Kind::Help => Command::Help,
         Kind::Status => Command::Status,
         Kind::Subscriptions => Command::Subscriptions,
         Kind::List => Command::List {
-            tag: rest.first().map(|t| t.key.clone()).filter(|t| {
-                !matches!(t.as_str(), "all" | "tout" | "tous" | "everything")
-            }),
+            tag: rest
+                .first()
+                .map(|t| t.key.clone())
+                .filter(|t| !matches!(t.as_str(), "all" | "tout" | "tous" | "everything")),
         },
         Kind::History => {
             let usage = usage_error("history", "history DOC [N]");
@@ -300,7 +352,10 @@ fn parse_text(text: &str, docs: &[DocInfo]) -> Result<Command, ParseError> {
             Command::History { doc, n }
         }
         Kind::Diff => {
-            let usage = usage_error("diff", "diff DOC [FROM] [TO] (versions like 3 or v3, or dates like 2023-09-01)");
+            let usage = usage_error(
+                "diff",
+                "diff DOC [FROM] [TO] (versions like 3 or v3, or dates like 2023-09-01)",
+            );
             let (doc, rest) = take_doc(&rest, docs, |t| is_version_or_date(&t.key), usage.clone())?;
             let mut specs = Vec::new();
             for token in rest {
@@ -312,18 +367,27 @@ fn parse_text(text: &str, docs: &[DocInfo]) -> Result<Command, ParseError> {
                 return Err(usage);
             }
             let mut specs = specs.into_iter();
-            Command::Diff { doc, from: specs.next(), to: specs.next() }
+            Command::Diff {
+                doc,
+                from: specs.next(),
+                to: specs.next(),
+            }
         }
         Kind::Show => {
             let usage = usage_error("show", "show DOC [DATE] [SECTION or WORDS]");
-            let (doc, mut rest) = take_doc(&rest, docs, |t| DATE_LIKE.is_match(&t.key), usage.clone())?;
+            let (doc, mut rest) =
+                take_doc(&rest, docs, |t| DATE_LIKE.is_match(&t.key), usage.clone())?;
             let mut date = None;
             if let Some(t) = rest.first().filter(|t| DATE_LIKE.is_match(&t.key)) {
                 date = Some(parse_date(&t.key).ok_or(usage)?);
                 rest = &rest[1..];
             }
             let query = join_text(rest);
-            Command::Show { doc, date, query: (!query.is_empty()).then_some(query) }
+            Command::Show {
+                doc,
+                date,
+                query: (!query.is_empty()).then_some(query),
+            }
         }
         Kind::When => {
             let usage = usage_error("when", "when DOC \"PHRASE\"");
@@ -337,11 +401,21 @@ fn parse_text(text: &str, docs: &[DocInfo]) -> Result<Command, ParseError> {
             }
             Command::When { doc, phrase }
         }
-        Kind::Subscribe => Command::Subscribe { doc: only_doc(&rest, docs, "subscribe")? },
-        Kind::Unsubscribe => Command::Unsubscribe { doc: only_doc(&rest, docs, "unsubscribe")? },
-        Kind::Check => Command::Check { doc: only_doc(&rest, docs, "check")? },
-        Kind::Pause => Command::Pause { doc: only_doc(&rest, docs, "pause")? },
-        Kind::Resume => Command::Resume { doc: only_doc(&rest, docs, "resume")? },
+        Kind::Subscribe => Command::Subscribe {
+            doc: only_doc(&rest, docs, "subscribe")?,
+        },
+        Kind::Unsubscribe => Command::Unsubscribe {
+            doc: only_doc(&rest, docs, "unsubscribe")?,
+        },
+        Kind::Check => Command::Check {
+            doc: only_doc(&rest, docs, "check")?,
+        },
+        Kind::Pause => Command::Pause {
+            doc: only_doc(&rest, docs, "pause")?,
+        },
+        Kind::Resume => Command::Resume {
+            doc: only_doc(&rest, docs, "resume")?,
+        },
     };
     Ok(command)
 }
@@ -372,7 +446,11 @@ struct Token {
 }
 
 fn fold(s: &str) -> String {
-    s.nfd().filter(|c| !is_combining_mark(*c)).flat_map(char::to_lowercase).map(|c| if c == '’' { '\'' } else { c }).collect()
+    s.nfd()
+        .filter(|c| !is_combining_mark(*c))
+        .flat_map(char::to_lowercase)
+        .map(|c| if c == '’' { '\'' } else { c })
+        .collect()
 }
 
 /// Closing quotes accepted for each opening quote; people mix straight and
@@ -400,11 +478,16 @@ fn tokenize(text: &str) -> Vec<Token> {
             i += c.len_utf8();
             continue;
         }
-        if let Some(close_at) = closers(c).and_then(|cl| find_closer(&rest[c.len_utf8()..], c, cl)) {
+        if let Some(close_at) = closers(c).and_then(|cl| find_closer(&rest[c.len_utf8()..], c, cl))
+        {
             let inner = &rest[c.len_utf8()..c.len_utf8() + close_at];
             let phrase = inner.trim();
             if !phrase.is_empty() {
-                tokens.push(Token { text: phrase.to_string(), key: fold(phrase), quoted: true });
+                tokens.push(Token {
+                    text: phrase.to_string(),
+                    key: fold(phrase),
+                    quoted: true,
+                });
             }
             let after = &rest[c.len_utf8() + close_at..];
             let close_len = after.chars().next().map_or(0, char::len_utf8);
@@ -414,9 +497,17 @@ fn tokenize(text: &str) -> Vec<Token> {
         let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
         let word = &rest[..end];
         let text = trim_punctuation(word);
-        let key = if text.is_empty() && word.contains('?') { "?".to_string() } else { fold(text) };
+        let key = if text.is_empty() && word.contains('?') {
+            "?".to_string()
+        } else {
+            fold(text)
+        };
         if !key.is_empty() {
-            tokens.push(Token { text: text.to_string(), key, quoted: false });
+            tokens.push(Token {
+                text: text.to_string(),
+                key,
+                quoted: false,
+            });
         }
         i += end;
     }
@@ -430,7 +521,12 @@ fn find_closer(s: &str, open: char, closers: &[char]) -> Option<usize> {
         if !closers.contains(&c) {
             return None;
         }
-        if single && s[at + c.len_utf8()..].chars().next().is_some_and(char::is_alphanumeric) {
+        if single
+            && s[at + c.len_utf8()..]
+                .chars()
+                .next()
+                .is_some_and(char::is_alphanumeric)
+        {
             return None;
         }
         Some(at)
@@ -442,7 +538,11 @@ fn trim_punctuation(word: &str) -> &str {
 }
 
 fn starts_with_words(tokens: &[Token], words: &[&str]) -> bool {
-    tokens.len() >= words.len() && tokens.iter().zip(words).all(|(t, w)| !t.quoted && t.key == *w)
+    tokens.len() >= words.len()
+        && tokens
+            .iter()
+            .zip(words)
+            .all(|(t, w)| !t.quoted && t.key == *w)
 }
 
 fn remove_polite(tokens: &mut Vec<Token>) {
@@ -458,7 +558,11 @@ fn remove_polite(tokens: &mut Vec<Token>) {
 }
 
 fn join_text(tokens: &[Token]) -> String {
-    tokens.iter().map(|t| t.text.as_str()).collect::<Vec<_>>().join(" ")
+    tokens
+        .iter()
+        .map(|t| t.text.as_str())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn is_number(s: &str) -> bool {
@@ -466,7 +570,9 @@ fn is_number(s: &str) -> bool {
 }
 
 fn is_version_or_date(s: &str) -> bool {
-    VERSION_LIKE.is_match(s) || DATE_LIKE.is_match(s) || (s.contains("..") && s.split("..").any(is_version_or_date))
+    VERSION_LIKE.is_match(s)
+        || DATE_LIKE.is_match(s)
+        || (s.contains("..") && s.split("..").any(is_version_or_date))
 }
 
 fn parse_date(s: &str) -> Option<NaiveDate> {
@@ -490,7 +596,11 @@ fn take_doc<'t>(
     stop: impl Fn(&Token) -> bool,
     usage: ParseError,
 ) -> Result<(String, &'t [Token]), ParseError> {
-    let limit = tokens.iter().position(stop).unwrap_or(tokens.len()).min(MAX_DOC_WORDS);
+    let limit = tokens
+        .iter()
+        .position(stop)
+        .unwrap_or(tokens.len())
+        .min(MAX_DOC_WORDS);
     if limit == 0 {
         return Err(usage);
     }
@@ -501,13 +611,19 @@ fn take_doc<'t>(
         match resolve(&tokens[..k], docs) {
             Resolved::One(id) => return Ok((id, &tokens[k..])),
             Resolved::Several(candidates) => {
-                return Err(ParseError::AmbiguousDocument { query: join_text(&tokens[..k]), candidates })
+                return Err(ParseError::AmbiguousDocument {
+                    query: join_text(&tokens[..k]),
+                    candidates,
+                })
             }
             Resolved::None => {}
         }
     }
     let query = &tokens[..limit];
-    Err(ParseError::UnknownDocument { query: join_text(query), closest: closest(query, docs) })
+    Err(ParseError::UnknownDocument {
+        query: join_text(query),
+        closest: closest(query, docs),
+    })
 }
 
 enum Resolved {
@@ -520,7 +636,12 @@ enum Resolved {
 fn content_parts(tokens: &[Token]) -> Vec<String> {
     tokens
         .iter()
-        .flat_map(|t| t.key.split(|c: char| matches!(c, '-' | '_' | '/' | '\'')).map(str::to_string).collect::<Vec<_>>())
+        .flat_map(|t| {
+            t.key
+                .split(|c: char| matches!(c, '-' | '_' | '/' | '\''))
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
         .filter(|p| !p.is_empty() && !STOPWORDS.contains(&p.as_str()))
         .collect()
 }
@@ -570,7 +691,10 @@ struct DocTerms {
 impl DocTerms {
     fn new(doc: &DocInfo) -> Self {
         let service = with_synonyms(words(&doc.service).collect());
-        let core: BTreeSet<String> = words(&doc.id).chain(words(&doc.name)).chain(words(&doc.service)).collect();
+        let core: BTreeSet<String> = words(&doc.id)
+            .chain(words(&doc.name))
+            .chain(words(&doc.service))
+            .collect();
         let mut all = with_synonyms(core.clone());
         all.extend(service.iter().cloned());
         let lang = fold(&doc.language);
@@ -582,13 +706,21 @@ impl DocTerms {
     /// Whether a word of a reference fits: equal to a term, or a prefix of at
     /// least four letters of one ("priv", "confid").
     fn fits(&self, part: &str) -> bool {
-        self.all.contains(part) || (part.chars().count() >= 4 && self.all.iter().any(|t| t.starts_with(part)))
+        self.all.contains(part)
+            || (part.chars().count() >= 4 && self.all.iter().any(|t| t.starts_with(part)))
     }
 
     /// Core words of the document the reference does not mention.
     fn unmatched(&self, parts: &[String]) -> usize {
         let mentioned = with_synonyms(parts.iter().cloned().collect());
-        self.core.iter().filter(|t| !mentioned.iter().any(|m| m == *t || (m.chars().count() >= 4 && t.starts_with(m.as_str())))).count()
+        self.core
+            .iter()
+            .filter(|t| {
+                !mentioned
+                    .iter()
+                    .any(|m| m == *t || (m.chars().count() >= 4 && t.starts_with(m.as_str())))
+            })
+            .count()
     }
 }
 
@@ -602,18 +734,29 @@ fn resolve(tokens: &[Token], docs: &[DocInfo]) -> Resolved {
         return Resolved::One(doc.id.clone());
     }
     let terms: Vec<(&DocInfo, DocTerms)> = docs.iter().map(|d| (d, DocTerms::new(d))).collect();
-    let mut fitting: Vec<(&DocInfo, &DocTerms)> =
-        terms.iter().filter(|(_, t)| parts.iter().all(|p| t.fits(p))).map(|(d, t)| (*d, t)).collect();
+    let mut fitting: Vec<(&DocInfo, &DocTerms)> = terms
+        .iter()
+        .filter(|(_, t)| parts.iter().all(|p| t.fits(p)))
+        .map(|(d, t)| (*d, t))
+        .collect();
     match fitting.len() {
         0 => return Resolved::None,
         1 => return Resolved::One(fitting[0].0.id.clone()),
         _ => {}
     }
     fitting.sort_by_key(|(d, t)| (t.unmatched(&parts), d.id.clone()));
-    let ids = || fitting.iter().take(MAX_SUGGESTIONS).map(|(d, _)| d.id.clone()).collect::<Vec<_>>();
+    let ids = || {
+        fitting
+            .iter()
+            .take(MAX_SUGGESTIONS)
+            .map(|(d, _)| d.id.clone())
+            .collect::<Vec<_>>()
+    };
     // Naming only a service does not choose among its documents, however
     // short one document's name is.
-    let service_only = parts.iter().all(|p| fitting.iter().any(|(_, t)| t.service.contains(p)));
+    let service_only = parts
+        .iter()
+        .all(|p| fitting.iter().any(|(_, t)| t.service.contains(p)));
     if service_only {
         return Resolved::Several(ids());
     }
@@ -636,15 +779,31 @@ fn closest(tokens: &[Token], docs: &[DocInfo]) -> Vec<String> {
             let per_part = if parts.is_empty() {
                 0.0
             } else {
-                let sum: f64 = parts.iter().map(|p| terms.all.iter().map(|t| similarity(p, t)).fold(0.0, f64::max)).sum();
+                let sum: f64 = parts
+                    .iter()
+                    .map(|p| {
+                        terms
+                            .all
+                            .iter()
+                            .map(|t| similarity(p, t))
+                            .fold(0.0, f64::max)
+                    })
+                    .sum();
                 sum / parts.len() as f64
             };
-            (per_part.max(similarity(&joined, &fold(&d.id))), d.id.as_str())
+            (
+                per_part.max(similarity(&joined, &fold(&d.id))),
+                d.id.as_str(),
+            )
         })
         .filter(|(s, _)| *s >= 0.4)
         .collect();
     scored.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(b.1)));
-    scored.into_iter().take(MAX_SUGGESTIONS).map(|(_, id)| id.to_string()).collect()
+    scored
+        .into_iter()
+        .take(MAX_SUGGESTIONS)
+        .map(|(_, id)| id.to_string())
+        .collect()
 }
 
 /// 1 for equal strings, 0 for nothing in common (Levenshtein over characters).
@@ -683,7 +842,6 @@ fn truncate_bytes(s: &str, max: usize) -> &str {
     &s[..end]
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -702,9 +860,27 @@ mod tests {
         vec![
             doc("x-privacy", "Privacy Policy", "X", "en", &["social"]),
             doc("x-terms", "Terms of Service", "X", "en", &["social"]),
-            doc("x-privacy-fr", "Politique de confidentialité", "X", "fr", &["social"]),
-            doc("reddit-privacy", "Privacy Policy", "Reddit", "en", &["social"]),
-            doc("google-privacy", "Privacy Policy", "Google", "en", &["search"]),
+            doc(
+                "x-privacy-fr",
+                "Politique de confidentialité",
+                "X",
+                "fr",
+                &["social"],
+            ),
+            doc(
+                "reddit-privacy",
+                "Privacy Policy",
+                "Reddit",
+                "en",
+                &["social"],
+            ),
+            doc(
+                "google-privacy",
+                "Privacy Policy",
+                "Google",
+                "en",
+                &["search"],
+            ),
         ]
     }
 
@@ -717,12 +893,21 @@ mod tests {
     }
 
     fn when(doc: &str, phrase: &str) -> Command {
-        Command::When { doc: doc.into(), phrase: phrase.into() }
+        Command::When {
+            doc: doc.into(),
+            phrase: phrase.into(),
+        }
     }
 
     #[test]
     fn help_in_both_languages_and_as_question_mark() {
-        for text in ["@clausewatch help", "@clausewatch AIDE", "@clausewatch ?", "@clausewatch help?", "@clausewatch bonjour, aide svp"] {
+        for text in [
+            "@clausewatch help",
+            "@clausewatch AIDE",
+            "@clausewatch ?",
+            "@clausewatch help?",
+            "@clausewatch bonjour, aide svp",
+        ] {
             assert_eq!(p(text), Ok(Command::Help), "{text}");
         }
     }
@@ -730,7 +915,12 @@ mod tests {
     #[test]
     fn list_with_and_without_tag() {
         assert_eq!(p("@clausewatch list"), Ok(Command::List { tag: None }));
-        assert_eq!(p("@clausewatch liste Social"), Ok(Command::List { tag: Some("social".into()) }));
+        assert_eq!(
+            p("@clausewatch liste Social"),
+            Ok(Command::List {
+                tag: Some("social".into())
+            })
+        );
         assert_eq!(p("@clausewatch list all"), Ok(Command::List { tag: None }));
     }
 
@@ -740,39 +930,102 @@ mod tests {
         assert_eq!(p("@clausewatch history x-privacy"), h("x-privacy", 5));
         assert_eq!(p("@clausewatch historique x-privacy 3"), h("x-privacy", 3));
         assert_eq!(p("@clausewatch history x-privacy 999"), h("x-privacy", 20));
-        assert_eq!(p("@clausewatch history x-privacy 99999999999999999999999"), h("x-privacy", 20));
+        assert_eq!(
+            p("@clausewatch history x-privacy 99999999999999999999999"),
+            h("x-privacy", 20)
+        );
         assert_eq!(p("@clausewatch history x-privacy?"), h("x-privacy", 5));
-        assert_eq!(p("@clausewatch history twitter privacy 3"), h("x-privacy", 3));
-        assert_eq!(p("@clausewatch history x-privacy, last 7 versions"), h("x-privacy", 7));
-        assert!(matches!(p("@clausewatch history"), Err(ParseError::Usage { command: "history", .. })));
+        assert_eq!(
+            p("@clausewatch history twitter privacy 3"),
+            h("x-privacy", 3)
+        );
+        assert_eq!(
+            p("@clausewatch history x-privacy, last 7 versions"),
+            h("x-privacy", 7)
+        );
+        assert!(matches!(
+            p("@clausewatch history"),
+            Err(ParseError::Usage {
+                command: "history",
+                ..
+            })
+        ));
     }
 
     #[test]
     fn diff_versions_and_dates() {
-        let d = |from, to| Ok(Command::Diff { doc: "x-privacy".into(), from, to });
+        let d = |from, to| {
+            Ok(Command::Diff {
+                doc: "x-privacy".into(),
+                from,
+                to,
+            })
+        };
         assert_eq!(p("@clausewatch diff x-privacy"), d(None, None));
-        assert_eq!(p("@clausewatch diff x-privacy 3"), d(Some(VersionSpec::Number(3)), None));
-        assert_eq!(p("@clausewatch diff x-privacy v3 V5"), d(Some(VersionSpec::Number(3)), Some(VersionSpec::Number(5))));
+        assert_eq!(
+            p("@clausewatch diff x-privacy 3"),
+            d(Some(VersionSpec::Number(3)), None)
+        );
+        assert_eq!(
+            p("@clausewatch diff x-privacy v3 V5"),
+            d(Some(VersionSpec::Number(3)), Some(VersionSpec::Number(5)))
+        );
         assert_eq!(
             p("@clausewatch diff x privacy policy from 2023-09-01 to 2024-01-15"),
-            d(Some(VersionSpec::Date(date("2023-09-01"))), Some(VersionSpec::Date(date("2024-01-15"))))
+            d(
+                Some(VersionSpec::Date(date("2023-09-01"))),
+                Some(VersionSpec::Date(date("2024-01-15")))
+            )
         );
         assert_eq!(
             p("@clausewatch diff x-privacy 2023-09-01..v7"),
-            d(Some(VersionSpec::Date(date("2023-09-01"))), Some(VersionSpec::Number(7)))
+            d(
+                Some(VersionSpec::Date(date("2023-09-01"))),
+                Some(VersionSpec::Number(7))
+            )
         );
-        assert!(matches!(p("@clausewatch diff x-privacy 2023-13-01"), Err(ParseError::Usage { command: "diff", .. })));
-        assert!(matches!(p("@clausewatch diff x-privacy 1 2 3"), Err(ParseError::Usage { command: "diff", .. })));
+        assert!(matches!(
+            p("@clausewatch diff x-privacy 2023-13-01"),
+            Err(ParseError::Usage {
+                command: "diff",
+                ..
+            })
+        ));
+        assert!(matches!(
+            p("@clausewatch diff x-privacy 1 2 3"),
+            Err(ParseError::Usage {
+                command: "diff",
+                ..
+            })
+        ));
     }
 
     #[test]
     fn show_date_and_query() {
-        let s = |date, query: Option<&str>| Ok(Command::Show { doc: "x-privacy".into(), date, query: query.map(String::from) });
+        let s = |date, query: Option<&str>| {
+            Ok(Command::Show {
+                doc: "x-privacy".into(),
+                date,
+                query: query.map(String::from),
+            })
+        };
         assert_eq!(p("@clausewatch show x-privacy"), s(None, None));
-        assert_eq!(p("@clausewatch show x-privacy 2023-09-01"), s(Some(date("2023-09-01")), None));
-        assert_eq!(p("@clausewatch montre x-privacy Biometric data"), s(None, Some("Biometric data")));
-        assert_eq!(p("@clausewatch affiche twitter privacy policy biometric"), s(None, Some("biometric")));
-        assert_eq!(p("@clausewatch afficher x privacy 2023-09-01 section 3"), s(Some(date("2023-09-01")), Some("section 3")));
+        assert_eq!(
+            p("@clausewatch show x-privacy 2023-09-01"),
+            s(Some(date("2023-09-01")), None)
+        );
+        assert_eq!(
+            p("@clausewatch montre x-privacy Biometric data"),
+            s(None, Some("Biometric data"))
+        );
+        assert_eq!(
+            p("@clausewatch affiche twitter privacy policy biometric"),
+            s(None, Some("biometric"))
+        );
+        assert_eq!(
+            p("@clausewatch afficher x privacy 2023-09-01 section 3"),
+            s(Some(date("2023-09-01")), Some("section 3"))
+        );
     }
 
     #[test]
@@ -792,10 +1045,25 @@ mod tests {
         ] {
             assert_eq!(p(text), expected, "{text}");
         }
-        assert_eq!(p("@clausewatch when x-privacy \"don't sell\" please"), Ok(when("x-privacy", "don't sell")));
-        assert_eq!(p("@clausewatch when x-privacy 'l'âge minimum'"), Ok(when("x-privacy", "l'âge minimum")));
-        assert_eq!(p("@clausewatch when x-privacy biometric data"), Ok(when("x-privacy", "biometric data")));
-        assert!(matches!(p("@clausewatch when x-privacy"), Err(ParseError::Usage { command: "when", .. })));
+        assert_eq!(
+            p("@clausewatch when x-privacy \"don't sell\" please"),
+            Ok(when("x-privacy", "don't sell"))
+        );
+        assert_eq!(
+            p("@clausewatch when x-privacy 'l'âge minimum'"),
+            Ok(when("x-privacy", "l'âge minimum"))
+        );
+        assert_eq!(
+            p("@clausewatch when x-privacy biometric data"),
+            Ok(when("x-privacy", "biometric data"))
+        );
+        assert!(matches!(
+            p("@clausewatch when x-privacy"),
+            Err(ParseError::Usage {
+                command: "when",
+                ..
+            })
+        ));
     }
 
     #[test]
@@ -805,14 +1073,24 @@ mod tests {
         assert_eq!(p("@clausewatch etat"), Ok(Command::Status));
         assert_eq!(p("@clausewatch statut"), Ok(Command::Status));
         assert_eq!(p("@clausewatch subscriptions"), Ok(Command::Subscriptions));
-        assert_eq!(p("@clausewatch mes abonnements"), Ok(Command::Subscriptions));
-        let sub = Ok(Command::Subscribe { doc: "x-privacy".into() });
+        assert_eq!(
+            p("@clausewatch mes abonnements"),
+            Ok(Command::Subscriptions)
+        );
+        let sub = Ok(Command::Subscribe {
+            doc: "x-privacy".into(),
+        });
         assert_eq!(p("@clausewatch subscribe x-privacy"), sub);
-        assert_eq!(p("@clausewatch subscribe me to the twitter privacy policy"), sub);
+        assert_eq!(
+            p("@clausewatch subscribe me to the twitter privacy policy"),
+            sub
+        );
         assert_eq!(p("@clausewatch abonne-moi à x-privacy"), sub);
         assert_eq!(p("@clausewatch s'abonner x-privacy"), sub);
         assert_eq!(p("@clausewatch s’abonner x-privacy"), sub);
-        let unsub = Ok(Command::Unsubscribe { doc: "x-privacy".into() });
+        let unsub = Ok(Command::Unsubscribe {
+            doc: "x-privacy".into(),
+        });
         assert_eq!(p("@clausewatch unsubscribe x-privacy"), unsub);
         assert_eq!(p("@clausewatch désabonner x-privacy"), unsub);
         assert_eq!(p("@clausewatch desabonner x-privacy"), unsub);
@@ -821,12 +1099,42 @@ mod tests {
     #[test]
     fn admin_commands() {
         let cases = [
-            ("check x-terms", Command::Check { doc: "x-terms".into() }),
-            ("vérifier x-terms", Command::Check { doc: "x-terms".into() }),
-            ("verifier x-terms", Command::Check { doc: "x-terms".into() }),
-            ("pause reddit-privacy", Command::Pause { doc: "reddit-privacy".into() }),
-            ("resume reddit privacy", Command::Resume { doc: "reddit-privacy".into() }),
-            ("reprendre reddit-privacy", Command::Resume { doc: "reddit-privacy".into() }),
+            (
+                "check x-terms",
+                Command::Check {
+                    doc: "x-terms".into(),
+                },
+            ),
+            (
+                "vérifier x-terms",
+                Command::Check {
+                    doc: "x-terms".into(),
+                },
+            ),
+            (
+                "verifier x-terms",
+                Command::Check {
+                    doc: "x-terms".into(),
+                },
+            ),
+            (
+                "pause reddit-privacy",
+                Command::Pause {
+                    doc: "reddit-privacy".into(),
+                },
+            ),
+            (
+                "resume reddit privacy",
+                Command::Resume {
+                    doc: "reddit-privacy".into(),
+                },
+            ),
+            (
+                "reprendre reddit-privacy",
+                Command::Resume {
+                    doc: "reddit-privacy".into(),
+                },
+            ),
         ];
         for (text, expected) in cases {
             let got = p(&format!("@clausewatch {text}")).unwrap();
@@ -835,14 +1143,29 @@ mod tests {
         }
         assert!(!Command::Status.is_admin());
         assert!(!Command::Subscribe { doc: "x".into() }.is_admin());
-        assert!(matches!(p("@clausewatch pause"), Err(ParseError::Usage { command: "pause", .. })));
+        assert!(matches!(
+            p("@clausewatch pause"),
+            Err(ParseError::Usage {
+                command: "pause",
+                ..
+            })
+        ));
     }
 
     #[test]
     fn names_are_the_english_words() {
-        assert_eq!(p("@clausewatch historique x-privacy").unwrap().name(), "history");
-        assert_eq!(p("@clausewatch reprendre x-privacy").unwrap().name(), "resume");
-        assert_eq!(p("@clausewatch quand x-privacy « a »").unwrap().name(), "when");
+        assert_eq!(
+            p("@clausewatch historique x-privacy").unwrap().name(),
+            "history"
+        );
+        assert_eq!(
+            p("@clausewatch reprendre x-privacy").unwrap().name(),
+            "resume"
+        );
+        assert_eq!(
+            p("@clausewatch quand x-privacy « a »").unwrap().name(),
+            "when"
+        );
     }
 
     #[test]
@@ -862,7 +1185,11 @@ mod tests {
             ("google privacy", "google-privacy"),
         ];
         for (reference, id) in cases {
-            assert_eq!(p(&format!("@clausewatch subscribe {reference}")), Ok(Command::Subscribe { doc: id.into() }), "{reference}");
+            assert_eq!(
+                p(&format!("@clausewatch subscribe {reference}")),
+                Ok(Command::Subscribe { doc: id.into() }),
+                "{reference}"
+            );
         }
     }
 
@@ -886,7 +1213,10 @@ mod tests {
             other => panic!("{other:?}"),
         }
         // "privacy" alone fits the privacy policies of three services.
-        assert!(matches!(p("@clausewatch subscribe privacy"), Err(ParseError::AmbiguousDocument { .. })));
+        assert!(matches!(
+            p("@clausewatch subscribe privacy"),
+            Err(ParseError::AmbiguousDocument { .. })
+        ));
     }
 
     #[test]
@@ -900,52 +1230,87 @@ mod tests {
             other => panic!("{other:?}"),
         }
         match p("@clausewatch subscribe redit-privacy") {
-            Err(ParseError::UnknownDocument { closest, .. }) => assert_eq!(closest[0], "reddit-privacy"),
+            Err(ParseError::UnknownDocument { closest, .. }) => {
+                assert_eq!(closest[0], "reddit-privacy")
+            }
             other => panic!("{other:?}"),
         }
         match p("@clausewatch subscribe zzzzqqq") {
-            Err(ParseError::UnknownDocument { closest, .. }) => assert!(closest.is_empty(), "{closest:?}"),
+            Err(ParseError::UnknownDocument { closest, .. }) => {
+                assert!(closest.is_empty(), "{closest:?}")
+            }
             other => panic!("{other:?}"),
         }
-        let err = p("@clausewatch subscribe redit-privacy").unwrap_err().to_string();
-        assert!(err.contains("redit-privacy") && err.contains("reddit-privacy"), "{err}");
+        let err = p("@clausewatch subscribe redit-privacy")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("redit-privacy") && err.contains("reddit-privacy"),
+            "{err}"
+        );
     }
 
     #[test]
     fn empty_and_unknown_commands() {
         assert_eq!(p("@clausewatch"), Err(ParseError::Empty));
-        assert_eq!(p("<p>@clausewatch @other@host.test</p>"), Err(ParseError::Empty));
+        assert_eq!(
+            p("<p>@clausewatch @other@host.test</p>"),
+            Err(ParseError::Empty)
+        );
         assert_eq!(p("@clausewatch hello please"), Err(ParseError::Empty));
         assert_eq!(p(""), Err(ParseError::Empty));
-        assert_eq!(p("@clausewatch Frobnicate x-privacy"), Err(ParseError::Unknown { word: "Frobnicate".into() }));
+        assert_eq!(
+            p("@clausewatch Frobnicate x-privacy"),
+            Err(ParseError::Unknown {
+                word: "Frobnicate".into()
+            })
+        );
     }
 
     #[test]
     fn status_text_breaks_tags_and_entities() {
-        assert_eq!(status_text("<p>a<br>b<br/>c<BR />d</p><p>e &amp; &quot;f&quot; &#39;g&#39;</p>"), "a\nb\nc\nd\ne & \"f\" 'g'");
+        assert_eq!(
+            status_text("<p>a<br>b<br/>c<BR />d</p><p>e &amp; &quot;f&quot; &#39;g&#39;</p>"),
+            "a\nb\nc\nd\ne & \"f\" 'g'"
+        );
         assert_eq!(status_text("<p>one</p><p>two</p>"), "one\ntwo");
     }
 
     #[test]
     fn leading_mentions_are_dropped() {
         assert_eq!(strip_leading_mentions("@clausewatch help"), "help");
-        assert_eq!(strip_leading_mentions("  @clausewatch@fedi.test, @alice: help @bob"), "help @bob");
+        assert_eq!(
+            strip_leading_mentions("  @clausewatch@fedi.test, @alice: help @bob"),
+            "help @bob"
+        );
         assert_eq!(strip_leading_mentions("@ help"), "@ help");
         assert_eq!(strip_leading_mentions("help"), "help");
-        assert_eq!(strip_leading_mentions("@clausewatch\nhistory x"), "history x");
+        assert_eq!(
+            strip_leading_mentions("@clausewatch\nhistory x"),
+            "history x"
+        );
     }
 
     #[test]
     fn fixture_mastodon_mention_link() {
         let html = include_str!("testdata/mastodon-mention-link.html");
-        assert_eq!(strip_leading_mentions(&status_text(html)), "when x-privacy \"biometric\"");
+        assert_eq!(
+            strip_leading_mentions(&status_text(html)),
+            "when x-privacy \"biometric\""
+        );
         assert_eq!(p(html), Ok(when("x-privacy", "biometric")));
     }
 
     #[test]
     fn fixture_two_mentions_paragraphs_br() {
         let html = include_str!("testdata/two-mentions-paragraphs-br.html");
-        assert_eq!(p(html), Ok(Command::History { doc: "x-privacy".into(), n: 3 }));
+        assert_eq!(
+            p(html),
+            Ok(Command::History {
+                doc: "x-privacy".into(),
+                n: 3
+            })
+        );
     }
 
     #[test]
@@ -965,7 +1330,11 @@ mod tests {
         let html = include_str!("testdata/uppercase-br-no-space.html");
         assert_eq!(
             p(html),
-            Ok(Command::Show { doc: "x-privacy".into(), date: Some(date("2023-09-01")), query: Some("Biometric&Data".into()) })
+            Ok(Command::Show {
+                doc: "x-privacy".into(),
+                date: Some(date("2023-09-01")),
+                query: Some("Biometric&Data".into())
+            })
         );
     }
 
@@ -974,7 +1343,10 @@ mod tests {
         let phrase = "a".repeat(2000);
         match p(&format!("@clausewatch when x-privacy {phrase}")) {
             Ok(Command::When { phrase, .. }) => {
-                assert_eq!(phrase.chars().count(), MAX_INPUT_CHARS - "when x-privacy ".len())
+                assert_eq!(
+                    phrase.chars().count(),
+                    MAX_INPUT_CHARS - "when x-privacy ".len()
+                )
             }
             other => panic!("{other:?}"),
         }
@@ -984,7 +1356,9 @@ mod tests {
 
     #[test]
     fn no_documents_at_all() {
-        assert!(matches!(parse("@clausewatch history x-privacy", &[]), Err(ParseError::UnknownDocument { closest, .. }) if closest.is_empty()));
+        assert!(
+            matches!(parse("@clausewatch history x-privacy", &[]), Err(ParseError::UnknownDocument { closest, .. }) if closest.is_empty())
+        );
         assert_eq!(parse("@clausewatch help", &[]), Ok(Command::Help));
     }
 }

@@ -20,13 +20,24 @@ use super::token::Token;
 pub enum ApiError {
     /// 429: try again at `reset` (from X-RateLimit-Reset or Retry-After).
     #[error("{url}: rate limited (HTTP 429) until {reset:?}")]
-    RateLimited { url: String, reset: Option<DateTime<Utc>> },
+    RateLimited {
+        url: String,
+        reset: Option<DateTime<Utc>>,
+    },
     /// 5xx: the server may or may not have acted.
     #[error("{url}: server error HTTP {status}: {message}")]
-    Server { url: String, status: u16, message: String },
+    Server {
+        url: String,
+        status: u16,
+        message: String,
+    },
     /// Other 4xx: the server refused; retrying will not help.
     #[error("{url}: refused with HTTP {status}: {message}")]
-    Refused { url: String, status: u16, message: String },
+    Refused {
+        url: String,
+        status: u16,
+        message: String,
+    },
     #[error("{url}: timed out")]
     Timeout { url: String },
     #[error("{url}: {message}")]
@@ -38,7 +49,13 @@ pub enum ApiError {
 impl ApiError {
     /// True when the request may have reached the server and been acted on.
     pub fn outcome_unknown(&self) -> bool {
-        matches!(self, ApiError::Server { .. } | ApiError::Timeout { .. } | ApiError::Network { .. } | ApiError::Decode { .. })
+        matches!(
+            self,
+            ApiError::Server { .. }
+                | ApiError::Timeout { .. }
+                | ApiError::Network { .. }
+                | ApiError::Decode { .. }
+        )
     }
 }
 
@@ -111,7 +128,9 @@ fn s(v: &Value, key: &str) -> Option<String> {
 }
 
 fn parse_time(v: Option<&Value>) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(v?.as_str()?).ok().map(|t| t.with_timezone(&Utc))
+    DateTime::parse_from_rfc3339(v?.as_str()?)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
 }
 
 fn status_from(v: &Value) -> Option<Status> {
@@ -137,7 +156,12 @@ fn status_from(v: &Value) -> Option<Status> {
 /// When a 429 ends: `X-RateLimit-Reset` (ISO 8601 on Mastodon; some servers
 /// send epoch seconds), else `Retry-After` (seconds or an HTTP date).
 pub fn rate_limit_reset(headers: &HeaderMap, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-    let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
+    let get = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    };
     if let Some(r) = get("x-ratelimit-reset") {
         if let Ok(t) = DateTime::parse_from_rfc3339(r) {
             return Some(t.with_timezone(&Utc));
@@ -161,7 +185,9 @@ pub fn rate_limit_reset(headers: &HeaderMap, now: DateTime<Utc>) -> Option<DateT
 /// with headers.
 fn transport_error(e: reqwest::Error, url: &str) -> ApiError {
     if e.is_timeout() {
-        ApiError::Timeout { url: url.to_string() }
+        ApiError::Timeout {
+            url: url.to_string(),
+        }
     } else {
         ApiError::Network {
             url: url.to_string(),
@@ -198,7 +224,11 @@ impl Client {
         format!("{}{}", self.base.as_str().trim_end_matches('/'), path)
     }
 
-    async fn send(&self, req: reqwest::RequestBuilder, url: &str) -> Result<(HeaderMap, Value), ApiError> {
+    async fn send(
+        &self,
+        req: reqwest::RequestBuilder,
+        url: &str,
+    ) -> Result<(HeaderMap, Value), ApiError> {
         let resp = req
             .header(AUTHORIZATION, format!("Bearer {}", self.token.expose()))
             .send()
@@ -254,7 +284,9 @@ impl Client {
     pub async fn instance(&self) -> InstanceInfo {
         for (path, source) in [("/api/v2/instance", "v2"), ("/api/v1/instance", "v1")] {
             let url = self.url(path);
-            let Ok((_, v)) = self.send(self.http.get(&url), &url).await else { continue };
+            let Ok((_, v)) = self.send(self.http.get(&url), &url).await else {
+                continue;
+            };
             let statuses = v.pointer("/configuration/statuses");
             let max = statuses
                 .and_then(|s| s.get("max_characters"))
@@ -307,10 +339,19 @@ impl Client {
     }
 
     /// The account's most recent statuses, newest first (at most 40).
-    pub async fn account_statuses(&self, account_id: &str, limit: u32) -> Result<Vec<Status>, ApiError> {
-        let url = self.url(&format!("/api/v1/accounts/{account_id}/statuses?limit={}", limit.min(40)));
+    pub async fn account_statuses(
+        &self,
+        account_id: &str,
+        limit: u32,
+    ) -> Result<Vec<Status>, ApiError> {
+        let url = self.url(&format!(
+            "/api/v1/accounts/{account_id}/statuses?limit={}",
+            limit.min(40)
+        ));
         let (_, v) = self.send(self.http.get(&url), &url).await?;
-        Ok(v.as_array().map(|a| a.iter().filter_map(status_from).collect()).unwrap_or_default())
+        Ok(v.as_array()
+            .map(|a| a.iter().filter_map(status_from).collect())
+            .unwrap_or_default())
     }
 
     /// Mention notifications newer than `since_id`, oldest first. Entries
@@ -339,7 +380,13 @@ impl Client {
                     continue;
                 }
                 if let Some(status) = n.get("status").and_then(status_from) {
-                    ids.push((id.parse().unwrap_or(0), Mention { notification_id: id, status }));
+                    ids.push((
+                        id.parse().unwrap_or(0),
+                        Mention {
+                            notification_id: id,
+                            status,
+                        },
+                    ));
                 }
             }
             ids.sort_by_key(|(k, _)| *k);
@@ -381,21 +428,40 @@ mod tests {
 
     #[test]
     fn rate_limit_reset_formats() {
-        let now = DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z").unwrap().with_timezone(&Utc);
+        let now = DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
         let mut h = HeaderMap::new();
-        h.insert("x-ratelimit-reset", HeaderValue::from_static("2026-01-01T00:05:00.000Z"));
-        assert_eq!(rate_limit_reset(&h, now).unwrap().to_rfc3339(), "2026-01-01T00:05:00+00:00");
+        h.insert(
+            "x-ratelimit-reset",
+            HeaderValue::from_static("2026-01-01T00:05:00.000Z"),
+        );
+        assert_eq!(
+            rate_limit_reset(&h, now).unwrap().to_rfc3339(),
+            "2026-01-01T00:05:00+00:00"
+        );
         h.insert("x-ratelimit-reset", HeaderValue::from_static("1767225900"));
-        assert_eq!(rate_limit_reset(&h, now).unwrap().to_rfc3339(), "2026-01-01T00:05:00+00:00");
+        assert_eq!(
+            rate_limit_reset(&h, now).unwrap().to_rfc3339(),
+            "2026-01-01T00:05:00+00:00"
+        );
         let mut h = HeaderMap::new();
         h.insert("retry-after", HeaderValue::from_static("30"));
-        assert_eq!(rate_limit_reset(&h, now).unwrap().to_rfc3339(), "2026-01-01T00:00:30+00:00");
+        assert_eq!(
+            rate_limit_reset(&h, now).unwrap().to_rfc3339(),
+            "2026-01-01T00:00:30+00:00"
+        );
         assert_eq!(rate_limit_reset(&HeaderMap::new(), now), None);
     }
 
     #[test]
     fn plain_text_of_status_html() {
-        assert_eq!(plain_text("<p>1/3 X changed <a href=\"https://x.com\">x.com</a> &amp; more<br />next</p>"), "1/3 X changed x.com & more\nnext");
+        assert_eq!(
+            plain_text(
+                "<p>1/3 X changed <a href=\"https://x.com\">x.com</a> &amp; more<br />next</p>"
+            ),
+            "1/3 X changed x.com & more\nnext"
+        );
     }
 
     #[test]
@@ -403,9 +469,15 @@ mod tests {
         let v = serde_json::json!({"id": 12, "content": "<p>hi</p>", "account": {"id": "5", "acct": "a", "bot": true},
             "mentions": [{"id": "7"}, {"nope": 1}], "unknown_field": {"x": [1]}});
         let st = status_from(&v).unwrap();
-        assert_eq!((st.id.as_str(), st.account_id.as_str(), st.account_bot), ("12", "5", true));
+        assert_eq!(
+            (st.id.as_str(), st.account_id.as_str(), st.account_bot),
+            ("12", "5", true)
+        );
         assert_eq!(st.mention_ids, vec!["7"]);
-        assert!(status_from(&serde_json::json!({"id": "1"})).is_none(), "no account: skipped, not an error");
+        assert!(
+            status_from(&serde_json::json!({"id": "1"})).is_none(),
+            "no account: skipped, not an error"
+        );
     }
 
     #[test]

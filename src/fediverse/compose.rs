@@ -84,7 +84,11 @@ enum Lang {
 
 impl Lang {
     fn from_tag(tag: &str) -> Lang {
-        let primary = tag.split(['-', '_']).next().unwrap_or("").to_ascii_lowercase();
+        let primary = tag
+            .split(['-', '_'])
+            .next()
+            .unwrap_or("")
+            .to_ascii_lowercase();
         if primary == "fr" {
             Lang::Fr
         } else {
@@ -167,7 +171,11 @@ impl Lang {
                 Lang::Fr => format!("Dans {total} section{}.", if total > 1 { "s" } else { "" }),
             };
         }
-        let more = if rest > 0 { self.and_more(rest) } else { String::new() };
+        let more = if rest > 0 {
+            self.and_more(rest)
+        } else {
+            String::new()
+        };
         format!("{label}{}{more}.", shown.join("; "))
     }
 
@@ -179,7 +187,11 @@ impl Lang {
             (Lang::Fr, false) => "Texte supprimé sur : ",
         };
         let rest = total - shown.len();
-        let more = if rest > 0 { self.and_more(rest) } else { String::new() };
+        let more = if rest > 0 {
+            self.and_more(rest)
+        } else {
+            String::new()
+        };
         format!("{label}{}{more}.", shown.join("; "))
     }
 
@@ -209,7 +221,9 @@ impl Lang {
             (Lang::En, "employment") => "job and employment data",
             (Lang::Fr, "biometric") => "données biométriques",
             (Lang::Fr, "facial_recognition") => "reconnaissance faciale",
-            (Lang::Fr, "ai_training") => "entraînement de modèles d’IA / d’apprentissage automatique",
+            (Lang::Fr, "ai_training") => {
+                "entraînement de modèles d’IA / d’apprentissage automatique"
+            }
             (Lang::Fr, "data_sale") => "vente de données personnelles",
             (Lang::Fr, "third_parties") => "partage avec des tiers",
             (Lang::Fr, "precise_location") => "localisation précise",
@@ -321,7 +335,12 @@ pub fn compose_thread(input: &ThreadInput, opts: &ComposeOptions) -> Vec<Post> {
 
     // Changes touching a watched topic go first (each group in document
     // order): when the thread is capped, those are the ones worth reading.
-    let mut listed: Vec<&Change> = input.changes.changes.iter().filter(|c| c.kind != ChangeKind::Moved).collect();
+    let mut listed: Vec<&Change> = input
+        .changes
+        .changes
+        .iter()
+        .filter(|c| c.kind != ChangeKind::Moved)
+        .collect();
     listed.sort_by_key(|c| c.flags.is_empty());
     let blocks: Vec<Vec<String>> = listed
         .iter()
@@ -357,7 +376,11 @@ pub fn compose_thread(input: &ThreadInput, opts: &ComposeOptions) -> Vec<Post> {
 }
 
 fn post_language(tag: &str) -> String {
-    let primary = tag.split(['-', '_']).next().unwrap_or("").to_ascii_lowercase();
+    let primary = tag
+        .split(['-', '_'])
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase();
     if primary.is_empty() {
         "en".into()
     } else {
@@ -413,7 +436,12 @@ impl OverviewParts {
 
 fn overview(input: &ThreadInput, opts: &ComposeOptions, lang: Lang, fit: &Fit) -> String {
     let s = &input.changes.summary;
-    let listed: Vec<&Change> = input.changes.changes.iter().filter(|c| c.kind != ChangeKind::Moved).collect();
+    let listed: Vec<&Change> = input
+        .changes
+        .changes
+        .iter()
+        .filter(|c| c.kind != ChangeKind::Moved)
+        .collect();
     // A page whose headings all sit under one title (an `h1` naming the
     // document) has its real sections one level down.
     let firsts: Vec<&str> = listed
@@ -447,7 +475,11 @@ fn overview(input: &ThreadInput, opts: &ComposeOptions, lang: Lang, fit: &Fit) -
         }
     }
     let flags_of = |appeared: bool| -> Vec<String> {
-        s.flags.iter().filter(|f| f.appeared == appeared).map(|f| lang.flag(&f.flag)).collect()
+        s.flags
+            .iter()
+            .filter(|f| f.appeared == appeared)
+            .map(|f| lang.flag(&f.flag))
+            .collect()
     };
     let (new_flags, gone_flags) = (flags_of(true), flags_of(false));
     let hashtags: Vec<String> = opts
@@ -476,14 +508,20 @@ fn overview(input: &ThreadInput, opts: &ComposeOptions, lang: Lang, fit: &Fit) -
         if s.moved > 0 && (d.moved || only_moves) {
             items.push((s.moved, CountItem::Moved));
         }
-        let mut lines = vec![lang.headline(input.service, input.document_name), lang.counts(&items)];
+        let mut lines = vec![
+            lang.headline(input.service, input.document_name),
+            lang.counts(&items),
+        ];
         if !sections.is_empty() {
             lines.push(lang.sections(&sections[..d.sections.min(sections.len())], sections.len()));
         }
         // Topics that appeared come first in the flag budget: they are the news.
         let new_shown = d.flags.min(new_flags.len());
         let gone_shown = (d.flags - new_shown).min(gone_flags.len());
-        for (list, shown, appeared) in [(&new_flags, new_shown, true), (&gone_flags, gone_shown, false)] {
+        for (list, shown, appeared) in [
+            (&new_flags, new_shown, true),
+            (&gone_flags, gone_shown, false),
+        ] {
             if !list.is_empty() {
                 let names: Vec<&str> = list[..shown].iter().map(String::as_str).collect();
                 if shown > 0 {
@@ -530,11 +568,12 @@ fn change_block(c: &Change, lang: Lang) -> (String, usize) {
         ChangeKind::Added => format!("{head} {}", lang.quote(new)),
         ChangeKind::Removed => format!("{head} {}", lang.quote(old)),
         ChangeKind::Modified | ChangeKind::Renamed | ChangeKind::Moved => {
-            let (o, n) = if grapheme_len(old) + grapheme_len(new) <= WHOLE_QUOTE_MAX || c.words.is_empty() {
-                (old.to_string(), new.to_string())
-            } else {
-                excerpts(&c.words)
-            };
+            let (o, n) =
+                if grapheme_len(old) + grapheme_len(new) <= WHOLE_QUOTE_MAX || c.words.is_empty() {
+                    (old.to_string(), new.to_string())
+                } else {
+                    excerpts(&c.words)
+                };
             let (was, now) = lang.was_now();
             format!("{head}\n{was} {}\n{now} {}", lang.quote(&o), lang.quote(&n))
         }
@@ -548,7 +587,10 @@ fn change_block(c: &Change, lang: Lang) -> (String, usize) {
 /// the reader can compare them line by line.
 fn excerpts(words: &[WordOp]) -> (String, String) {
     let changed = |w: &WordOp| w.op != WordOpKind::Equal;
-    let (Some(first), Some(last)) = (words.iter().position(changed), words.iter().rposition(changed)) else {
+    let (Some(first), Some(last)) = (
+        words.iter().position(changed),
+        words.iter().rposition(changed),
+    ) else {
         let all: String = words.iter().map(|w| w.text.as_str()).collect();
         return (all.trim().to_string(), all.trim().to_string());
     };
@@ -582,15 +624,30 @@ enum Keep {
 /// it still joins its neighbours.
 fn keep_words(text: &str, n: usize, keep: Keep) -> String {
     let words: Vec<&str> = text.split_whitespace().collect();
-    let limit = if matches!(keep, Keep::Ends) { 2 * n + 1 } else { n };
+    let limit = if matches!(keep, Keep::Ends) {
+        2 * n + 1
+    } else {
+        n
+    };
     if words.len() <= limit {
         return text.to_string();
     }
-    let lead = if text.starts_with(char::is_whitespace) { " " } else { "" };
-    let trail = if text.ends_with(char::is_whitespace) { " " } else { "" };
+    let lead = if text.starts_with(char::is_whitespace) {
+        " "
+    } else {
+        ""
+    };
+    let trail = if text.ends_with(char::is_whitespace) {
+        " "
+    } else {
+        ""
+    };
     match keep {
         Keep::Head => format!("{lead}{} {ELLIPSIS}{trail}", words[..n].join(" ")),
-        Keep::Tail => format!("{lead}{ELLIPSIS} {}{trail}", words[words.len() - n..].join(" ")),
+        Keep::Tail => format!(
+            "{lead}{ELLIPSIS} {}{trail}",
+            words[words.len() - n..].join(" ")
+        ),
         Keep::Ends => format!(
             "{lead}{} {ELLIPSIS} {}{trail}",
             words[..n].join(" "),
@@ -622,7 +679,9 @@ fn split_to_fit(text: &str, head: usize, continued: &str, fit: &Fit) -> Vec<Stri
             .unwrap_or_else(|| {
                 // Not even one grapheme fits beside the number and warning:
                 // the limit is unusable; take one grapheme to make progress.
-                rest.grapheme_indices(true).nth(1).map_or(rest.len(), |(i, _)| i)
+                rest.grapheme_indices(true)
+                    .nth(1)
+                    .map_or(rest.len(), |(i, _)| i)
             });
         min_cut = 0;
         out.push(piece(&rest[..cut]));
@@ -652,7 +711,11 @@ fn best_cut(text: &str, min: usize, fits: impl Fn(&str) -> bool) -> Option<usize
         .map(|(i, _)| i)
         .filter(outside_urls)
         .collect();
-    let graphemes: Vec<usize> = text.grapheme_indices(true).map(|(i, _)| i).filter(|i| *i > min).collect();
+    let graphemes: Vec<usize> = text
+        .grapheme_indices(true)
+        .map(|(i, _)| i)
+        .filter(|i| *i > min)
+        .collect();
     let longest = |mut cands: Vec<usize>| -> Option<usize> {
         cands.sort_unstable();
         cands.dedup();
@@ -672,7 +735,10 @@ fn best_cut(text: &str, min: usize, fits: impl Fn(&str) -> bool) -> Option<usize
 
 /// First piece of `text` that fits, for texts that must be one post.
 fn clip(text: &str, fit: &Fit) -> String {
-    split_to_fit(text, 0, "", fit).into_iter().next().unwrap_or_default()
+    split_to_fit(text, 0, "", fit)
+        .into_iter()
+        .next()
+        .unwrap_or_default()
 }
 
 struct DetailPost {
@@ -700,12 +766,18 @@ fn pack(blocks: &[Vec<String>], fit: &Fit) -> Vec<DetailPost> {
                     }
                 }
             }
-            posts.push(DetailPost { text: single.clone(), completed: 1 });
+            posts.push(DetailPost {
+                text: single.clone(),
+                completed: 1,
+            });
             open = true;
         } else {
             let n = pieces.len();
             for (i, p) in pieces.iter().enumerate() {
-                posts.push(DetailPost { text: p.clone(), completed: usize::from(i + 1 == n) });
+                posts.push(DetailPost {
+                    text: p.clone(),
+                    completed: usize::from(i + 1 == n),
+                });
             }
             open = false;
         }
@@ -718,7 +790,12 @@ mod tests {
     use super::*;
 
     fn fit(max: usize) -> Fit<'static> {
-        Fit { max_chars: max, chars_per_url: 23, spoiler: None, reserve: "10/10 ".into() }
+        Fit {
+            max_chars: max,
+            chars_per_url: 23,
+            spoiler: None,
+            reserve: "10/10 ".into(),
+        }
     }
 
     #[test]
@@ -734,10 +811,22 @@ mod tests {
     fn excerpt_keeps_context_around_change() {
         let filler = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu ";
         let words = vec![
-            WordOp { op: WordOpKind::Equal, text: format!("{filler}{filler}we may ") },
-            WordOp { op: WordOpKind::Delete, text: "share ".into() },
-            WordOp { op: WordOpKind::Insert, text: "sell ".into() },
-            WordOp { op: WordOpKind::Equal, text: format!("your data {filler}{filler}") },
+            WordOp {
+                op: WordOpKind::Equal,
+                text: format!("{filler}{filler}we may "),
+            },
+            WordOp {
+                op: WordOpKind::Delete,
+                text: "share ".into(),
+            },
+            WordOp {
+                op: WordOpKind::Insert,
+                text: "sell ".into(),
+            },
+            WordOp {
+                op: WordOpKind::Equal,
+                text: format!("your data {filler}{filler}"),
+            },
         ];
         let (o, n) = excerpts(&words);
         assert!(o.starts_with("… ") && o.ends_with(" …"), "{o}");
@@ -760,7 +849,11 @@ mod tests {
 
     #[test]
     fn urls_are_not_cut() {
-        let text = format!("{} https://example.com/{} end", "word ".repeat(20), "p".repeat(200));
+        let text = format!(
+            "{} https://example.com/{} end",
+            "word ".repeat(20),
+            "p".repeat(200)
+        );
         for p in split_to_fit(&text, 0, "", &fit(60)) {
             assert!(fit(60).ok(&p));
             if p.contains("https://") {

@@ -89,7 +89,9 @@ pub fn url_ranges(text: &str) -> Vec<Range<usize>> {
 enum Entity {
     Url,
     /// Byte offset where the `@domain` part starts (end of what counts).
-    Mention { local_end: usize },
+    Mention {
+        local_end: usize,
+    },
 }
 
 fn preceding_char(text: &str, at: usize) -> Option<char> {
@@ -103,10 +105,13 @@ fn entities(text: &str) -> Vec<(Range<usize>, Entity)> {
         if found.last().is_some_and(|(r, _)| r.end > m.start()) {
             continue;
         }
-        if preceding_char(text, m.start()).is_some_and(|c| c.is_alphanumeric() || "@$#".contains(c)) {
+        if preceding_char(text, m.start()).is_some_and(|c| c.is_alphanumeric() || "@$#".contains(c))
+        {
             continue;
         }
-        let run_end = text[m.end()..].find(char::is_whitespace).map_or(text.len(), |i| m.end() + i);
+        let run_end = text[m.end()..]
+            .find(char::is_whitespace)
+            .map_or(text.len(), |i| m.end() + i);
         let end = url_end(&text[m.start()..run_end]) + m.start();
         if end > m.end() {
             found.push((m.start()..end, Entity::Url));
@@ -118,13 +123,23 @@ fn entities(text: &str) -> Vec<(Range<usize>, Entity)> {
             // A local mention counts at its full length: nothing to rewrite.
             continue;
         };
-        if urls.iter().any(|(r, _)| r.start < all.end() && all.start() < r.end) {
+        if urls
+            .iter()
+            .any(|(r, _)| r.start < all.end() && all.start() < r.end)
+        {
             continue;
         }
-        if preceding_char(text, all.start()).is_some_and(|c| c == '/' || c.is_alphanumeric() || c == '_') {
+        if preceding_char(text, all.start())
+            .is_some_and(|c| c == '/' || c.is_alphanumeric() || c == '_')
+        {
             continue;
         }
-        found.push((all.range(), Entity::Mention { local_end: domain.start() }));
+        found.push((
+            all.range(),
+            Entity::Mention {
+                local_end: domain.start(),
+            },
+        ));
     }
     found.sort_by_key(|(r, _)| r.start);
     found
@@ -207,7 +222,10 @@ mod tests {
     fn content_warning_is_counted_raw() {
         assert_eq!(status_length("abc", Some("CW: policy"), 23), 13);
         // URLs in the warning are not shortened.
-        assert_eq!(status_length("", Some("https://example.com/long/path/here/x"), 23), 36);
+        assert_eq!(
+            status_length("", Some("https://example.com/long/path/here/x"), 23),
+            36
+        );
         assert_eq!(status_length("👍🏽", Some("é"), 23), 2);
     }
 

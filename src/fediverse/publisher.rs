@@ -60,7 +60,10 @@ fn backoff(attempt: u32) -> Duration {
 }
 
 fn comparable(s: &str) -> String {
-    s.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect()
+    s.chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
 }
 
 impl Publisher {
@@ -80,7 +83,9 @@ impl Publisher {
                 }
             };
             if let Ok(s) = self.store.outbox_summary().await {
-                self.metrics.outbox_depth.store((s.pending + s.sending) as u64, Ordering::Relaxed);
+                self.metrics
+                    .outbox_depth
+                    .store((s.pending + s.sending) as u64, Ordering::Relaxed);
             }
             let wait = match step {
                 Step::Sent | Step::Adopted => {
@@ -95,7 +100,10 @@ impl Publisher {
                 Step::Idle => {
                     // Sleep until the next retry time, or a wake-up.
                     match self.store.next_attempt_at().await.ok().flatten() {
-                        Some(t) => (t - Utc::now()).to_std().unwrap_or(Duration::ZERO).min(Duration::from_secs(30)),
+                        Some(t) => (t - Utc::now())
+                            .to_std()
+                            .unwrap_or(Duration::ZERO)
+                            .min(Duration::from_secs(30)),
                         None => Duration::from_secs(30),
                     }
                 }
@@ -116,21 +124,29 @@ impl Publisher {
         if post.seq > 1 && post.reply_to.is_none() {
             // Cannot happen: a later post is only due once its predecessor
             // is sent, and sent posts have a remote id.
-            self.store.mark_failed(post.id, "previous post has no remote id").await?;
+            self.store
+                .mark_failed(post.id, "previous post has no remote id")
+                .await?;
             return Ok(Step::Failed);
         }
         match &self.sink {
             Sink::Preview => {
                 {
                     let mut out = std::io::stdout().lock();
-                    let _ = writeln!(out, "── post {} of thread {} ({}) ──", post.seq, post.thread_id, post.visibility);
+                    let _ = writeln!(
+                        out,
+                        "── post {} of thread {} ({}) ──",
+                        post.seq, post.thread_id, post.visibility
+                    );
                     if let Some(sp) = &post.spoiler {
                         let _ = writeln!(out, "CW: {sp}");
                     }
                     let _ = writeln!(out, "{}\n", post.text);
                     let _ = out.flush();
                 }
-                self.store.mark_sent(post.id, &format!("preview-{}", post.id), None).await?;
+                self.store
+                    .mark_sent(post.id, &format!("preview-{}", post.id), None)
+                    .await?;
                 self.metrics.posts_sent.fetch_add(1, Ordering::Relaxed);
                 Ok(Step::Sent)
             }
@@ -138,7 +154,12 @@ impl Publisher {
         }
     }
 
-    async fn send(&self, client: &Client, account_id: &str, post: &DuePost) -> Result<Step, StoreError> {
+    async fn send(
+        &self,
+        client: &Client,
+        account_id: &str,
+        post: &DuePost,
+    ) -> Result<Step, StoreError> {
         if post.maybe_sent {
             match self.find_on_server(client, account_id, post).await {
                 Ok(Some((id, url))) => {
@@ -150,8 +171,11 @@ impl Publisher {
                 Err(e) => {
                     // Without the read-back we cannot know: do not risk a
                     // duplicate, try again later.
-                    let at = Utc::now() + chrono::Duration::from_std(backoff(1)).unwrap_or_default();
-                    self.store.retry_later(post.id, at, &e.to_string(), true).await?;
+                    let at =
+                        Utc::now() + chrono::Duration::from_std(backoff(1)).unwrap_or_default();
+                    self.store
+                        .retry_later(post.id, at, &e.to_string(), true)
+                        .await?;
                     return Ok(Step::RetryLater);
                 }
             }
@@ -169,24 +193,34 @@ impl Publisher {
             .await;
         match result {
             Ok(status) => {
-                self.store.mark_sent(post.id, &status.id, status.url.as_deref()).await?;
+                self.store
+                    .mark_sent(post.id, &status.id, status.url.as_deref())
+                    .await?;
                 self.metrics.posts_sent.fetch_add(1, Ordering::Relaxed);
                 tracing::info!(thread = post.thread_id, seq = post.seq, remote_id = %status.id, "outbox: posted");
                 Ok(Step::Sent)
             }
             Err(ApiError::RateLimited { reset, .. }) => {
-                self.metrics.rate_limit_waits.fetch_add(1, Ordering::Relaxed);
-                let at: DateTime<Utc> = reset.unwrap_or_else(|| Utc::now() + chrono::Duration::seconds(60));
+                self.metrics
+                    .rate_limit_waits
+                    .fetch_add(1, Ordering::Relaxed);
+                let at: DateTime<Utc> =
+                    reset.unwrap_or_else(|| Utc::now() + chrono::Duration::seconds(60));
                 tracing::warn!(thread = post.thread_id, seq = post.seq, until = %at, "outbox: rate limited");
                 // A 429 means the server did not post it.
-                self.store.retry_later(post.id, at, "rate limited (HTTP 429)", false).await?;
+                self.store
+                    .retry_later(post.id, at, "rate limited (HTTP 429)", false)
+                    .await?;
                 Ok(Step::RetryLater)
             }
             Err(e) if e.outcome_unknown() => {
                 let attempt = self.attempts(post.id).await?;
-                let at = Utc::now() + chrono::Duration::from_std(backoff(attempt)).unwrap_or_default();
+                let at =
+                    Utc::now() + chrono::Duration::from_std(backoff(attempt)).unwrap_or_default();
                 tracing::warn!(thread = post.thread_id, seq = post.seq, error = %e, retry_at = %at, "outbox: will retry");
-                self.store.retry_later(post.id, at, &e.to_string(), true).await?;
+                self.store
+                    .retry_later(post.id, at, &e.to_string(), true)
+                    .await?;
                 Ok(Step::RetryLater)
             }
             Err(e) => {

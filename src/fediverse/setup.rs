@@ -42,15 +42,26 @@ pub enum SetupError {
     #[error("token file {path} already exists; pass --force to replace it")]
     TokenFileExists { path: PathBuf },
     #[error("{instance}: {step} timed out after {secs} s")]
-    Timeout { instance: String, step: &'static str, secs: u64 },
+    Timeout {
+        instance: String,
+        step: &'static str,
+        secs: u64,
+    },
     #[error("{instance}: {step} failed: {message}")]
-    Megalodon { instance: String, step: &'static str, message: String },
+    Megalodon {
+        instance: String,
+        step: &'static str,
+        message: String,
+    },
     #[error("no authorization code entered")]
     NoCode,
     #[error("cannot read the authorization code: {0}")]
     ReadCode(std::io::Error),
     #[error("cannot write token file {path}: {source}")]
-    WriteToken { path: PathBuf, source: std::io::Error },
+    WriteToken {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("token saved to {path}, but the instance does not accept it: {source}")]
     Verify { path: PathBuf, source: ApiError },
 }
@@ -85,7 +96,13 @@ async fn bounded<T>(
 
 /// Which server software runs the instance (from nodeinfo).
 async fn detect(instance: &Url, limit: Duration) -> Result<SNS, SetupError> {
-    bounded(instance, "server detection", limit, megalodon::detector(&base(instance))).await
+    bounded(
+        instance,
+        "server detection",
+        limit,
+        megalodon::detector(&base(instance)),
+    )
+    .await
 }
 
 /// The scopes to ask for and the megalodon flavour to register with.
@@ -134,12 +151,16 @@ pub async fn login(
         )?,
     }
 
-    let api = megalodon::generator(sns, base(instance), None, Some(DEFAULT_USER_AGENT.to_string())).map_err(|e| {
-        SetupError::Megalodon {
-            instance: base(instance),
-            step: "client setup",
-            message: e.to_string(),
-        }
+    let api = megalodon::generator(
+        sns,
+        base(instance),
+        None,
+        Some(DEFAULT_USER_AGENT.to_string()),
+    )
+    .map_err(|e| SetupError::Megalodon {
+        instance: base(instance),
+        step: "client setup",
+        message: e.to_string(),
     })?;
     let options = AppInputOptions {
         scopes: Some(scopes.iter().map(|s| s.to_string()).collect()),
@@ -173,7 +194,12 @@ pub async fn login(
         instance,
         "token exchange",
         MEGALODON_TIMEOUT,
-        api.fetch_access_token(app.client_id.clone(), app.client_secret.clone(), code.to_string(), OOB_REDIRECT.to_string()),
+        api.fetch_access_token(
+            app.client_id.clone(),
+            app.client_secret.clone(),
+            code.to_string(),
+            OOB_REDIRECT.to_string(),
+        ),
     )
     .await?;
     let token = Token::new(granted.access_token);
@@ -181,14 +207,26 @@ pub async fn login(
         path: token_path.to_path_buf(),
         source,
     })?;
-    writeln!(out, "\nToken saved to {} (readable only by you).", token_path.display())?;
+    writeln!(
+        out,
+        "\nToken saved to {} (readable only by you).",
+        token_path.display()
+    )?;
 
     let client = Client::new(instance, token, MEGALODON_TIMEOUT)?;
-    let account = client.verify_credentials().await.map_err(|source| SetupError::Verify {
-        path: token_path.to_path_buf(),
-        source,
-    })?;
-    writeln!(out, "Logged in as @{} ({}).", account.acct, account.url.as_deref().unwrap_or("no profile URL"))?;
+    let account = client
+        .verify_credentials()
+        .await
+        .map_err(|source| SetupError::Verify {
+            path: token_path.to_path_buf(),
+            source,
+        })?;
+    writeln!(
+        out,
+        "Logged in as @{} ({}).",
+        account.acct,
+        account.url.as_deref().unwrap_or("no profile URL")
+    )?;
     if !account.bot {
         writeln!(out, "Note: the account is not marked as a bot; tick \"This is an automated account\" in its profile settings.")?;
     }
@@ -198,7 +236,11 @@ pub async fn login(
     writeln!(out, "\nAdd this to bot.toml:\n")?;
     writeln!(out, "[fediverse]")?;
     writeln!(out, "instance = {}", toml_string(&base(instance)))?;
-    writeln!(out, "token_file = {}", toml_string(&shown.to_string_lossy()))?;
+    writeln!(
+        out,
+        "token_file = {}",
+        toml_string(&shown.to_string_lossy())
+    )?;
     writeln!(out, "\nThen run `clausewatch doctor --config bot.toml`.")?;
     Ok(())
 }
@@ -236,7 +278,12 @@ impl Report<'_> {
     }
     fn problem(&mut self, what: impl AsRef<str>, fix: impl AsRef<str>) -> std::io::Result<()> {
         self.healthy = false;
-        writeln!(self.out, "problem: {} — fix: {}", what.as_ref(), fix.as_ref())
+        writeln!(
+            self.out,
+            "problem: {} — fix: {}",
+            what.as_ref(),
+            fix.as_ref()
+        )
     }
 }
 
@@ -263,9 +310,10 @@ pub async fn doctor(config: &Config, out: &mut dyn Write) -> anyhow::Result<bool
     let login_fix = format!(
         "run `clausewatch login --instance {} --token-file {}`",
         base(&fed.instance),
-        fed.token_file
-            .as_deref()
-            .map_or_else(|| "clausewatch.token".to_string(), |p| p.display().to_string())
+        fed.token_file.as_deref().map_or_else(
+            || "clausewatch.token".to_string(),
+            |p| p.display().to_string()
+        )
     );
 
     let reachable = check_reachable(&mut r, &fed.instance, fed.request_timeout).await?;
@@ -310,7 +358,16 @@ pub async fn doctor(config: &Config, out: &mut dyn Write) -> anyhow::Result<bool
                 r.warning("the account is not marked as a bot; tick \"This is an automated account\" in its profile settings")?;
             }
         }
-        Err(ApiError::Refused { status: 401, message, .. }) | Err(ApiError::Refused { status: 403, message, .. }) => {
+        Err(ApiError::Refused {
+            status: 401,
+            message,
+            ..
+        })
+        | Err(ApiError::Refused {
+            status: 403,
+            message,
+            ..
+        }) => {
             r.problem(
                 format!("the instance rejects the access token ({message})"),
                 format!("the token was revoked or is for another instance; {login_fix}"),
@@ -324,7 +381,10 @@ pub async fn doctor(config: &Config, out: &mut dyn Write) -> anyhow::Result<bool
 
     let info = client.instance().await;
     if info.source == "default" {
-        r.warning(format!("the instance does not say its character limit; assuming {}", info.max_chars))?;
+        r.warning(format!(
+            "the instance does not say its character limit; assuming {}",
+            info.max_chars
+        ))?;
     } else {
         r.ok(format!(
             "character limit {} per post, links count as {} (from /api/{}/instance)",
@@ -334,7 +394,10 @@ pub async fn doctor(config: &Config, out: &mut dyn Write) -> anyhow::Result<bool
     if let Some(configured) = fed.max_chars {
         if configured > info.max_chars {
             r.problem(
-                format!("max_chars = {configured} in [fediverse] is above the instance's limit of {}", info.max_chars),
+                format!(
+                    "max_chars = {configured} in [fediverse] is above the instance's limit of {}",
+                    info.max_chars
+                ),
                 format!("set max_chars to at most {} or remove it", info.max_chars),
             )?;
         }
@@ -345,7 +408,11 @@ pub async fn doctor(config: &Config, out: &mut dyn Write) -> anyhow::Result<bool
 /// Whether anything answers at the instance URL with the Mastodon API.
 /// Anonymous on purpose: the token is checked separately, and an instance
 /// that is down should not look like a bad token.
-async fn check_reachable(r: &mut Report<'_>, instance: &Url, limit: Duration) -> anyhow::Result<bool> {
+async fn check_reachable(
+    r: &mut Report<'_>,
+    instance: &Url,
+    limit: Duration,
+) -> anyhow::Result<bool> {
     let url = format!("{}/api/v1/instance", base(instance));
     let http = reqwest::Client::builder()
         .user_agent(DEFAULT_USER_AGENT)
@@ -383,18 +450,31 @@ mod tests {
         assert_eq!(plan(&Ok(SNS::Mastodon)).1, GRANULAR_SCOPES);
         assert_eq!(plan(&Ok(SNS::Gotosocial)), (SNS::Gotosocial, COARSE_SCOPES));
         assert_eq!(plan(&Ok(SNS::Firefish)), (SNS::Mastodon, COARSE_SCOPES));
-        assert_eq!(plan(&Err(SetupError::NoCode)), (SNS::Mastodon, COARSE_SCOPES));
+        assert_eq!(
+            plan(&Err(SetupError::NoCode)),
+            (SNS::Mastodon, COARSE_SCOPES)
+        );
     }
 
     #[test]
     fn base_url_has_no_trailing_slash() {
-        assert_eq!(base(&Url::parse("https://x.example/").unwrap()), "https://x.example");
-        assert_eq!(base(&Url::parse("https://x.example/sub/").unwrap()), "https://x.example/sub");
+        assert_eq!(
+            base(&Url::parse("https://x.example/").unwrap()),
+            "https://x.example"
+        );
+        assert_eq!(
+            base(&Url::parse("https://x.example/sub/").unwrap()),
+            "https://x.example/sub"
+        );
     }
 
     #[test]
     fn authorize_url_is_out_of_band() {
-        let u = authorize_url(&Url::parse("https://x.example").unwrap(), "cid", COARSE_SCOPES);
+        let u = authorize_url(
+            &Url::parse("https://x.example").unwrap(),
+            "cid",
+            COARSE_SCOPES,
+        );
         assert_eq!(
             u,
             "https://x.example/oauth/authorize?client_id=cid&redirect_uri=urn%3Aietf%3Awg%3Aoauth%3A2.0%3Aoob&response_type=code&scope=read+write"

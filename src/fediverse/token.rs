@@ -33,7 +33,10 @@ pub enum TokenError {
     #[error("token file {path} is readable by others (mode {mode:o}); run `chmod 600 {path}`")]
     Insecure { path: PathBuf, mode: u32 },
     #[error("cannot read token file {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("token file {path} is empty")]
     Empty { path: PathBuf },
 }
@@ -75,7 +78,9 @@ pub fn read_file(path: &Path) -> Result<Token, TokenError> {
     })?;
     let token = text.trim();
     if token.is_empty() {
-        return Err(TokenError::Empty { path: path.to_path_buf() });
+        return Err(TokenError::Empty {
+            path: path.to_path_buf(),
+        });
     }
     Ok(Token(token.to_string()))
 }
@@ -117,11 +122,17 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("token");
         write_file(&p, &Token::new("abc")).unwrap();
-        assert_eq!(std::fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            std::fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
         assert_eq!(read_file(&p).unwrap().expose(), "abc");
         std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
         let err = read_file(&p).unwrap_err().to_string();
-        assert!(err.contains("readable by others") && err.contains("644"), "{err}");
+        assert!(
+            err.contains("readable by others") && err.contains("644"),
+            "{err}"
+        );
         assert!(!err.contains("abc"));
     }
 }

@@ -129,13 +129,15 @@ fn meta_encoding(attributes: &[(String, String)]) -> Option<&'static Encoding> {
         None => None,
     }?;
     let encoding = Encoding::for_label(label.as_bytes())?;
-    Some(if encoding == encoding_rs::UTF_16LE || encoding == encoding_rs::UTF_16BE {
-        UTF_8
-    } else if encoding == encoding_rs::X_USER_DEFINED {
-        WINDOWS_1252
-    } else {
-        encoding
-    })
+    Some(
+        if encoding == encoding_rs::UTF_16LE || encoding == encoding_rs::UTF_16BE {
+            UTF_8
+        } else if encoding == encoding_rs::X_USER_DEFINED {
+            WINDOWS_1252
+        } else {
+            encoding
+        },
+    )
 }
 
 /// Parses `name=value` attributes up to the closing `>`; returns them (names lowercased)
@@ -223,7 +225,10 @@ mod tests {
 
     #[test]
     fn header_charset_iso_8859_1_decodes_as_windows_1252() {
-        let (text, enc) = decode(b"caf\xe9 \x92quoted\x92", Some("text/html; charset=ISO-8859-1"));
+        let (text, enc) = decode(
+            b"caf\xe9 \x92quoted\x92",
+            Some("text/html; charset=ISO-8859-1"),
+        );
         assert_eq!(enc, WINDOWS_1252);
         assert_eq!(text, "café ’quoted’");
     }
@@ -238,7 +243,10 @@ mod tests {
 
     #[test]
     fn bom_wins_over_header() {
-        let (text, enc) = decode(b"\xef\xbb\xbfcaf\xc3\xa9", Some("text/html; charset=iso-8859-1"));
+        let (text, enc) = decode(
+            b"\xef\xbb\xbfcaf\xc3\xa9",
+            Some("text/html; charset=iso-8859-1"),
+        );
         assert_eq!(enc, UTF_8);
         assert_eq!(text, "café");
     }
@@ -260,7 +268,10 @@ mod tests {
 
     #[test]
     fn meta_charset_early() {
-        let (text, enc) = decode(&fixture("windows-1252-meta-charset.html"), Some("text/html"));
+        let (text, enc) = decode(
+            &fixture("windows-1252-meta-charset.html"),
+            Some("text/html"),
+        );
         assert_eq!(enc, WINDOWS_1252);
         assert!(text.contains("We don’t sell your données"), "{text}");
     }
@@ -276,7 +287,10 @@ mod tests {
     fn meta_after_1024_bytes_is_still_found() {
         let body = fixture("iso-8859-1-meta-after-1024.html");
         let meta_at = find(&body, b"<meta charset").expect("fixture has a meta tag");
-        assert!(meta_at > EARLY_META_SCAN_LIMIT, "fixture must put the meta late");
+        assert!(
+            meta_at > EARLY_META_SCAN_LIMIT,
+            "fixture must put the meta late"
+        );
         let (text, enc) = decode(&body, Some("text/html"));
         assert_eq!(enc, WINDOWS_1252);
         assert!(text.contains("Données personnelles"), "{text}");
@@ -314,8 +328,14 @@ mod tests {
 
     #[test]
     fn charset_param_variants() {
-        assert_eq!(charset_param("text/html;charset=UTF-8").as_deref(), Some("utf-8"));
-        assert_eq!(charset_param("text/html; charset = 'latin1' ").as_deref(), Some("latin1"));
+        assert_eq!(
+            charset_param("text/html;charset=UTF-8").as_deref(),
+            Some("utf-8")
+        );
+        assert_eq!(
+            charset_param("text/html; charset = 'latin1' ").as_deref(),
+            Some("latin1")
+        );
         assert_eq!(charset_param("text/html; charset=").as_deref(), None);
         assert_eq!(charset_param("text/html").as_deref(), None);
     }

@@ -62,7 +62,10 @@ impl Limiter {
 
     fn slot(&self, host: &str) -> HostSlot {
         let key = host.to_ascii_lowercase();
-        let mut hosts = self.hosts.lock().unwrap_or_else(|poison| poison.into_inner());
+        let mut hosts = self
+            .hosts
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
         // Forget hosts nobody is waiting for whose pause is over, so the map stays as
         // small as the set of hosts that are actually being fetched right now.
         if hosts.len() > 256 {
@@ -131,13 +134,19 @@ mod tests {
     async fn same_host_never_runs_concurrently() {
         let limiter = Limiter::new(Duration::from_millis(5), 8);
         let hosts = vec!["one.example".to_string(); 5];
-        assert_eq!(peak_concurrency(limiter, hosts, Duration::from_millis(10)).await, 1);
+        assert_eq!(
+            peak_concurrency(limiter, hosts, Duration::from_millis(10)).await,
+            1
+        );
     }
 
     #[tokio::test]
     async fn global_limit_caps_concurrency_across_hosts() {
         let limiter = Limiter::new(Duration::ZERO, 2);
         let hosts = (0..6).map(|i| format!("host{i}.example")).collect();
-        assert_eq!(peak_concurrency(limiter, hosts, Duration::from_millis(20)).await, 2);
+        assert_eq!(
+            peak_concurrency(limiter, hosts, Duration::from_millis(20)).await,
+            2
+        );
     }
 }

@@ -318,16 +318,21 @@ impl Fetcher {
             );
             match outcome.result {
                 Err(error) if attempts <= settings.retries && is_retryable(&error) => {
-                    let wait = backoff.delay(
-                        attempts - 1,
-                        outcome.retry_after,
-                        &mut rand::thread_rng(),
-                    );
+                    let wait =
+                        backoff.delay(attempts - 1, outcome.retry_after, &mut rand::thread_rng());
                     debug!(url = %url, attempt = attempts, wait_ms = wait.as_millis() as u64,
                         error = %error, "retrying fetch");
                     tokio::time::sleep(wait).await;
                 }
-                result => return report(attempts, last_status, outcome.bytes, outcome.error_body, result),
+                result => {
+                    return report(
+                        attempts,
+                        last_status,
+                        outcome.bytes,
+                        outcome.error_body,
+                        result,
+                    )
+                }
             }
         }
     }
@@ -479,7 +484,11 @@ fn checked_host(url: &Url) -> Result<&str, FetchError> {
 fn same_site(from: &Url, to: &Url) -> bool {
     fn site(url: &Url) -> Option<String> {
         let host = url.host_str()?.to_ascii_lowercase();
-        Some(host.strip_prefix("www.").map(str::to_string).unwrap_or(host))
+        Some(
+            host.strip_prefix("www.")
+                .map(str::to_string)
+                .unwrap_or(host),
+        )
     }
     matches!((site(from), site(to)), (Some(a), Some(b)) if a == b)
 }
@@ -551,18 +560,38 @@ mod tests {
 
     #[test]
     fn www_and_apex_are_the_same_site() {
-        assert!(same_site(&url("https://example.com/a"), &url("https://www.example.com/b")));
-        assert!(same_site(&url("http://WWW.example.com/"), &url("https://example.com:8443/")));
-        assert!(!same_site(&url("https://example.com/"), &url("https://evil.example.net/")));
-        assert!(!same_site(&url("https://example.com/"), &url("https://sub.example.com/")));
-        assert!(!same_site(&url("http://127.0.0.1:1/"), &url("http://localhost:1/")));
+        assert!(same_site(
+            &url("https://example.com/a"),
+            &url("https://www.example.com/b")
+        ));
+        assert!(same_site(
+            &url("http://WWW.example.com/"),
+            &url("https://example.com:8443/")
+        ));
+        assert!(!same_site(
+            &url("https://example.com/"),
+            &url("https://evil.example.net/")
+        ));
+        assert!(!same_site(
+            &url("https://example.com/"),
+            &url("https://sub.example.com/")
+        ));
+        assert!(!same_site(
+            &url("http://127.0.0.1:1/"),
+            &url("http://localhost:1/")
+        ));
     }
 
     #[test]
     fn only_http_urls_with_hosts_are_accepted() {
-        assert_eq!(checked_host(&url("https://Example.org/x")).unwrap(), "example.org");
         assert_eq!(
-            checked_host(&url("ftp://example.org/x")).unwrap_err().class(),
+            checked_host(&url("https://Example.org/x")).unwrap(),
+            "example.org"
+        );
+        assert_eq!(
+            checked_host(&url("ftp://example.org/x"))
+                .unwrap_err()
+                .class(),
             "invalid_url"
         );
         assert!(checked_host(&url("file:///etc/passwd")).is_err());
@@ -590,7 +619,10 @@ mod tests {
             max_concurrent: 0,
             ..FetchSettings::default()
         };
-        assert!(matches!(Fetcher::new(settings), Err(FetchError::Client { .. })));
+        assert!(matches!(
+            Fetcher::new(settings),
+            Err(FetchError::Client { .. })
+        ));
     }
 
     #[tokio::test]

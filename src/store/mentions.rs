@@ -19,7 +19,12 @@ impl Store {
     /// Records a mention, its reply (if any) and the new cursor in one
     /// transaction, so a crash neither loses nor repeats an answer. Returns
     /// false if the mention was already handled (nothing written).
-    pub async fn record_mention(&self, m: &MentionRecord<'_>, reply: Option<&NewThread>, cursor: &str) -> Result<bool> {
+    pub async fn record_mention(
+        &self,
+        m: &MentionRecord<'_>,
+        reply: Option<&NewThread>,
+        cursor: &str,
+    ) -> Result<bool> {
         let now = ts(Utc::now());
         let mut tx = self.pool.begin().await?;
         let inserted = sqlx::query(
@@ -58,21 +63,32 @@ impl Store {
     }
 
     /// Mentions from an account since a time with one of the outcomes.
-    pub async fn mentions_from(&self, account: &str, since: DateTime<Utc>, outcomes: &[&str]) -> Result<i64> {
-        let rows = sqlx::query("SELECT outcome FROM mentions WHERE account = ? AND received_at >= ?")
-            .bind(account)
-            .bind(ts(since))
-            .fetch_all(&self.pool)
-            .await?;
-        Ok(rows.iter().filter(|r| outcomes.contains(&r.get::<String, _>(0).as_str())).count() as i64)
+    pub async fn mentions_from(
+        &self,
+        account: &str,
+        since: DateTime<Utc>,
+        outcomes: &[&str],
+    ) -> Result<i64> {
+        let rows =
+            sqlx::query("SELECT outcome FROM mentions WHERE account = ? AND received_at >= ?")
+                .bind(account)
+                .bind(ts(since))
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows
+            .iter()
+            .filter(|r| outcomes.contains(&r.get::<String, _>(0).as_str()))
+            .count() as i64)
     }
 
     /// Posts queued since a time (for the global posting budget).
     pub async fn posts_since(&self, since: DateTime<Utc>) -> Result<i64> {
-        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE created_at >= ?")
-            .bind(ts(since))
-            .fetch_one(&self.pool)
-            .await?)
+        Ok(
+            sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE created_at >= ?")
+                .bind(ts(since))
+                .fetch_one(&self.pool)
+                .await?,
+        )
     }
 
     pub async fn subscribe(&self, account: &str, document_id: &str) -> Result<bool> {
@@ -95,17 +111,21 @@ impl Store {
     }
 
     pub async fn subscriptions_of(&self, account: &str) -> Result<Vec<String>> {
-        Ok(sqlx::query_scalar("SELECT document_id FROM subscriptions WHERE account = ? ORDER BY document_id")
-            .bind(account)
-            .fetch_all(&self.pool)
-            .await?)
+        Ok(sqlx::query_scalar(
+            "SELECT document_id FROM subscriptions WHERE account = ? ORDER BY document_id",
+        )
+        .bind(account)
+        .fetch_all(&self.pool)
+        .await?)
     }
 
     pub async fn subscribers(&self, document_id: &str) -> Result<Vec<String>> {
-        Ok(sqlx::query_scalar("SELECT account FROM subscriptions WHERE document_id = ? ORDER BY account")
-            .bind(document_id)
-            .fetch_all(&self.pool)
-            .await?)
+        Ok(sqlx::query_scalar(
+            "SELECT account FROM subscriptions WHERE document_id = ? ORDER BY account",
+        )
+        .bind(document_id)
+        .fetch_all(&self.pool)
+        .await?)
     }
 
     /// Change threads created after thread id `after`: (thread id, document,
@@ -118,6 +138,9 @@ impl Store {
         .bind(after)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect())
+        Ok(rows
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2)))
+            .collect())
     }
 }

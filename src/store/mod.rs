@@ -232,7 +232,10 @@ impl Store {
         MIGRATOR
             .run(&pool)
             .await
-            .map_err(|source| StoreError::Migrate { path: shown, source })?;
+            .map_err(|source| StoreError::Migrate {
+                path: shown,
+                source,
+            })?;
         Ok(Store { pool })
     }
 
@@ -241,7 +244,9 @@ impl Store {
         if !path.exists() {
             return Err(StoreError::Open {
                 path: path.display().to_string(),
-                source: sqlx::Error::Configuration("no database here yet: run `clausewatch check` first".into()),
+                source: sqlx::Error::Configuration(
+                    "no database here yet: run `clausewatch check` first".into(),
+                ),
             });
         }
         Store::open(path).await
@@ -341,11 +346,13 @@ impl Store {
         .execute(&mut *tx)
         .await?;
 
-        let latest = sqlx::query("SELECT id, number FROM versions WHERE document_id = ? ORDER BY number DESC LIMIT 1")
-            .bind(document_id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .map(|r| (r.get::<i64, _>(0), r.get::<i64, _>(1)));
+        let latest = sqlx::query(
+            "SELECT id, number FROM versions WHERE document_id = ? ORDER BY number DESC LIMIT 1",
+        )
+        .bind(document_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .map(|r| (r.get::<i64, _>(0), r.get::<i64, _>(1)));
 
         let result = match record {
             CheckRecord::Failed { class, error } => {
@@ -372,9 +379,25 @@ impl Store {
                 }
                 Recorded::NotModified
             }
-            CheckRecord::Unchanged { etag, last_modified } | CheckRecord::TechnicalUpdate { etag, last_modified } => {
+            CheckRecord::Unchanged {
+                etag,
+                last_modified,
+            }
+            | CheckRecord::TechnicalUpdate {
+                etag,
+                last_modified,
+            } => {
                 let technical = matches!(record, CheckRecord::TechnicalUpdate { .. });
-                mark_success(&mut tx, document_id, &now, etag, last_modified, true, rules_hash).await?;
+                mark_success(
+                    &mut tx,
+                    document_id,
+                    &now,
+                    etag,
+                    last_modified,
+                    true,
+                    rules_hash,
+                )
+                .await?;
                 mark_stable(&mut tx, document_id).await?;
                 let (id, number) = latest.expect("unchanged implies a latest version");
                 touch_version(&mut tx, id, &now).await?;
@@ -425,10 +448,11 @@ impl Store {
                 announcement,
             } => {
                 let snapshot_hash = sha256_hex(snapshot.body);
-                let compressed = zstd::encode_all(snapshot.body, 3).map_err(|e| StoreError::Snapshot {
-                    hash: snapshot_hash.clone(),
-                    message: e.to_string(),
-                })?;
+                let compressed =
+                    zstd::encode_all(snapshot.body, 3).map_err(|e| StoreError::Snapshot {
+                        hash: snapshot_hash.clone(),
+                        message: e.to_string(),
+                    })?;
                 sqlx::query(
                     "INSERT OR IGNORE INTO snapshots (hash, size, content_type, encoding, body_zstd, first_seen)
                      VALUES (?, ?, ?, ?, ?, ?)",
@@ -460,12 +484,22 @@ impl Store {
 
                 insert_clauses(&mut tx, version_id, clauses).await?;
                 if let Some(cs) = changeset {
-                    insert_changeset(&mut tx, version_id, latest.map(|(id, _)| id), cs, &now).await?;
+                    insert_changeset(&mut tx, version_id, latest.map(|(id, _)| id), cs, &now)
+                        .await?;
                 }
                 if let Some(thread) = announcement {
                     outbox::insert_thread(&mut tx, &thread, Some(version_id), &now).await?;
                 }
-                mark_success(&mut tx, document_id, &now, etag, last_modified, true, rules_hash).await?;
+                mark_success(
+                    &mut tx,
+                    document_id,
+                    &now,
+                    etag,
+                    last_modified,
+                    true,
+                    rules_hash,
+                )
+                .await?;
                 sqlx::query(
                     "UPDATE documents SET last_change_at = ?, pending_hash = NULL, pending_since = NULL,
                         flapping_since = NULL, stable_checks = 0 WHERE id = ?",
@@ -522,7 +556,14 @@ impl Store {
         .await?;
         insert_clauses(&mut tx, version_id, clauses).await?;
         if let Some(cs) = changeset {
-            insert_changeset(&mut tx, version_id, latest.as_ref().map(|(id, _, _)| *id), cs, &at).await?;
+            insert_changeset(
+                &mut tx,
+                version_id,
+                latest.as_ref().map(|(id, _, _)| *id),
+                cs,
+                &at,
+            )
+            .await?;
         }
         sqlx::query("UPDATE documents SET last_change_at = ? WHERE id = ?")
             .bind(&at)
@@ -569,7 +610,11 @@ impl Store {
     }
 
     /// The version in force at a time: the newest first seen at or before it.
-    pub async fn version_at(&self, document_id: &str, at: DateTime<Utc>) -> Result<Option<VersionInfo>> {
+    pub async fn version_at(
+        &self,
+        document_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Option<VersionInfo>> {
         let number: Option<i64> = sqlx::query_scalar(
             "SELECT number FROM versions WHERE document_id = ? AND first_seen <= ? ORDER BY number DESC LIMIT 1",
         )
@@ -608,18 +653,21 @@ impl Store {
 
     /// The stored change set (JSON) of a version, if it has one.
     pub async fn changeset_json(&self, version_id: i64) -> Result<Option<String>> {
-        Ok(sqlx::query_scalar("SELECT json FROM changesets WHERE version_id = ?")
-            .bind(version_id)
-            .fetch_optional(&self.pool)
-            .await?)
+        Ok(
+            sqlx::query_scalar("SELECT json FROM changesets WHERE version_id = ?")
+                .bind(version_id)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
     }
 
     /// The raw body a version was extracted from.
     pub async fn snapshot(&self, hash: &str) -> Result<Option<Vec<u8>>> {
-        let blob: Option<Vec<u8>> = sqlx::query_scalar("SELECT body_zstd FROM snapshots WHERE hash = ?")
-            .bind(hash)
-            .fetch_optional(&self.pool)
-            .await?;
+        let blob: Option<Vec<u8>> =
+            sqlx::query_scalar("SELECT body_zstd FROM snapshots WHERE hash = ?")
+                .bind(hash)
+                .fetch_optional(&self.pool)
+                .await?;
         let Some(blob) = blob else { return Ok(None) };
         let mut out = Vec::new();
         zstd::Decoder::new(&blob[..])
@@ -642,7 +690,9 @@ impl Store {
         )
         .fetch_all(&self.pool)
         .await?;
-        let t = |r: &sqlx::sqlite::SqliteRow, i: usize| r.get::<Option<String>, _>(i).map(|s| parse_ts(&s));
+        let t = |r: &sqlx::sqlite::SqliteRow, i: usize| {
+            r.get::<Option<String>, _>(i).map(|s| parse_ts(&s))
+        };
         Ok(rows
             .iter()
             .map(|r| DocumentStatus {
@@ -679,23 +729,31 @@ impl Store {
 
     /// Number of fetches logged for a document (for tests and status).
     pub async fn fetch_count(&self, document_id: &str) -> Result<i64> {
-        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM fetches WHERE document_id = ?")
-            .bind(document_id)
-            .fetch_one(&self.pool)
-            .await?)
+        Ok(
+            sqlx::query_scalar("SELECT COUNT(*) FROM fetches WHERE document_id = ?")
+                .bind(document_id)
+                .fetch_one(&self.pool)
+                .await?,
+        )
     }
 }
 
-async fn insert_clauses(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, version_id: i64, clauses: &[Clause]) -> Result<()> {
+async fn insert_clauses(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    version_id: i64,
+    clauses: &[Clause],
+) -> Result<()> {
     for c in clauses {
         let text_hash = sha256_hex(c.text.as_bytes());
-        sqlx::query("INSERT OR IGNORE INTO clause_texts (hash, text, norm, norm_hash) VALUES (?, ?, ?, ?)")
-            .bind(&text_hash)
-            .bind(&c.text)
-            .bind(&c.norm)
-            .bind(&c.hash)
-            .execute(&mut **tx)
-            .await?;
+        sqlx::query(
+            "INSERT OR IGNORE INTO clause_texts (hash, text, norm, norm_hash) VALUES (?, ?, ?, ?)",
+        )
+        .bind(&text_hash)
+        .bind(&c.text)
+        .bind(&c.norm)
+        .bind(&c.hash)
+        .execute(&mut **tx)
+        .await?;
         let (kind, level) = kind_to_db(c.kind);
         sqlx::query("INSERT INTO version_clauses (version_id, position, kind, level, path, text_hash) VALUES (?, ?, ?, ?, ?, ?)")
             .bind(version_id)
@@ -768,7 +826,10 @@ async fn mark_success(
 
 /// A check at the latest version: the pending candidate is dropped, and
 /// enough such checks in a row end a flapping period.
-async fn mark_stable(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, document_id: &str) -> Result<()> {
+async fn mark_stable(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    document_id: &str,
+) -> Result<()> {
     sqlx::query(
         "UPDATE documents SET pending_hash = NULL, pending_since = NULL, stable_checks = stable_checks + 1,
             flapping_since = CASE WHEN stable_checks + 1 >= ?1 THEN NULL ELSE flapping_since END
@@ -781,7 +842,11 @@ async fn mark_stable(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, document_id: 
     Ok(())
 }
 
-async fn touch_version(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, id: i64, now: &str) -> Result<()> {
+async fn touch_version(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    id: i64,
+    now: &str,
+) -> Result<()> {
     sqlx::query("UPDATE versions SET last_seen = ? WHERE id = ?")
         .bind(now)
         .bind(id)

@@ -178,7 +178,12 @@ impl Store {
         Ok(())
     }
 
-    pub async fn mark_sent(&self, id: i64, remote_id: &str, remote_url: Option<&str>) -> Result<()> {
+    pub async fn mark_sent(
+        &self,
+        id: i64,
+        remote_id: &str,
+        remote_url: Option<&str>,
+    ) -> Result<()> {
         sqlx::query(
             "UPDATE outbox SET state = 'sent', remote_id = ?, remote_url = ?, sent_at = ?, last_error = NULL,
                 next_attempt_at = NULL WHERE id = ?",
@@ -195,14 +200,22 @@ impl Store {
     /// Schedules another attempt. `maybe_sent` keeps the post in the
     /// "outcome unknown" state (timeouts, 5xx) or returns it to pending
     /// (the server said it did not post it, e.g. 429).
-    pub async fn retry_later(&self, id: i64, at: DateTime<Utc>, error: &str, maybe_sent: bool) -> Result<()> {
-        sqlx::query("UPDATE outbox SET state = ?, next_attempt_at = ?, last_error = ? WHERE id = ?")
-            .bind(if maybe_sent { "sending" } else { "pending" })
-            .bind(ts(at))
-            .bind(error)
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
+    pub async fn retry_later(
+        &self,
+        id: i64,
+        at: DateTime<Utc>,
+        error: &str,
+        maybe_sent: bool,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE outbox SET state = ?, next_attempt_at = ?, last_error = ? WHERE id = ?",
+        )
+        .bind(if maybe_sent { "sending" } else { "pending" })
+        .bind(ts(at))
+        .bind(error)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 

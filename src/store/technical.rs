@@ -34,7 +34,12 @@ impl Store {
         let old: Vec<serde_json::Value> = old_rows
             .iter()
             .map(|r| {
-                serde_json::json!([r.get::<String, _>(0), r.get::<Option<i64>, _>(1), r.get::<String, _>(2), r.get::<String, _>(3)])
+                serde_json::json!([
+                    r.get::<String, _>(0),
+                    r.get::<Option<i64>, _>(1),
+                    r.get::<String, _>(2),
+                    r.get::<String, _>(3)
+                ])
             })
             .collect();
         sqlx::query(
@@ -82,10 +87,12 @@ impl Store {
     /// The stored content type of a snapshot (to re-extract it as it was
     /// first read).
     pub async fn snapshot_content_type(&self, hash: &str) -> Result<Option<String>> {
-        Ok(sqlx::query_scalar::<_, Option<String>>("SELECT content_type FROM snapshots WHERE hash = ?")
-            .bind(hash)
-            .fetch_optional(&self.pool)
-            .await?
-            .flatten())
+        Ok(sqlx::query_scalar::<_, Option<String>>(
+            "SELECT content_type FROM snapshots WHERE hash = ?",
+        )
+        .bind(hash)
+        .fetch_optional(&self.pool)
+        .await?
+        .flatten())
     }
 }

@@ -25,7 +25,10 @@ fn executable() -> PathBuf {
         if let Some(p) = std::env::var_os("MASTODON_MOCK") {
             return PathBuf::from(p);
         }
-        if let Ok(out) = Command::new("sh").args(["-c", "command -v mastodon_mock"]).output() {
+        if let Ok(out) = Command::new("sh")
+            .args(["-c", "command -v mastodon_mock"])
+            .output()
+        {
             let p = String::from_utf8_lossy(&out.stdout).trim().to_string();
             if out.status.success() && !p.is_empty() {
                 return PathBuf::from(p);
@@ -34,13 +37,26 @@ fn executable() -> PathBuf {
         let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/mastodon-mock-venv");
         let exe = venv.join("bin/mastodon_mock");
         if !exe.exists() {
-            let ok = Command::new("python3").arg("-m").arg("venv").arg(&venv).status().map(|s| s.success());
-            assert_eq!(ok.ok(), Some(true), "python3 -m venv failed: install Python 3 with venv and pip");
+            let ok = Command::new("python3")
+                .arg("-m")
+                .arg("venv")
+                .arg(&venv)
+                .status()
+                .map(|s| s.success());
+            assert_eq!(
+                ok.ok(),
+                Some(true),
+                "python3 -m venv failed: install Python 3 with venv and pip"
+            );
             let ok = Command::new(venv.join("bin/pip"))
                 .args(["install", "--quiet", &format!("mastodon_mock=={VERSION}")])
                 .status()
                 .map(|s| s.success());
-            assert_eq!(ok.ok(), Some(true), "pip install mastodon_mock=={VERSION} failed");
+            assert_eq!(
+                ok.ok(),
+                Some(true),
+                "pip install mastodon_mock=={VERSION} failed"
+            );
         }
         exe
     })
@@ -64,7 +80,11 @@ impl MockServer {
     /// Starts with extra TOML appended to the config (e.g. `[ratelimit]`).
     pub fn start_with(extra: &str) -> MockServer {
         let dir = tempfile::tempdir().expect("temp dir");
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         let config = format!(
             r#"domain = "fedi.test"
 url_scheme = "http"
@@ -100,13 +120,24 @@ access_token = "{BOB_TOKEN}"
         let child = Command::new(executable())
             .args(["serve", "--config"])
             .arg(&cfg)
-            .args(["--host", "127.0.0.1", "--port", &port.to_string(), "--log-level", "warning"])
+            .args([
+                "--host",
+                "127.0.0.1",
+                "--port",
+                &port.to_string(),
+                "--log-level",
+                "warning",
+            ])
             .env("TMPDIR", dir.path())
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
             .expect("start mastodon_mock");
-        let server = MockServer { child, port, _dir: dir };
+        let server = MockServer {
+            child,
+            port,
+            _dir: dir,
+        };
         let start = Instant::now();
         loop {
             if let Ok(r) = server.request("GET", "/health", None, None) {
@@ -114,7 +145,10 @@ access_token = "{BOB_TOKEN}"
                     break;
                 }
             }
-            assert!(start.elapsed() < Duration::from_secs(60), "mastodon_mock did not start");
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "mastodon_mock did not start"
+            );
             std::thread::sleep(Duration::from_millis(200));
         }
         server
@@ -125,11 +159,23 @@ access_token = "{BOB_TOKEN}"
     }
 
     /// One HTTP request; returns (status, JSON body or Null).
-    pub fn request(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> Result<(u16, Value), String> {
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Result<(u16, Value), String> {
         let url = format!("{}{path}", self.base_url());
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
         rt.block_on(async move {
-            let client = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap();
+            let client = reqwest::Client::builder()
+                .timeout(Duration::from_secs(10))
+                .build()
+                .unwrap();
             let mut req = client.request(method.parse().unwrap(), &url);
             if let Some(t) = token {
                 req = req.bearer_auth(t);
@@ -151,13 +197,18 @@ access_token = "{BOB_TOKEN}"
     }
 
     pub fn post(&self, path: &str, token: &str, body: Value) -> Value {
-        let (status, v) = self.request("POST", path, Some(token), Some(body)).expect("POST");
+        let (status, v) = self
+            .request("POST", path, Some(token), Some(body))
+            .expect("POST");
         assert_eq!(status, 200, "POST {path}: {v}");
         v
     }
 
     pub fn account_id(&self, token: &str) -> String {
-        self.get("/api/v1/accounts/verify_credentials", token)["id"].as_str().unwrap().to_string()
+        self.get("/api/v1/accounts/verify_credentials", token)["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
     }
 
     /// Every status of the account behind `token`, oldest first.
@@ -184,14 +235,19 @@ access_token = "{BOB_TOKEN}"
 
     /// Adds a fault rule (see mastodon_mock's `/api/v1/_mock/faults`).
     pub fn fault(&self, rule: Value) {
-        let (status, v) = self.request("POST", "/api/v1/_mock/faults", None, Some(rule)).unwrap();
+        let (status, v) = self
+            .request("POST", "/api/v1/_mock/faults", None, Some(rule))
+            .unwrap();
         assert!(status == 200 || status == 201, "fault rule refused: {v}");
     }
 }
 
 impl Drop for MockServer {
     fn drop(&mut self) {
-        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
         let start = Instant::now();
         while start.elapsed() < Duration::from_secs(5) {
             if let Ok(Some(_)) = self.child.try_wait() {

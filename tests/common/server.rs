@@ -279,7 +279,9 @@ async fn handle(mut stream: TcpStream, shared: Arc<Shared>) {
     };
     let Some(mut request) = parse_head(&head) else {
         let _ = stream
-            .write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+            .write_all(
+                b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            )
             .await;
         return;
     };
@@ -334,7 +336,9 @@ async fn read_head(stream: &mut TcpStream) -> Option<(String, Vec<u8>)> {
         }
         if data.len() > MAX_HEAD_BYTES {
             let _ = stream
-                .write_all(b"HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n\r\n")
+                .write_all(
+                    b"HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n\r\n",
+                )
                 .await;
             return None;
         }
