@@ -9,7 +9,7 @@ mod corpus;
 
 use std::time::{Duration, Instant};
 
-use clausewatch::diff::{diff, DiffOptions};
+use clausewatch::pipeline::diff::{diff, DiffOptions};
 
 fn stats(mut samples: Vec<Duration>) -> (Duration, Duration, Duration, Duration) {
     samples.sort_unstable();

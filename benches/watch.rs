@@ -27,9 +27,11 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use clausewatch::check::{Checker, Outcome};
+use clausewatch::announce::Announce;
 use clausewatch::config::{Config, Document};
 use clausewatch::store::Store;
+use clausewatch::watch::check::Checker;
+use clausewatch::watch::decide::Verdict;
 use server::{Reply, TestServer};
 
 const X_DOC: &str = "twitter/privacy-policy";
@@ -118,21 +120,21 @@ async fn round(name: &'static str, checker: &Checker, docs: &Arc<Vec<Document>>)
     let mut outcomes = BTreeMap::new();
     let mut first_failure = None;
     while let Some(joined) = set.join_next().await {
-        let outcome = match joined {
-            Ok(Ok(outcome)) => outcome,
-            Ok(Err(e)) => Outcome::Failed {
-                class: "store".into(),
-                error: e.to_string(),
-            },
-            Err(e) => Outcome::Failed {
-                class: "task".into(),
-                error: e.to_string(),
-            },
+        let (label, error) = match joined {
+            Ok(Ok(outcome)) => {
+                let error = match &outcome.verdict {
+                    Verdict::Failed { error, .. } => Some(error.clone()),
+                    _ => None,
+                };
+                (outcome.label(), error)
+            }
+            Ok(Err(e)) => ("store_error", Some(e.to_string())),
+            Err(e) => ("task_error", Some(e.to_string())),
         };
-        if let Outcome::Failed { error, .. } = &outcome {
-            first_failure.get_or_insert_with(|| error.clone());
+        if let Some(error) = error {
+            first_failure.get_or_insert(error);
         }
-        *outcomes.entry(outcome.label()).or_insert(0) += 1;
+        *outcomes.entry(label).or_insert(0) += 1;
     }
     let wall = start.elapsed();
     let cpu = cpu_ticks(Path::new("/proc/self/stat"))
@@ -178,7 +180,7 @@ fn page_for(pages: &[String], version: usize, doc: usize) -> String {
 
 fn config_text(server: &TestServer, docs: usize) -> String {
     let mut text = String::from(
-        "[defaults]\nper_host_delay = \"0s\"\nmax_concurrent = 8\nretries = 0\njitter = \"0s\"\n\
+        "[defaults]\nper_host_delay = \"0s\"\nmax_concurrent = 8\nretries = 0\njitter = \"0s\"\nconfirm_after = \"0s\"\n\
          timeout = \"30s\"\n\n[storage]\npath = \"bench.db\"\n",
     );
     for n in 0..docs {
@@ -261,7 +263,8 @@ fn main() {
     let mut row_counts = Vec::new();
     runtime.block_on(async {
         let store = Store::open(&db).await.expect("open the bench database");
-        let checker = Checker::new(&config, store.clone()).expect("checker");
+        let checker =
+            Checker::new(&config, store.clone(), Announce::from_config(&config)).expect("checker");
         let documents = Arc::new(config.documents.clone());
 
         let serve = |next: usize, etag: bool| {
@@ -292,9 +295,13 @@ fn main() {
             2 * docs,
             "one request per document and round, no retries"
         );
+        let pool =
+            sqlx::SqlitePool::connect_with(sqlx::sqlite::SqliteConnectOptions::new().filename(&db))
+                .await
+                .expect("open the bench database");
         for table in ["versions", "snapshots", "clause_texts", "changesets"] {
             let rows: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
-                .fetch_one(store.pool())
+                .fetch_one(&pool)
                 .await
                 .unwrap_or(-1);
             row_counts.push(format!("{rows} {table}"));

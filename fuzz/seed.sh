@@ -24,14 +24,14 @@ $corpus/twitter/terms-of-service/2020-07-29T133237Z.md"
 seed extract_markdown $md
 # shellcheck disable=SC2086
 seed clauses_split $md
-seed extract_html "$corpus"/twitter/privacy-policy/snapshots/*.html "$here"/../src/classify/testdata/*.html
+seed extract_html "$corpus"/twitter/privacy-policy/snapshots/*.html "$here"/../src/pipeline/classify/testdata/*.html
 # command_parse: real mention HTML from the parser's fixtures.
 mkdir -p "$here/corpus/command_parse"
-cp "$here"/../src/commands/testdata/*.html "$here/corpus/command_parse/"
+cp "$here"/../src/mentions/testdata/*.html "$here/corpus/command_parse/"
 # classify: the target reads 2 bytes of status (little endian), 2 bytes for
 # the extraction check, one header line, then the body.
 mkdir -p "$here/corpus/classify"
-for f in "$here"/../src/classify/testdata/*.html; do
+for f in "$here"/../src/pipeline/classify/testdata/*.html; do
     { printf '\310\000\012\100content-type: text/html\n'; cat "$f"; } > "$here/corpus/classify/$(basename "$f")"
 done
 # diff: two consecutive versions concatenated, so the halves are the old and new side.

@@ -15,6 +15,9 @@ use serde::Deserialize;
 use toml::Spanned;
 use url::Url;
 
+use crate::defaults as D;
+use crate::domain::Visibility;
+
 /// Per language, per flag name, the phrases that raise the flag.
 pub type WatchTermsConfig = BTreeMap<String, BTreeMap<String, Vec<String>>>;
 
@@ -50,12 +53,6 @@ pub struct Config {
     /// `[http] listen`: where to serve /healthz and /metrics (off when absent).
     pub http_listen: Option<std::net::SocketAddr>,
     pub fediverse: Option<Fediverse>,
-    /// Per document id, its `ignore` patterns: regular expressions whose
-    /// matches are cut out of clause text before hashing and quoting
-    /// (counters, dates the site rewrites on every visit). Kept beside the
-    /// documents rather than in them so `Document` literals elsewhere stay
-    /// valid.
-    pub ignore: BTreeMap<String, Vec<regex::Regex>>,
 }
 
 /// `[defaults]`: applied to every document unless it says otherwise.
@@ -98,9 +95,9 @@ pub struct Fediverse {
     /// Where the access token is read from when `CLAUSEWATCH_TOKEN` is unset.
     pub token_file: Option<PathBuf>,
     /// Visibility of the first post of a change thread.
-    pub visibility: String,
+    pub visibility: Visibility,
     /// Visibility of the replies.
-    pub reply_visibility: String,
+    pub reply_visibility: Visibility,
     pub content_warning: Option<String>,
     pub hashtags: Vec<String>,
     pub max_posts_per_thread: usize,
@@ -150,6 +147,10 @@ pub struct Document {
     /// For pages served as JSON: the field (a top-level key, or a JSON
     /// pointer like `/data/content`) that holds the policy's HTML or text.
     pub json_field: Option<String>,
+    /// Regular expressions whose matches are cut out of clause text before
+    /// hashing and quoting (counters, dates the site rewrites on every
+    /// visit).
+    pub ignore: Vec<regex::Regex>,
 }
 
 /// A cron schedule, keeping the expression as written for messages.
@@ -192,8 +193,7 @@ impl Schedule {
     }
 }
 
-pub const DEFAULT_SCHEDULE: &str = "17 */6 * * *";
-pub const DEFAULT_USER_AGENT: &str = concat!("clausewatch/", env!("CARGO_PKG_VERSION"));
+pub use crate::defaults::{SCHEDULE as DEFAULT_SCHEDULE, USER_AGENT as DEFAULT_USER_AGENT};
 
 // ---- raw TOML shape ----
 
@@ -386,6 +386,11 @@ impl Config {
         Ok(config)
     }
 
+    /// The configuration of an empty file: every default.
+    pub fn empty() -> Config {
+        Config::parse(Path::new("(defaults)"), "").expect("the empty config is valid")
+    }
+
     /// Parses config text; `path` is only used for messages and to resolve
     /// the database path relative to the config file's folder.
     pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
@@ -420,7 +425,7 @@ impl Config {
                 return Err(loc.spanned(m, "max_concurrent must be at least 1"))
             }
             Some(m) => *m.get_ref(),
-            None => 4,
+            None => D::MAX_CONCURRENT,
         };
         let base_agent = d
             .user_agent
@@ -436,39 +441,39 @@ impl Config {
             schedule,
             user_agent,
             contact,
-            connect_timeout: duration(&loc, &d.connect_timeout, Duration::from_secs(10))?,
-            timeout: duration(&loc, &d.timeout, Duration::from_secs(30))?,
-            max_redirects: d.max_redirects.unwrap_or(5),
-            max_body_bytes: d.max_body_bytes.unwrap_or(10 * 1024 * 1024),
-            retries: d.retries.unwrap_or(3),
-            backoff_base: duration(&loc, &d.backoff_base, Duration::from_secs(1))?,
-            per_host_delay: duration(&loc, &d.per_host_delay, Duration::from_secs(1))?,
+            connect_timeout: duration(&loc, &d.connect_timeout, D::CONNECT_TIMEOUT)?,
+            timeout: duration(&loc, &d.timeout, D::TIMEOUT)?,
+            max_redirects: d.max_redirects.unwrap_or(D::MAX_REDIRECTS),
+            max_body_bytes: d.max_body_bytes.unwrap_or(D::MAX_BODY_BYTES),
+            retries: d.retries.unwrap_or(D::RETRIES),
+            backoff_base: duration(&loc, &d.backoff_base, D::BACKOFF_BASE)?,
+            per_host_delay: duration(&loc, &d.per_host_delay, D::PER_HOST_DELAY)?,
             max_concurrent,
-            min_chars: d.min_chars.unwrap_or(100),
-            jitter: duration(&loc, &d.jitter, Duration::from_secs(30))?,
-            confirm_after: duration(&loc, &d.confirm_after, Duration::from_secs(60))?,
+            min_chars: d.min_chars.unwrap_or(D::MIN_CHARS),
+            jitter: duration(&loc, &d.jitter, D::JITTER)?,
+            confirm_after: duration(&loc, &d.confirm_after, D::CONFIRM_AFTER)?,
             flap_window: match &d.flap_window {
                 Some(n) if *n.get_ref() == 0 => {
                     return Err(loc.spanned(n, "flap_window must be at least 1"))
                 }
                 Some(n) => *n.get_ref(),
-                None => 5,
+                None => D::FLAP_WINDOW,
             },
             soft_error_ratio: match &d.soft_error_ratio {
                 Some(r) if !(0.0..=1.0).contains(r.get_ref()) => {
                     return Err(loc.spanned(r, "soft_error_ratio must be between 0 and 1"))
                 }
                 Some(r) => *r.get_ref(),
-                None => crate::classify::DEFAULT_MIN_RATIO,
+                None => D::SOFT_ERROR_RATIO,
             },
-            gone_after: duration(&loc, &d.gone_after, Duration::from_secs(3 * 24 * 3600))?,
+            gone_after: duration(&loc, &d.gone_after, D::GONE_AFTER)?,
         };
 
         let storage_path = PathBuf::from(
             raw.storage
                 .path
                 .clone()
-                .unwrap_or_else(|| "clausewatch.db".into()),
+                .unwrap_or_else(|| D::DATABASE.into()),
         );
         let storage_path = if storage_path.is_relative() {
             path.parent()
@@ -483,12 +488,11 @@ impl Config {
                 return Err(loc.spanned(s, "similarity must be between 0 and 1"))
             }
             Some(s) => *s.get_ref(),
-            None => 0.5,
+            None => D::SIMILARITY,
         };
 
         let mut seen = HashSet::new();
         let mut documents = Vec::with_capacity(raw.documents.len());
-        let mut ignore_by_doc = BTreeMap::new();
         for rd in &raw.documents {
             let id = rd.id.get_ref();
             if !is_slug(id) {
@@ -509,9 +513,6 @@ impl Config {
             let select = selectors(&loc, &rd.select)?;
             let remove = selectors(&loc, &rd.remove)?;
             let ignore = ignore_patterns(&loc, &rd.ignore)?;
-            if !ignore.is_empty() {
-                ignore_by_doc.insert(id.clone(), ignore);
-            }
             let schedule = match &rd.schedule {
                 Some(s) => Schedule::parse(s.get_ref()).map_err(|m| loc.spanned(s, m))?,
                 None => defaults.schedule.clone(),
@@ -527,6 +528,7 @@ impl Config {
                 language: rd.language.clone().unwrap_or_else(|| "en".into()),
                 tags: rd.tags.clone(),
                 json_field: rd.json_field.clone(),
+                ignore,
             });
         }
 
@@ -557,13 +559,7 @@ impl Config {
             diff: DiffSettings { similarity },
             watch_terms: raw.watch_terms,
             documents,
-            ignore: ignore_by_doc,
         })
-    }
-
-    /// The `ignore` patterns of a document (none when it has none).
-    pub fn ignore_patterns(&self, id: &str) -> &[regex::Regex] {
-        self.ignore.get(id).map_or(&[], Vec::as_slice)
     }
 
     /// The document with this id.
@@ -575,20 +571,26 @@ impl Config {
 fn visibility(
     loc: &Locator,
     v: &Option<Spanned<String>>,
-    default: &str,
-    allowed: &[&str],
-) -> Result<String, ConfigError> {
+    default: Visibility,
+    allowed: &[Visibility],
+) -> Result<Visibility, ConfigError> {
     match v {
-        None => Ok(default.to_string()),
-        Some(s) if allowed.contains(&s.get_ref().as_str()) => Ok(s.get_ref().clone()),
-        Some(s) => Err(loc.spanned(
-            s,
-            format!(
-                "visibility {:?} must be one of {}",
-                s.get_ref(),
-                allowed.join(", ")
-            ),
-        )),
+        None => Ok(default),
+        Some(s) => match s.get_ref().parse::<Visibility>() {
+            Ok(vis) if allowed.contains(&vis) => Ok(vis),
+            _ => Err(loc.spanned(
+                s,
+                format!(
+                    "visibility {:?} must be one of {}",
+                    s.get_ref(),
+                    allowed
+                        .iter()
+                        .map(|v| v.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )),
+        },
     }
 }
 
@@ -610,7 +612,7 @@ fn fediverse(loc: &Locator, path: &Path, f: &RawFediverse) -> Result<Fediverse, 
             return Err(loc.spanned(m, "max_posts_per_thread must be at least 2"))
         }
         Some(m) => *m.get_ref(),
-        None => 10,
+        None => D::MAX_POSTS_PER_THREAD,
     };
     let token_file = f.token_file.as_ref().map(|t| {
         let p = PathBuf::from(t);
@@ -623,12 +625,21 @@ fn fediverse(loc: &Locator, path: &Path, f: &RawFediverse) -> Result<Fediverse, 
     Ok(Fediverse {
         instance,
         token_file,
-        visibility: visibility(loc, &f.visibility, "public", &["public", "unlisted"])?,
+        visibility: visibility(
+            loc,
+            &f.visibility,
+            Visibility::Public,
+            &[Visibility::Public, Visibility::Unlisted],
+        )?,
         reply_visibility: visibility(
             loc,
             &f.reply_visibility,
-            "unlisted",
-            &["public", "unlisted", "private"],
+            Visibility::Unlisted,
+            &[
+                Visibility::Public,
+                Visibility::Unlisted,
+                Visibility::Private,
+            ],
         )?,
         content_warning: f.content_warning.clone().filter(|c| !c.trim().is_empty()),
         hashtags: f
@@ -638,16 +649,16 @@ fn fediverse(loc: &Locator, path: &Path, f: &RawFediverse) -> Result<Fediverse, 
             .collect(),
         max_posts_per_thread: max_posts,
         max_chars: f.max_chars,
-        post_interval: duration(loc, &f.post_interval, Duration::from_secs(2))?,
-        request_timeout: duration(loc, &f.request_timeout, Duration::from_secs(30))?,
+        post_interval: duration(loc, &f.post_interval, D::POST_INTERVAL)?,
+        request_timeout: duration(loc, &f.request_timeout, D::REQUEST_TIMEOUT)?,
         admins: f
             .admins
             .iter()
             .map(|a| a.trim_start_matches('@').to_lowercase())
             .collect(),
-        poll_interval: duration(loc, &f.poll_interval, Duration::from_secs(30))?,
-        commands_per_account: f.commands_per_account.unwrap_or(5),
-        reply_budget: f.reply_budget.unwrap_or(240),
+        poll_interval: duration(loc, &f.poll_interval, D::POLL_INTERVAL)?,
+        commands_per_account: f.commands_per_account.unwrap_or(D::COMMANDS_PER_ACCOUNT),
+        reply_budget: f.reply_budget.unwrap_or(D::REPLY_BUDGET),
         answer_mentions: f.answer_mentions.unwrap_or(true),
     })
 }
@@ -655,8 +666,10 @@ fn fediverse(loc: &Locator, path: &Path, f: &RawFediverse) -> Result<Fediverse, 
 fn selectors(loc: &Locator, v: &Option<Spanned<OneOrMany>>) -> Result<Vec<String>, ConfigError> {
     let Some(v) = v else { return Ok(Vec::new()) };
     for s in &v.get_ref().0 {
-        crate::extract::validate_selector(s)
-            .map_err(|m| loc.spanned(v, format!("invalid CSS selector {s:?}: {m}")))?;
+        // The extractor's own selector engine, so that what passes here
+        // applies there.
+        scraper::Selector::parse(s)
+            .map_err(|e| loc.spanned(v, format!("invalid CSS selector {s:?}: {e}")))?;
     }
     Ok(v.get_ref().0.clone())
 }
@@ -779,7 +792,7 @@ mod tests {
         assert_eq!(c.defaults.gone_after, Duration::from_secs(3600));
         assert_eq!(c.defaults.flap_window, 3);
         assert_eq!(c.defaults.soft_error_ratio, 0.5);
-        assert!(c.ignore_patterns("x-privacy")[0].is_match("Visitors: 42"));
+        assert!(c.document("x-privacy").unwrap().ignore[0].is_match("Visitors: 42"));
         let err = parse(&format!("{DOC}ignore = [\"ok\", \"(unclosed\"]\n"))
             .unwrap_err()
             .to_string();

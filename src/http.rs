@@ -37,16 +37,9 @@ struct Health {
 }
 
 async fn healthz(State(s): State<Shared>) -> impl IntoResponse {
-    let last: Result<Option<String>, _> =
-        sqlx::query_scalar("SELECT MAX(last_success_at) FROM documents")
-            .fetch_one(s.store.pool())
-            .await;
+    let last = s.store.last_success().await;
     let database = last.is_ok();
-    let last_success = last
-        .ok()
-        .flatten()
-        .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
-        .map(|t| t.with_timezone(&Utc));
+    let last_success = last.ok().flatten();
     let scheduler = s.scheduler_alive.load(Ordering::Relaxed);
     let ok = database && scheduler;
     let body = Health {

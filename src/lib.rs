@@ -2,22 +2,25 @@
 //! version in SQLite and reports clause-level changes.
 //!
 //! The crate is a library so that tests and benchmarks drive the same code as
-//! the binary; `main.rs` only wires command-line commands to these modules.
-//! Data flows one way: schedule → check (fetch → extract → clauses → diff →
-//! store). See ARCHITECTURE.md.
+//! the binary; `main.rs` only parses arguments and hands them to [`app`].
+//! Data flows one way (see ARCHITECTURE.md):
+//!
+//! ```text
+//! schedule → fetch → classify → extract → clauses → decide → store → announce → outbox → fediverse
+//! mentions → parse → answer → store → outbox
+//! ```
 
-pub mod check;
-pub mod classify;
-pub mod clauses;
-pub mod cli;
-pub mod commands;
+pub mod announce;
+pub mod app;
 pub mod config;
-pub mod diff;
-pub mod extract;
+pub mod defaults;
+pub mod domain;
 pub mod fediverse;
-pub mod fetch;
+pub mod html_text;
 pub mod http;
+pub mod mentions;
 pub mod metrics;
-pub mod noise;
-pub mod schedule;
+pub mod pipeline;
+pub mod retry;
 pub mod store;
+pub mod watch;

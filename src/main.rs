@@ -3,7 +3,7 @@
 //!
 //! This file only wires command-line commands to the library. The pipeline
 //! is described in ARCHITECTURE.md; each command's entry point lives in
-//! `clausewatch::cli`:
+//! `clausewatch::app`:
 //!
 //! - `run`: the daemon; checks every document on its cron schedule.
 //! - `check`: one check of the given (or all) documents now.
@@ -18,13 +18,14 @@
 //! - `login`: registers with an instance (OAuth, out of band), writes a token file.
 //! - `doctor`: checks config, instance, token, limits; says what to fix.
 //!
-//! Exit status: 0 success, 1 a check failed, 2 bad input (arguments, config
-//! file, unknown document), 3 anything else (database, I/O).
+//! Exit status ([`clausewatch::app::Exit`]): 0 success, 1 a check failed,
+//! 2 bad input (arguments, config file, unknown document), 3 anything else
+//! (database, I/O).
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use clausewatch::cli;
+use clausewatch::app;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -49,29 +50,29 @@ enum LogFormat {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Run the daemon: check every document on its schedule until stopped.
-    Run(cli::RunArgs),
+    Run(app::RunArgs),
     /// Check the given documents (default: all) once, now.
-    Check(cli::CheckArgs),
+    Check(app::CheckArgs),
     /// List the stored versions of a document, newest first.
-    History(cli::HistoryArgs),
+    History(app::HistoryArgs),
     /// Print the clauses of a stored version (default: the latest).
-    Show(cli::ShowArgs),
+    Show(app::ShowArgs),
     /// Fetch a URL or read a file and print its clauses.
-    Extract(cli::ExtractArgs),
+    Extract(app::ExtractArgs),
     /// Compare two files or stored versions clause by clause.
-    Diff(cli::DiffArgs),
+    Diff(app::DiffArgs),
     /// Show each document's last check, last change and failures.
-    Status(cli::StatusArgs),
+    Status(app::StatusArgs),
     /// Write a consistent copy of the database to PATH.
-    Backup(cli::BackupArgs),
+    Backup(app::BackupArgs),
     /// Write every version of a document as Markdown files, with an index.
-    Export(cli::ExportArgs),
+    Export(app::ExportArgs),
     /// Load a version history (e.g. Open Terms Archive data) with its dates.
-    Import(cli::ImportArgs),
+    Import(app::ImportArgs),
     /// Register with a fediverse instance and write an access token file.
-    Login(cli::LoginArgs),
+    Login(app::LoginArgs),
     /// Check the config, the instance and the token, and say what to fix.
-    Doctor(cli::DoctorArgs),
+    Doctor(app::DoctorArgs),
 }
 
 fn init_logging(format: LogFormat) {
@@ -103,30 +104,26 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Run(a) => cli::run(a).await,
-            Command::Check(a) => cli::check(a).await,
-            Command::History(a) => cli::history(a).await,
-            Command::Show(a) => cli::show(a).await,
-            Command::Extract(a) => cli::extract_cmd(a).await,
-            Command::Diff(a) => cli::diff_cmd(a).await,
-            Command::Status(a) => cli::status(a).await,
-            Command::Backup(a) => cli::backup(a).await,
-            Command::Export(a) => cli::export(a).await,
-            Command::Import(a) => cli::import(a).await,
-            Command::Login(a) => cli::login(a).await,
-            Command::Doctor(a) => cli::doctor(a).await,
+            Command::Run(a) => app::run(a).await,
+            Command::Check(a) => app::check(a).await,
+            Command::History(a) => app::history(a).await,
+            Command::Show(a) => app::show(a).await,
+            Command::Extract(a) => app::extract_cmd(a).await,
+            Command::Diff(a) => app::diff_cmd(a).await,
+            Command::Status(a) => app::status(a).await,
+            Command::Backup(a) => app::backup(a).await,
+            Command::Export(a) => app::export(a).await,
+            Command::Import(a) => app::import(a).await,
+            Command::Login(a) => app::login(a).await,
+            Command::Doctor(a) => app::doctor(a).await,
         }
     });
     match result {
-        Ok(code) => ExitCode::from(code as u8),
+        Ok(exit) => exit.into(),
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("clausewatch: {e:#}");
-            if e.downcast_ref::<cli::BadInput>().is_some() {
-                ExitCode::from(2)
-            } else {
-                ExitCode::from(3)
-            }
+            app::Exit::of_error(&e).into()
         }
     }
 }

@@ -8,10 +8,12 @@
 mod corpus;
 
 use chrono::{TimeZone, Utc};
-use clausewatch::clauses::Clause;
-use clausewatch::diff::{diff, Change, ChangeKind, ChangeSet, DiffOptions, Summary, WatchTerms};
-use clausewatch::fediverse::compose::{compose_thread, ComposeOptions, Post, ThreadInput};
-use clausewatch::fediverse::count::status_length;
+use clausewatch::announce::compose::{compose_thread, ComposeOptions, Post, ThreadInput};
+use clausewatch::announce::count::status_length;
+use clausewatch::pipeline::clauses::Clause;
+use clausewatch::pipeline::diff::{
+    diff, Change, ChangeKind, ChangeSet, DiffOptions, Summary, WatchTerms,
+};
 
 const X_URL: &str = "https://x.com/en/privacy";
 

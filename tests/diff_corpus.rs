@@ -7,9 +7,11 @@ mod corpus;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use clausewatch::clauses::{self, Clause};
-use clausewatch::diff::{diff, ChangeKind, ChangeSet, DiffOptions, FlagSummary, WordOpKind};
-use clausewatch::extract::{extract_html, extract_markdown, Rules};
+use clausewatch::pipeline::clauses::{self, Clause};
+use clausewatch::pipeline::diff::{
+    diff, ChangeKind, ChangeSet, DiffOptions, FlagSummary, WordOpKind,
+};
+use clausewatch::pipeline::extract::{extract_html, extract_markdown, Rules};
 use similar::{capture_diff_slices, Algorithm, DiffTag};
 
 fn at(clauses: &[Clause], pos: Option<u32>) -> Option<&Clause> {
@@ -286,7 +288,7 @@ fn clauses_of(md: &str) -> Vec<Clause> {
 
 #[test]
 fn rewrapped_fixture_reports_nothing() {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/src/diff/testdata");
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/src/pipeline/diff/testdata");
     let read = |f: &str| {
         let p = format!("{dir}/{f}");
         std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("reading {p}: {e}"))
@@ -298,7 +300,7 @@ fn rewrapped_fixture_reports_nothing() {
     assert!(
         cs.changes.is_empty(),
         "{}",
-        clausewatch::diff::render_text(&cs, false)
+        clausewatch::pipeline::diff::render_text(&cs, false)
     );
 }
 
@@ -358,7 +360,7 @@ fn rewrapped_corpus_versions_report_nothing() {
         assert!(
             cs.changes.is_empty(),
             "{doc}:\n{}",
-            clausewatch::diff::render_text(&cs, false)
+            clausewatch::pipeline::diff::render_text(&cs, false)
         );
     }
 }
@@ -399,7 +401,7 @@ fn x_html_snapshots_differ_by_one_modified_clause() {
         cs.changes.len(),
         1,
         "{}",
-        clausewatch::diff::render_text(&cs, false)
+        clausewatch::pipeline::diff::render_text(&cs, false)
     );
     let c = &cs.changes[0];
     assert_eq!(c.kind, ChangeKind::Modified);

@@ -4,7 +4,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use clausewatch::fetch::{
+use clausewatch::pipeline::fetch::{
     Conditional, FetchError, FetchReport, FetchSettings, Fetched, Fetcher, Page,
 };
 use common::server::{Reply, TestServer};
@@ -59,7 +59,10 @@ fn error(report: &FetchReport) -> &FetchError {
 }
 
 fn fixture(name: &str) -> Vec<u8> {
-    let path = format!("{}/src/fetch/testdata/{name}", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/src/pipeline/fetch/testdata/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
     std::fs::read(&path).unwrap_or_else(|e| panic!("reading {path}: {e}"))
 }
 
@@ -217,7 +220,7 @@ async fn server_errors_are_retried_then_reported() {
         matches!(error, FetchError::Status { status: 500, .. }),
         "{error:?}"
     );
-    assert_eq!(error.class(), "http_server");
+    assert_eq!(error.class().as_str(), "http_server");
     assert_eq!(report.attempts, 3);
     assert_eq!(server.hits("/down"), 3, "retries + 1 requests");
     assert_eq!(report.status, Some(500));
@@ -273,7 +276,7 @@ async fn rate_limit_error_class_after_exhausted_retries() {
         ..settings()
     };
     let report = get(&fetcher_with(settings), &server.url("/limited")).await;
-    assert_eq!(error(&report).class(), "rate_limited");
+    assert_eq!(error(&report).class().as_str(), "rate_limited");
     assert_eq!(server.hits("/limited"), 2);
 }
 
@@ -282,7 +285,7 @@ async fn not_found_is_not_retried() {
     let server = TestServer::start();
     server.set_route("/gone", vec![Reply::status(404)]);
     let report = get(&fetcher_with(settings()), &server.url("/gone")).await;
-    assert_eq!(error(&report).class(), "http_not_found");
+    assert_eq!(error(&report).class().as_str(), "http_not_found");
     assert_eq!((report.attempts, report.status), (1, Some(404)));
     assert_eq!(server.hits("/gone"), 1);
 }
@@ -292,7 +295,7 @@ async fn forbidden_is_a_client_error_and_not_retried() {
     let server = TestServer::start();
     server.set_route("/forbidden", vec![Reply::status(403)]);
     let report = get(&fetcher_with(settings()), &server.url("/forbidden")).await;
-    assert_eq!(error(&report).class(), "http_client");
+    assert_eq!(error(&report).class().as_str(), "http_client");
     assert_eq!(server.hits("/forbidden"), 1);
 }
 
@@ -311,7 +314,7 @@ async fn oversized_body_is_refused_with_and_without_content_length() {
             matches!(error, FetchError::TooLarge { limit: LIMIT, .. }),
             "{path}: {error:?}"
         );
-        assert_eq!(error.class(), "too_large");
+        assert_eq!(error.class().as_str(), "too_large");
         assert_eq!(server.hits(path), 1, "{path} must not be retried");
     }
     // The announced length is refused before reading anything.
@@ -347,7 +350,7 @@ async fn slow_headers_time_out() {
         matches!(error(&report), FetchError::Timeout { .. }),
         "{report:?}"
     );
-    assert_eq!(error(&report).class(), "timeout");
+    assert_eq!(error(&report).class().as_str(), "timeout");
     assert_eq!(report.attempts, 2, "timeouts are retried");
     assert!(
         start.elapsed() < Duration::from_secs(2),
@@ -410,7 +413,7 @@ async fn too_many_redirects_are_refused() {
         matches!(error, FetchError::TooManyRedirects { max: 3, .. }),
         "{error:?}"
     );
-    assert_eq!(error.class(), "redirect");
+    assert_eq!(error.class().as_str(), "redirect");
     assert_eq!(server.hits("/hop4"), 0);
     assert_eq!(server.hits("/hop0"), 1, "redirect errors are not retried");
 }

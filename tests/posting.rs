@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use clausewatch::fediverse::count::status_length;
+use clausewatch::announce::count::status_length;
 use common::corpus;
 use common::mastodon::{MockServer, BOT_TOKEN};
 use common::server::{Reply, TestServer};

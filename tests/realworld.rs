@@ -98,14 +98,12 @@ impl Bot {
             .build()
             .unwrap();
         rt.block_on(async {
-            let store = clausewatch::store::Store::open(&self.db())
-                .await
-                .expect("open db");
+            let pool = common::raw_db(&self.db()).await;
             let rows = sqlx::query_as::<_, T>(sql)
-                .fetch_all(store.pool())
+                .fetch_all(&pool)
                 .await
                 .expect("query");
-            store.close().await;
+            pool.close().await;
             rows
         })
     }

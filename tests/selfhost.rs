@@ -362,7 +362,7 @@ fn first_schema_database_migrates_with_nothing_lost() {
             .expect("migrates");
         let applied: Vec<i64> =
             sqlx::query_scalar("SELECT version FROM _sqlx_migrations ORDER BY version")
-                .fetch_all(store.pool())
+                .fetch_all(&common::raw_db(&db).await)
                 .await
                 .unwrap();
         let available: Vec<i64> =
@@ -389,7 +389,7 @@ fn first_schema_database_migrates_with_nothing_lost() {
             let clauses = store.clauses(v.id).await.unwrap();
             assert_eq!(clauses.len() as i64, v.clauses);
             assert_eq!(
-                clausewatch::clauses::version_hash(&clauses),
+                clausewatch::pipeline::clauses::version_hash(&clauses),
                 v.hash,
                 "version {}",
                 v.version
@@ -399,7 +399,7 @@ fn first_schema_database_migrates_with_nothing_lost() {
                 .await
                 .unwrap()
                 .unwrap();
-            assert!(snapshot.len() > 100_000, "raw page kept");
+            assert!(snapshot.0.len() > 100_000, "raw page kept");
         }
         assert!(history[0].changes.is_some(), "change set kept");
         let statuses = store.statuses().await.unwrap();

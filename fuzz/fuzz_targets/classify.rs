@@ -1,7 +1,7 @@
 //! Page classification on arbitrary status, headers and body never panics.
 #![no_main]
 
-use clausewatch::classify::{inspect_error_body, inspect_extraction, inspect_page};
+use clausewatch::pipeline::classify::{inspect_error_body, inspect_extraction, inspect_page};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

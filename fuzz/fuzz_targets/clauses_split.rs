@@ -1,8 +1,8 @@
 //! Markdown → clauses → version hash: positions are dense and hashes well formed.
 #![no_main]
 
-use clausewatch::clauses::{split, version_hash};
-use clausewatch::extract::extract_markdown;
+use clausewatch::pipeline::clauses::{split, version_hash};
+use clausewatch::pipeline::extract::extract_markdown;
 use libfuzzer_sys::fuzz_target;
 
 fn is_sha256_hex(s: &str) -> bool {

@@ -1,7 +1,7 @@
 //! Parsing arbitrary mention content never panics, and what it returns is consistent.
 #![no_main]
 
-use clausewatch::commands::parse::{parse, Command, DocInfo, ParseError, MAX_HISTORY};
+use clausewatch::mentions::parse::{parse, Command, DocInfo, ParseError, MAX_HISTORY};
 use libfuzzer_sys::fuzz_target;
 
 fn doc(id: &str, name: &str, service: &str, language: &str) -> DocInfo {

@@ -2,9 +2,9 @@
 //! a version diffed against itself has no changes.
 #![no_main]
 
-use clausewatch::clauses::split;
-use clausewatch::diff::{diff, ChangeKind, DiffOptions};
-use clausewatch::extract::extract_markdown;
+use clausewatch::pipeline::clauses::split;
+use clausewatch::pipeline::diff::{diff, ChangeKind, DiffOptions};
+use clausewatch::pipeline::extract::extract_markdown;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -22,7 +22,7 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(cs.summary.modified, count(ChangeKind::Modified));
     assert_eq!(cs.summary.moved, count(ChangeKind::Moved));
     assert_eq!(cs.summary.renamed, count(ChangeKind::Renamed));
-    let _ = clausewatch::diff::render_text(&cs, false);
+    let _ = clausewatch::pipeline::diff::render_text(&cs, false);
 
     let same = diff(&a, &a, &opts, "en");
     assert!(

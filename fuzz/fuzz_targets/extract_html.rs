@@ -1,7 +1,7 @@
 //! Arbitrary bytes as a fetched page: extraction may reject it, never panic.
 #![no_main]
 
-use clausewatch::extract::{extract, extract_html, Format, Rules};
+use clausewatch::pipeline::extract::{extract, extract_html, Format, Rules};
 use libfuzzer_sys::fuzz_target;
 
 fn rule_sets() -> Vec<Rules> {

@@ -1,7 +1,7 @@
 //! Arbitrary bytes as a stored Markdown version or a plain-text page.
 #![no_main]
 
-use clausewatch::extract::{extract, extract_markdown, Format, Rules};
+use clausewatch::pipeline::extract::{extract, extract_markdown, Format, Rules};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -170,15 +170,7 @@ pub fn rate_limit_reset(headers: &HeaderMap, now: DateTime<Utc>) -> Option<DateT
             return DateTime::from_timestamp(epoch, 0);
         }
     }
-    if let Some(r) = get("retry-after") {
-        if let Ok(secs) = r.parse::<i64>() {
-            return Some(now + chrono::Duration::seconds(secs));
-        }
-        if let Ok(t) = DateTime::parse_from_rfc2822(r) {
-            return Some(t.with_timezone(&Utc));
-        }
-    }
-    None
+    get("retry-after").and_then(|r| crate::retry::retry_after(r, now))
 }
 
 /// A failed exchange, without reqwest's URL (ours is in `url`) and never
@@ -306,8 +298,8 @@ impl Client {
             }
         }
         InstanceInfo {
-            max_chars: 500,
-            chars_per_url: 23,
+            max_chars: crate::defaults::MAX_CHARS,
+            chars_per_url: crate::defaults::CHARS_PER_URL,
             version: None,
             source: "default",
         }
@@ -408,18 +400,7 @@ pub fn id_gt(a: &str, b: &str) -> bool {
     }
 }
 
-/// Plain text of status HTML, for comparing a post with what the server
-/// stored: tags dropped, `<br>` and `</p>` as line breaks, entities decoded.
-pub fn plain_text(html: &str) -> String {
-    let with_breaks = html
-        .replace("<br>", "\n")
-        .replace("<br/>", "\n")
-        .replace("<br />", "\n")
-        .replace("</p>", "\n\n");
-    let fragment = scraper::Html::parse_fragment(&with_breaks);
-    let text: String = fragment.root_element().text().collect();
-    text.trim().to_string()
-}
+pub use crate::html_text::html_to_text as plain_text;
 
 #[cfg(test)]
 mod tests {
@@ -455,7 +436,7 @@ mod tests {
     }
 
     #[test]
-    fn plain_text_of_status_html() {
+    fn plain_text_is_the_shared_html_to_text() {
         assert_eq!(
             plain_text(
                 "<p>1/3 X changed <a href=\"https://x.com\">x.com</a> &amp; more<br />next</p>"

@@ -1,10 +1,9 @@
-//! Posting to the fediverse: the thread composer, character counting as the
-//! server does it, the access token, the API client and the outbox
-//! publisher.
+//! Talking to the fediverse account: the access token, our own API client
+//! (posting, mentions, instance limits), the outbox publisher, and set-up
+//! through megalodon (`login`, `doctor`). I/O only: what to say is decided
+//! by [`crate::announce`].
 
 pub mod client;
-pub mod compose;
-pub mod count;
 pub mod publisher;
 pub mod setup;
 pub mod token;

@@ -15,10 +15,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use rand::Rng;
 use tokio::sync::{watch, Notify};
 
-use super::client::{plain_text, ApiError, Client, NewStatus};
+use super::client::{ApiError, Client, NewStatus};
+use crate::html_text::html_to_text as plain_text;
 use crate::metrics::Metrics;
 use crate::store::{DuePost, Store, StoreError};
 
@@ -53,10 +53,14 @@ pub enum Step {
     Failed,
 }
 
+/// Wait before sending a post again after its `attempt`-th try: 1 s
+/// doubling to 10 minutes, never at once.
 fn backoff(attempt: u32) -> Duration {
-    let ceiling = 2u64.saturating_pow(attempt.min(9)).min(600);
-    let secs = rand::thread_rng().gen_range(ceiling / 2..=ceiling.max(1));
-    Duration::from_secs(secs.max(1))
+    crate::retry::Backoff {
+        base: Duration::from_secs(1),
+        max: Duration::from_secs(600),
+    }
+    .delay_at_least_half(attempt, &mut rand::thread_rng())
 }
 
 fn comparable(s: &str) -> String {
@@ -185,8 +189,8 @@ impl Publisher {
             .post_status(&NewStatus {
                 text: &post.text,
                 spoiler: post.spoiler.as_deref(),
-                visibility: &post.visibility,
-                language: post.language.as_deref(),
+                visibility: post.visibility.as_str(),
+                language: post.language.map(|l| l.as_str()),
                 in_reply_to: post.reply_to.as_deref(),
                 idempotency_key: &post.idempotency_key,
             })
@@ -233,11 +237,7 @@ impl Publisher {
     }
 
     async fn attempts(&self, id: i64) -> Result<u32, StoreError> {
-        let n: i64 = sqlx::query_scalar("SELECT attempts FROM outbox WHERE id = ?")
-            .bind(id)
-            .fetch_one(self.store.pool())
-            .await?;
-        Ok(n as u32)
+        self.store.attempts(id).await
     }
 
     /// Looks for a post among the account's recent statuses: same parent,

@@ -5,6 +5,7 @@ use sqlx::Row;
 
 use super::outbox::{insert_thread, NewThread};
 use super::{ts, Result, Store};
+use crate::domain::{MentionOutcome, ThreadKind};
 
 /// What to record about one mention.
 pub struct MentionRecord<'a> {
@@ -12,7 +13,7 @@ pub struct MentionRecord<'a> {
     pub status_id: &'a str,
     pub account: &'a str,
     pub command: Option<&'a str>,
-    pub outcome: &'a str,
+    pub outcome: MentionOutcome,
 }
 
 impl Store {
@@ -26,7 +27,7 @@ impl Store {
         cursor: &str,
     ) -> Result<bool> {
         let now = ts(Utc::now());
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let inserted = sqlx::query(
             "INSERT INTO mentions (notification_id, status_id, account, command, outcome, received_at)
              VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(notification_id) DO NOTHING",
@@ -35,7 +36,7 @@ impl Store {
         .bind(m.status_id)
         .bind(m.account)
         .bind(m.command)
-        .bind(m.outcome)
+        .bind(m.outcome.as_str())
         .bind(&now)
         .execute(&mut *tx)
         .await?
@@ -67,7 +68,7 @@ impl Store {
         &self,
         account: &str,
         since: DateTime<Utc>,
-        outcomes: &[&str],
+        outcomes: &[MentionOutcome],
     ) -> Result<i64> {
         let rows =
             sqlx::query("SELECT outcome FROM mentions WHERE account = ? AND received_at >= ?")
@@ -77,7 +78,11 @@ impl Store {
                 .await?;
         Ok(rows
             .iter()
-            .filter(|r| outcomes.contains(&r.get::<String, _>(0).as_str()))
+            .filter(|r| {
+                outcomes
+                    .iter()
+                    .any(|o| o.as_str() == r.get::<String, _>(0).as_str())
+            })
             .count() as i64)
     }
 
@@ -128,19 +133,19 @@ impl Store {
         .await?)
     }
 
-    /// Change threads created after thread id `after`: (thread id, document,
-    /// text of its first post).
-    pub async fn change_threads_after(&self, after: i64) -> Result<Vec<(i64, String, String)>> {
-        let rows = sqlx::query(
-            "SELECT t.id, t.document_id, o.text FROM threads t JOIN outbox o ON o.thread_id = t.id AND o.seq = 1
-             WHERE t.kind = 'change' AND t.id > ? AND t.document_id IS NOT NULL ORDER BY t.id",
+    /// Change threads created after thread id `after`: (thread id,
+    /// document, version id).
+    pub async fn change_threads_after(
+        &self,
+        after: i64,
+    ) -> Result<Vec<(i64, String, Option<i64>)>> {
+        Ok(sqlx::query_as(
+            "SELECT id, document_id, version_id FROM threads
+             WHERE kind = ? AND id > ? AND document_id IS NOT NULL ORDER BY id",
         )
+        .bind(ThreadKind::Change.as_str())
         .bind(after)
         .fetch_all(&self.pool)
-        .await?;
-        Ok(rows
-            .iter()
-            .map(|r| (r.get(0), r.get(1), r.get(2)))
-            .collect())
+        .await?)
     }
 }

@@ -4,15 +4,16 @@ use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 
-use super::{parse_ts, ts, Result, Store};
+use super::{parse_ts, ts, Result, Store, Tx};
+use crate::domain::{Lang, OutboxState, ThreadKind, Visibility};
 
 /// A post to write to the outbox.
 #[derive(Debug, Clone)]
 pub struct NewPost {
     pub text: String,
     pub spoiler: Option<String>,
-    pub visibility: String,
-    pub language: Option<String>,
+    pub visibility: Visibility,
+    pub language: Option<Lang>,
 }
 
 /// A thread to write to the outbox.
@@ -20,7 +21,7 @@ pub struct NewPost {
 pub struct NewThread {
     /// Unique: a second thread with the same key is ignored.
     pub key: String,
-    pub kind: String,
+    pub kind: ThreadKind,
     pub document_id: Option<String>,
     pub in_reply_to: Option<String>,
     pub posts: Vec<NewPost>,
@@ -34,8 +35,8 @@ pub struct DuePost {
     pub seq: i64,
     pub text: String,
     pub spoiler: Option<String>,
-    pub visibility: String,
-    pub language: Option<String>,
+    pub visibility: Visibility,
+    pub language: Option<Lang>,
     pub idempotency_key: String,
     /// True when an earlier attempt may have reached the server.
     pub maybe_sent: bool,
@@ -72,7 +73,7 @@ fn idempotency_key(thread_key: &str, seq: usize) -> String {
 /// Inserts a thread and its posts inside an open transaction. Returns false
 /// when a thread with that key already exists.
 pub(crate) async fn insert_thread(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    tx: &mut Tx<'_>,
     thread: &NewThread,
     version_id: Option<i64>,
     now: &str,
@@ -82,7 +83,7 @@ pub(crate) async fn insert_thread(
          VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO NOTHING RETURNING id",
     )
     .bind(&thread.key)
-    .bind(&thread.kind)
+    .bind(thread.kind.as_str())
     .bind(&thread.document_id)
     .bind(version_id)
     .bind(&thread.in_reply_to)
@@ -99,8 +100,8 @@ pub(crate) async fn insert_thread(
         .bind(i as i64 + 1)
         .bind(&p.text)
         .bind(&p.spoiler)
-        .bind(&p.visibility)
-        .bind(&p.language)
+        .bind(p.visibility.as_str())
+        .bind(p.language.map(Lang::as_str))
         .bind(idempotency_key(&thread.key, i + 1))
         .bind(now)
         .execute(&mut **tx)
@@ -112,7 +113,7 @@ pub(crate) async fn insert_thread(
 impl Store {
     /// Writes a thread on its own (answers to mentions, notices).
     pub async fn enqueue_thread(&self, thread: &NewThread) -> Result<bool> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let inserted = insert_thread(&mut tx, thread, None, &ts(Utc::now())).await?;
         tx.commit().await?;
         Ok(inserted)
@@ -149,10 +150,13 @@ impl Store {
             seq,
             text: r.get(3),
             spoiler: r.get(4),
-            visibility: r.get(5),
-            language: r.get(6),
+            visibility: r.get::<String, _>(5).parse()?,
+            language: r
+                .get::<Option<String>, _>(6)
+                .map(|l| l.parse())
+                .transpose()?,
             idempotency_key: r.get(7),
-            maybe_sent: r.get::<String, _>(8) == "sending",
+            maybe_sent: r.get::<String, _>(8).parse::<OutboxState>()? == OutboxState::Sending,
             reply_to,
             created_at: parse_ts(r.get(9)),
         }))
@@ -170,6 +174,15 @@ impl Store {
 
     /// Marks a post as possibly sent, before the request leaves: after a
     /// crash, the publisher then looks for it on the server before resending.
+    /// How many times a post was sent.
+    pub async fn attempts(&self, id: i64) -> Result<u32> {
+        let n: i64 = sqlx::query_scalar("SELECT attempts FROM outbox WHERE id = ?")
+            .bind(id)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(n as u32)
+    }
+
     pub async fn mark_sending(&self, id: i64) -> Result<()> {
         sqlx::query("UPDATE outbox SET state = 'sending', attempts = attempts + 1 WHERE id = ?")
             .bind(id)
@@ -210,7 +223,11 @@ impl Store {
         sqlx::query(
             "UPDATE outbox SET state = ?, next_attempt_at = ?, last_error = ? WHERE id = ?",
         )
-        .bind(if maybe_sent { "sending" } else { "pending" })
+        .bind(if maybe_sent {
+            OutboxState::Sending.as_str()
+        } else {
+            OutboxState::Pending.as_str()
+        })
         .bind(ts(at))
         .bind(error)
         .bind(id)
@@ -237,12 +254,11 @@ impl Store {
         let mut s = OutboxSummary::default();
         for r in rows {
             let n: i64 = r.get(1);
-            match r.get::<String, _>(0).as_str() {
-                "pending" => s.pending = n,
-                "sending" => s.sending = n,
-                "sent" => s.sent = n,
-                "failed" => s.failed = n,
-                _ => {}
+            match r.get::<String, _>(0).parse()? {
+                OutboxState::Pending => s.pending = n,
+                OutboxState::Sending => s.sending = n,
+                OutboxState::Sent => s.sent = n,
+                OutboxState::Failed => s.failed = n,
             }
         }
         let failures = sqlx::query(
@@ -261,20 +277,79 @@ impl Store {
             .collect();
         Ok(s)
     }
+}
 
-    pub async fn kv_get(&self, key: &str) -> Result<Option<String>> {
-        Ok(sqlx::query_scalar("SELECT value FROM kv WHERE key = ?")
-            .bind(key)
-            .fetch_optional(&self.pool)
-            .await?)
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::testing;
+
+    fn thread(key: &str, posts: usize) -> NewThread {
+        NewThread {
+            key: key.into(),
+            kind: ThreadKind::Notice,
+            document_id: None,
+            in_reply_to: Some("remote-1".into()),
+            posts: (1..=posts)
+                .map(|i| NewPost {
+                    text: format!("{key} {i}"),
+                    spoiler: None,
+                    visibility: Visibility::Unlisted,
+                    language: Some(Lang::En),
+                })
+                .collect(),
+        }
     }
 
-    pub async fn kv_set(&self, key: &str, value: &str) -> Result<()> {
-        sqlx::query("INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value")
-            .bind(key)
-            .bind(value)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+    #[tokio::test]
+    async fn threads_go_out_one_at_a_time_posts_in_order() {
+        let (_dir, store) = testing::store().await;
+        assert!(store.enqueue_thread(&thread("a", 2)).await.unwrap());
+        assert!(store.enqueue_thread(&thread("b", 1)).await.unwrap());
+        // The same key again is ignored: nothing is announced twice.
+        assert!(!store.enqueue_thread(&thread("a", 2)).await.unwrap());
+        let now = Utc::now();
+        let first = store.next_due_post(now).await.unwrap().unwrap();
+        assert_eq!(
+            (first.text.as_str(), first.reply_to.as_deref()),
+            ("a 1", Some("remote-1"))
+        );
+        store.mark_sending(first.id).await.unwrap();
+        // Until post 1 has its remote id, nothing else is due but post 1.
+        let again = store.next_due_post(now).await.unwrap().unwrap();
+        assert_eq!(again.id, first.id);
+        assert!(again.maybe_sent);
+        store.mark_sent(first.id, "r1", None).await.unwrap();
+        let second = store.next_due_post(now).await.unwrap().unwrap();
+        assert_eq!(
+            (second.text.as_str(), second.reply_to.as_deref()),
+            ("a 2", Some("r1"))
+        );
+        // A refused post stops its thread, not the next one.
+        store.mark_failed(second.id, "422 too long").await.unwrap();
+        let other = store.next_due_post(now).await.unwrap().unwrap();
+        assert_eq!(other.text, "b 1");
+        let summary = store.outbox_summary().await.unwrap();
+        assert_eq!((summary.pending, summary.sent, summary.failed), (1, 1, 1));
+        assert_eq!(summary.failures[0].thread, "a");
+    }
+
+    #[tokio::test]
+    async fn a_post_waits_for_its_retry_time() {
+        let (_dir, store) = testing::store().await;
+        store.enqueue_thread(&thread("a", 1)).await.unwrap();
+        let now = Utc::now();
+        let post = store.next_due_post(now).await.unwrap().unwrap();
+        let later = now + chrono::Duration::seconds(30);
+        store
+            .retry_later(post.id, later, "429", false)
+            .await
+            .unwrap();
+        assert!(store.next_due_post(now).await.unwrap().is_none());
+        assert_eq!(
+            store.next_attempt_at().await.unwrap().unwrap(),
+            parse_ts(&ts(later))
+        );
+        assert!(store.next_due_post(later).await.unwrap().is_some());
     }
 }

@@ -18,3 +18,15 @@ pub fn wait_until<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Optio
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// A plain SQLite connection pool on a database file the binary wrote, for
+/// tests that look at tables directly (the store keeps its own pool to
+/// itself). It runs no migrations.
+pub async fn raw_db(path: &std::path::Path) -> sqlx::SqlitePool {
+    let options = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(path)
+        .busy_timeout(Duration::from_secs(10));
+    sqlx::SqlitePool::connect_with(options)
+        .await
+        .expect("open the test database")
+}

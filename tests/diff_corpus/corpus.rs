@@ -5,8 +5,8 @@
 
 use std::path::{Path, PathBuf};
 
-use clausewatch::clauses::{self, Clause};
-use clausewatch::extract::extract_markdown;
+use clausewatch::pipeline::clauses::{self, Clause};
+use clausewatch::pipeline::extract::extract_markdown;
 
 pub struct Version {
     pub file: String,

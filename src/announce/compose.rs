@@ -1,0 +1,876 @@
+//! Turns a change set into a thread of fediverse posts.
+//!
+//! Post 1 is the overview a non-specialist reads: who changed what, how many
+//! clauses, which sections, which watched topics, a link and hashtags. The
+//! following posts quote the changes, several small ones per post. Every post
+//! is numbered `i/n` at its start and, counted as the server counts it (see
+//! [`super::count`]), content warning included, stays within the instance
+//! limit. Output is a pure function of the input: no clock, no randomness.
+
+use chrono::{DateTime, Utc};
+use unicode_segmentation::UnicodeSegmentation;
+
+use super::count::{status_length, url_ranges, DEFAULT_CHARS_PER_URL};
+use crate::pipeline::diff::{Change, ChangeKind, ChangeSet, WordOp, WordOpKind};
+
+/// What the thread is about.
+pub struct ThreadInput<'a> {
+    pub service: &'a str,
+    pub document_name: &'a str,
+    pub document_id: &'a str,
+    pub url: &'a str,
+    /// Document language tag ("en", "fr", "fr-CA"); templates fall back to English.
+    pub language: &'a str,
+    pub changes: &'a ChangeSet,
+    pub version: i64,
+    pub previous_version: Option<i64>,
+    pub seen_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug)]
+pub struct ComposeOptions {
+    /// Instance character limit.
+    pub max_chars: usize,
+    /// Instance `characters_reserved_per_url`.
+    pub chars_per_url: usize,
+    /// Content warning applied to every post; counted against `max_chars`.
+    pub spoiler: Option<String>,
+    /// Hashtags for post 1, without `#`.
+    pub hashtags: Vec<String>,
+    /// Maximum number of posts in a thread, the notice of left-out changes included.
+    pub max_posts: usize,
+    /// Where the full list of changes can be read; defaults to the document URL.
+    pub more_url: Option<String>,
+}
+
+impl Default for ComposeOptions {
+    fn default() -> Self {
+        ComposeOptions {
+            max_chars: crate::defaults::MAX_CHARS,
+            chars_per_url: DEFAULT_CHARS_PER_URL,
+            spoiler: None,
+            hashtags: Vec::new(),
+            max_posts: crate::defaults::MAX_POSTS_PER_THREAD,
+            more_url: None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Post {
+    /// The post as sent: `i/n ` and the body.
+    pub text: String,
+    /// The body alone, without the numbering (a subscriber's message).
+    pub body: String,
+    pub spoiler: Option<String>,
+    /// ISO 639-1 language of the post (the document's).
+    pub language: String,
+}
+
+/// Section names longer than this are shortened in the overview, where they
+/// are only a pointer; detail posts show them in full.
+const SECTION_NAME_MAX: usize = 60;
+/// Sections listed by name in the overview before "and N more".
+const SECTIONS_SHOWN: usize = 3;
+/// Words of unchanged text kept on each side of a reworded stretch.
+const CONTEXT_WORDS: usize = 8;
+/// A reworded clause whose two sides together are at most this long is
+/// quoted whole; a longer one only around what changed.
+const WHOLE_QUOTE_MAX: usize = 280;
+const ELLIPSIS: &str = "…";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Lang {
+    En,
+    Fr,
+}
+
+impl Lang {
+    fn from_tag(tag: &str) -> Lang {
+        let primary = tag
+            .split(['-', '_'])
+            .next()
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        if primary == "fr" {
+            Lang::Fr
+        } else {
+            Lang::En
+        }
+    }
+
+    fn headline(self, service: &str, document: &str) -> String {
+        match self {
+            Lang::En => format!("{service} changed its {document}."),
+            Lang::Fr => format!("{service} a modifié sa page « {document} »."),
+        }
+    }
+
+    /// "3 clauses added, 1 reworded, 2 removed": the noun only on the first
+    /// item, which is how people write such lists.
+    fn counts(self, items: &[(usize, CountItem)]) -> String {
+        let mut parts = Vec::new();
+        for (i, &(n, item)) in items.iter().enumerate() {
+            let plural = n > 1;
+            let noun = if item == CountItem::Renamed {
+                match (self, plural) {
+                    (Lang::En, false) => "heading ",
+                    (Lang::En, true) => "headings ",
+                    (Lang::Fr, false) => "titre ",
+                    (Lang::Fr, true) => "titres ",
+                }
+            } else if i == 0 {
+                match (self, plural) {
+                    (Lang::En, false) => "clause ",
+                    (Lang::En, true) => "clauses ",
+                    (Lang::Fr, false) => "clause ",
+                    (Lang::Fr, true) => "clauses ",
+                }
+            } else {
+                ""
+            };
+            let verb = match (self, item) {
+                (Lang::En, CountItem::Added) => "added",
+                (Lang::En, CountItem::Modified) => "reworded",
+                (Lang::En, CountItem::Removed) => "removed",
+                (Lang::En, CountItem::Renamed) => "renamed",
+                (Lang::En, CountItem::Moved) => "moved",
+                (Lang::Fr, CountItem::Added) => "ajoutée",
+                (Lang::Fr, CountItem::Modified) => "reformulée",
+                (Lang::Fr, CountItem::Removed) => "supprimée",
+                (Lang::Fr, CountItem::Renamed) => "renommé",
+                (Lang::Fr, CountItem::Moved) => "déplacée",
+            };
+            let s = if self == Lang::Fr && plural { "s" } else { "" };
+            parts.push(format!("{n} {noun}{verb}{s}"));
+        }
+        if parts.is_empty() {
+            return match self {
+                Lang::En => "No wording changed.".into(),
+                Lang::Fr => "Aucune formulation n’a changé.".into(),
+            };
+        }
+        format!("{}.", parts.join(", "))
+    }
+
+    fn and_more(self, n: usize) -> String {
+        match self {
+            Lang::En => format!(" and {n} more"),
+            Lang::Fr => format!(" et {n} autre{}", if n > 1 { "s" } else { "" }),
+        }
+    }
+
+    fn sections(self, shown: &[String], total: usize) -> String {
+        let rest = total - shown.len();
+        let label = match (self, total > 1) {
+            (Lang::En, false) => "Section: ",
+            (Lang::En, true) => "Sections: ",
+            (Lang::Fr, false) => "Section : ",
+            (Lang::Fr, true) => "Sections : ",
+        };
+        if shown.is_empty() {
+            return match self {
+                Lang::En => format!("In {total} section{}.", if total > 1 { "s" } else { "" }),
+                Lang::Fr => format!("Dans {total} section{}.", if total > 1 { "s" } else { "" }),
+            };
+        }
+        let more = if rest > 0 {
+            self.and_more(rest)
+        } else {
+            String::new()
+        };
+        format!("{label}{}{more}.", shown.join("; "))
+    }
+
+    fn flags_line(self, appeared: bool, shown: &[&str], total: usize) -> String {
+        let label = match (self, appeared) {
+            (Lang::En, true) => "New text about: ",
+            (Lang::En, false) => "Text removed about: ",
+            (Lang::Fr, true) => "Nouveau texte sur : ",
+            (Lang::Fr, false) => "Texte supprimé sur : ",
+        };
+        let rest = total - shown.len();
+        let more = if rest > 0 {
+            self.and_more(rest)
+        } else {
+            String::new()
+        };
+        format!("{label}{}{more}.", shown.join("; "))
+    }
+
+    fn seen(self, at: DateTime<Utc>) -> String {
+        let d = at.format("%Y-%m-%d");
+        match self {
+            Lang::En => format!("Seen on {d}."),
+            Lang::Fr => format!("Constaté le {d}."),
+        }
+    }
+
+    /// A watch flag in words a non-specialist understands. Flags added in
+    /// the configuration have no wording here and are shown by name.
+    fn flag(self, name: &str) -> String {
+        let known = match (self, name) {
+            (Lang::En, "biometric") => "biometric data",
+            (Lang::En, "facial_recognition") => "facial recognition",
+            (Lang::En, "ai_training") => "training AI / machine-learning models",
+            (Lang::En, "data_sale") => "selling personal data",
+            (Lang::En, "third_parties") => "sharing with third parties",
+            (Lang::En, "precise_location") => "precise location",
+            (Lang::En, "retention") => "how long data is kept",
+            (Lang::En, "children") => "children and minors",
+            (Lang::En, "law_enforcement") => "requests from police and governments",
+            (Lang::En, "arbitration") => "arbitration and class actions",
+            (Lang::En, "account_deletion") => "deleting your account",
+            (Lang::En, "employment") => "job and employment data",
+            (Lang::Fr, "biometric") => "données biométriques",
+            (Lang::Fr, "facial_recognition") => "reconnaissance faciale",
+            (Lang::Fr, "ai_training") => {
+                "entraînement de modèles d’IA / d’apprentissage automatique"
+            }
+            (Lang::Fr, "data_sale") => "vente de données personnelles",
+            (Lang::Fr, "third_parties") => "partage avec des tiers",
+            (Lang::Fr, "precise_location") => "localisation précise",
+            (Lang::Fr, "retention") => "durée de conservation des données",
+            (Lang::Fr, "children") => "enfants et mineurs",
+            (Lang::Fr, "law_enforcement") => "demandes de la police et des autorités",
+            (Lang::Fr, "arbitration") => "arbitrage et actions collectives",
+            (Lang::Fr, "account_deletion") => "suppression du compte",
+            (Lang::Fr, "employment") => "données d’emploi et de candidature",
+            _ => return name.replace('_', " "),
+        };
+        known.to_string()
+    }
+
+    fn section_line(self, path: &str) -> String {
+        match (self, path.is_empty()) {
+            (Lang::En, true) => "Section: (beginning)".into(),
+            (Lang::En, false) => format!("Section: {path}"),
+            (Lang::Fr, true) => "Section : (début)".into(),
+            (Lang::Fr, false) => format!("Section : {path}"),
+        }
+    }
+
+    fn quote(self, text: &str) -> String {
+        match self {
+            Lang::En => format!("«{text}»"),
+            Lang::Fr => format!("« {text} »"),
+        }
+    }
+
+    fn label(self, kind: ChangeKind) -> &'static str {
+        match (self, kind) {
+            (Lang::En, ChangeKind::Added) => "Added:",
+            (Lang::En, ChangeKind::Removed) => "Removed:",
+            (Lang::En, ChangeKind::Modified) => "Reworded:",
+            (Lang::En, ChangeKind::Renamed) => "Heading renamed:",
+            (Lang::En, ChangeKind::Moved) => "Moved:",
+            (Lang::Fr, ChangeKind::Added) => "Ajouté :",
+            (Lang::Fr, ChangeKind::Removed) => "Supprimé :",
+            (Lang::Fr, ChangeKind::Modified) => "Reformulé :",
+            (Lang::Fr, ChangeKind::Renamed) => "Titre renommé :",
+            (Lang::Fr, ChangeKind::Moved) => "Déplacé :",
+        }
+    }
+
+    fn was_now(self) -> (&'static str, &'static str) {
+        match self {
+            Lang::En => ("was:", "now:"),
+            Lang::Fr => ("avant :", "après :"),
+        }
+    }
+
+    fn continued(self) -> &'static str {
+        match self {
+            Lang::En => "(continued)\n",
+            Lang::Fr => "(suite)\n",
+        }
+    }
+
+    fn omitted(self, n: usize, url: &str) -> String {
+        let s = if n > 1 { "s" } else { "" };
+        match self {
+            Lang::En => format!("{n} more change{s} not shown in full here. All changes: {url}"),
+            Lang::Fr => format!(
+                "{n} autre{s} modification{s} non affichée{s} en entier ici. Toutes les modifications : {url}"
+            ),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum CountItem {
+    Added,
+    Modified,
+    Removed,
+    Renamed,
+    Moved,
+}
+
+/// Whether a post body, once numbered, fits the instance limit.
+struct Fit<'a> {
+    max_chars: usize,
+    chars_per_url: usize,
+    spoiler: Option<&'a str>,
+    /// Widest number prefix the thread can get: `max_posts/max_posts `.
+    reserve: String,
+}
+
+impl Fit<'_> {
+    fn ok(&self, body: &str) -> bool {
+        let numbered = format!("{}{body}", self.reserve);
+        status_length(&numbered, self.spoiler, self.chars_per_url) <= self.max_chars
+    }
+}
+
+/// Composes the thread; always at least one post, at most `max_posts`
+/// (at least one), each within `max_chars` as long as the limit leaves room
+/// for the number and content warning at all.
+pub fn compose_thread(input: &ThreadInput, opts: &ComposeOptions) -> Vec<Post> {
+    let lang = Lang::from_tag(input.language);
+    let max_posts = opts.max_posts.max(1);
+    let fit = Fit {
+        max_chars: opts.max_chars,
+        chars_per_url: opts.chars_per_url,
+        spoiler: opts.spoiler.as_deref(),
+        reserve: format!("{max_posts}/{max_posts} "),
+    };
+    let mut bodies = vec![overview(input, opts, lang, &fit)];
+
+    // Changes touching a watched topic go first (each group in document
+    // order): when the thread is capped, those are the ones worth reading.
+    let mut listed: Vec<&Change> = input
+        .changes
+        .changes
+        .iter()
+        .filter(|c| c.kind != ChangeKind::Moved)
+        .collect();
+    listed.sort_by_key(|c| c.flags.is_empty());
+    let blocks: Vec<Vec<String>> = listed
+        .iter()
+        .map(|c| {
+            let (text, head) = change_block(c, lang);
+            split_to_fit(&text, head, lang.continued(), &fit)
+        })
+        .collect();
+    let details = pack(&blocks, &fit);
+
+    if 1 + details.len() <= max_posts {
+        bodies.extend(details.into_iter().map(|d| d.text));
+    } else if max_posts >= 2 {
+        let kept = max_posts - 2;
+        let shown = details[..kept].iter().map(|d| d.completed).sum::<usize>();
+        bodies.extend(details.into_iter().take(kept).map(|d| d.text));
+        let more_url = opts.more_url.as_deref().unwrap_or(input.url);
+        bodies.push(clip(&lang.omitted(listed.len() - shown, more_url), &fit));
+    }
+    // With max_posts == 1 the overview alone goes out; it links the page.
+
+    let n = bodies.len();
+    let language = post_language(input.language);
+    bodies
+        .into_iter()
+        .enumerate()
+        .map(|(i, body)| Post {
+            text: format!("{}/{n} {body}", i + 1),
+            body,
+            spoiler: opts.spoiler.clone(),
+            language: language.clone(),
+        })
+        .collect()
+}
+
+fn post_language(tag: &str) -> String {
+    let primary = tag
+        .split(['-', '_'])
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    if primary.is_empty() {
+        "en".into()
+    } else {
+        primary
+    }
+}
+
+fn grapheme_len(s: &str) -> usize {
+    s.graphemes(true).count()
+}
+
+fn shorten(s: &str, max: usize) -> String {
+    if grapheme_len(s) <= max {
+        return s.to_string();
+    }
+    let head: String = s.graphemes(true).take(max.saturating_sub(1)).collect();
+    format!("{}{ELLIPSIS}", head.trim_end())
+}
+
+/// How much of the overview to show; the composer gives things up in the
+/// order of [`OverviewParts::degrade`] until the post fits.
+#[derive(Clone, Copy)]
+struct OverviewParts {
+    date: bool,
+    moved: bool,
+    sections: usize,
+    hashtags: bool,
+    flags: usize,
+}
+
+impl OverviewParts {
+    /// Least useful first: the date (the post's own date says as much),
+    /// the moved count, section names, hashtags, then watched topics one by
+    /// one. None when nothing is left to give up.
+    fn degrade(self) -> Option<OverviewParts> {
+        let mut d = self;
+        if d.date {
+            d.date = false;
+        } else if d.moved {
+            d.moved = false;
+        } else if d.sections > 0 {
+            d.sections -= 1;
+        } else if d.hashtags {
+            d.hashtags = false;
+        } else if d.flags > 0 {
+            d.flags -= 1;
+        } else {
+            return None;
+        }
+        Some(d)
+    }
+}
+
+fn overview(input: &ThreadInput, opts: &ComposeOptions, lang: Lang, fit: &Fit) -> String {
+    let s = &input.changes.summary;
+    let listed: Vec<&Change> = input
+        .changes
+        .changes
+        .iter()
+        .filter(|c| c.kind != ChangeKind::Moved)
+        .collect();
+    // A page whose headings all sit under one title (an `h1` naming the
+    // document) has its real sections one level down.
+    let firsts: Vec<&str> = listed
+        .iter()
+        .filter_map(|c| c.path.split(" > ").next())
+        .filter(|f| !f.trim().is_empty())
+        .collect();
+    let title = firsts.first().copied().filter(|t| {
+        let under = firsts.iter().filter(|f| *f == t).count();
+        under * 5 >= firsts.len() * 4
+    });
+    let mut sections: Vec<String> = Vec::new();
+    for c in &listed {
+        let mut segments = c.path.split(" > ");
+        let mut top = segments.next().unwrap_or("");
+        // Clauses right under the title are the page's introduction.
+        if Some(top) == title {
+            top = segments.next().unwrap_or("");
+        }
+        let top = top.trim();
+        let name = if top.is_empty() {
+            match lang {
+                Lang::En => "the beginning".to_string(),
+                Lang::Fr => "le début".to_string(),
+            }
+        } else {
+            shorten(top, SECTION_NAME_MAX)
+        };
+        if !sections.contains(&name) {
+            sections.push(name);
+        }
+    }
+    let flags_of = |appeared: bool| -> Vec<String> {
+        s.flags
+            .iter()
+            .filter(|f| f.appeared == appeared)
+            .map(|f| lang.flag(&f.flag))
+            .collect()
+    };
+    let (new_flags, gone_flags) = (flags_of(true), flags_of(false));
+    let hashtags: Vec<String> = opts
+        .hashtags
+        .iter()
+        .map(|h| h.trim().trim_start_matches('#'))
+        .filter(|h| !h.is_empty())
+        .map(|h| format!("#{h}"))
+        .collect();
+    let only_moves = input.changes.is_empty();
+
+    let render = |d: OverviewParts| -> String {
+        let mut items = Vec::new();
+        for (n, item) in [
+            (s.added, CountItem::Added),
+            (s.modified, CountItem::Modified),
+            (s.removed, CountItem::Removed),
+            (s.renamed, CountItem::Renamed),
+        ] {
+            if n > 0 {
+                items.push((n, item));
+            }
+        }
+        // Moves alone are not news, but when nothing else changed the count
+        // is the only thing there is to say.
+        if s.moved > 0 && (d.moved || only_moves) {
+            items.push((s.moved, CountItem::Moved));
+        }
+        let mut lines = vec![
+            lang.headline(input.service, input.document_name),
+            lang.counts(&items),
+        ];
+        if !sections.is_empty() {
+            lines.push(lang.sections(&sections[..d.sections.min(sections.len())], sections.len()));
+        }
+        // Topics that appeared come first in the flag budget: they are the news.
+        let new_shown = d.flags.min(new_flags.len());
+        let gone_shown = (d.flags - new_shown).min(gone_flags.len());
+        for (list, shown, appeared) in [
+            (&new_flags, new_shown, true),
+            (&gone_flags, gone_shown, false),
+        ] {
+            if !list.is_empty() {
+                let names: Vec<&str> = list[..shown].iter().map(String::as_str).collect();
+                if shown > 0 {
+                    lines.push(lang.flags_line(appeared, &names, list.len()));
+                }
+            }
+        }
+        if d.date {
+            lines.push(lang.seen(input.seen_at));
+        }
+        lines.push(input.url.to_string());
+        if d.hashtags && !hashtags.is_empty() {
+            lines.push(hashtags.join(" "));
+        }
+        lines.join("\n")
+    };
+
+    let mut d = OverviewParts {
+        date: true,
+        moved: s.moved > 0,
+        sections: SECTIONS_SHOWN,
+        hashtags: true,
+        flags: new_flags.len() + gone_flags.len(),
+    };
+    loop {
+        let text = render(d);
+        if fit.ok(&text) {
+            return text;
+        }
+        match d.degrade() {
+            Some(next) => d = next,
+            None => return clip(&text, fit),
+        }
+    }
+}
+
+/// The text of one change, before any splitting, and the byte length of
+/// its heading (section and kind), which a split must not leave alone.
+fn change_block(c: &Change, lang: Lang) -> (String, usize) {
+    let old = c.old.as_deref().unwrap_or("").trim();
+    let new = c.new.as_deref().unwrap_or("").trim();
+    let head = format!("{}\n{}", lang.section_line(&c.path), lang.label(c.kind));
+    let text = match c.kind {
+        ChangeKind::Added => format!("{head} {}", lang.quote(new)),
+        ChangeKind::Removed => format!("{head} {}", lang.quote(old)),
+        ChangeKind::Modified | ChangeKind::Renamed | ChangeKind::Moved => {
+            let (o, n) =
+                if grapheme_len(old) + grapheme_len(new) <= WHOLE_QUOTE_MAX || c.words.is_empty() {
+                    (old.to_string(), new.to_string())
+                } else {
+                    excerpts(&c.words)
+                };
+            let (was, now) = lang.was_now();
+            format!("{head}\n{was} {}\n{now} {}", lang.quote(&o), lang.quote(&n))
+        }
+    };
+    (text, head.len())
+}
+
+/// Old and new excerpts of a reworded clause: from a few words before the
+/// first changed stretch to a few words after the last, long unchanged runs
+/// in between shortened to their ends. Both sides cover the same region so
+/// the reader can compare them line by line.
+fn excerpts(words: &[WordOp]) -> (String, String) {
+    let changed = |w: &WordOp| w.op != WordOpKind::Equal;
+    let (Some(first), Some(last)) = (
+        words.iter().position(changed),
+        words.iter().rposition(changed),
+    ) else {
+        let all: String = words.iter().map(|w| w.text.as_str()).collect();
+        return (all.trim().to_string(), all.trim().to_string());
+    };
+    let (mut old, mut new) = (String::new(), String::new());
+    for (i, w) in words.iter().enumerate() {
+        let piece = match w.op {
+            WordOpKind::Equal if i < first => keep_words(&w.text, CONTEXT_WORDS, Keep::Tail),
+            WordOpKind::Equal if i > last => keep_words(&w.text, CONTEXT_WORDS, Keep::Head),
+            WordOpKind::Equal => keep_words(&w.text, CONTEXT_WORDS, Keep::Ends),
+            _ => w.text.clone(),
+        };
+        if w.op != WordOpKind::Insert {
+            old.push_str(&piece);
+        }
+        if w.op != WordOpKind::Delete {
+            new.push_str(&piece);
+        }
+    }
+    (old.trim().to_string(), new.trim().to_string())
+}
+
+#[derive(Clone, Copy)]
+enum Keep {
+    Head,
+    Tail,
+    Ends,
+}
+
+/// Shortens an unchanged run to `n` words at its head, its tail, or both
+/// ends, marking the cut with an ellipsis; keeps the run's outer spacing so
+/// it still joins its neighbours.
+fn keep_words(text: &str, n: usize, keep: Keep) -> String {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let limit = if matches!(keep, Keep::Ends) {
+        2 * n + 1
+    } else {
+        n
+    };
+    if words.len() <= limit {
+        return text.to_string();
+    }
+    let lead = if text.starts_with(char::is_whitespace) {
+        " "
+    } else {
+        ""
+    };
+    let trail = if text.ends_with(char::is_whitespace) {
+        " "
+    } else {
+        ""
+    };
+    match keep {
+        Keep::Head => format!("{lead}{} {ELLIPSIS}{trail}", words[..n].join(" ")),
+        Keep::Tail => format!(
+            "{lead}{ELLIPSIS} {}{trail}",
+            words[words.len() - n..].join(" ")
+        ),
+        Keep::Ends => format!(
+            "{lead}{} {ELLIPSIS} {}{trail}",
+            words[..n].join(" "),
+            words[words.len() - n..].join(" ")
+        ),
+    }
+}
+
+/// Splits a change's text into post bodies that fit: cut after the last
+/// sentence that fits, else after the last word, else (one word longer
+/// than a post) between graphemes. The first piece goes past the first
+/// `head` bytes when it can, so that a heading is not posted alone. Pieces
+/// after the first start with the continuation mark; pieces before the
+/// last end with an ellipsis.
+fn split_to_fit(text: &str, head: usize, continued: &str, fit: &Fit) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = text.trim();
+    let mut min_cut = head.min(rest.len());
+    while !rest.is_empty() {
+        let prefix = if out.is_empty() { "" } else { continued };
+        let whole = format!("{prefix}{rest}");
+        if fit.ok(&whole) {
+            out.push(whole);
+            break;
+        }
+        let piece = |head: &str| format!("{prefix}{} {ELLIPSIS}", head.trim_end());
+        let cut = best_cut(rest, min_cut, |head| fit.ok(&piece(head)))
+            .or_else(|| best_cut(rest, 0, |head| fit.ok(&piece(head))))
+            .unwrap_or_else(|| {
+                // Not even one grapheme fits beside the number and warning:
+                // the limit is unusable; take one grapheme to make progress.
+                rest.grapheme_indices(true)
+                    .nth(1)
+                    .map_or(rest.len(), |(i, _)| i)
+            });
+        min_cut = 0;
+        out.push(piece(&rest[..cut]));
+        rest = rest[cut..].trim_start();
+    }
+    out
+}
+
+/// Byte offset past `min` to cut `text` at: the longest fitting prefix
+/// ending at a sentence boundary, unless that is less than a quarter of
+/// what cutting at a word would give (a very long sentence would otherwise
+/// leave a nearly empty post); never inside a URL unless a URL alone is too
+/// long. None when not even one grapheme past `min` fits.
+fn best_cut(text: &str, min: usize, fits: impl Fn(&str) -> bool) -> Option<usize> {
+    let urls = url_ranges(text);
+    let outside_urls = |i: &usize| !urls.iter().any(|r| r.start < *i && *i < r.end);
+    let sentences: Vec<usize> = text
+        .split_sentence_bound_indices()
+        .map(|(i, s)| i + s.len())
+        .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+        .filter(|i| *i > min && *i < text.len())
+        .filter(outside_urls)
+        .collect();
+    let words: Vec<usize> = text
+        .char_indices()
+        .filter(|(i, c)| c.is_whitespace() && *i > min)
+        .map(|(i, _)| i)
+        .filter(outside_urls)
+        .collect();
+    let graphemes: Vec<usize> = text
+        .grapheme_indices(true)
+        .map(|(i, _)| i)
+        .filter(|i| *i > min)
+        .collect();
+    let longest = |mut cands: Vec<usize>| -> Option<usize> {
+        cands.sort_unstable();
+        cands.dedup();
+        // Length grows with the prefix (cuts inside URLs are excluded), so
+        // the fitting candidates form a prefix of the list.
+        let n = cands.partition_point(|&i| fits(&text[..i]));
+        n.checked_sub(1).map(|k| cands[k])
+    };
+    let word_cut = longest(words);
+    match (longest(sentences), word_cut) {
+        (Some(s), Some(w)) if 4 * s >= w => Some(s),
+        (_, Some(w)) => Some(w),
+        (Some(s), None) => Some(s),
+        (None, None) => longest(graphemes),
+    }
+}
+
+/// First piece of `text` that fits, for texts that must be one post.
+fn clip(text: &str, fit: &Fit) -> String {
+    split_to_fit(text, 0, "", fit)
+        .into_iter()
+        .next()
+        .unwrap_or_default()
+}
+
+struct DetailPost {
+    text: String,
+    /// Changes whose last piece is in this post.
+    completed: usize,
+}
+
+/// Packs the pieces of every change into posts, in order: a change that fits
+/// one post shares the current post when there is room; the pieces of a
+/// split change get a post each.
+fn pack(blocks: &[Vec<String>], fit: &Fit) -> Vec<DetailPost> {
+    let mut posts: Vec<DetailPost> = Vec::new();
+    // Whether the last post may take more changes (not a split piece).
+    let mut open = false;
+    for pieces in blocks {
+        if let [single] = pieces.as_slice() {
+            if open {
+                if let Some(last) = posts.last_mut() {
+                    let joined = format!("{}\n\n{single}", last.text);
+                    if fit.ok(&joined) {
+                        last.text = joined;
+                        last.completed += 1;
+                        continue;
+                    }
+                }
+            }
+            posts.push(DetailPost {
+                text: single.clone(),
+                completed: 1,
+            });
+            open = true;
+        } else {
+            let n = pieces.len();
+            for (i, p) in pieces.iter().enumerate() {
+                posts.push(DetailPost {
+                    text: p.clone(),
+                    completed: usize::from(i + 1 == n),
+                });
+            }
+            open = false;
+        }
+    }
+    posts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fit(max: usize) -> Fit<'static> {
+        Fit {
+            max_chars: max,
+            chars_per_url: 23,
+            spoiler: None,
+            reserve: "10/10 ".into(),
+        }
+    }
+
+    #[test]
+    fn keep_words_marks_cuts() {
+        let t = "one two three four five six ";
+        assert_eq!(keep_words(t, 2, Keep::Head), "one two … ");
+        assert_eq!(keep_words(t, 2, Keep::Tail), "… five six ");
+        assert_eq!(keep_words(t, 2, Keep::Ends), "one two … five six ");
+        assert_eq!(keep_words(t, 3, Keep::Ends), t);
+    }
+
+    #[test]
+    fn excerpt_keeps_context_around_change() {
+        let filler = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu ";
+        let words = vec![
+            WordOp {
+                op: WordOpKind::Equal,
+                text: format!("{filler}{filler}we may "),
+            },
+            WordOp {
+                op: WordOpKind::Delete,
+                text: "share ".into(),
+            },
+            WordOp {
+                op: WordOpKind::Insert,
+                text: "sell ".into(),
+            },
+            WordOp {
+                op: WordOpKind::Equal,
+                text: format!("your data {filler}{filler}"),
+            },
+        ];
+        let (o, n) = excerpts(&words);
+        assert!(o.starts_with("… ") && o.ends_with(" …"), "{o}");
+        assert!(o.contains("we may share your data"), "{o}");
+        assert!(n.contains("we may sell your data"), "{n}");
+        assert_eq!(o.split_whitespace().count(), 2 * CONTEXT_WORDS + 1 + 2);
+    }
+
+    #[test]
+    fn long_word_is_cut_between_graphemes() {
+        let word = "👍🏽".repeat(100);
+        let pieces = split_to_fit(&word, 0, "", &fit(40));
+        assert!(pieces.len() > 3);
+        for p in &pieces {
+            assert!(fit(40).ok(p), "{p}");
+        }
+        let rebuilt: String = pieces.iter().map(|p| p.trim_end_matches(" …")).collect();
+        assert_eq!(rebuilt, word, "no grapheme lost or broken");
+    }
+
+    #[test]
+    fn urls_are_not_cut() {
+        let text = format!(
+            "{} https://example.com/{} end",
+            "word ".repeat(20),
+            "p".repeat(200)
+        );
+        for p in split_to_fit(&text, 0, "", &fit(60)) {
+            assert!(fit(60).ok(&p));
+            if p.contains("https://") {
+                assert!(p.contains(&"p".repeat(200)), "URL kept whole: {p}");
+            }
+        }
+    }
+
+    #[test]
+    fn french_tags() {
+        assert_eq!(Lang::from_tag("fr-CA"), Lang::Fr);
+        assert_eq!(Lang::from_tag("de"), Lang::En);
+        assert_eq!(post_language("FR_ca"), "fr");
+        assert_eq!(post_language(""), "en");
+    }
+}

@@ -1,0 +1,384 @@
+//! Announcing: change threads, "page gone" notices, replies to mentions and
+//! subscription messages, as outbox threads. Pure: no I/O and no clock (the
+//! dates shown are passed in); all English and French wording of the bot's
+//! posts lives in this module ([`text`] for the short sentences, [`compose`]
+//! for change threads).
+
+pub mod compose;
+pub mod count;
+pub mod text;
+
+use chrono::{DateTime, Utc};
+
+use crate::config::{Config, Document};
+use crate::domain::{Lang, ThreadKind, Visibility};
+use crate::pipeline::diff::ChangeSet;
+use crate::store::{NewPost, NewThread};
+use compose::{compose_thread, ComposeOptions, ThreadInput};
+use count::status_length;
+
+/// How threads are composed: the composer's options (the character limit
+/// learned from the instance at start) and the visibilities.
+#[derive(Clone, Debug)]
+pub struct Announce {
+    pub compose: ComposeOptions,
+    pub visibility: Visibility,
+    pub reply_visibility: Visibility,
+}
+
+impl Announce {
+    pub fn from_config(config: &Config) -> Announce {
+        let mut compose = ComposeOptions::default();
+        let (mut visibility, mut reply_visibility) = (Visibility::Public, Visibility::Unlisted);
+        if let Some(f) = &config.fediverse {
+            compose.spoiler = f.content_warning.clone();
+            compose.hashtags = f.hashtags.clone();
+            compose.max_posts = f.max_posts_per_thread;
+            if let Some(m) = f.max_chars {
+                compose.max_chars = m;
+            }
+            visibility = f.visibility;
+            reply_visibility = f.reply_visibility;
+        }
+        Announce {
+            compose,
+            visibility,
+            reply_visibility,
+        }
+    }
+
+    /// Applies the instance's limits (a configured `max_chars` only lowers them).
+    pub fn with_limits(mut self, max_chars: usize, chars_per_url: usize) -> Announce {
+        self.compose.max_chars = self.compose.max_chars.min(max_chars);
+        self.compose.chars_per_url = chars_per_url;
+        self
+    }
+
+    /// The posts announcing a change set (post 1 first).
+    pub fn change_posts(
+        &self,
+        doc: &Document,
+        cs: &ChangeSet,
+        version: i64,
+        previous: Option<i64>,
+        seen_at: DateTime<Utc>,
+    ) -> Vec<compose::Post> {
+        let input = ThreadInput {
+            service: &doc.service,
+            document_name: &doc.name,
+            document_id: &doc.id,
+            url: doc.url.as_str(),
+            language: &doc.language,
+            changes: cs,
+            version,
+            previous_version: previous,
+            seen_at,
+        };
+        compose_thread(&input, &self.compose)
+    }
+
+    /// The thread announcing a change set, keyed by the transition
+    /// ([`change_key`]) so that a page flapping between two versions is
+    /// announced once.
+    pub fn change_thread(
+        &self,
+        doc: &Document,
+        cs: &ChangeSet,
+        version: i64,
+        previous: Option<i64>,
+        seen_at: DateTime<Utc>,
+        key: String,
+    ) -> NewThread {
+        let posts = self
+            .change_posts(doc, cs, version, previous, seen_at)
+            .into_iter()
+            .enumerate()
+            .map(|(i, p)| NewPost {
+                text: p.text,
+                spoiler: p.spoiler,
+                visibility: if i == 0 {
+                    self.visibility
+                } else {
+                    self.reply_visibility
+                },
+                language: Some(Lang::for_tag(&p.language)),
+            })
+            .collect();
+        NewThread {
+            key,
+            kind: ThreadKind::Change,
+            document_id: Some(doc.id.clone()),
+            in_reply_to: None,
+            posts,
+        }
+    }
+
+    /// The one-post notice that a watched page is gone, keyed by the first
+    /// failure's date so that one disappearance is announced once.
+    pub fn gone_notice(&self, doc: &Document, status: u16, since: DateTime<Utc>) -> NewThread {
+        let date = since.format("%Y-%m-%d").to_string();
+        let lang = Lang::for_tag(&doc.language);
+        NewThread {
+            key: format!("gone:{}:{date}", doc.id),
+            kind: ThreadKind::Notice,
+            document_id: Some(doc.id.clone()),
+            in_reply_to: None,
+            posts: vec![NewPost {
+                text: text::gone(lang, doc, status, &date),
+                spoiler: self.compose.spoiler.clone(),
+                visibility: self.visibility,
+                language: Some(lang),
+            }],
+        }
+    }
+
+    /// A reply to a mention: `text` split into posts that each start with
+    /// the mention and fit the limit, numbered when there are several.
+    pub fn reply(
+        &self,
+        notification_id: &str,
+        in_reply_to: &str,
+        mention: &str,
+        text: &str,
+        visibility: Visibility,
+        lang: Lang,
+    ) -> NewThread {
+        NewThread {
+            key: format!("mention:{notification_id}"),
+            kind: ThreadKind::Reply,
+            document_id: None,
+            in_reply_to: Some(in_reply_to.to_string()),
+            posts: self
+                .split(mention, text)
+                .into_iter()
+                .map(|text| NewPost {
+                    text,
+                    spoiler: None,
+                    visibility: visibility.narrower(self.reply_visibility),
+                    language: Some(lang),
+                })
+                .collect(),
+        }
+    }
+
+    /// A change set as a reply: the change thread's posts, each starting
+    /// with the mention, at most five.
+    #[allow(clippy::too_many_arguments)]
+    pub fn change_reply(
+        &self,
+        notification_id: &str,
+        in_reply_to: &str,
+        mention: &str,
+        doc: &Document,
+        cs: &ChangeSet,
+        version: i64,
+        previous: Option<i64>,
+        seen_at: DateTime<Utc>,
+        visibility: Visibility,
+    ) -> NewThread {
+        let mut a = self.clone();
+        let room = status_length(mention, None, self.compose.chars_per_url) + 1;
+        a.compose.max_chars = self.compose.max_chars.saturating_sub(room);
+        a.compose.max_posts = a.compose.max_posts.min(5);
+        let lang = Lang::for_tag(&doc.language);
+        NewThread {
+            key: format!("mention:{notification_id}"),
+            kind: ThreadKind::Reply,
+            document_id: None,
+            in_reply_to: Some(in_reply_to.to_string()),
+            posts: a
+                .change_posts(doc, cs, version, previous, seen_at)
+                .into_iter()
+                .map(|p| NewPost {
+                    text: format!("{mention} {}", p.text),
+                    spoiler: None,
+                    visibility: visibility.narrower(self.reply_visibility),
+                    language: Some(lang),
+                })
+                .collect(),
+        }
+    }
+
+    /// The direct message telling a subscriber about a change: post 1 of
+    /// the change thread, recomposed (not read back out of the outbox).
+    #[allow(clippy::too_many_arguments)]
+    pub fn subscription_message(
+        &self,
+        change_thread_id: i64,
+        account: &str,
+        doc: &Document,
+        cs: &ChangeSet,
+        version: i64,
+        previous: Option<i64>,
+        seen_at: DateTime<Utc>,
+    ) -> NewThread {
+        let mention = format!("@{account}");
+        let mut single = self.clone();
+        single.compose.max_posts = single.compose.max_posts.max(2);
+        let overview = single
+            .change_posts(doc, cs, version, previous, seen_at)
+            .into_iter()
+            .next()
+            .map(|p| p.body)
+            .unwrap_or_default();
+        NewThread {
+            key: format!("dm:{change_thread_id}:{account}"),
+            kind: ThreadKind::Direct,
+            document_id: Some(doc.id.clone()),
+            in_reply_to: None,
+            posts: self
+                .split(&mention, &overview)
+                .into_iter()
+                .map(|text| NewPost {
+                    text,
+                    spoiler: None,
+                    visibility: Visibility::Direct,
+                    language: Some(Lang::for_tag(&doc.language)),
+                })
+                .collect(),
+        }
+    }
+
+    /// Splits a text into posts that each start with `mention` and fit the
+    /// limit, numbered `i/n` at the end when there are several.
+    pub fn split(&self, mention: &str, text: &str) -> Vec<String> {
+        split_posts(
+            mention,
+            text,
+            self.compose.max_chars,
+            self.compose.chars_per_url,
+        )
+    }
+}
+
+/// The outbox key of the thread announcing the change from one version
+/// hash to another.
+pub fn change_key(document_id: &str, old_hash: &str, new_hash: &str) -> String {
+    format!("change:{document_id}:{old_hash}:{new_hash}")
+}
+
+/// Splits a text into posts that each start with `mention` and fit
+/// `max_chars`, numbered when there are several. Linear in the text: each
+/// word is measured once.
+pub fn split_posts(
+    mention: &str,
+    text: &str,
+    max_chars: usize,
+    chars_per_url: usize,
+) -> Vec<String> {
+    // Room for "@user " and " 10/10".
+    let room = max_chars
+        .saturating_sub(status_length(mention, None, chars_per_url) + 1 + 7)
+        .max(40);
+    let mut chunks: Vec<String> = Vec::new();
+    let mut current = String::new();
+    let mut current_len = 0;
+    for line in text.lines() {
+        for word in line.split(' ') {
+            let word_len = status_length(word, None, chars_per_url);
+            let sep = usize::from(!(current.is_empty() || current.ends_with('\n')));
+            if current_len + sep + word_len > room && !current.trim().is_empty() {
+                chunks.push(current.trim_end().to_string());
+                current = word.to_string();
+                current_len = word_len;
+            } else {
+                if sep == 1 {
+                    current.push(' ');
+                }
+                current.push_str(word);
+                current_len += sep + word_len;
+            }
+        }
+        current.push('\n');
+        current_len += 1;
+    }
+    if !current.trim().is_empty() {
+        chunks.push(current.trim_end().to_string());
+    }
+    let n = chunks.len();
+    chunks
+        .into_iter()
+        .enumerate()
+        .map(|(i, c)| {
+            if n > 1 {
+                format!("{mention} {c} {}/{n}", i + 1)
+            } else {
+                format!("{mention} {c}")
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(language: &str) -> Document {
+        let config = Config::parse(
+            std::path::Path::new("bot.toml"),
+            &format!(
+                "[[documents]]\nid = \"x-privacy\"\nname = \"Privacy Policy\"\nservice = \"X\"\nurl = \"https://x.com/en/privacy\"\nlanguage = \"{language}\"\n"
+            ),
+        )
+        .expect("test config parses");
+        config.documents[0].clone()
+    }
+
+    fn announce() -> Announce {
+        Announce::from_config(&Config::parse(std::path::Path::new("bot.toml"), "").unwrap())
+    }
+
+    #[test]
+    fn gone_notice_is_one_post_keyed_by_the_first_failure_date() {
+        let since = chrono::DateTime::parse_from_rfc3339("2026-03-01T22:10:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let en = announce().gone_notice(&doc("en"), 410, since);
+        assert_eq!(en.key, "gone:x-privacy:2026-03-01");
+        assert_eq!(en.kind, ThreadKind::Notice);
+        assert_eq!(en.posts.len(), 1);
+        let text = &en.posts[0].text;
+        assert!(
+            text.contains("no longer exists") && text.contains("HTTP 410"),
+            "{text}"
+        );
+        let fr = announce().gone_notice(&doc("fr"), 404, since);
+        let text = &fr.posts[0].text;
+        assert!(
+            text.contains("n'existe plus") && text.contains("2026-03-01"),
+            "{text}"
+        );
+        assert_eq!(fr.posts[0].language, Some(Lang::Fr));
+    }
+
+    #[test]
+    fn long_replies_are_numbered_and_fit() {
+        let text = "word ".repeat(300);
+        let posts = split_posts("@alice@example.org", &text, 200, 23);
+        assert!(posts.len() > 1);
+        for (i, p) in posts.iter().enumerate() {
+            assert!(p.starts_with("@alice@example.org "), "{p}");
+            assert!(p.ends_with(&format!("{}/{}", i + 1, posts.len())), "{p}");
+            assert!(status_length(p, None, 23) <= 200, "{p}");
+        }
+        assert_eq!(
+            split_posts("@bob", "short answer", 500, 23),
+            vec!["@bob short answer"]
+        );
+        assert_eq!(
+            split_posts("@bob", "line one\nline two", 500, 23),
+            vec!["@bob line one\nline two"]
+        );
+    }
+
+    #[test]
+    fn a_reply_is_never_more_visible_than_the_request() {
+        let a = announce();
+        let t = a.reply("n1", "s1", "@bob", "hi", Visibility::Direct, Lang::En);
+        assert_eq!(t.posts[0].visibility, Visibility::Direct);
+        let t = a.reply("n1", "s1", "@bob", "hi", Visibility::Public, Lang::En);
+        assert_eq!(t.posts[0].visibility, Visibility::Unlisted);
+        assert_eq!(t.key, "mention:n1");
+        assert_eq!(t.in_reply_to.as_deref(), Some("s1"));
+    }
+}

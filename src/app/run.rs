@@ -1,0 +1,199 @@
+//! `clausewatch run`: the daemon's composition root. It opens the store,
+//! connects the account (or the preview), builds the checker with the
+//! instance's limits, and runs the scheduler, the publisher, the mention
+//! listener and the HTTP listener until a signal.
+
+use super::*;
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+}
+
+/// How long in-flight work may take after SIGTERM before the daemon exits
+/// anyway (a check is bounded by its fetch timeouts; this bounds the rest).
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// `clausewatch run`: the daemon.
+pub async fn run(args: RunArgs) -> Result<Exit> {
+    let config = Arc::new(args.config.load()?);
+    let store = open_store(&config).await?;
+    let metrics = Arc::new(crate::metrics::Metrics::default());
+    // The account first: its instance's limits shape every thread, so the
+    // checker is built with them and nothing feeds them back later.
+    let (sink, publisher_sink_account, announce) = connect_sink(&config).await?;
+    let checker =
+        Checker::new(&config, store.clone(), announce.clone())?.with_metrics(metrics.clone());
+    tracing::info!(
+        config = %config.path.display(),
+        database = %config.storage.path.display(),
+        documents = config.documents.len(),
+        "clausewatch started"
+    );
+    let (tx, rx) = watch::channel(false);
+    let scheduler_alive = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let http = match config.http_listen {
+        Some(listen) => {
+            let shared = crate::http::Shared {
+                store: store.clone(),
+                metrics: metrics.clone(),
+                scheduler_alive: scheduler_alive.clone(),
+            };
+            let server = crate::http::serve(listen, shared, rx.clone())
+                .await
+                .map_err(|e| bad(format!("cannot listen on {listen} ([http] listen): {e}")))?;
+            Some(tokio::spawn(server))
+        }
+        None => None,
+    };
+    let mut signal_rx = rx.clone();
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        tracing::info!("shutting down: finishing in-flight checks");
+        let _ = tx.send(true);
+    });
+    let wake = Arc::new(tokio::sync::Notify::new());
+    let publisher = crate::fediverse::publisher::Publisher {
+        store: store.clone(),
+        sink,
+        post_interval: config
+            .fediverse
+            .as_ref()
+            .map_or(std::time::Duration::ZERO, |f| f.post_interval),
+        metrics: metrics.clone(),
+        wake: wake.clone(),
+    };
+    let publisher = tokio::spawn(publisher.run(rx.clone()));
+    let listener = match (&publisher_sink_account, &config.fediverse) {
+        (Some((client, account)), Some(f)) if f.answer_mentions => {
+            let listener = crate::mentions::listen::Listener {
+                client: client.clone(),
+                account_id: account.id.clone(),
+                domain: account_domain(account, &f.instance),
+                store: store.clone(),
+                config: config.clone(),
+                checker: checker.clone(),
+                announce,
+                limits: crate::mentions::listen::Limits {
+                    poll_interval: f.poll_interval,
+                    per_account: f.commands_per_account,
+                    reply_budget: f.reply_budget,
+                    ..Default::default()
+                },
+                wake_publisher: wake.clone(),
+                metrics: metrics.clone(),
+            };
+            Some(tokio::spawn(listener.run(rx.clone())))
+        }
+        _ => None,
+    };
+    // Any check may have queued something (a change thread, a "page gone"
+    // notice): let the publisher look.
+    let wake_on_check = wake.clone();
+    let on_outcome: schedule::OnOutcome = Arc::new(move |_doc: &Document, _outcome: &Outcome| {
+        wake_on_check.notify_one();
+    });
+    let scheduler = schedule::run(config.clone(), checker, on_outcome, rx);
+    tokio::pin!(scheduler);
+    tokio::select! {
+        _ = &mut scheduler => {}
+        _ = async {
+            let _ = signal_rx.wait_for(|stop| *stop).await;
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+        } => {
+            tracing::warn!(grace_seconds = SHUTDOWN_GRACE.as_secs(), "in-flight work did not finish in time; exiting anyway");
+        }
+    }
+    scheduler_alive.store(false, std::sync::atomic::Ordering::Relaxed);
+    // The publisher finishes the post it is sending, then stops.
+    let _ = tokio::time::timeout(SHUTDOWN_GRACE, publisher).await;
+    if let Some(l) = listener {
+        let _ = tokio::time::timeout(SHUTDOWN_GRACE, l).await;
+    }
+    if let Some(h) = http {
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(5), h).await;
+    }
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(Exit::Ok)
+}
+
+/// The publisher's destination: the configured account (checked now, so a
+/// bad token fails at start), or the preview on stdout.
+type SinkAccount = Option<(
+    crate::fediverse::client::Client,
+    crate::fediverse::client::Account,
+)>;
+
+/// The host part of the bot's own `user@host` (local accounts' `acct` has
+/// none): the account URL's host, else the instance's.
+fn account_domain(account: &crate::fediverse::client::Account, instance: &Url) -> String {
+    account
+        .url
+        .as_deref()
+        .and_then(|u| Url::parse(u).ok())
+        .and_then(|u| u.host_str().map(String::from))
+        .or_else(|| instance.host_str().map(String::from))
+        .unwrap_or_default()
+}
+
+async fn connect_sink(
+    config: &Config,
+) -> Result<(crate::fediverse::publisher::Sink, SinkAccount, Announce)> {
+    use crate::fediverse::{client::Client, publisher::Sink, token};
+    let Some(f) = &config.fediverse else {
+        tracing::info!(
+            "no [fediverse] account configured: threads are printed on stdout (preview)"
+        );
+        return Ok((Sink::Preview, None, Announce::from_config(config)));
+    };
+    let token = token::load(f.token_file.as_deref()).map_err(|e| bad(e.to_string()))?;
+    let client = Client::new(&f.instance, token, f.request_timeout)?;
+    let account = client
+        .verify_credentials()
+        .await
+        .map_err(|e| anyhow!("cannot verify the access token with {}: {e}", f.instance))?;
+    let info = client.instance().await;
+    let announce = Announce::from_config(config).with_limits(info.max_chars, info.chars_per_url);
+    tracing::info!(
+        instance = %f.instance,
+        account = %account.acct,
+        max_chars = info.max_chars,
+        limit_source = info.source,
+        "posting to the fediverse"
+    );
+    if !account.bot {
+        tracing::warn!(account = %account.acct, "the account does not have the bot flag; set it in the profile settings");
+    }
+    Ok((
+        Sink::Account {
+            client: client.clone(),
+            account_id: account.id.clone(),
+        },
+        Some((client, account)),
+        announce,
+    ))
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = match signal(SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

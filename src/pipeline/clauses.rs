@@ -1,0 +1,202 @@
+//! Clauses: the unit clausewatch stores, hashes and diffs.
+//!
+//! A clause is one heading, paragraph, list item or table row of the
+//! extracted text, with the path of headings above it. The clause keeps its
+//! original wording (for quoting) and a normalized form (for hashing and
+//! comparing), so that re-wrapped markup or a changed quote style never looks
+//! like a change.
+
+use serde::{Deserialize, Serialize};
+
+/// One clause of one version of a document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Clause {
+    /// 0-based position in the version.
+    pub position: u32,
+    pub kind: ClauseKind,
+    /// Heading path above this clause, joined with " > ". For a heading, the
+    /// path of its parent headings (not including itself).
+    pub path: String,
+    /// Original wording, whitespace collapsed, for quoting.
+    pub text: String,
+    /// Normalized text used for hashing and comparison.
+    pub norm: String,
+    /// Hex SHA-256 of `norm`.
+    pub hash: String,
+}
+
+use sha2::{Digest, Sha256};
+
+pub use crate::pipeline::extract::ClauseKind;
+use crate::pipeline::extract::{normalize, Extracted};
+
+/// Splits extracted blocks into clauses: one clause per block whose
+/// normalized text is not empty, with the path of enclosing headings.
+pub fn split(ex: &Extracted) -> Vec<Clause> {
+    // Open headings, outermost first: (level, original text).
+    let mut headings: Vec<(u8, &str)> = Vec::new();
+    let mut clauses = Vec::new();
+    for block in &ex.blocks {
+        let norm = normalize(&block.text);
+        if norm.is_empty() {
+            continue;
+        }
+        if let ClauseKind::Heading { level } = block.kind {
+            // A heading closes every open heading at its level or deeper.
+            while headings.last().is_some_and(|&(l, _)| l >= level) {
+                headings.pop();
+            }
+        }
+        let path = headings
+            .iter()
+            .map(|&(_, t)| t)
+            .collect::<Vec<_>>()
+            .join(" > ");
+        if let ClauseKind::Heading { level } = block.kind {
+            headings.push((level, block.text.as_str()));
+        }
+        let hash = hex::encode(Sha256::digest(norm.as_bytes()));
+        clauses.push(Clause {
+            position: u32::try_from(clauses.len()).unwrap_or(u32::MAX),
+            kind: block.kind,
+            path,
+            text: block.text.clone(),
+            norm,
+            hash,
+        });
+    }
+    clauses
+}
+
+/// Identifies a version by its ordered clause hashes. Each hash is followed
+/// by a newline so that the digest input is unambiguous even if clause
+/// hashes ever changed length.
+pub fn version_hash(clauses: &[Clause]) -> String {
+    let mut hasher = Sha256::new();
+    for clause in clauses {
+        hasher.update(clause.hash.as_bytes());
+        hasher.update(b"\n");
+    }
+    hex::encode(hasher.finalize())
+}
+
+/// Identifies the letters and digits of a clause list, in order, case
+/// folded: two versions with the same letters hash differ only in case,
+/// whitespace, punctuation, quote style or markup (a cosmetic change).
+pub fn letters_hash(clauses: &[Clause]) -> String {
+    let mut hasher = Sha256::new();
+    let mut buf = [0u8; 4];
+    for clause in clauses {
+        for c in clause.text.chars().filter(|c| c.is_alphanumeric()) {
+            for l in c.to_lowercase() {
+                hasher.update(l.encode_utf8(&mut buf).as_bytes());
+            }
+        }
+    }
+    hex::encode(hasher.finalize())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::extract::{Block, Extracted};
+
+    fn block(kind: ClauseKind, text: &str) -> Block {
+        Block {
+            kind,
+            text: text.to_string(),
+        }
+    }
+
+    #[test]
+    fn paths_follow_heading_levels() {
+        let h = |level| ClauseKind::Heading { level };
+        let ex = Extracted {
+            blocks: vec![
+                block(h(1), "Policy"),
+                block(ClauseKind::Paragraph, "Intro"),
+                block(h(2), "1. Data"),
+                block(h(3), "1.1 Provided"),
+                block(ClauseKind::ListItem, "Email"),
+                block(h(2), "2. Use"),
+                block(ClauseKind::Paragraph, "\u{200B}"),
+                block(ClauseKind::TableRow, "a | b"),
+                block(h(1), "Other"),
+            ],
+        };
+        let clauses = split(&ex);
+        let got: Vec<(u32, &str, &str)> = clauses
+            .iter()
+            .map(|c| (c.position, c.path.as_str(), c.text.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (0, "", "Policy"),
+                (1, "Policy", "Intro"),
+                (2, "Policy", "1. Data"),
+                (3, "Policy > 1. Data", "1.1 Provided"),
+                (4, "Policy > 1. Data > 1.1 Provided", "Email"),
+                (5, "Policy", "2. Use"),
+                (6, "Policy > 2. Use", "a | b"),
+                (7, "", "Other"),
+            ]
+        );
+        assert_eq!(clauses[1].hash, hex::encode(Sha256::digest(b"Intro")));
+    }
+
+    #[test]
+    fn letters_hash_ignores_everything_but_letters_and_digits() {
+        let p = |t| block(ClauseKind::Paragraph, t);
+        let a = split(&Extracted {
+            blocks: vec![p("We collect data in Your X Data, identifiers, mobile.")],
+        });
+        let b = split(&Extracted {
+            blocks: vec![
+                p("We collect **data** inYour X Data, identifiers,mobile"),
+                p("**"),
+            ],
+        });
+        let c = split(&Extracted {
+            blocks: vec![p("We collect data in Your X Data, identifiers, mobile, 2.")],
+        });
+        assert_eq!(letters_hash(&a), letters_hash(&b));
+        assert_ne!(letters_hash(&a), letters_hash(&c));
+    }
+
+    #[test]
+    fn kinds_round_trip_through_their_stored_parts() {
+        for kind in [
+            ClauseKind::Heading { level: 3 },
+            ClauseKind::Paragraph,
+            ClauseKind::ListItem,
+            ClauseKind::TableRow,
+        ] {
+            let (name, level) = kind.parts();
+            assert_eq!(ClauseKind::from_parts(name, level).unwrap(), kind);
+        }
+        assert!(ClauseKind::from_parts("banner", None).is_err());
+    }
+
+    #[test]
+    fn version_hash_depends_on_order_and_content_only() {
+        let p = |t| block(ClauseKind::Paragraph, t);
+        let a = split(&Extracted {
+            blocks: vec![p("One."), p("Two.")],
+        });
+        let b = split(&Extracted {
+            blocks: vec![p("One."), p("Two.")],
+        });
+        let swapped = split(&Extracted {
+            blocks: vec![p("Two."), p("One.")],
+        });
+        let rewrapped = split(&Extracted {
+            blocks: vec![p("One."), p("Two.\u{00A0}")],
+        });
+        assert_eq!(version_hash(&a), version_hash(&b));
+        assert_ne!(version_hash(&a), version_hash(&swapped));
+        assert_eq!(version_hash(&a), version_hash(&rewrapped));
+        assert_ne!(version_hash(&a), version_hash(&a[..1]));
+        assert_eq!(version_hash(&a).len(), 64);
+    }
+}

@@ -1,0 +1,375 @@
+//! Clause alignment: decides which old clause corresponds to which new one.
+//!
+//! Three passes, from most to least certain:
+//! 1. an LCS (patience) over `(is_heading, norm)` keys: these pairs are the
+//!    unchanged anchors, so an inserted section shifts positions without
+//!    disturbing the pairing of anything around it;
+//! 2. clauses with an identical key left unmatched on both sides are *moved*
+//!    (multiset matching, so duplicated clause texts are counted correctly);
+//! 3. the rest pair up as *modified* by word similarity, first inside the gap
+//!    between the same two anchors (a clause that was reworded usually stays
+//!    where it was), then globally for what is left, best pair first.
+
+use std::collections::{HashMap, VecDeque};
+
+use similar::{capture_diff_slices, Algorithm, DiffTag};
+
+use crate::pipeline::clauses::{Clause, ClauseKind};
+
+/// How one clause (or pair of clauses) ended up after alignment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Pairing {
+    Unchanged {
+        old: usize,
+        new: usize,
+    },
+    Moved {
+        old: usize,
+        new: usize,
+    },
+    /// Different norms, similar enough to be the same clause reworded.
+    Modified {
+        old: usize,
+        new: usize,
+    },
+    Removed {
+        old: usize,
+    },
+    Added {
+        new: usize,
+    },
+}
+
+/// Alignment result: every old and every new index appears in exactly one
+/// pairing, sorted in document order by the attached key: new index for
+/// anything present in the new version, see `align` for removed clauses.
+pub(crate) struct Alignment {
+    pub pairings: Vec<(Pairing, (usize, u8, usize))>,
+}
+
+fn is_heading(c: &Clause) -> bool {
+    matches!(c.kind, ClauseKind::Heading { .. })
+}
+
+type Key<'a> = (bool, &'a str);
+
+/// Replaces each distinct key by a small integer, so that long clause texts
+/// are hashed once here instead of many times inside the patience diff.
+fn intern<'a>(
+    old: &'a [Clause],
+    new: &'a [Clause],
+    key_of: fn(&Clause) -> Key<'_>,
+) -> (Vec<u32>, Vec<u32>) {
+    let mut ids: HashMap<Key<'a>, u32> = HashMap::with_capacity(old.len() + new.len());
+    let mut id = |c: &'a Clause| {
+        let next = ids.len() as u32;
+        *ids.entry(key_of(c)).or_insert(next)
+    };
+    let o = old.iter().map(&mut id).collect();
+    let n = new.iter().map(&mut id).collect();
+    (o, n)
+}
+
+fn key(c: &Clause) -> Key<'_> {
+    (is_heading(c), c.norm.as_str())
+}
+
+/// Sorted multiset of lowercase word hashes, for a cheap Dice similarity.
+/// Hashing words (instead of keeping strings) keeps the all-pairs comparison
+/// of a big gap within the benchmark budget.
+fn word_bag(norm: &str) -> Vec<u64> {
+    let mut bag: Vec<u64> = norm
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            // FNV-1a: collisions only blur a similarity score, so a fast
+            // non-cryptographic hash is enough.
+            w.chars()
+                .flat_map(char::to_lowercase)
+                .fold(0xcbf2_9ce4_8422_2325_u64, |h, c| {
+                    (h ^ u64::from(u32::from(c))).wrapping_mul(0x0100_0000_01b3)
+                })
+        })
+        .collect();
+    bag.sort_unstable();
+    bag
+}
+
+/// Dice coefficient over word multisets, 2·|A∩B| / (|A|+|B|), if it is at
+/// least `min`, else `None` — possibly found
+/// before the end: the merge stops as soon as the words left cannot lift
+/// the score to `min`, which is most of the all-pairs cost on rewrites.
+fn dice_at_least(a: &[u64], b: &[u64], min: f64) -> Option<f64> {
+    let total = a.len() + b.len();
+    if total == 0 {
+        return Some(1.0);
+    }
+    let needed = min * total as f64 / 2.0;
+    let (mut i, mut j, mut common) = (0, 0, 0usize);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                common += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+        if ((common + (a.len() - i).min(b.len() - j)) as f64) < needed {
+            return None;
+        }
+    }
+    let score = 2.0 * common as f64 / total as f64;
+    (score >= min).then_some(score)
+}
+
+/// Upper bound of the Dice coefficient knowing only the sizes, to skip hopeless pairs.
+fn dice_bound(a: usize, b: usize) -> f64 {
+    if a + b == 0 {
+        return 1.0;
+    }
+    2.0 * a.min(b) as f64 / (a + b) as f64
+}
+
+/// Word similarity of two clause norms, exposed for tests and callers that
+/// want to explain a pairing.
+#[cfg(test)]
+pub(crate) fn similarity(a: &str, b: &str) -> f64 {
+    dice_at_least(&word_bag(a), &word_bag(b), 0.0).unwrap_or(0.0)
+}
+
+pub(crate) fn align(old: &[Clause], new: &[Clause], threshold: f64) -> Alignment {
+    let (ok, nk) = intern(old, new, key);
+    let ops = capture_diff_slices(Algorithm::Patience, &ok, &nk);
+
+    let mut old_match: Vec<Option<Pairing>> = vec![None; old.len()];
+    let mut new_match: Vec<Option<Pairing>> = vec![None; new.len()];
+    // Gap id of each clause not in the LCS.
+    let mut old_gap = vec![usize::MAX; old.len()];
+    let mut new_gap = vec![usize::MAX; new.len()];
+    let mut gap_count = 0usize;
+    let mut in_gap = false;
+    for op in &ops {
+        let (tag, or, nr) = op.as_tag_tuple();
+        if tag == DiffTag::Equal {
+            in_gap = false;
+            for (o, n) in or.zip(nr) {
+                let p = Pairing::Unchanged { old: o, new: n };
+                old_match[o] = Some(p);
+                new_match[n] = Some(p);
+            }
+            continue;
+        }
+        if !in_gap {
+            gap_count += 1;
+            in_gap = true;
+        }
+        let g = gap_count - 1;
+        for o in or {
+            old_gap[o] = g;
+        }
+        for n in nr {
+            new_gap[n] = g;
+        }
+    }
+
+    // Pass 2: moved. Queue per key of unmatched new indexes, consumed in
+    // document order so duplicates pair first-with-first. A second round
+    // ignores heading-ness: the same words turned from heading into
+    // paragraph (or back) are a formatting change, not a wording change.
+    fn words_only(c: &Clause) -> Key<'_> {
+        (false, c.norm.as_str())
+    }
+    for key_of in [key as fn(&Clause) -> Key<'_>, words_only] {
+        let (oid, nid) = intern(old, new, key_of);
+        let mut pending: HashMap<u32, VecDeque<usize>> = HashMap::new();
+        for (n, id) in nid.iter().enumerate() {
+            if new_match[n].is_none() {
+                pending.entry(*id).or_default().push_back(n);
+            }
+        }
+        for (o, id) in oid.iter().enumerate() {
+            if old_match[o].is_some() {
+                continue;
+            }
+            if let Some(n) = pending.get_mut(id).and_then(VecDeque::pop_front) {
+                let p = Pairing::Moved { old: o, new: n };
+                old_match[o] = Some(p);
+                new_match[n] = Some(p);
+            }
+        }
+    }
+
+    // Pass 3: modified, within each gap, then globally.
+    let old_left: Vec<usize> = (0..old.len()).filter(|&o| old_match[o].is_none()).collect();
+    let new_left: Vec<usize> = (0..new.len()).filter(|&n| new_match[n].is_none()).collect();
+    // Indexed by clause; matched clauses keep an empty bag, never read.
+    let mut old_bags: Vec<Vec<u64>> = vec![Vec::new(); old.len()];
+    for &o in &old_left {
+        old_bags[o] = word_bag(&old[o].norm);
+    }
+    let mut new_bags: Vec<Vec<u64>> = vec![Vec::new(); new.len()];
+    for &n in &new_left {
+        new_bags[n] = word_bag(&new[n].norm);
+    }
+    let ctx = PairCtx {
+        old,
+        new,
+        old_bags: &old_bags,
+        new_bags: &new_bags,
+        threshold,
+    };
+
+    let mut by_gap: HashMap<usize, (Vec<usize>, Vec<usize>)> = HashMap::new();
+    for &o in &old_left {
+        by_gap.entry(old_gap[o]).or_default().0.push(o);
+    }
+    for &n in &new_left {
+        by_gap.entry(new_gap[n]).or_default().1.push(n);
+    }
+    let mut gaps: Vec<_> = by_gap.into_values().collect();
+    // HashMap order is random; sorting keeps the result deterministic.
+    gaps.sort_unstable();
+    for (os, ns) in &gaps {
+        // One clause replaced by one clause between the same anchors: the
+        // place itself says they correspond, so short clauses whose few
+        // words mostly changed ("Effective: May 18, 2023" → "Effective:
+        // September 29, 2023") still read as modified.
+        let one_to_one = |h: bool| {
+            os.iter().filter(|&&o| is_heading(&old[o]) == h).count() == 1
+                && ns.iter().filter(|&&n| is_heading(&new[n]) == h).count() == 1
+        };
+        let relaxed = PairCtx {
+            threshold: threshold / 2.0,
+            ..ctx
+        };
+        for h in [false, true] {
+            if one_to_one(h) {
+                let o: Vec<usize> = os
+                    .iter()
+                    .copied()
+                    .filter(|&o| is_heading(&old[o]) == h)
+                    .collect();
+                let n: Vec<usize> = ns
+                    .iter()
+                    .copied()
+                    .filter(|&n| is_heading(&new[n]) == h)
+                    .collect();
+                relaxed.pair_best_first(&o, &n, &mut old_match, &mut new_match);
+            }
+        }
+        ctx.pair_best_first(os, ns, &mut old_match, &mut new_match);
+    }
+    let old_left: Vec<usize> = old_left
+        .into_iter()
+        .filter(|&o| old_match[o].is_none())
+        .collect();
+    let new_left: Vec<usize> = new_left
+        .into_iter()
+        .filter(|&n| new_match[n].is_none())
+        .collect();
+    ctx.pair_best_first(&old_left, &new_left, &mut old_match, &mut new_match);
+
+    let mut pairings = Vec::with_capacity(old.len().max(new.len()));
+    for (n, m) in new_match.iter().enumerate() {
+        let p = m.unwrap_or(Pairing::Added { new: n });
+        pairings.push((p, (n, 1, 0)));
+    }
+    // A removed clause sorts right after the new counterpart of the old
+    // clause before it (moves excluded: they jump elsewhere), so it shows up
+    // where it used to be read.
+    let mut after: usize = 0;
+    for (o, m) in old_match.iter().enumerate() {
+        match m {
+            Some(Pairing::Unchanged { new: n, .. } | Pairing::Modified { new: n, .. }) => {
+                after = n + 1
+            }
+            Some(_) => {}
+            None => pairings.push((Pairing::Removed { old: o }, (after, 0, o))),
+        }
+    }
+    pairings.sort_by_key(|&(_, k)| k);
+    Alignment { pairings }
+}
+
+#[derive(Clone, Copy)]
+struct PairCtx<'a> {
+    old: &'a [Clause],
+    new: &'a [Clause],
+    old_bags: &'a [Vec<u64>],
+    new_bags: &'a [Vec<u64>],
+    threshold: f64,
+}
+
+impl PairCtx<'_> {
+    /// Greedy one-to-one pairing, most similar first; ties go to the pair
+    /// whose positions are closest, so repeated boilerplate pairs in order.
+    fn pair_best_first(
+        &self,
+        os: &[usize],
+        ns: &[usize],
+        old_match: &mut [Option<Pairing>],
+        new_match: &mut [Option<Pairing>],
+    ) {
+        if os.is_empty() || ns.is_empty() {
+            return;
+        }
+        let mut cands: Vec<(f64, usize, usize, usize)> = Vec::new();
+        let targets: Vec<(usize, bool, &[u64])> = ns
+            .iter()
+            .map(|&n| (n, is_heading(&self.new[n]), self.new_bags[n].as_slice()))
+            .collect();
+        for &o in os {
+            let ob = &self.old_bags[o];
+            let oh = is_heading(&self.old[o]);
+            for &(n, nh, nb) in &targets {
+                // Headings only pair with headings: a heading that became a
+                // paragraph is a structural change, reported as remove + add.
+                if nh != oh || dice_bound(ob.len(), nb.len()) < self.threshold {
+                    continue;
+                }
+                if let Some(s) = dice_at_least(ob, nb, self.threshold) {
+                    cands.push((s, o.abs_diff(n), o, n));
+                }
+            }
+        }
+        cands.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+        for (_, _, o, n) in cands {
+            if old_match[o].is_none() && new_match[n].is_none() {
+                let p = Pairing::Modified { old: o, new: n };
+                old_match[o] = Some(p);
+                new_match[n] = Some(p);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn early_exit_agrees_with_full_score() {
+        let texts = [
+            "we may share your data with our partners",
+            "we may share data with partners and advertisers",
+            "contact us by mail",
+            "the the the data",
+            "",
+        ];
+        for a in texts {
+            for b in texts {
+                let (ba, bb) = (word_bag(a), word_bag(b));
+                let full = dice_at_least(&ba, &bb, 0.0).unwrap_or(0.0);
+                for min in [0.1, 0.3, 0.5, 0.7, 0.9, 1.0] {
+                    let got = dice_at_least(&ba, &bb, min);
+                    assert_eq!(got, (full >= min).then_some(full), "{a:?} / {b:?} at {min}");
+                }
+            }
+        }
+        // Multiset: repeated words count as often as they occur on both sides.
+        assert_eq!(similarity("the the data", "the data"), 0.8);
+        assert_eq!(similarity("Data", "data"), 1.0);
+    }
+}

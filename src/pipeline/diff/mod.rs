@@ -1,0 +1,250 @@
+//! Clause-level diff between two versions of a document.
+//!
+//! Comparison is on each clause's `norm` (see `extract::normalize`), so
+//! re-wrapping, markup, quote style or invisible characters never produce a
+//! change; quotes are taken from the original wording (`text`).
+//!
+//! Alignment is described in [`align`]: unchanged clauses anchor the two
+//! versions, identical clauses that changed place are *moved*, similar ones
+//! are *modified* (headings: *renamed*), the rest *added* / *removed*.
+//!
+//! # JSON shape
+//!
+//! A [`ChangeSet`] serializes as
+//! `{"summary": {...}, "changes": [{"kind", "path", "old", "new", "words",
+//! "flags", "flags_disappeared", "old_position", "new_position", "old_path"}]}`.
+//! Every field is always present: absent optional values are `null` and
+//! `words` is `[]` except for modified and renamed changes.
+
+mod align;
+mod render;
+mod watch;
+mod words;
+
+use serde::{Deserialize, Serialize};
+
+use crate::pipeline::clauses::Clause;
+use align::Pairing;
+use watch::Direction;
+
+pub use render::render_text;
+pub use watch::{WatchTerms, WatchTermsConfig};
+pub use words::{WordOp, WordOpKind};
+
+/// All changes between two versions, in document order.
+#[derive(Serialize, Deserialize, Clone, Debug)]
+pub struct ChangeSet {
+    pub summary: Summary,
+    pub changes: Vec<Change>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum ChangeKind {
+    Added,
+    Removed,
+    /// A non-heading clause reworded (similar enough to its old wording).
+    Modified,
+    /// Same normalized wording found elsewhere (other place or section), or
+    /// turned from heading into paragraph or back. Quiet: see
+    /// [`ChangeSet::is_empty`].
+    Moved,
+    /// A heading reworded (renumbered sections included).
+    Renamed,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug)]
+pub struct Change {
+    pub kind: ChangeKind,
+    /// Section path of the clause: new side, or old side for removed clauses.
+    pub path: String,
+    /// Original wording on the old side (none for added).
+    pub old: Option<String>,
+    /// Original wording on the new side (none for removed).
+    pub new: Option<String>,
+    /// Word runs, only for modified and renamed.
+    pub words: Vec<WordOp>,
+    /// Watch-term flags raised by this change (either direction), by name.
+    pub flags: Vec<String>,
+    /// Those of `flags` whose phrase disappeared rather than appeared.
+    pub flags_disappeared: Vec<String>,
+    pub old_position: Option<u32>,
+    pub new_position: Option<u32>,
+    /// Old section path, for moved clauses.
+    pub old_path: Option<String>,
+}
+
+/// Change counts of one section.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+pub struct SectionSummary {
+    pub path: String,
+    pub added: usize,
+    pub removed: usize,
+    pub modified: usize,
+    pub moved: usize,
+    pub renamed: usize,
+}
+
+/// How many changes raised `flag` in one direction.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct FlagSummary {
+    pub flag: String,
+    /// True when the phrase appeared, false when it disappeared.
+    pub appeared: bool,
+    pub count: usize,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default)]
+pub struct Summary {
+    pub added: usize,
+    pub removed: usize,
+    pub modified: usize,
+    pub moved: usize,
+    pub renamed: usize,
+    /// Sections with at least one change, in document order.
+    pub sections: Vec<SectionSummary>,
+    /// Sorted by flag name, appeared before disappeared.
+    pub flags: Vec<FlagSummary>,
+}
+
+impl ChangeSet {
+    /// True when nothing but moves happened: a moved clause keeps its
+    /// wording, so it alone is not worth a notification.
+    pub fn is_empty(&self) -> bool {
+        self.changes.iter().all(|c| c.kind == ChangeKind::Moved)
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct DiffOptions {
+    /// Minimum word similarity (Dice over word multisets, 0..=1) for an old
+    /// and a new clause to be reported as one modified clause.
+    pub similarity: f64,
+    pub watch_terms: WatchTerms,
+}
+
+impl Default for DiffOptions {
+    fn default() -> Self {
+        DiffOptions {
+            similarity: crate::defaults::SIMILARITY,
+            watch_terms: WatchTerms::defaults(),
+        }
+    }
+}
+
+/// Diffs two clause lists of the same document. `language` picks the watch
+/// term list (falls back to English).
+pub fn diff(old: &[Clause], new: &[Clause], opts: &DiffOptions, language: &str) -> ChangeSet {
+    let alignment = align::align(old, new, opts.similarity);
+    let mut changes = Vec::new();
+    for (p, _) in alignment.pairings {
+        let (kind, o, n) = match p {
+            Pairing::Unchanged { .. } => continue,
+            Pairing::Moved { old: o, new: n } => (ChangeKind::Moved, Some(&old[o]), Some(&new[n])),
+            Pairing::Modified { old: o, new: n } => {
+                let kind = if matches!(
+                    old[o].kind,
+                    crate::pipeline::clauses::ClauseKind::Heading { .. }
+                ) {
+                    ChangeKind::Renamed
+                } else {
+                    ChangeKind::Modified
+                };
+                (kind, Some(&old[o]), Some(&new[n]))
+            }
+            Pairing::Removed { old: o } => (ChangeKind::Removed, Some(&old[o]), None),
+            Pairing::Added { new: n } => (ChangeKind::Added, None, Some(&new[n])),
+        };
+        changes.push(make_change(kind, o, n, opts, language));
+    }
+    ChangeSet {
+        summary: summarize(&changes),
+        changes,
+    }
+}
+
+fn make_change(
+    kind: ChangeKind,
+    o: Option<&Clause>,
+    n: Option<&Clause>,
+    opts: &DiffOptions,
+    language: &str,
+) -> Change {
+    let words = match (kind, o, n) {
+        (ChangeKind::Modified | ChangeKind::Renamed, Some(o), Some(n)) => {
+            words::word_ops(&o.text, &n.text)
+        }
+        _ => Vec::new(),
+    };
+    let raised = if kind == ChangeKind::Moved {
+        Vec::new()
+    } else {
+        opts.watch_terms.flags(
+            language,
+            o.map(|c| c.norm.as_str()),
+            n.map(|c| c.norm.as_str()),
+        )
+    };
+    let path = n.or(o).map(|c| c.path.clone()).unwrap_or_default();
+    Change {
+        kind,
+        path,
+        old: o.map(|c| c.text.clone()),
+        new: n.map(|c| c.text.clone()),
+        words,
+        flags: raised.iter().map(|(f, _)| f.clone()).collect(),
+        flags_disappeared: raised
+            .iter()
+            .filter(|(_, d)| *d == Direction::Disappeared)
+            .map(|(f, _)| f.clone())
+            .collect(),
+        old_position: o.map(|c| c.position),
+        new_position: n.map(|c| c.position),
+        old_path: if kind == ChangeKind::Moved {
+            o.map(|c| c.path.clone())
+        } else {
+            None
+        },
+    }
+}
+
+fn summarize(changes: &[Change]) -> Summary {
+    let mut s = Summary::default();
+    let mut flags: std::collections::BTreeMap<(String, bool), usize> = Default::default();
+    let mut section_index: std::collections::HashMap<&str, usize> = Default::default();
+    for c in changes {
+        let idx = *section_index.entry(c.path.as_str()).or_insert_with(|| {
+            s.sections.push(SectionSummary {
+                path: c.path.clone(),
+                ..Default::default()
+            });
+            s.sections.len() - 1
+        });
+        let sec = &mut s.sections[idx];
+        let (total, local) = match c.kind {
+            ChangeKind::Added => (&mut s.added, &mut sec.added),
+            ChangeKind::Removed => (&mut s.removed, &mut sec.removed),
+            ChangeKind::Modified => (&mut s.modified, &mut sec.modified),
+            ChangeKind::Moved => (&mut s.moved, &mut sec.moved),
+            ChangeKind::Renamed => (&mut s.renamed, &mut sec.renamed),
+        };
+        *total += 1;
+        *local += 1;
+        for f in &c.flags {
+            let appeared = !c.flags_disappeared.contains(f);
+            *flags.entry((f.clone(), !appeared)).or_default() += 1;
+        }
+    }
+    s.flags = flags
+        .into_iter()
+        .map(|((flag, disappeared), count)| FlagSummary {
+            flag,
+            appeared: !disappeared,
+            count,
+        })
+        .collect();
+    s
+}
+
+#[cfg(test)]
+mod tests;

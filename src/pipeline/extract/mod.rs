@@ -1,0 +1,398 @@
+//! Extraction: HTML, Markdown or plain text in, structured blocks out.
+//!
+//! All three formats produce the same block model (headings, paragraphs,
+//! list items, table rows) so that a policy fetched as HTML and the same
+//! policy stored as Markdown split into the same clauses. Choices that keep
+//! the formats aligned:
+//!
+//! * `<br>` (and a Markdown hard break) is a space inside its block, not a
+//!   split: pages use it for visual wrapping inside one sentence. Two or
+//!   more `<br>` in a row inside a paragraph split it, as they render as a
+//!   blank line and Markdown converters (turndown) write one.
+//! * Images are dropped entirely, alt text included: alt texts on policy
+//!   pages are decorative ("icon", file names) and not part of the terms.
+//! * Links become their text; links without text produce nothing.
+//! * Whitespace (including no-break spaces) is collapsed to single spaces.
+//! * Table rows are their non-empty cells joined with " | "; empty spacer
+//!   cells are left out.
+
+mod html;
+mod markdown;
+mod normalize;
+mod text;
+
+use serde::{Deserialize, Serialize};
+
+#[cfg(test)]
+mod corpus_tests;
+
+pub use html::{extract_html, validate_selector};
+pub use markdown::extract_markdown;
+pub use normalize::normalize;
+pub use text::extract_text;
+
+/// What kind of block a clause came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "type")]
+pub enum ClauseKind {
+    /// A heading, with its level (1 for `h1` / `#`).
+    Heading {
+        level: u8,
+    },
+    Paragraph,
+    ListItem,
+    TableRow,
+}
+
+impl ClauseKind {
+    /// The one string form of the kind (the level is separate).
+    pub fn name(self) -> &'static str {
+        match self {
+            ClauseKind::Heading { .. } => "heading",
+            ClauseKind::Paragraph => "paragraph",
+            ClauseKind::ListItem => "list_item",
+            ClauseKind::TableRow => "table_row",
+        }
+    }
+
+    /// The name and the heading level, as stored.
+    pub fn parts(self) -> (&'static str, Option<u8>) {
+        match self {
+            ClauseKind::Heading { level } => ("heading", Some(level)),
+            other => (other.name(), None),
+        }
+    }
+
+    /// The inverse of [`ClauseKind::parts`].
+    pub fn from_parts(
+        name: &str,
+        level: Option<u8>,
+    ) -> Result<ClauseKind, crate::domain::UnknownWord> {
+        Ok(match name {
+            "heading" => ClauseKind::Heading {
+                level: level.unwrap_or(1),
+            },
+            "paragraph" => ClauseKind::Paragraph,
+            "list_item" => ClauseKind::ListItem,
+            "table_row" => ClauseKind::TableRow,
+            other => {
+                return Err(crate::domain::UnknownWord {
+                    kind: "ClauseKind",
+                    word: other.to_string(),
+                })
+            }
+        })
+    }
+}
+
+/// One structural block of extracted text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Block {
+    pub kind: ClauseKind,
+    /// Original wording, whitespace collapsed to single spaces, trimmed.
+    pub text: String,
+}
+
+/// The blocks of one document, in document order.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Extracted {
+    pub blocks: Vec<Block>,
+}
+
+impl Extracted {
+    /// Number of characters in all block texts; used for the minimum length
+    /// check that catches pages that came back empty or as an error page.
+    pub fn char_count(&self) -> usize {
+        self.blocks.iter().map(|b| b.text.chars().count()).sum()
+    }
+
+    /// Deterministic structured text, Markdown-like, one block per
+    /// paragraph, blocks separated by a blank line.
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        for (i, block) in self.blocks.iter().enumerate() {
+            if i > 0 {
+                out.push_str("\n\n");
+            }
+            match block.kind {
+                ClauseKind::Heading { level } => {
+                    out.push_str(&"#".repeat(usize::from(level.clamp(1, 6))));
+                    out.push(' ');
+                    out.push_str(&block.text);
+                }
+                ClauseKind::Paragraph => out.push_str(&block.text),
+                ClauseKind::ListItem => {
+                    out.push_str("- ");
+                    out.push_str(&block.text);
+                }
+                ClauseKind::TableRow => {
+                    out.push_str("| ");
+                    out.push_str(&block.text);
+                    out.push_str(" |");
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Input format of a fetched or stored document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Html,
+    Markdown,
+    Text,
+}
+
+impl Format {
+    /// Guesses the format: the file extension of the path or URL wins (raw
+    /// file hosts serve `.md` as `text/plain`), then the content type, then a
+    /// look at the start of the body.
+    pub fn guess(path_or_url: &str, content_type: Option<&str>, body: &str) -> Format {
+        let path = path_or_url
+            .split(['?', '#'])
+            .next()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        let file = path.rsplit('/').next().unwrap_or_default();
+        if let Some((_, ext)) = file.rsplit_once('.') {
+            match ext {
+                "md" | "markdown" | "mdown" | "mkd" => return Format::Markdown,
+                "html" | "htm" | "xhtml" | "shtml" | "php" | "asp" | "aspx" | "jsp" => {
+                    return Format::Html
+                }
+                "txt" | "text" => return Format::Text,
+                _ => {}
+            }
+        }
+        if let Some(ct) = content_type {
+            let mime = ct
+                .split(';')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_lowercase();
+            match mime.as_str() {
+                "text/html" | "application/xhtml+xml" => return Format::Html,
+                "text/markdown" | "text/x-markdown" => return Format::Markdown,
+                // text/plain is often a mislabelled page: sniff the body.
+                _ => {}
+            }
+        }
+        sniff(body)
+    }
+}
+
+fn sniff(body: &str) -> Format {
+    let head: String = body
+        .trim_start()
+        .chars()
+        .take(1024)
+        .collect::<String>()
+        .to_ascii_lowercase();
+    if head.starts_with("<!doctype html")
+        || head.starts_with("<html")
+        || ["<body", "<div", "<p>", "<p ", "<head"]
+            .iter()
+            .any(|t| head.contains(t))
+    {
+        return Format::Html;
+    }
+    let markdown_like = body.lines().take(200).any(|line| {
+        let t = line.trim_end();
+        (t.starts_with('#') && t.trim_start_matches('#').starts_with(' '))
+            || (t.len() >= 3 && (t.bytes().all(|b| b == b'=') || t.bytes().all(|b| b == b'-')))
+            || t.contains("](")
+            || t.contains("**")
+    });
+    if markdown_like {
+        Format::Markdown
+    } else {
+        Format::Text
+    }
+}
+
+/// What to keep from a page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rules {
+    /// CSS selectors of the parts to keep (union, document order). Empty
+    /// means the whole `<body>`.
+    pub select: Vec<String>,
+    /// CSS selectors of parts to drop inside the selection.
+    pub remove: Vec<String>,
+    /// Fewer extracted characters than this is an error, not a version.
+    pub min_chars: usize,
+}
+
+impl Default for Rules {
+    fn default() -> Self {
+        Rules {
+            select: Vec::new(),
+            remove: Vec::new(),
+            min_chars: 100,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ExtractError {
+    #[error("invalid CSS selector {selector:?}: {message}")]
+    InvalidSelector { selector: String, message: String },
+    #[error("selector(s) {selectors} matched nothing in the page")]
+    NothingSelected { selectors: String },
+    #[error("extracted text is too short: {chars} characters, at least {min} required")]
+    TooShort { chars: usize, min: usize },
+}
+
+/// Extracts `input` in the given format and rejects results shorter than
+/// `rules.min_chars`. Selection rules only apply to HTML.
+pub fn extract(input: &str, format: Format, rules: &Rules) -> Result<Extracted, ExtractError> {
+    let extracted = match format {
+        Format::Html => extract_html(input, rules)?,
+        Format::Markdown => extract_markdown(input),
+        Format::Text => extract_text(input),
+    };
+    let chars = extracted.char_count();
+    if chars < rules.min_chars {
+        return Err(ExtractError::TooShort {
+            chars,
+            min: rules.min_chars,
+        });
+    }
+    Ok(extracted)
+}
+
+/// Collapses runs of whitespace (no-break spaces included) to one space and
+/// trims.
+pub(crate) fn collapse_ws(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Joins the collapsed cells of a table row. Empty cells are left out:
+/// pages use them as spacers in layout tables, and they would only add
+/// stray separators to the clause.
+pub(crate) fn join_cells(cells: &[String]) -> String {
+    let filled: Vec<&str> = cells
+        .iter()
+        .map(String::as_str)
+        .filter(|c| !c.is_empty())
+        .collect();
+    filled.join(" | ")
+}
+
+/// Collects blocks, collapsing whitespace and dropping empty ones.
+#[derive(Default)]
+pub(crate) struct BlockSink {
+    blocks: Vec<Block>,
+}
+
+impl BlockSink {
+    pub(crate) fn push(&mut self, kind: ClauseKind, text: &str) {
+        let text = collapse_ws(text);
+        if !text.is_empty() {
+            self.blocks.push(Block { kind, text });
+        }
+    }
+
+    pub(crate) fn finish(self) -> Extracted {
+        Extracted {
+            blocks: self.blocks,
+        }
+    }
+}
+
+/// Reads an edge-case fixture from `src/pipeline/extract/testdata/`.
+#[cfg(test)]
+pub(crate) fn fixture(name: &str) -> String {
+    let path = format!(
+        "{}/src/pipeline/extract/testdata/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn to_text_renders_each_kind() {
+        let ex = Extracted {
+            blocks: vec![
+                Block {
+                    kind: ClauseKind::Heading { level: 2 },
+                    text: "Title".into(),
+                },
+                Block {
+                    kind: ClauseKind::Paragraph,
+                    text: "Body.".into(),
+                },
+                Block {
+                    kind: ClauseKind::ListItem,
+                    text: "Item".into(),
+                },
+                Block {
+                    kind: ClauseKind::TableRow,
+                    text: "a | b".into(),
+                },
+            ],
+        };
+        assert_eq!(ex.to_text(), "## Title\n\nBody.\n\n- Item\n\n| a | b |");
+        assert_eq!(ex.char_count(), 5 + 5 + 4 + 5);
+    }
+
+    #[test]
+    fn guess_prefers_extension_then_content_type_then_body() {
+        assert_eq!(
+            Format::guess("a/b.md", Some("text/plain"), "<html>"),
+            Format::Markdown
+        );
+        assert_eq!(
+            Format::guess(
+                "https://x.com/en/privacy?x=1",
+                Some("text/html; charset=utf-8"),
+                ""
+            ),
+            Format::Html
+        );
+        assert_eq!(
+            Format::guess(
+                "https://x.com/p",
+                Some("text/plain"),
+                "<!DOCTYPE html><html>"
+            ),
+            Format::Html
+        );
+        assert_eq!(
+            Format::guess("https://x.com/p", None, "Title\n=====\n\nText"),
+            Format::Markdown
+        );
+        assert_eq!(
+            Format::guess("https://x.com/p", None, "Just some words.\n\nMore."),
+            Format::Text
+        );
+        assert_eq!(
+            Format::guess("notes.txt", Some("text/html"), "# x"),
+            Format::Text
+        );
+    }
+
+    #[test]
+    fn extract_rejects_short_text() {
+        let rules = Rules {
+            min_chars: 50,
+            ..Rules::default()
+        };
+        let err = extract("Short text.", Format::Text, &rules).unwrap_err();
+        assert_eq!(err, ExtractError::TooShort { chars: 11, min: 50 });
+        assert!(extract(
+            "Short text.",
+            Format::Text,
+            &Rules {
+                min_chars: 11,
+                ..rules
+            }
+        )
+        .is_ok());
+    }
+}

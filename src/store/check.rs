@@ -1,0 +1,429 @@
+//! Applying one check's decision: every write of a check (its fetch rows,
+//! a technical update, the document's new state, a new version with its
+//! clauses, change set and thread, a gone notice) in one `BEGIN IMMEDIATE`
+//! transaction.
+//!
+//! The latest version is read again inside the transaction: when another
+//! check of the same document wrote a version since this check read it,
+//! nothing but the fetch rows is written, so two checks at once never
+//! record the same change twice.
+
+use chrono::{DateTime, Utc};
+
+use super::outbox::{self, NewThread};
+use super::versions::{self, ChangeSetIn, SnapshotIn};
+use super::{documents, fetches, ts, FetchLog, Result, Store, Tx};
+use crate::config::Document;
+use crate::pipeline::clauses::Clause;
+use crate::watch::decide::{Decision, Next, Validators, Verdict};
+
+/// A re-extraction of the latest version with new rules.
+pub struct TechnicalWrite<'a> {
+    pub version_id: i64,
+    pub clauses: &'a [Clause],
+    pub hash: &'a str,
+}
+
+/// A new version's content.
+pub struct VersionWrite<'a> {
+    pub snapshot: SnapshotIn<'a>,
+    pub clauses: &'a [Clause],
+    pub hash: &'a str,
+    pub cosmetic: bool,
+    pub changeset: Option<ChangeSetIn>,
+    /// Written in the same transaction as the version, so that a version is
+    /// never stored without its thread.
+    pub announcement: Option<NewThread>,
+}
+
+/// Everything one check writes.
+pub struct CheckWrite<'a> {
+    pub document: &'a Document,
+    /// One row per HTTP request the check made.
+    pub fetches: &'a [FetchLog],
+    /// Fingerprint of the rules the observation was made with.
+    pub rules_hash: &'a str,
+    /// The latest version's hash as the check read it (before any technical
+    /// update), to detect a concurrent check.
+    pub expected_latest: Option<&'a str>,
+    pub technical: Option<TechnicalWrite<'a>>,
+    pub decision: &'a Decision,
+    /// The response's validators, stored when the decision says so.
+    pub etag: Option<&'a str>,
+    pub last_modified: Option<&'a str>,
+    /// Required when the verdict is a new version.
+    pub version: Option<VersionWrite<'a>>,
+    /// A "page gone" notice to queue.
+    pub notice: Option<&'a NewThread>,
+    pub now: DateTime<Utc>,
+}
+
+/// What was written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Recorded {
+    /// The decision, as decided.
+    Applied { version_id: Option<i64> },
+    /// Another check recorded the same page as a version meanwhile.
+    AlreadyRecorded { version: i64 },
+    /// Another check recorded a different version meanwhile: only the fetch
+    /// rows were written; the next check compares against it.
+    Superseded { latest: i64 },
+}
+
+impl Store {
+    /// Applies a check's decision in one transaction.
+    pub async fn record_check(&self, w: CheckWrite<'_>) -> Result<Recorded> {
+        let now = ts(w.now);
+        let mut tx = self.write().await?;
+        documents::sync(&mut tx, w.document).await?;
+        let id = w.document.id.as_str();
+        for f in w.fetches {
+            fetches::insert(&mut tx, id, f).await?;
+        }
+        let latest = versions::latest_in(&mut tx, id).await?;
+        let writes_version = matches!(
+            w.decision.verdict,
+            Verdict::NewVersion { .. } | Verdict::TechnicalUpdate { .. }
+        ) || w.technical.is_some();
+        if writes_version && latest.as_ref().map(|(_, _, h)| h.as_str()) != w.expected_latest {
+            let (latest_id, number, hash) = latest.expect("a version appeared meanwhile");
+            let same = w.version.as_ref().is_some_and(|v| v.hash == hash);
+            sqlx::query("UPDATE documents SET last_check_at = ? WHERE id = ?")
+                .bind(&now)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            if same {
+                touch_version(&mut tx, latest_id, &now).await?;
+            }
+            tx.commit().await?;
+            return Ok(if same {
+                Recorded::AlreadyRecorded { version: number }
+            } else {
+                Recorded::Superseded { latest: number }
+            });
+        }
+        if let Some(t) = &w.technical {
+            versions::replace_clauses(&mut tx, t.version_id, t.clauses, t.hash, w.rules_hash, &now)
+                .await?;
+        }
+        let next = &w.decision.next;
+        let mut version_id = None;
+        match &w.decision.verdict {
+            Verdict::Failed { class, error } => {
+                sqlx::query(
+                    "UPDATE documents SET last_check_at = ?1, consecutive_failures = consecutive_failures + 1,
+                        failing_since = COALESCE(failing_since, ?1), last_error = ?2, last_error_class = ?3,
+                        not_found_since = ?4
+                     WHERE id = ?5",
+                )
+                .bind(&now)
+                .bind(error)
+                .bind(class.as_str())
+                .bind(next.not_found_since.map(ts))
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            }
+            Verdict::Paused | Verdict::Superseded => {}
+            verdict => {
+                mark_success(&mut tx, id, &now, w.rules_hash, next).await?;
+                if next.validators == Validators::Replace {
+                    sqlx::query("UPDATE documents SET etag = ?, last_modified = ? WHERE id = ?")
+                        .bind(w.etag)
+                        .bind(w.last_modified)
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                match verdict {
+                    Verdict::NotModified
+                    | Verdict::Unchanged { .. }
+                    | Verdict::TechnicalUpdate { .. } => {
+                        if let Some((latest_id, _, _)) = &latest {
+                            touch_version(&mut tx, *latest_id, &now).await?;
+                        }
+                    }
+                    Verdict::NewVersion { version, .. } => {
+                        let v = w
+                            .version
+                            .as_ref()
+                            .expect("a new version verdict comes with its content");
+                        let snapshot =
+                            versions::insert_snapshot(&mut tx, &v.snapshot, &now).await?;
+                        let new_id = versions::insert_version(
+                            &mut tx,
+                            id,
+                            *version,
+                            latest.as_ref().map(|(id, _, _)| *id),
+                            Some(&snapshot),
+                            &now,
+                            v.clauses,
+                            v.hash,
+                            v.cosmetic,
+                            v.changeset.as_ref(),
+                        )
+                        .await?;
+                        if let Some(thread) = &v.announcement {
+                            outbox::insert_thread(&mut tx, thread, Some(new_id), &now).await?;
+                        }
+                        version_id = Some(new_id);
+                    }
+                    _ => {}
+                }
+            }
+        }
+        if let Some(notice) = w.notice {
+            outbox::insert_thread(&mut tx, notice, None, &now).await?;
+        }
+        tx.commit().await?;
+        Ok(Recorded::Applied { version_id })
+    }
+}
+
+/// A check that saw the page: failures end, and the document's state is the
+/// decision's.
+async fn mark_success(
+    tx: &mut Tx<'_>,
+    id: &str,
+    now: &str,
+    rules_hash: &str,
+    next: &Next,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE documents SET last_check_at = ?1, last_success_at = ?1, consecutive_failures = 0,
+            failing_since = NULL, last_error = NULL, last_error_class = NULL,
+            not_found_since = ?2, rules_hash = ?3, pending_hash = ?4, pending_since = ?5,
+            flapping_since = ?6, last_flap_at = CASE WHEN ?7 THEN ?1 ELSE last_flap_at END,
+            stable_checks = ?8
+         WHERE id = ?9",
+    )
+    .bind(now)
+    .bind(next.not_found_since.map(ts))
+    .bind(rules_hash)
+    .bind(next.pending.as_ref().map(|p| p.hash.as_str()))
+    .bind(next.pending.as_ref().map(|p| ts(p.since)))
+    .bind(next.flapping_since.map(ts))
+    .bind(next.flapped)
+    .bind(next.stable_checks)
+    .bind(id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+async fn touch_version(tx: &mut Tx<'_>, id: i64, now: &str) -> Result<()> {
+    sqlx::query("UPDATE versions SET last_seen = ? WHERE id = ?")
+        .bind(now)
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::FailureClass;
+    use crate::pipeline::clauses::{split, version_hash};
+    use crate::pipeline::extract::{Block, Extracted};
+    use crate::store::testing;
+    use crate::watch::decide::{Decision, Next, Pending, Validators, Verdict};
+
+    fn doc() -> Document {
+        crate::config::Config::parse(
+            std::path::Path::new("bot.toml"),
+            "[[documents]]\nid = \"p\"\nname = \"Policy\"\nservice = \"S\"\nurl = \"https://s.test/p\"\n",
+        )
+        .unwrap()
+        .documents
+        .remove(0)
+    }
+
+    fn clauses(texts: &[&str]) -> Vec<Clause> {
+        split(&Extracted {
+            blocks: texts
+                .iter()
+                .map(|t| Block {
+                    kind: crate::pipeline::clauses::ClauseKind::Paragraph,
+                    text: t.to_string(),
+                })
+                .collect(),
+        })
+    }
+
+    fn fetch(outcome: &'static str) -> FetchLog {
+        FetchLog {
+            url: "https://s.test/p".into(),
+            started_at: Utc::now(),
+            status: Some(200),
+            bytes: 10,
+            duration_ms: 1,
+            attempts: 1,
+            outcome,
+            error: None,
+        }
+    }
+
+    fn next() -> Next {
+        Next {
+            pending: None,
+            not_found_since: None,
+            flapping_since: None,
+            stable_checks: 0,
+            flapped: false,
+            validators: Validators::Replace,
+        }
+    }
+
+    fn new_version(version: i64) -> Decision {
+        Decision {
+            verdict: Verdict::NewVersion {
+                version,
+                previous: (version > 1).then_some(version - 1),
+            },
+            next: next(),
+            gone_since: None,
+        }
+    }
+
+    async fn write_version(
+        store: &Store,
+        doc: &Document,
+        expected: Option<&str>,
+        decision: &Decision,
+        cl: &[Clause],
+    ) -> Recorded {
+        let hash = version_hash(cl);
+        let fetches = [fetch("new_version")];
+        store
+            .record_check(CheckWrite {
+                document: doc,
+                fetches: &fetches,
+                rules_hash: "rules",
+                expected_latest: expected,
+                technical: None,
+                decision,
+                etag: Some("\"e1\""),
+                last_modified: None,
+                version: Some(VersionWrite {
+                    snapshot: SnapshotIn {
+                        body: b"<p>body</p>",
+                        content_type: Some("text/html"),
+                        encoding: Some("UTF-8"),
+                    },
+                    clauses: cl,
+                    hash: &hash,
+                    cosmetic: false,
+                    changeset: None,
+                    announcement: None,
+                }),
+                notice: None,
+                now: Utc::now(),
+            })
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_new_version_is_written_with_its_clauses_fetch_and_validators() {
+        let (_dir, store) = testing::store().await;
+        let d = doc();
+        let cl = clauses(&["One.", "Two."]);
+        let r = write_version(&store, &d, None, &new_version(1), &cl).await;
+        assert!(matches!(
+            r,
+            Recorded::Applied {
+                version_id: Some(_)
+            }
+        ));
+        let v = store.latest_version("p").await.unwrap().unwrap();
+        assert_eq!((v.version, v.clauses), (1, 2));
+        assert_eq!(store.clauses(v.id).await.unwrap(), cl);
+        assert_eq!(store.fetch_count("p").await.unwrap(), 1);
+        let state = store.document_state("p").await.unwrap().unwrap();
+        assert_eq!(state.etag.as_deref(), Some("\"e1\""));
+        assert_eq!(state.rules_hash.as_deref(), Some("rules"));
+    }
+
+    #[tokio::test]
+    async fn a_version_written_meanwhile_is_not_written_twice() {
+        let (_dir, store) = testing::store().await;
+        let d = doc();
+        let v1 = clauses(&["One."]);
+        write_version(&store, &d, None, &new_version(1), &v1).await;
+        let h1 = version_hash(&v1);
+        let v2 = clauses(&["One.", "Two."]);
+        // Two checks both saw version 1 and both decided on version 2.
+        let first = write_version(&store, &d, Some(&h1), &new_version(2), &v2).await;
+        let second = write_version(&store, &d, Some(&h1), &new_version(2), &v2).await;
+        assert!(matches!(first, Recorded::Applied { .. }));
+        assert_eq!(second, Recorded::AlreadyRecorded { version: 2 });
+        // A third that saw something else is superseded.
+        let v3 = clauses(&["Three."]);
+        let third = write_version(&store, &d, Some(&h1), &new_version(2), &v3).await;
+        assert_eq!(third, Recorded::Superseded { latest: 2 });
+        assert_eq!(store.history("p", None).await.unwrap().len(), 2);
+        // Every request is logged, raced or not.
+        assert_eq!(store.fetch_count("p").await.unwrap(), 4);
+    }
+
+    #[tokio::test]
+    async fn failures_and_pending_changes_update_the_state_only() {
+        let (_dir, store) = testing::store().await;
+        let d = doc();
+        let v1 = clauses(&["One."]);
+        write_version(&store, &d, None, &new_version(1), &v1).await;
+        let now = Utc::now();
+        let pending = Decision {
+            verdict: Verdict::Pending {
+                retry_after: std::time::Duration::from_secs(60),
+            },
+            next: Next {
+                pending: Some(Pending {
+                    hash: "cand".into(),
+                    since: now,
+                }),
+                validators: Validators::Keep,
+                ..next()
+            },
+            gone_since: None,
+        };
+        let fetches = [fetch("pending")];
+        let write = |decision| CheckWrite {
+            document: &d,
+            fetches: &fetches,
+            rules_hash: "rules",
+            expected_latest: None,
+            technical: None,
+            decision,
+            etag: Some("\"other\""),
+            last_modified: None,
+            version: None,
+            notice: None,
+            now,
+        };
+        store.record_check(write(&pending)).await.unwrap();
+        let s = store.document_state("p").await.unwrap().unwrap();
+        assert_eq!(s.pending.unwrap().hash, "cand");
+        assert_eq!(s.etag.as_deref(), Some("\"e1\""), "validators kept");
+        let failed = Decision {
+            verdict: Verdict::Failed {
+                class: FailureClass::NotFound,
+                error: "HTTP status 404".into(),
+            },
+            next: Next {
+                not_found_since: Some(now),
+                ..next()
+            },
+            gone_since: None,
+        };
+        store.record_check(write(&failed)).await.unwrap();
+        let s = store.document_state("p").await.unwrap().unwrap();
+        assert_eq!(s.consecutive_failures, 1);
+        assert!(s.not_found_since.is_some());
+        let statuses = store.statuses().await.unwrap();
+        assert_eq!(statuses[0].last_error_class, Some(FailureClass::NotFound));
+        assert_eq!(store.history("p", None).await.unwrap().len(), 1);
+    }
+}

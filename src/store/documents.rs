@@ -1,0 +1,249 @@
+//! The `documents` table: one row per watched document, with what a check
+//! needs to know between runs (validators, failure run, pending change,
+//! flapping) and what `status` shows.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::FromRow;
+
+use super::versions::VersionInfo;
+use super::{parse_opt_ts, Result, Store, Tx};
+use crate::config::Document;
+use crate::domain::FailureClass;
+use crate::watch::decide::{self, Latest, Pending};
+
+/// What the store knows about a document between checks.
+#[derive(Debug, Clone, Default)]
+pub struct DocumentState {
+    pub paused: bool,
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    /// Fingerprint of the rules that made the latest version.
+    pub rules_hash: Option<String>,
+    pub consecutive_failures: i64,
+    pub last_check_at: Option<DateTime<Utc>>,
+    pub pending: Option<Pending>,
+    pub not_found_since: Option<DateTime<Utc>>,
+    pub flapping_since: Option<DateTime<Utc>>,
+    pub stable_checks: i64,
+}
+
+/// Everything a check reads before it fetches.
+#[derive(Debug, Clone, Default)]
+pub struct Known {
+    pub state: DocumentState,
+    pub latest: Option<VersionInfo>,
+    /// Versions before the latest, newest first, within the flap window.
+    pub recent: Vec<Latest>,
+}
+
+impl Known {
+    /// The decision's view of it.
+    pub fn decide_state(&self) -> decide::State {
+        decide::State {
+            latest: self.latest.as_ref().map(|v| Latest {
+                number: v.version,
+                hash: v.hash.clone(),
+            }),
+            recent: self.recent.clone(),
+            pending: self.state.pending.clone(),
+            not_found_since: self.state.not_found_since,
+            flapping_since: self.state.flapping_since,
+            stable_checks: self.state.stable_checks,
+            technical: false,
+        }
+    }
+}
+
+/// What `clausewatch status` shows of a document.
+#[derive(Debug, Clone, Serialize)]
+pub struct DocumentStatus {
+    pub id: String,
+    pub name: String,
+    pub url: String,
+    pub paused: bool,
+    pub versions: i64,
+    pub last_check: Option<DateTime<Utc>>,
+    pub last_success: Option<DateTime<Utc>>,
+    pub last_change: Option<DateTime<Utc>>,
+    pub consecutive_failures: i64,
+    pub failing_since: Option<DateTime<Utc>>,
+    pub last_error_class: Option<FailureClass>,
+    pub last_error: Option<String>,
+    /// The page keeps returning to recent versions (A/B tests, geo
+    /// variants); such returns are neither versions nor announcements.
+    pub flapping: bool,
+    pub flapping_since: Option<DateTime<Utc>>,
+    pub last_flap_at: Option<DateTime<Utc>>,
+    /// A change seen once and waiting for its confirmation fetch.
+    pub pending_change_since: Option<DateTime<Utc>>,
+    /// The page has answered 404/410 since then.
+    pub not_found_since: Option<DateTime<Utc>>,
+}
+
+const STATE_COLUMNS: &str = "paused, etag, last_modified, rules_hash, consecutive_failures, \
+     last_check_at, pending_hash, pending_since, not_found_since, flapping_since, stable_checks";
+
+#[derive(FromRow)]
+struct StateRow {
+    paused: bool,
+    etag: Option<String>,
+    last_modified: Option<String>,
+    rules_hash: Option<String>,
+    consecutive_failures: i64,
+    last_check_at: Option<String>,
+    pending_hash: Option<String>,
+    pending_since: Option<String>,
+    not_found_since: Option<String>,
+    flapping_since: Option<String>,
+    stable_checks: i64,
+}
+
+impl From<StateRow> for DocumentState {
+    fn from(r: StateRow) -> DocumentState {
+        let pending_since = parse_opt_ts(r.pending_since);
+        DocumentState {
+            paused: r.paused,
+            etag: r.etag,
+            last_modified: r.last_modified,
+            rules_hash: r.rules_hash,
+            consecutive_failures: r.consecutive_failures,
+            last_check_at: parse_opt_ts(r.last_check_at),
+            pending: match (r.pending_hash, pending_since) {
+                (Some(hash), Some(since)) => Some(Pending { hash, since }),
+                _ => None,
+            },
+            not_found_since: parse_opt_ts(r.not_found_since),
+            flapping_since: parse_opt_ts(r.flapping_since),
+            stable_checks: r.stable_checks,
+        }
+    }
+}
+
+const STATUS_COLUMNS: &str = "d.id, d.name, d.url, d.paused, \
+     (SELECT COUNT(*) FROM versions v WHERE v.document_id = d.id) AS versions, \
+     d.last_check_at, d.last_success_at, d.last_change_at, d.consecutive_failures, d.failing_since, \
+     d.last_error_class, d.last_error, d.flapping_since, d.last_flap_at, d.pending_since, d.not_found_since";
+
+#[derive(FromRow)]
+struct StatusRow {
+    id: String,
+    name: String,
+    url: String,
+    paused: bool,
+    versions: i64,
+    last_check_at: Option<String>,
+    last_success_at: Option<String>,
+    last_change_at: Option<String>,
+    consecutive_failures: i64,
+    failing_since: Option<String>,
+    last_error_class: Option<String>,
+    last_error: Option<String>,
+    flapping_since: Option<String>,
+    last_flap_at: Option<String>,
+    pending_since: Option<String>,
+    not_found_since: Option<String>,
+}
+
+/// Makes the documents table match the config's metadata (documents that
+/// left the config are kept, with their history).
+pub(super) async fn sync(tx: &mut Tx<'_>, doc: &Document) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO documents (id, name, service, url, language) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT(id) DO UPDATE SET name = excluded.name, service = excluded.service,
+            url = excluded.url, language = excluded.language",
+    )
+    .bind(&doc.id)
+    .bind(&doc.name)
+    .bind(&doc.service)
+    .bind(doc.url.as_str())
+    .bind(&doc.language)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+impl Store {
+    pub async fn document_state(&self, id: &str) -> Result<Option<DocumentState>> {
+        let row: Option<StateRow> = sqlx::query_as(&format!(
+            "SELECT {STATE_COLUMNS} FROM documents WHERE id = ?"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(DocumentState::from))
+    }
+
+    /// What a check needs before it fetches: the document's state, its
+    /// latest version and the hashes of the `flap_window` versions before.
+    pub async fn known(&self, id: &str, flap_window: usize) -> Result<Known> {
+        let state = self.document_state(id).await?.unwrap_or_default();
+        let mut history = self.history(id, Some(flap_window as i64 + 1)).await?;
+        let latest = if history.is_empty() {
+            None
+        } else {
+            Some(history.remove(0))
+        };
+        let recent = history
+            .into_iter()
+            .map(|v| Latest {
+                number: v.version,
+                hash: v.hash,
+            })
+            .collect();
+        Ok(Known {
+            state,
+            latest,
+            recent,
+        })
+    }
+
+    pub async fn set_paused(&self, id: &str, paused: bool) -> Result<bool> {
+        let r = sqlx::query("UPDATE documents SET paused = ? WHERE id = ?")
+            .bind(paused)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(r.rows_affected() > 0)
+    }
+
+    /// Every known document's state, by id.
+    pub async fn statuses(&self) -> Result<Vec<DocumentStatus>> {
+        let rows: Vec<StatusRow> = sqlx::query_as(&format!(
+            "SELECT {STATUS_COLUMNS} FROM documents d ORDER BY d.id"
+        ))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|r| {
+                Ok(DocumentStatus {
+                    id: r.id,
+                    name: r.name,
+                    url: r.url,
+                    paused: r.paused,
+                    versions: r.versions,
+                    last_check: parse_opt_ts(r.last_check_at),
+                    last_success: parse_opt_ts(r.last_success_at),
+                    last_change: parse_opt_ts(r.last_change_at),
+                    consecutive_failures: r.consecutive_failures,
+                    failing_since: parse_opt_ts(r.failing_since),
+                    last_error_class: r.last_error_class.map(|c| c.parse()).transpose()?,
+                    last_error: r.last_error,
+                    flapping: r.flapping_since.is_some(),
+                    flapping_since: parse_opt_ts(r.flapping_since),
+                    last_flap_at: parse_opt_ts(r.last_flap_at),
+                    pending_change_since: parse_opt_ts(r.pending_since),
+                    not_found_since: parse_opt_ts(r.not_found_since),
+                })
+            })
+            .collect()
+    }
+
+    /// The most recent successful check of any document (for `/healthz`).
+    pub async fn last_success(&self) -> Result<Option<DateTime<Utc>>> {
+        let t: Option<String> = sqlx::query_scalar("SELECT MAX(last_success_at) FROM documents")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(parse_opt_ts(t))
+    }
+}

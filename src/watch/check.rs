@@ -1,0 +1,464 @@
+//! One check of one document: read what the store knows → fetch →
+//! observe → decide → (diff, announce) → one store write.
+//!
+//! The stages are pure ([`crate::pipeline::observe`], [`super::decide`],
+//! [`crate::announce`]); this module only runs them in order and does the
+//! I/O between them. Whatever happens, every HTTP request writes its
+//! `fetches` row, and all writes of a check are one transaction.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use chrono::Utc;
+
+use super::decide::{self, Decision, Settings, Step, Verdict};
+use crate::announce::{self, Announce};
+use crate::config::{Config, Defaults, Document};
+use crate::metrics::Metrics;
+use crate::pipeline::clauses::{self, Clause};
+use crate::pipeline::diff::{self, ChangeSet, DiffOptions, WatchTerms};
+use crate::pipeline::fetch::{Conditional, FetchReport, FetchSettings, Fetcher};
+use crate::pipeline::observe::{self, char_count, ObserveRules, Seen};
+use crate::store::{
+    ChangeCounts, ChangeSetIn, CheckWrite, FetchLog, Recorded, SnapshotIn, Store, StoreError,
+    TechnicalWrite, VersionWrite,
+};
+
+/// The result of one check, as printed by `clausewatch check`.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub verdict: Verdict,
+    /// The change set of a new version against the previous one.
+    pub changes: Option<Arc<ChangeSet>>,
+    /// A new version whose letters equal the previous one's: stored, not
+    /// announced.
+    pub cosmetic: bool,
+}
+
+impl Outcome {
+    fn of(verdict: Verdict) -> Outcome {
+        Outcome {
+            verdict,
+            changes: None,
+            cosmetic: false,
+        }
+    }
+
+    pub fn is_failure(&self) -> bool {
+        matches!(self.verdict, Verdict::Failed { .. })
+    }
+
+    /// A short label for logs and metrics.
+    pub fn label(&self) -> &'static str {
+        self.verdict.label()
+    }
+}
+
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.verdict {
+            Verdict::NotModified => write!(f, "unchanged (not modified)"),
+            Verdict::Unchanged { version } => write!(f, "unchanged (version {version})"),
+            Verdict::NewVersion { version, .. } => {
+                write!(f, "new version {version}")?;
+                if let Some(cs) = &self.changes {
+                    let s = &cs.summary;
+                    write!(
+                        f,
+                        ": {} added, {} removed, {} modified, {} renamed, {} moved",
+                        s.added, s.removed, s.modified, s.renamed, s.moved
+                    )?;
+                }
+                if self.cosmetic {
+                    write!(
+                        f,
+                        " (cosmetic: only case, spacing, punctuation or markup changed; not announced)"
+                    )?;
+                }
+                Ok(())
+            }
+            Verdict::Paused => write!(f, "paused"),
+            Verdict::Failed { class, error } => write!(f, "failed ({class}): {error}"),
+            Verdict::Pending { retry_after } => write!(
+                f,
+                "change not confirmed yet (checking again in {}s)",
+                retry_after.as_secs().max(1)
+            ),
+            Verdict::Disagreed => write!(
+                f,
+                "change not confirmed (a second fetch showed something else)"
+            ),
+            Verdict::Flap { version } => {
+                write!(f, "flapping (page equals version {version}; not stored)")
+            }
+            Verdict::TechnicalUpdate { version } => write!(
+                f,
+                "technical update of version {version} (re-extracted with new rules; not announced)"
+            ),
+            Verdict::Superseded => write!(
+                f,
+                "another check recorded a new version meanwhile; nothing written"
+            ),
+        }
+    }
+}
+
+/// Builds the fetch settings from `[defaults]`.
+pub fn fetch_settings(d: &Defaults) -> FetchSettings {
+    FetchSettings {
+        user_agent: d.user_agent.clone(),
+        connect_timeout: d.connect_timeout,
+        timeout: d.timeout,
+        max_redirects: d.max_redirects,
+        max_body_bytes: d.max_body_bytes,
+        retries: d.retries,
+        backoff_base: d.backoff_base,
+        per_host_delay: d.per_host_delay,
+        max_concurrent: d.max_concurrent,
+        ..FetchSettings::default()
+    }
+}
+
+/// The diff options from `[diff]` and `[watch_terms]`.
+pub fn diff_options(config: &Config) -> DiffOptions {
+    DiffOptions {
+        similarity: config.diff.similarity,
+        watch_terms: WatchTerms::with_config(&config.watch_terms),
+    }
+}
+
+/// Counts of a change set, for the database's summary columns.
+pub fn counts(cs: &ChangeSet) -> ChangeCounts {
+    let s = &cs.summary;
+    ChangeCounts {
+        added: s.added as i64,
+        removed: s.removed as i64,
+        modified: s.modified as i64,
+        moved: s.moved as i64,
+        renamed: s.renamed as i64,
+    }
+}
+
+/// A change set as stored.
+pub fn changeset_in(cs: &ChangeSet) -> ChangeSetIn {
+    ChangeSetIn {
+        counts: counts(cs),
+        json: serde_json::to_string(cs).expect("change sets serialize"),
+    }
+}
+
+/// Everything a check needs, shared by all documents.
+#[derive(Clone)]
+pub struct Checker {
+    store: Store,
+    fetcher: Fetcher,
+    defaults: Arc<Defaults>,
+    diff_options: Arc<DiffOptions>,
+    announce: Arc<Announce>,
+    metrics: Arc<Metrics>,
+}
+
+impl Checker {
+    /// A checker whose threads are composed with `announce` (the instance's
+    /// limits already applied by the caller).
+    pub fn new(config: &Config, store: Store, announce: Announce) -> anyhow::Result<Checker> {
+        let fetcher = Fetcher::new(fetch_settings(&config.defaults))?;
+        Ok(Checker {
+            store,
+            fetcher,
+            defaults: Arc::new(config.defaults.clone()),
+            diff_options: Arc::new(diff_options(config)),
+            announce: Arc::new(announce),
+            metrics: Arc::new(Metrics::default()),
+        })
+    }
+
+    /// Shares a metrics registry with the HTTP listener.
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Checker {
+        self.metrics = metrics;
+        self
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The thread settings checks compose with.
+    pub fn announce(&self) -> &Announce {
+        &self.announce
+    }
+
+    fn settings(&self) -> Settings {
+        Settings {
+            confirm_after: self.defaults.confirm_after,
+            gone_after: self.defaults.gone_after,
+        }
+    }
+
+    async fn fetch(&self, doc: &Document, cond: &Conditional) -> FetchReport {
+        let report = self.fetcher.fetch(&doc.url, cond).await;
+        self.metrics.fetch_latency(report.duration);
+        if report.status == Some(429) {
+            self.metrics
+                .rate_limit_waits
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        report
+    }
+
+    /// Checks one document now. Errors are storage errors only: a page that
+    /// cannot be fetched or extracted is a recorded `Verdict::Failed`.
+    pub async fn check(&self, doc: &Document) -> Result<Outcome, StoreError> {
+        let started = Instant::now();
+        let known = self.store.known(&doc.id, self.defaults.flap_window).await?;
+        if known.state.paused {
+            return Ok(Outcome::of(Verdict::Paused));
+        }
+        let rules = ObserveRules::for_document(doc, &self.defaults);
+        let rules_hash = rules.fingerprint();
+        let rules_changed = known.state.rules_hash.as_deref() != Some(rules_hash.as_str());
+        let mut state = known.decide_state();
+        let expected_latest = known.latest.as_ref().map(|v| v.hash.clone());
+
+        // New rules re-extract the stored page first, so that what they
+        // change by themselves is a technical update, not a change.
+        let mut technical: Option<(i64, Vec<Clause>, String)> = None;
+        if let (Some(v), true) = (&known.latest, rules_changed) {
+            if let Some(snapshot) = &v.snapshot {
+                if let Some((body, content_type)) = self.store.snapshot(snapshot).await? {
+                    match observe::observe_bytes(
+                        &body,
+                        doc.url.as_str(),
+                        content_type.as_deref(),
+                        &rules,
+                    ) {
+                        Ok(o) if o.hash != v.hash => {
+                            tracing::info!(document = %doc.id, version = v.version, "technical update: version re-extracted with new rules");
+                            if let Some(l) = &mut state.latest {
+                                l.hash = o.hash.clone();
+                            }
+                            state.technical = true;
+                            technical = Some((v.id, o.clauses, o.hash));
+                        }
+                        Ok(_) => {}
+                        Err(f) => {
+                            tracing::warn!(document = %doc.id, class = %f.class, error = %f.error, "stored snapshot does not extract with the new rules");
+                        }
+                    }
+                }
+            }
+        }
+        // Validators are only worth sending when the stored version was made
+        // by the same rules: otherwise a 304 would hide the new extraction.
+        let cond = if known.latest.is_some() && !rules_changed {
+            Conditional {
+                etag: known.state.etag.clone(),
+                last_modified: known.state.last_modified.clone(),
+            }
+        } else {
+            Conditional::default()
+        };
+
+        let report = self.fetch(doc, &cond).await;
+        let mut logs = vec![fetch_log(&report)];
+        // The latest clauses are only read once a body came back: a 304
+        // needs none of them.
+        let old_clauses: Option<Vec<Clause>> = match (&technical, &known.latest) {
+            (Some((_, c, _)), _) => Some(c.clone()),
+            (None, Some(v))
+                if !matches!(
+                    report.result,
+                    Ok(crate::pipeline::fetch::Fetched::NotModified)
+                ) =>
+            {
+                Some(self.store.clauses(v.id).await?)
+            }
+            _ => None,
+        };
+        let last_chars = old_clauses.as_deref().map(char_count);
+        let seen = observe::observe_fetch(report, &rules, last_chars);
+        let now = Utc::now();
+        let decision = match decide::decide(&state, &seen, None, &self.settings(), now) {
+            Step::Decided(d) => d,
+            Step::ConfirmByFetch => {
+                let report = self.fetch(doc, &Conditional::default()).await;
+                let mut log = fetch_log(&report);
+                let second = observe::observe_fetch(report, &rules, last_chars);
+                log.outcome = "confirmation";
+                if let Seen::Failed(f) = &second {
+                    log.error = Some((f.class, f.error.clone()));
+                }
+                logs.push(log);
+                match decide::decide(&state, &seen, Some(&second), &self.settings(), Utc::now()) {
+                    Step::Decided(d) => {
+                        if d.verdict == Verdict::Disagreed {
+                            tracing::info!(document = %doc.id, candidate = seen.hash().unwrap_or("-"), second = second.hash().unwrap_or("-"), "change not confirmed by a second fetch");
+                        }
+                        d
+                    }
+                    Step::ConfirmByFetch => unreachable!("a confirmation was given"),
+                }
+            }
+        };
+        logs[0].outcome = decision.verdict.label();
+        if let Verdict::Failed { class, error } = &decision.verdict {
+            logs[0].error = Some((*class, error.clone()));
+        }
+
+        let mut outcome = Outcome::of(decision.verdict.clone());
+        let mut version_write = None;
+        let page = match &seen {
+            Seen::Page { page, observation } => Some((page, observation)),
+            _ => None,
+        };
+        if let (Verdict::NewVersion { version, previous }, Some((page, observation))) =
+            (&decision.verdict, page)
+        {
+            let changes = old_clauses.as_ref().map(|old| {
+                Arc::new(diff::diff(
+                    old,
+                    &observation.clauses,
+                    &self.diff_options,
+                    &doc.language,
+                ))
+            });
+            let cosmetic = old_clauses.as_ref().is_some_and(|old| {
+                clauses::letters_hash(old) == clauses::letters_hash(&observation.clauses)
+            });
+            let announcement = match (&changes, &expected_latest) {
+                (Some(cs), Some(old_hash)) if !cs.is_empty() && !cosmetic => {
+                    Some(self.announce.change_thread(
+                        doc,
+                        cs,
+                        *version,
+                        *previous,
+                        now,
+                        announce::change_key(
+                            &doc.id,
+                            state_hash(&state, old_hash),
+                            &observation.hash,
+                        ),
+                    ))
+                }
+                _ => None,
+            };
+            version_write = Some(VersionWrite {
+                snapshot: SnapshotIn {
+                    body: &page.body,
+                    content_type: page.content_type.as_deref(),
+                    encoding: Some(page.encoding),
+                },
+                clauses: &observation.clauses,
+                hash: &observation.hash,
+                cosmetic,
+                changeset: changes.as_deref().map(changeset_in),
+                announcement,
+            });
+            outcome.changes = changes;
+            outcome.cosmetic = cosmetic;
+        }
+        let notice = gone_notice(&self.announce, doc, &decision, &seen);
+        if notice.is_some() {
+            tracing::warn!(document = %doc.id, "page no longer exists: notice queued");
+        }
+        let (etag, last_modified) = match page {
+            Some((p, _)) => (p.etag.as_deref(), p.last_modified.as_deref()),
+            None => (None, None),
+        };
+        let recorded = self
+            .store
+            .record_check(CheckWrite {
+                document: doc,
+                fetches: &logs,
+                rules_hash: &rules_hash,
+                expected_latest: expected_latest.as_deref(),
+                technical: technical
+                    .as_ref()
+                    .map(|(id, clauses, hash)| TechnicalWrite {
+                        version_id: *id,
+                        clauses,
+                        hash,
+                    }),
+                decision: &decision,
+                etag,
+                last_modified,
+                version: version_write,
+                notice: notice.as_ref(),
+                now,
+            })
+            .await?;
+        match recorded {
+            Recorded::Applied { .. } => {}
+            Recorded::AlreadyRecorded { version } => {
+                outcome = Outcome::of(Verdict::Unchanged { version });
+            }
+            Recorded::Superseded { .. } => outcome = Outcome::of(Verdict::Superseded),
+        }
+        self.count(&outcome);
+        let elapsed_ms = started.elapsed().as_millis() as u64;
+        match &outcome.verdict {
+            Verdict::Failed { class, error } => {
+                tracing::warn!(document = %doc.id, outcome = "failed", class = %class, duration_ms = elapsed_ms, error = %error, "check")
+            }
+            _ => {
+                tracing::info!(document = %doc.id, outcome = outcome.label(), duration_ms = elapsed_ms, "check: {outcome}")
+            }
+        }
+        Ok(outcome)
+    }
+
+    fn count(&self, outcome: &Outcome) {
+        self.metrics.check(outcome.label());
+        if let Verdict::NewVersion { .. } = &outcome.verdict {
+            self.metrics
+                .versions_recorded
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            if let Some(cs) = &outcome.changes {
+                let s = &cs.summary;
+                for (kind, n) in [
+                    ("added", s.added),
+                    ("removed", s.removed),
+                    ("modified", s.modified),
+                    ("moved", s.moved),
+                    ("renamed", s.renamed),
+                ] {
+                    self.metrics.changes(kind, n as u64);
+                }
+            }
+        }
+    }
+}
+
+/// The key of a change names the hash the latest version had when the
+/// check began (a technical update replaces it in the same write).
+fn state_hash<'a>(state: &'a decide::State, original: &'a str) -> &'a str {
+    state.latest.as_ref().map_or(original, |l| l.hash.as_str())
+}
+
+/// The "page gone" notice a decision asks for.
+fn gone_notice(
+    announce: &Announce,
+    doc: &Document,
+    decision: &Decision,
+    seen: &Seen,
+) -> Option<crate::store::NewThread> {
+    let since = decision.gone_since?;
+    let status = match seen {
+        Seen::Failed(f) => f.status.unwrap_or(404),
+        _ => 404,
+    };
+    Some(announce.gone_notice(doc, status, since))
+}
+
+fn fetch_log(report: &FetchReport) -> FetchLog {
+    FetchLog {
+        url: report.url.to_string(),
+        started_at: report.started_at,
+        status: report.status,
+        bytes: report.bytes,
+        duration_ms: report.duration.as_millis() as u64,
+        attempts: report.attempts,
+        outcome: "",
+        error: None,
+    }
+}
