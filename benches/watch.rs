@@ -105,31 +105,20 @@ async fn round(name: &'static str, checker: &Checker, docs: &Arc<Vec<Document>>)
     let cpu0 = cpu_ticks(Path::new("/proc/self/stat")).unwrap_or(0);
     let server0 = server_ticks();
     let start = Instant::now();
-    let mut set = tokio::task::JoinSet::new();
-    // Same bound as `clausewatch check`: max_concurrent (8) × 2 checks in flight.
-    let permits = Arc::new(tokio::sync::Semaphore::new(16));
-    for i in 0..docs.len() {
-        let checker = checker.clone();
-        let docs = Arc::clone(docs);
-        let permits = Arc::clone(&permits);
-        set.spawn(async move {
-            let _permit = permits.acquire_owned().await.expect("semaphore open");
-            checker.check(&docs[i]).await
-        });
-    }
+    // The same bounded runner as `clausewatch check`.
+    let results = checker.check_many(docs).await;
     let mut outcomes = BTreeMap::new();
     let mut first_failure = None;
-    while let Some(joined) = set.join_next().await {
-        let (label, error) = match joined {
-            Ok(Ok(outcome)) => {
+    for result in results {
+        let (label, error) = match result {
+            Ok(outcome) => {
                 let error = match &outcome.verdict {
                     Verdict::Failed { error, .. } => Some(error.clone()),
                     _ => None,
                 };
                 (outcome.label(), error)
             }
-            Ok(Err(e)) => ("store_error", Some(e.to_string())),
-            Err(e) => ("task_error", Some(e.to_string())),
+            Err(e) => ("store_error", Some(e.to_string())),
         };
         if let Some(error) = error {
             first_failure.get_or_insert(error);

@@ -327,3 +327,29 @@ fn two_checks_at_once_record_one_version() {
         failures.join("\n\n")
     );
 }
+
+/// Exit statuses as documented: a database that is not one exits 3 (a
+/// machine problem), an unknown document 2 (bad input), each with one
+/// message naming what is wrong.
+#[test]
+fn database_errors_exit_3_and_bad_input_exits_2() {
+    let server = TestServer::start();
+    let bot = Bot::new(&server.url("/p"));
+    let not_a_db = bot.dir.path().join("notes.txt");
+    std::fs::write(&not_a_db, "these are notes, not an SQLite database\n".repeat(200))
+        .expect("write a text file");
+    let out = bot.run(&["status", "--db", &not_a_db.to_string_lossy()]);
+    assert_eq!(out.status.code(), Some(3), "{}", show(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("notes.txt") && stderr.lines().count() == 1,
+        "one line naming the file: {stderr}"
+    );
+    let out = bot.run(&["check", "no-such-doc"]);
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no-such-doc"),
+        "{}",
+        show(&out)
+    );
+}

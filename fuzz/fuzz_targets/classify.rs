@@ -17,7 +17,7 @@ fuzz_target!(|data: &[u8]| {
         .map(|(n, v)| vec![(n.to_string(), v.to_string())])
         .unwrap_or_default();
     if let Some(p) = inspect_page(status, &headers, body) {
-        assert!(matches!(p.class(), "blocked" | "soft_error"));
+        assert!(matches!(p.class().as_str(), "blocked" | "soft_error"));
     }
     let _ = inspect_error_body(status, body);
     let last_good = match data[2] {

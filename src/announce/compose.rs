@@ -354,7 +354,7 @@ pub fn compose_thread(input: &ThreadInput, opts: &ComposeOptions) -> Vec<Post> {
         .collect();
     let details = pack(&blocks, &fit);
 
-    if 1 + details.len() <= max_posts {
+    if details.len() < max_posts {
         bodies.extend(details.into_iter().map(|d| d.text));
     } else if max_posts >= 2 {
         let kept = max_posts - 2;

@@ -13,9 +13,29 @@ use chrono::{DateTime, Utc};
 use crate::config::{Config, Document};
 use crate::domain::{Lang, ThreadKind, Visibility};
 use crate::pipeline::diff::ChangeSet;
-use crate::store::{NewPost, NewThread};
 use compose::{compose_thread, ComposeOptions, ThreadInput};
 use count::status_length;
+
+/// A post of a thread, as the outbox keeps it until it is sent.
+#[derive(Debug, Clone)]
+pub struct NewPost {
+    pub text: String,
+    pub spoiler: Option<String>,
+    pub visibility: Visibility,
+    pub language: Option<Lang>,
+}
+
+/// A thread for the outbox: what [`Announce`] makes, and all the store
+/// and the publisher need to post it exactly once, in order.
+#[derive(Debug, Clone)]
+pub struct NewThread {
+    /// Unique: a second thread with the same key is ignored.
+    pub key: String,
+    pub kind: ThreadKind,
+    pub document_id: Option<String>,
+    pub in_reply_to: Option<String>,
+    pub posts: Vec<NewPost>,
+}
 
 /// How threads are composed: the composer's options (the character limit
 /// learned from the instance at start) and the visibilities.

@@ -28,37 +28,14 @@ pub async fn check(args: CheckArgs) -> Result<Exit> {
     };
     let store = open_store(&config).await?;
     let checker = Checker::new(&config, store.clone(), Announce::from_config(&config))?;
-    // Documents are checked concurrently; the fetcher's limits keep this
-    // polite (one request at a time per host).
-    let mut set = tokio::task::JoinSet::new();
-    // As in the scheduler: bound the checks in flight, not only the fetches,
-    // so a large config does not starve the database pool.
-    let permits = Arc::new(tokio::sync::Semaphore::new(
-        config.defaults.max_concurrent * 2,
-    ));
-    for (i, doc) in docs.iter().enumerate() {
-        let checker = checker.clone();
-        let doc = (*doc).clone();
-        let permits = permits.clone();
-        set.spawn(async move {
-            let _permit = permits
-                .acquire_owned()
-                .await
-                .expect("semaphore never closed");
-            (i, checker.check(&doc).await)
-        });
-    }
-    let mut results = Vec::new();
-    while let Some(r) = set.join_next().await {
-        results.push(r.context("check task")?);
-    }
-    results.sort_by_key(|(i, _)| *i);
+    let docs: Vec<Document> = docs.into_iter().cloned().collect();
+    let results = checker.check_many(&docs).await;
     let mut failed = 0;
     let mut out = std::io::stdout().lock();
-    for (i, r) in results {
+    for (doc, r) in docs.iter().zip(results) {
         let outcome = r?;
         failed += outcome.is_failure() as usize;
-        writeln!(out, "{}: {}", docs[i].id, outcome)?;
+        writeln!(out, "{}: {}", doc.id, outcome)?;
     }
     store.close().await;
     Ok(if failed > 0 {

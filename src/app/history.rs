@@ -24,7 +24,8 @@ pub async fn history(args: HistoryArgs) -> Result<Exit> {
     let mut out = std::io::stdout().lock();
     match args.format {
         OutputFormat::Json => {
-            serde_json::to_writer_pretty(&mut out, &versions)?;
+            let entries: Vec<json::HistoryEntry> = versions.iter().map(Into::into).collect();
+            serde_json::to_writer_pretty(&mut out, &entries)?;
             writeln!(out)?;
         }
         OutputFormat::Text => {

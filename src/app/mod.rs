@@ -1,6 +1,6 @@
 //! The command line: one file per command, each with its arguments and an
 //! entry point that only wires stages together and renders their results
-//! (text or JSON). The daemon's composition root is [`run`].
+//! (text or JSON). The daemon's composition root is [`run`](mod@run).
 //!
 //! Every entry point returns an [`Exit`]. Errors caused by what the user
 //! typed or wrote are [`BadInput`] (exit 2); database and other machine
@@ -14,7 +14,6 @@ use std::sync::Arc;
 use anyhow::{anyhow, Context, Result};
 use chrono::{DateTime, NaiveDate, Utc};
 use clap::{Args, ValueEnum};
-use serde::Serialize;
 use tokio::sync::watch;
 use url::Url;
 
@@ -37,6 +36,7 @@ pub mod extract_cmd;
 use extract_cmd::{ad_hoc_rules, load_source};
 pub mod history;
 pub mod import;
+pub mod json;
 pub mod run;
 pub mod setup;
 pub mod show;
@@ -181,29 +181,11 @@ fn unknown_document(config: &Config, id: &str) -> anyhow::Error {
     ))
 }
 
-#[derive(Serialize)]
-struct ClauseOut<'a> {
-    position: u32,
-    kind: &'static str,
-    path: &'a str,
-    text: &'a str,
-    hash: &'a str,
-}
-
 fn print_clauses(clauses: &[Clause], format: OutputFormat) -> Result<()> {
     let mut out = std::io::stdout().lock();
     match format {
         OutputFormat::Json => {
-            let rows: Vec<ClauseOut> = clauses
-                .iter()
-                .map(|c| ClauseOut {
-                    position: c.position,
-                    kind: c.kind.name(),
-                    path: &c.path,
-                    text: &c.text,
-                    hash: &c.hash,
-                })
-                .collect();
+            let rows: Vec<json::ClauseEntry> = clauses.iter().map(Into::into).collect();
             serde_json::to_writer_pretty(&mut out, &rows)?;
             writeln!(out)?;
         }

@@ -4,7 +4,7 @@ use super::*;
 
 #[derive(Args, Debug)]
 pub struct LoginArgs {
-    /// The instance, e.g. https://mastodon.social
+    /// The instance, e.g. `https://mastodon.social`.
     #[arg(long)]
     pub instance: Url,
     /// Where to write the token (mode 0600).

@@ -21,10 +21,13 @@ pub async fn status(args: StatusArgs) -> Result<Exit> {
     let mut out = std::io::stdout().lock();
     match args.format {
         OutputFormat::Json => {
-            serde_json::to_writer_pretty(
-                &mut out,
-                &serde_json::json!({ "documents": docs, "outbox": outbox, "mention_cursor": cursor }),
-            )?;
+            let report = json::Status {
+                json_version: json::JSON_VERSION,
+                documents: docs.iter().map(Into::into).collect(),
+                outbox: (&outbox).into(),
+                mention_cursor: cursor.clone(),
+            };
+            serde_json::to_writer_pretty(&mut out, &report)?;
             writeln!(out)?;
         }
         OutputFormat::Text => {

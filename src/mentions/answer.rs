@@ -212,7 +212,7 @@ async fn diff_answer(
         to_v.version == from_v.version + 1,
         ctx.store.changeset_json(to_v.id).await?,
     ) {
-        (true, Some(json)) => serde_json::from_str(&json).ok(),
+        (true, Some(json)) => diff::stored::from_json(&json).ok(),
         _ => None,
     };
     let changes = match stored {

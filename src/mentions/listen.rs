@@ -312,7 +312,7 @@ impl Listener {
                         .store
                         .changeset_json(id)
                         .await?
-                        .and_then(|json| serde_json::from_str(&json).ok());
+                        .and_then(|json| crate::pipeline::diff::stored::from_json(&json).ok());
                     version.zip(changes).map(|(v, cs)| (doc, v, cs))
                 }
                 _ => None,

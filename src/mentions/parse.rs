@@ -705,7 +705,7 @@ fn content_parts(tokens: &[Token]) -> Vec<String> {
         .iter()
         .flat_map(|t| {
             t.key
-                .split(|c: char| matches!(c, '-' | '_' | '/' | '\''))
+                .split(['-', '_', '/', '\''])
                 .map(str::to_string)
                 .collect::<Vec<_>>()
         })

@@ -203,15 +203,17 @@ mod tests {
     use crate::pipeline::extract::Block;
 
     fn apply(f: &NoiseFilter, texts: &[&str]) -> Vec<Clause> {
-        split(&f.clean_blocks(Extracted {
-            blocks: texts
-                .iter()
-                .map(|t| Block {
-                    kind: ClauseKind::Paragraph,
-                    text: t.to_string(),
-                })
-                .collect(),
-        }))
+        split(
+            &f.clean_blocks(Extracted {
+                blocks: texts
+                    .iter()
+                    .map(|t| Block {
+                        kind: ClauseKind::Paragraph,
+                        text: t.to_string(),
+                    })
+                    .collect(),
+            }),
+        )
     }
 
     #[test]
@@ -255,16 +257,22 @@ mod tests {
     #[test]
     fn versions_differing_only_in_noise_hash_alike() {
         let f = NoiseFilter::default();
-        let a = apply(&f, &[
-            "Policy",
-            "Updated 2 minutes ago",
-            "Contact https://x.com/c?sid=1",
-        ]);
-        let b = apply(&f, &[
-            "Policy",
-            "Updated 17 minutes ago",
-            "Contact https://x.com/c?sid=2",
-        ]);
+        let a = apply(
+            &f,
+            &[
+                "Policy",
+                "Updated 2 minutes ago",
+                "Contact https://x.com/c?sid=1",
+            ],
+        );
+        let b = apply(
+            &f,
+            &[
+                "Policy",
+                "Updated 17 minutes ago",
+                "Contact https://x.com/c?sid=2",
+            ],
+        );
         assert_eq!(version_hash(&a), version_hash(&b));
         assert_eq!(a.len(), 2, "the timestamp-only clause is dropped");
         assert_eq!(a[1].position, 1);

@@ -168,7 +168,7 @@ pub enum Seen {
     /// 304: the stored version still holds.
     NotModified,
     Page {
-        page: Page,
+        page: Box<Page>,
         observation: Observation,
     },
     Failed(Failure),

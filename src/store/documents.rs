@@ -3,7 +3,6 @@
 //! flapping) and what `status` shows.
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 use sqlx::FromRow;
 
 use super::versions::VersionInfo;
@@ -56,7 +55,7 @@ impl Known {
 }
 
 /// What `clausewatch status` shows of a document.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct DocumentStatus {
     pub id: String,
     pub name: String,

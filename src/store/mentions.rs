@@ -1,7 +1,6 @@
 //! Mentions handled, rate limits, subscriptions.
 
 use chrono::{DateTime, Utc};
-use sqlx::Row;
 
 use super::outbox::{insert_thread, NewThread};
 use super::{ts, Result, Store};
@@ -70,19 +69,16 @@ impl Store {
         since: DateTime<Utc>,
         outcomes: &[MentionOutcome],
     ) -> Result<i64> {
-        let rows =
-            sqlx::query("SELECT outcome FROM mentions WHERE account = ? AND received_at >= ?")
-                .bind(account)
-                .bind(ts(since))
-                .fetch_all(&self.pool)
-                .await?;
-        Ok(rows
+        let seen: Vec<String> = sqlx::query_scalar(
+            "SELECT outcome FROM mentions WHERE account = ? AND received_at >= ?",
+        )
+        .bind(account)
+        .bind(ts(since))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(seen
             .iter()
-            .filter(|r| {
-                outcomes
-                    .iter()
-                    .any(|o| o.as_str() == r.get::<String, _>(0).as_str())
-            })
+            .filter(|o| outcomes.iter().any(|want| want.as_str() == o.as_str()))
             .count() as i64)
     }
 

@@ -2,30 +2,10 @@
 
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
-use sqlx::Row;
 
 use super::{parse_ts, ts, Result, Store, Tx};
-use crate::domain::{Lang, OutboxState, ThreadKind, Visibility};
-
-/// A post to write to the outbox.
-#[derive(Debug, Clone)]
-pub struct NewPost {
-    pub text: String,
-    pub spoiler: Option<String>,
-    pub visibility: Visibility,
-    pub language: Option<Lang>,
-}
-
-/// A thread to write to the outbox.
-#[derive(Debug, Clone)]
-pub struct NewThread {
-    /// Unique: a second thread with the same key is ignored.
-    pub key: String,
-    pub kind: ThreadKind,
-    pub document_id: Option<String>,
-    pub in_reply_to: Option<String>,
-    pub posts: Vec<NewPost>,
-}
+pub use crate::announce::{NewPost, NewThread};
+use crate::domain::{Lang, OutboxState, Visibility};
 
 /// A post the publisher should send now.
 #[derive(Debug, Clone)]
@@ -45,8 +25,25 @@ pub struct DuePost {
     pub created_at: DateTime<Utc>,
 }
 
+#[derive(sqlx::FromRow)]
+struct DueRow {
+    id: i64,
+    thread_id: i64,
+    seq: i64,
+    text: String,
+    spoiler: Option<String>,
+    visibility: String,
+    language: Option<String>,
+    idempotency_key: String,
+    state: String,
+    created_at: String,
+    next_attempt_at: Option<String>,
+    in_reply_to: Option<String>,
+    previous_remote_id: Option<String>,
+}
+
 /// Counts for `status` and metrics.
-#[derive(Debug, Clone, Default, serde::Serialize)]
+#[derive(Debug, Clone, Default)]
 pub struct OutboxSummary {
     pub pending: i64,
     pub sending: i64,
@@ -56,7 +53,7 @@ pub struct OutboxSummary {
     pub failures: Vec<OutboxFailure>,
 }
 
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct OutboxFailure {
     pub thread: String,
     pub seq: i64,
@@ -123,10 +120,11 @@ impl Store {
     /// that has no failed post, whose previous post is sent, and whose retry
     /// time has come. Threads go out one at a time, posts in order.
     pub async fn next_due_post(&self, now: DateTime<Utc>) -> Result<Option<DuePost>> {
-        let row = sqlx::query(
+        let row: Option<DueRow> = sqlx::query_as(
             "SELECT o.id, o.thread_id, o.seq, o.text, o.spoiler, o.visibility, o.language, o.idempotency_key,
                     o.state, o.created_at, o.next_attempt_at, t.in_reply_to,
                     (SELECT p.remote_id FROM outbox p WHERE p.thread_id = o.thread_id AND p.seq = o.seq - 1)
+                        AS previous_remote_id
              FROM outbox o JOIN threads t ON t.id = o.thread_id
              WHERE o.state IN ('pending', 'sending')
                AND NOT EXISTS (SELECT 1 FROM outbox f WHERE f.thread_id = o.thread_id AND f.state = 'failed')
@@ -136,29 +134,30 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?;
         let Some(r) = row else { return Ok(None) };
-        let next: Option<String> = r.get(10);
-        if let Some(n) = next {
-            if parse_ts(&n) > now {
-                return Ok(None);
-            }
+        if r.next_attempt_at
+            .as_deref()
+            .is_some_and(|n| parse_ts(n) > now)
+        {
+            return Ok(None);
         }
-        let seq: i64 = r.get(2);
-        let reply_to: Option<String> = if seq == 1 { r.get(11) } else { r.get(12) };
         Ok(Some(DuePost {
-            id: r.get(0),
-            thread_id: r.get(1),
-            seq,
-            text: r.get(3),
-            spoiler: r.get(4),
-            visibility: r.get::<String, _>(5).parse()?,
-            language: r
-                .get::<Option<String>, _>(6)
-                .map(|l| l.parse())
-                .transpose()?,
-            idempotency_key: r.get(7),
-            maybe_sent: r.get::<String, _>(8).parse::<OutboxState>()? == OutboxState::Sending,
-            reply_to,
-            created_at: parse_ts(r.get(9)),
+            id: r.id,
+            thread_id: r.thread_id,
+            seq: r.seq,
+            text: r.text,
+            spoiler: r.spoiler,
+            visibility: r.visibility.parse()?,
+            language: r.language.map(|l| l.parse()).transpose()?,
+            idempotency_key: r.idempotency_key,
+            maybe_sent: r.state.parse::<OutboxState>()? == OutboxState::Sending,
+            // Post 1 answers what the thread answers; the others, the post
+            // before them.
+            reply_to: if r.seq == 1 {
+                r.in_reply_to
+            } else {
+                r.previous_remote_id
+            },
+            created_at: parse_ts(&r.created_at),
         }))
     }
 
@@ -248,33 +247,26 @@ impl Store {
     }
 
     pub async fn outbox_summary(&self) -> Result<OutboxSummary> {
-        let rows = sqlx::query("SELECT state, COUNT(*) FROM outbox GROUP BY state")
-            .fetch_all(&self.pool)
-            .await?;
+        let rows: Vec<(String, i64)> =
+            sqlx::query_as("SELECT state, COUNT(*) FROM outbox GROUP BY state")
+                .fetch_all(&self.pool)
+                .await?;
         let mut s = OutboxSummary::default();
-        for r in rows {
-            let n: i64 = r.get(1);
-            match r.get::<String, _>(0).parse()? {
+        for (state, n) in rows {
+            match state.parse()? {
                 OutboxState::Pending => s.pending = n,
                 OutboxState::Sending => s.sending = n,
                 OutboxState::Sent => s.sent = n,
                 OutboxState::Failed => s.failed = n,
             }
         }
-        let failures = sqlx::query(
-            "SELECT t.key, o.seq, COALESCE(o.last_error, '') FROM outbox o JOIN threads t ON t.id = o.thread_id
+        s.failures = sqlx::query_as(
+            "SELECT t.key AS thread, o.seq, COALESCE(o.last_error, '') AS error
+             FROM outbox o JOIN threads t ON t.id = o.thread_id
              WHERE o.state = 'failed' ORDER BY o.id",
         )
         .fetch_all(&self.pool)
         .await?;
-        s.failures = failures
-            .iter()
-            .map(|r| OutboxFailure {
-                thread: r.get(0),
-                seq: r.get(1),
-                error: r.get(2),
-            })
-            .collect();
         Ok(s)
     }
 }
@@ -282,6 +274,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::ThreadKind;
     use crate::store::testing;
 
     fn thread(key: &str, posts: usize) -> NewThread {

@@ -6,7 +6,6 @@
 use std::io::Read;
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 use sqlx::FromRow;
 
 use super::{documents, parse_ts, sha256_hex, ts, Result, Store, StoreError, Tx};
@@ -14,9 +13,8 @@ use crate::config::Document;
 use crate::pipeline::clauses::{Clause, ClauseKind};
 
 /// One row of a version's history.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct VersionInfo {
-    #[serde(skip)]
     pub id: i64,
     pub version: i64,
     pub first_seen: DateTime<Utc>,
@@ -27,11 +25,10 @@ pub struct VersionInfo {
     /// Only case, whitespace, punctuation or markup changed: never announced.
     pub cosmetic: bool,
     /// Counts of the change set against the previous version, when there is one.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub changes: Option<ChangeCounts>,
 }
 
-#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ChangeCounts {
     pub added: i64,
     pub removed: i64,

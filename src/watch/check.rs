@@ -103,6 +103,13 @@ impl std::fmt::Display for Outcome {
     }
 }
 
+/// Checks in flight at once. The fetcher limits requests, but a check also
+/// holds database connections and memory around its fetch; without a bound,
+/// a thousand documents due at once queue on the pool until it times out.
+pub fn checks_in_flight(d: &Defaults) -> usize {
+    d.max_concurrent * 2
+}
+
 /// Builds the fetch settings from `[defaults]`.
 pub fn fetch_settings(d: &Defaults) -> FetchSettings {
     FetchSettings {
@@ -143,7 +150,7 @@ pub fn counts(cs: &ChangeSet) -> ChangeCounts {
 pub fn changeset_in(cs: &ChangeSet) -> ChangeSetIn {
     ChangeSetIn {
         counts: counts(cs),
-        json: serde_json::to_string(cs).expect("change sets serialize"),
+        json: diff::stored::to_json(cs),
     }
 }
 
@@ -405,6 +412,50 @@ impl Checker {
             }
         }
         Ok(outcome)
+    }
+
+    /// Checks several documents, at most [`checks_in_flight`] at once: a
+    /// check is started only when a permit is free, so memory stays flat
+    /// however many documents there are. Results come in `docs` order.
+    pub async fn check_many(&self, docs: &[Document]) -> Vec<Result<Outcome, StoreError>> {
+        let permits = Arc::new(tokio::sync::Semaphore::new(checks_in_flight(
+            &self.defaults,
+        )));
+        let mut set = tokio::task::JoinSet::new();
+        for (i, doc) in docs.iter().enumerate() {
+            let permit = permits
+                .clone()
+                .acquire_owned()
+                .await
+                .expect("the semaphore is never closed");
+            let checker = self.clone();
+            let doc = doc.clone();
+            set.spawn(async move {
+                let outcome = checker.check(&doc).await;
+                drop(permit);
+                (i, outcome)
+            });
+        }
+        let mut results: Vec<Option<Result<Outcome, StoreError>>> =
+            (0..docs.len()).map(|_| None).collect();
+        while let Some(joined) = set.join_next().await {
+            match joined {
+                Ok((i, outcome)) => results[i] = Some(outcome),
+                Err(e) => tracing::error!(error = %e, "check task failed"),
+            }
+        }
+        results
+            .into_iter()
+            .zip(docs)
+            .map(|(r, doc)| {
+                r.unwrap_or_else(|| {
+                    Ok(Outcome::of(Verdict::Failed {
+                        class: crate::domain::FailureClass::Internal,
+                        error: format!("{}: the check did not finish", doc.id),
+                    }))
+                })
+            })
+            .collect()
     }
 
     fn count(&self, outcome: &Outcome) {

@@ -313,7 +313,7 @@ mod tests {
     fn page(hash: &str) -> Seen {
         let url = url::Url::parse("https://x.test/p").unwrap();
         Seen::Page {
-            page: crate::pipeline::fetch::Page {
+            page: Box::new(crate::pipeline::fetch::Page {
                 final_url: url,
                 status: 200,
                 content_type: None,
@@ -323,7 +323,7 @@ mod tests {
                 etag: None,
                 last_modified: None,
                 headers: Vec::new(),
-            },
+            }),
             observation: Observation {
                 clauses: Vec::<Clause>::new(),
                 hash: hash.to_string(),
@@ -382,7 +382,8 @@ mod tests {
             }),
             ..at_version(3, "cur")
         };
-        let rows: Vec<(&str, State, Seen, Option<Seen>, Settings, Verdict)> = vec![
+        type Row = (&'static str, State, Seen, Option<Seen>, Settings, Verdict);
+        let rows: Vec<Row> = vec![
             (
                 "first page ever",
                 State::default(),

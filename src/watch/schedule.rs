@@ -46,12 +46,9 @@ pub async fn run(
     shutdown: watch::Receiver<bool>,
 ) {
     let mut tasks = tokio::task::JoinSet::new();
-    // Checks in flight at once. The fetcher limits requests, but a check
-    // also holds database connections around its fetch; without this, a
-    // thousand documents due at start queue on the pool until it times out.
-    let permits = Arc::new(tokio::sync::Semaphore::new(
-        config.defaults.max_concurrent * 2,
-    ));
+    let permits = Arc::new(tokio::sync::Semaphore::new(super::check::checks_in_flight(
+        &config.defaults,
+    )));
     for doc in config.documents.clone() {
         let permits = permits.clone();
         let checker = checker.clone();

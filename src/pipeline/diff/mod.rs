@@ -4,7 +4,7 @@
 //! re-wrapping, markup, quote style or invisible characters never produce a
 //! change; quotes are taken from the original wording (`text`).
 //!
-//! Alignment is described in [`align`]: unchanged clauses anchor the two
+//! Alignment is described in `align`: unchanged clauses anchor the two
 //! versions, identical clauses that changed place are *moved*, similar ones
 //! are *modified* (headings: *renamed*), the rest *added* / *removed*.
 //!
@@ -26,6 +26,8 @@ use serde::{Deserialize, Serialize};
 use crate::pipeline::clauses::Clause;
 use align::Pairing;
 use watch::Direction;
+
+pub mod stored;
 
 pub use render::render_text;
 pub use watch::{WatchTerms, WatchTermsConfig};

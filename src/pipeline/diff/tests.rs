@@ -330,7 +330,7 @@ fn one_for_one_replacement_in_place_is_modified_even_if_short() {
         "Body text stays the same.",
     ];
     let s = align::similarity(&doc(&old)[1].norm, &doc(&new)[1].norm);
-    assert!(s < 0.5 && s >= 0.25, "{s}");
+    assert!((0.25..0.5).contains(&s), "{s}");
     assert_eq!(kinds(&run(&old, &new)), vec![ChangeKind::Modified]);
     // Two candidates in the gap: no positional hint, the normal threshold applies.
     let new2 = [

@@ -23,6 +23,11 @@
 //! Per-host limits are keyed by the host name of the requested URL (not the port, not the
 //! redirect target).
 
+// A fetch error carries the URLs it is about (a refused redirect names
+// both); it is returned once per fetch, never in a loop, so its size costs
+// nothing worth boxing for.
+#![allow(clippy::result_large_err)]
+
 mod charset;
 mod limit;
 mod retry;
@@ -114,7 +119,8 @@ const ERROR_BODY_MAX_BYTES: usize = 64 * 1024;
 #[derive(Debug)]
 pub enum Fetched {
     NotModified,
-    Page(Page),
+    /// Boxed: a page is large and a 304 is nothing.
+    Page(Box<Page>),
 }
 
 #[derive(Debug)]
@@ -454,7 +460,7 @@ impl Fetcher {
             bytes: body.len() as u64,
             retry_after: None,
             error_body: None,
-            result: Ok(Fetched::Page(Page {
+            result: Ok(Fetched::Page(Box::new(Page {
                 final_url,
                 status,
                 content_type,
@@ -464,7 +470,7 @@ impl Fetcher {
                 etag,
                 last_modified,
                 headers,
-            })),
+            }))),
         }
     }
 }
