@@ -336,8 +336,11 @@ fn database_errors_exit_3_and_bad_input_exits_2() {
     let server = TestServer::start();
     let bot = Bot::new(&server.url("/p"));
     let not_a_db = bot.dir.path().join("notes.txt");
-    std::fs::write(&not_a_db, "these are notes, not an SQLite database\n".repeat(200))
-        .expect("write a text file");
+    std::fs::write(
+        &not_a_db,
+        "these are notes, not an SQLite database\n".repeat(200),
+    )
+    .expect("write a text file");
     let out = bot.run(&["status", "--db", &not_a_db.to_string_lossy()]);
     assert_eq!(out.status.code(), Some(3), "{}", show(&out));
     let stderr = String::from_utf8_lossy(&out.stderr);
