@@ -88,6 +88,10 @@ words! {
         Redirect = "redirect",
         Body = "body",
         InvalidUrl = "invalid_url",
+        /// The URL or a redirect resolves to a loopback, link-local,
+        /// private or unique-local address and `allow_private_addresses`
+        /// is off.
+        PrivateAddress = "private_address",
         Client = "client",
         /// A bot challenge or access-denied page stood in for the policy.
         Blocked = "blocked",
@@ -98,6 +102,12 @@ words! {
         SelectorMismatch = "selector_mismatch",
         TooShort = "too_short",
         Extraction = "extraction",
+        /// A 200 whose body is not the policy: binary, an image, a PDF for
+        /// a document not declared as PDF.
+        UnexpectedContent = "unexpected_content",
+        /// The text was decoded with the wrong charset (the header or
+        /// `<meta>` lies).
+        BadEncoding = "bad_encoding",
         /// The check did not finish (a panic in a stage, or a task error).
         Internal = "internal",
     }

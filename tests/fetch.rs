@@ -28,6 +28,8 @@ fn settings() -> FetchSettings {
         per_host_delay: Duration::ZERO,
         max_concurrent: 4,
         allow_cross_host_redirects: false,
+        // The test server is on 127.0.0.1.
+        allow_private_addresses: true,
     }
 }
 

@@ -53,7 +53,9 @@ pub(super) async fn load_source(
 ) -> Result<observe::Observation> {
     if source.starts_with("http://") || source.starts_with("https://") {
         let url = Url::parse(source).map_err(|e| bad(format!("invalid URL {source:?}: {e}")))?;
-        let fetcher = Fetcher::new(check::fetch_settings(defaults))?;
+        let fetcher = Fetcher::new(crate::pipeline::fetch::FetchSettings::from_defaults(
+            defaults,
+        ))?;
         let report = fetcher.fetch(&url, &Conditional::default()).await;
         match observe::observe_fetch(report, rules, None) {
             Seen::Page { observation, .. } => Ok(observation),

@@ -84,6 +84,10 @@ pub struct Defaults {
     /// How long a page must answer 404/410 before "this page no longer
     /// exists" is announced.
     pub gone_after: Duration,
+    /// Fetch documents (and follow redirects) on loopback, link-local,
+    /// private and unique-local addresses. Off by default, so that a
+    /// config or a redirect cannot point the bot at the operator's network.
+    pub allow_private_addresses: bool,
 }
 
 /// `[fediverse]`: the account that posts. Absent: the bot previews threads
@@ -200,6 +204,7 @@ struct RawDefaults {
     flap_window: Option<Spanned<usize>>,
     soft_error_ratio: Option<Spanned<f64>>,
     gone_after: Option<Spanned<String>>,
+    allow_private_addresses: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -429,6 +434,7 @@ impl Config {
                 None => D::SOFT_ERROR_RATIO,
             },
             gone_after: duration(&loc, &d.gone_after, D::GONE_AFTER)?,
+            allow_private_addresses: d.allow_private_addresses.unwrap_or(false),
         };
 
         let storage_path = PathBuf::from(

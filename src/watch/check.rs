@@ -110,22 +110,6 @@ pub fn checks_in_flight(d: &Defaults) -> usize {
     d.max_concurrent * 2
 }
 
-/// Builds the fetch settings from `[defaults]`.
-pub fn fetch_settings(d: &Defaults) -> FetchSettings {
-    FetchSettings {
-        user_agent: d.user_agent.clone(),
-        connect_timeout: d.connect_timeout,
-        timeout: d.timeout,
-        max_redirects: d.max_redirects,
-        max_body_bytes: d.max_body_bytes,
-        retries: d.retries,
-        backoff_base: d.backoff_base,
-        per_host_delay: d.per_host_delay,
-        max_concurrent: d.max_concurrent,
-        ..FetchSettings::default()
-    }
-}
-
 /// The diff options from `[diff]` and `[watch_terms]`.
 pub fn diff_options(config: &Config) -> DiffOptions {
     DiffOptions {
@@ -169,7 +153,7 @@ impl Checker {
     /// A checker whose threads are composed with `announce` (the instance's
     /// limits already applied by the caller).
     pub fn new(config: &Config, store: Store, announce: Announce) -> anyhow::Result<Checker> {
-        let fetcher = Fetcher::new(fetch_settings(&config.defaults))?;
+        let fetcher = Fetcher::new(FetchSettings::from_defaults(&config.defaults))?;
         Ok(Checker {
             store,
             fetcher,

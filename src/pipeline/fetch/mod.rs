@@ -66,6 +66,29 @@ pub struct FetchSettings {
     pub per_host_delay: Duration,
     pub max_concurrent: usize,
     pub allow_cross_host_redirects: bool,
+    /// `[defaults] allow_private_addresses`: fetch documents on loopback,
+    /// link-local, private and unique-local addresses.
+    pub allow_private_addresses: bool,
+}
+
+impl FetchSettings {
+    /// The settings `[defaults]` gives (the user agent already names the
+    /// contact URL).
+    pub fn from_defaults(d: &crate::config::Defaults) -> FetchSettings {
+        FetchSettings {
+            user_agent: d.user_agent.clone(),
+            connect_timeout: d.connect_timeout,
+            timeout: d.timeout,
+            max_redirects: d.max_redirects,
+            max_body_bytes: d.max_body_bytes,
+            retries: d.retries,
+            backoff_base: d.backoff_base,
+            per_host_delay: d.per_host_delay,
+            max_concurrent: d.max_concurrent,
+            allow_private_addresses: d.allow_private_addresses,
+            ..FetchSettings::default()
+        }
+    }
 }
 
 impl Default for FetchSettings {
@@ -82,6 +105,7 @@ impl Default for FetchSettings {
             per_host_delay: D::PER_HOST_DELAY,
             max_concurrent: D::MAX_CONCURRENT,
             allow_cross_host_redirects: false,
+            allow_private_addresses: false,
         }
     }
 }
