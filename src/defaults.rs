@@ -54,3 +54,5 @@ pub const COMMAND_WINDOW: Duration = Duration::from_secs(10 * 60);
 /// Posts per 3 hours above which mentions are not answered: Mastodon allows
 /// 300, this keeps room for change threads.
 pub const REPLY_BUDGET: i64 = 240;
+/// Documents one account may subscribe to.
+pub const SUBSCRIPTIONS_PER_ACCOUNT: i64 = 20;

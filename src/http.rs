@@ -34,6 +34,10 @@ struct Health {
     scheduler: bool,
     last_success: Option<DateTime<Utc>>,
     last_success_age_seconds: Option<i64>,
+    /// Posts the server refused; their threads wait (`clausewatch outbox`).
+    outbox_failed: i64,
+    /// Why posting is paused (the token was refused), when it is.
+    publishing_paused: Option<String>,
 }
 
 async fn healthz(State(s): State<Shared>) -> impl IntoResponse {
@@ -42,12 +46,28 @@ async fn healthz(State(s): State<Shared>) -> impl IntoResponse {
     let last_success = last.ok().flatten();
     let scheduler = s.scheduler_alive.load(Ordering::Relaxed);
     let ok = database && scheduler;
+    let outbox_failed = s.store.outbox_summary().await.map_or(0, |o| o.failed);
+    let publishing_paused = s
+        .store
+        .kv_get(crate::fediverse::publisher::BLOCKED_KEY)
+        .await
+        .ok()
+        .flatten();
+    // Watching works but something waits for a person: still 200, so that
+    // a supervisor does not restart a bot that restarting cannot fix.
+    let degraded = outbox_failed > 0 || publishing_paused.is_some();
     let body = Health {
-        status: if ok { "ok" } else { "failing" },
+        status: match (ok, degraded) {
+            (false, _) => "failing",
+            (true, true) => "degraded",
+            (true, false) => "ok",
+        },
         database,
         scheduler,
         last_success,
         last_success_age_seconds: last_success.map(|t| (Utc::now() - t).num_seconds()),
+        outbox_failed,
+        publishing_paused,
     };
     let code = if ok {
         StatusCode::OK

@@ -12,6 +12,7 @@
 //! - `extract`: the clauses of a URL or file, to write selectors.
 //! - `diff`: the clause-level changes between two files or stored versions.
 //! - `status`: each document's last check, last change and failures.
+//! - `outbox`: the outbox's threads and posts; `outbox retry` re-queues refused posts.
 //! - `backup`: a consistent copy of the database (`VACUUM INTO`).
 //! - `export`: a document's versions as Markdown files, with an index.
 //! - `import`: a version history recorded elsewhere, with its dates.
@@ -63,6 +64,9 @@ enum Command {
     Diff(app::DiffArgs),
     /// Show each document's last check, last change and failures.
     Status(app::StatusArgs),
+    /// List the outbox's threads and posts; `outbox retry [KEY]` re-queues
+    /// refused posts.
+    Outbox(app::OutboxArgs),
     /// Write a consistent copy of the database to PATH.
     Backup(app::BackupArgs),
     /// Write every version of a document as Markdown files, with an index.
@@ -111,6 +115,7 @@ fn main() -> ExitCode {
             Command::Extract(a) => app::extract_cmd(a).await,
             Command::Diff(a) => app::diff_cmd(a).await,
             Command::Status(a) => app::status(a).await,
+            Command::Outbox(a) => app::outbox(a).await,
             Command::Backup(a) => app::backup(a).await,
             Command::Export(a) => app::export(a).await,
             Command::Import(a) => app::import(a).await,

@@ -26,10 +26,13 @@ impl Bot {
             r#"[defaults]
 per_host_delay = "0s"
 retries = 0
+confirm_after = "0s"
 [fediverse]
 instance = "{}"
 post_interval = "0s"
 poll_interval = "300ms"
+# mastodon_mock counts URLs at full length (README, "Tests").
+max_chars = 470
 admins = ["alice@fedi.test"]
 [[documents]]
 id = "x-privacy"
@@ -292,4 +295,110 @@ fn admin_commands_only_from_admins_and_subscriptions() {
         status.lines().any(|l| l.starts_with("x-privacy: paused")),
         "{status}"
     );
+}
+
+/// The notifications of the account behind `token`.
+fn notifications(mock: &MockServer, token: &str) -> Vec<Value> {
+    mock.get("/api/v1/notifications", token)
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+#[test]
+fn replies_reach_only_the_asker_and_subscribers_get_their_message() {
+    // A server whose own domain carries a port: local accounts are
+    // `bob@127.0.0.1:PORT`, which no mention can spell.
+    let mock = MockServer::start_with_port_domain();
+    let bot = Bot::new(&mock);
+    let mut daemon = bot.spawn("run.log");
+
+    // Echoed text never mentions anyone: not in a `when` answer…
+    let q = mention(
+        &mock,
+        ALICE_TOKEN,
+        "@clausewatch when x-privacy \"hello @bob\"",
+        "public",
+    );
+    let reply = wait_reply(&mock, &q);
+    let mentioned: Vec<&str> = reply["mentions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["username"].as_str().unwrap())
+        .collect();
+    assert_eq!(mentioned, ["alice"], "{reply}");
+    assert!(
+        text(&reply).contains("bob"),
+        "the phrase is still quoted: {}",
+        text(&reply)
+    );
+    // …nor in a direct message.
+    let q = mention(
+        &mock,
+        ALICE_TOKEN,
+        "@clausewatch history \"@bob\"",
+        "direct",
+    );
+    let reply = wait_reply(&mock, &q);
+    assert_eq!(reply["mentions"].as_array().unwrap().len(), 1, "{reply}");
+    // (Alice's own questions named bob; only the bot's posts are ours.)
+    let from_bot: Vec<Value> = notifications(&mock, BOB_TOKEN)
+        .into_iter()
+        .filter(|n| n["account"]["username"] == "clausewatch")
+        .collect();
+    assert!(
+        from_bot.is_empty(),
+        "the bot never addressed bob: {from_bot:?}"
+    );
+
+    // Bob subscribes; a change reaches him as a direct message.
+    let q = mention(
+        &mock,
+        BOB_TOKEN,
+        "@clausewatch subscribe x-privacy",
+        "public",
+    );
+    assert!(text(&wait_reply(&mock, &q)).contains("Subscribed"));
+    bot._pages.set_route(
+        "/en/privacy",
+        vec![Reply::html(&common::corpus::x_page(
+            &common::corpus::markdown("twitter/privacy-policy", "2023-05-18T184358Z.md"),
+        ))],
+    );
+    let out = bot.cmd(&["check", "x-privacy"]).output().unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("new version"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let start = Instant::now();
+    let dm = loop {
+        let direct: Vec<Value> = notifications(&mock, BOB_TOKEN)
+            .into_iter()
+            .filter(|n| {
+                n["type"] == "mention"
+                    && n["account"]["username"] == "clausewatch"
+                    && n["status"]["visibility"] == "direct"
+            })
+            .collect();
+        if let Some(n) = direct.into_iter().next() {
+            break n;
+        }
+        if start.elapsed() > Duration::from_secs(60) {
+            let out = bot.cmd(&["outbox"]).output().unwrap();
+            let log = std::fs::read_to_string(bot.dir.path().join("run.log")).unwrap_or_default();
+            let tail: Vec<&str> = log.lines().rev().take(30).collect();
+            panic!(
+                "no direct message reached bob\n=== outbox\n{}\n=== log (last lines first)\n{}",
+                String::from_utf8_lossy(&out.stdout),
+                tail.join("\n")
+            );
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    stop(&mut daemon);
+    let body = text(&dm["status"]);
+    assert!(body.starts_with("@bob"), "{body}");
+    assert!(body.contains("X"), "it tells the change: {body}");
 }

@@ -106,6 +106,22 @@ schedule = "0 0 1 1 *"
         serde_json::from_slice::<Value>(&out.stdout).unwrap()["outbox"].clone()
     }
 
+    fn status(&self) -> Value {
+        let out = self.cmd(&["status", "--format", "json"]).output().unwrap();
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()
+    }
+
+    /// `clausewatch outbox --format json`.
+    fn outbox_threads(&self) -> Vec<Value> {
+        let out = self.cmd(&["outbox", "--format", "json"]).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<Vec<Value>>(&out.stdout).unwrap()
+    }
+
     fn posts_in_outbox(&self) -> i64 {
         let o = self.outbox();
         ["pending", "sending", "sent", "failed"]
@@ -323,6 +339,155 @@ fn refused_post_is_marked_failed_and_shown_in_status() {
     assert!(
         text.contains("failed") && text.contains("Text is too long"),
         "{text}"
+    );
+
+    // `outbox` shows the stopped thread and why; `outbox retry` puts the
+    // refused post back in line and the daemon sends the whole thread, once.
+    let threads = bot.outbox_threads();
+    assert_eq!(threads.len(), 1, "{threads:?}");
+    let t = &threads[0];
+    assert_eq!(
+        (t["kind"].as_str(), t["state"].as_str()),
+        (Some("change"), Some("failed")),
+        "{t}"
+    );
+    assert_eq!(t["document"].as_str(), Some("x-privacy"));
+    assert_eq!(t["version"].as_i64(), Some(2));
+    let posts = t["posts"].as_array().unwrap();
+    assert_eq!(posts[0]["state"].as_str(), Some("failed"));
+    assert!(posts[0]["error"]
+        .as_str()
+        .unwrap()
+        .contains("Text is too long"));
+    assert!(posts[1..]
+        .iter()
+        .all(|p| p["state"].as_str() == Some("pending")));
+    let n = posts.len();
+    let key = t["key"].as_str().unwrap().to_string();
+    let out = bot
+        .cmd(&["outbox", "retry", "no-such-thread"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "an unknown key is bad input");
+    let out = bot.cmd(&["outbox", "retry", &key]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("1 failed posts back in line"));
+    let mut child = bot.spawn(&bot.dir.path().join("retry.log"));
+    wait_until(
+        "every post sent after retry",
+        Duration::from_secs(60),
+        || (bot.outbox()["sent"].as_i64() == Some(n as i64)).then_some(()),
+    );
+    stop(&mut child);
+    assert_one_thread(&mock, n);
+}
+
+#[test]
+fn a_refused_token_pauses_posting_and_the_thread_completes_in_one_chain() {
+    let mock = MockServer::start();
+    let bot = Bot::with_thread(&mock.base_url(), "post_interval = \"700ms\"");
+    let n = bot.posts_in_outbox() as usize;
+    assert!(n >= 4, "the thread is long enough to break in the middle");
+    let log = bot.dir.path().join("run.log");
+    let mut child = bot.spawn(&log);
+    wait_until("two posts", Duration::from_secs(60), || {
+        (mock.statuses(BOT_TOKEN).len() >= 2).then_some(())
+    });
+    // The third post (or the one after it) meets two transient 401s.
+    mock.fault(json!({"match": {"methods": ["POST"], "path": "/api/v1/statuses"},
+        "effect": {"type": "status", "status": 401, "body": {"error": "The access token is invalid"}}, "count": 2}));
+    wait_until("every post sent", Duration::from_secs(90), || {
+        (bot.outbox()["sent"].as_i64() == Some(n as i64)).then_some(())
+    });
+    stop(&mut child);
+    assert_one_thread(&mock, n);
+    assert_eq!(
+        bot.outbox()["failed"].as_i64(),
+        Some(0),
+        "a 401 never fails a post"
+    );
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        text.contains("posting paused") && text.contains("posting resumed"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_check_by_hand_while_the_daemon_runs_is_posted_promptly() {
+    let mock = MockServer::start();
+    let bot = Bot::with_thread(&mock.base_url(), "post_interval = \"0s\"");
+    let n = bot.posts_in_outbox() as usize;
+    let mut child = bot.spawn(&bot.dir.path().join("run.log"));
+    wait_until("the first thread sent", Duration::from_secs(60), || {
+        (bot.outbox()["sent"].as_i64() == Some(n as i64)).then_some(())
+    });
+    // A new change, found by `clausewatch check` in another process: the
+    // daemon cannot be woken by it, and still posts it within seconds.
+    bot.pages.set_route(
+        "/en/privacy",
+        vec![Reply::html(&corpus::x_page(&corpus::markdown(
+            "twitter/privacy-policy",
+            "2024-05-17T004526Z.md",
+        )))],
+    );
+    let out = bot.cmd(&["check"]).output().unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("new version 3"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let queued = Instant::now();
+    wait_until(
+        "the new thread's first post",
+        Duration::from_secs(10),
+        || (mock.statuses(BOT_TOKEN).len() > n).then_some(()),
+    );
+    let delay = queued.elapsed();
+    stop(&mut child);
+    eprintln!("first post of a thread queued by hand reached the server after {delay:?}");
+}
+
+#[test]
+fn the_daemon_keeps_watching_while_the_instance_is_down() {
+    // An instance that answers nothing: a port where nobody listens.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let bot = Bot::with_thread(&dead, "post_interval = \"0s\"");
+    // A document never checked is due at once when the daemon starts.
+    let config = std::fs::read_to_string(bot.config())
+        .unwrap()
+        .replace("id = \"x-privacy\"", "id = \"x-privacy-new\"");
+    std::fs::write(bot.config(), config).unwrap();
+    let log = bot.dir.path().join("run.log");
+    let mut child = bot.spawn(&log);
+    wait_until(
+        "a check while the instance is down",
+        Duration::from_secs(60),
+        || {
+            let status = bot.status();
+            let docs = status["documents"].as_array().cloned().unwrap_or_default();
+            docs.iter()
+                .any(|d| d["id"] == "x-privacy-new" && d["last_check"].is_string())
+                .then_some(())
+        },
+    );
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the daemon is still running"
+    );
+    stop(&mut child);
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains("cannot reach the instance"), "{text}");
+    assert_eq!(
+        bot.outbox()["sent"].as_i64(),
+        Some(0),
+        "nothing could be posted"
     );
 }
 

@@ -83,6 +83,8 @@ impl Announce {
         previous: Option<i64>,
         seen_at: DateTime<Utc>,
     ) -> Vec<compose::Post> {
+        // Policies quote handles ("contact @XSupport"): never notify them.
+        let cs = &without_mentions(cs);
         let input = ThreadInput {
             service: &doc.service,
             document_name: &doc.name,
@@ -169,7 +171,7 @@ impl Announce {
             document_id: None,
             in_reply_to: Some(in_reply_to.to_string()),
             posts: self
-                .split(mention, text)
+                .split(mention, &neutralize_mentions(text))
                 .into_iter()
                 .map(|text| NewPost {
                     text,
@@ -226,13 +228,13 @@ impl Announce {
         &self,
         change_thread_id: i64,
         account: &str,
+        mention: &str,
         doc: &Document,
         cs: &ChangeSet,
         version: i64,
         previous: Option<i64>,
         seen_at: DateTime<Utc>,
     ) -> NewThread {
-        let mention = format!("@{account}");
         let mut single = self.clone();
         single.compose.max_posts = single.compose.max_posts.max(2);
         let overview = single
@@ -247,7 +249,7 @@ impl Announce {
             document_id: Some(doc.id.clone()),
             in_reply_to: None,
             posts: self
-                .split(&mention, &overview)
+                .split(mention, &overview)
                 .into_iter()
                 .map(|text| NewPost {
                     text,
@@ -269,6 +271,59 @@ impl Announce {
             self.compose.chars_per_url,
         )
     }
+}
+
+/// Makes sure no text the bot echoes (a phrase someone asked about, a
+/// quoted clause) forms a mention: an `@` that could start one (not after a
+/// letter, digit, `_`, `/` or `=`, and followed by a letter, digit or `_`,
+/// as Mastodon and GoToSocial match them) gets a word joiner (U+2060) after
+/// it. It looks the same and notifies nobody; e-mail addresses and URLs are
+/// left alone.
+pub fn neutralize_mentions(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.contains('@') {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let word = |c: char| c.is_alphanumeric() || c == '_';
+    let mut out = String::with_capacity(text.len() + 8);
+    let mut previous: Option<char> = None;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        out.push(c);
+        if c == '@'
+            && !previous.is_some_and(|p| word(p) || p == '/' || p == '=')
+            && chars.peek().is_some_and(|&n| word(n))
+        {
+            out.push('\u{2060}');
+        }
+        previous = Some(c);
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// A change set whose texts cannot mention anyone.
+fn without_mentions(cs: &ChangeSet) -> ChangeSet {
+    let mut cs = cs.clone();
+    let fix = |s: &mut String| {
+        if let std::borrow::Cow::Owned(o) = neutralize_mentions(s) {
+            *s = o;
+        }
+    };
+    for c in &mut cs.changes {
+        fix(&mut c.path);
+        for t in [&mut c.old, &mut c.new, &mut c.old_path]
+            .into_iter()
+            .flatten()
+        {
+            fix(t);
+        }
+        for w in &mut c.words {
+            fix(&mut w.text);
+        }
+    }
+    for section in &mut cs.summary.sections {
+        fix(&mut section.path);
+    }
+    cs
 }
 
 /// The outbox key of the thread announcing the change from one version
@@ -389,6 +444,35 @@ mod tests {
             split_posts("@bob", "line one\nline two", 500, 23),
             vec!["@bob line one\nline two"]
         );
+    }
+
+    #[test]
+    fn echoed_text_never_mentions_anyone() {
+        let n = |t: &str| neutralize_mentions(t).into_owned();
+        assert_eq!(n("hello @victim"), "hello @\u{2060}victim");
+        assert_eq!(n("@victim@other.example"), "@\u{2060}victim@other.example");
+        assert_eq!(n("(@a)"), "(@\u{2060}a)");
+        // E-mail addresses, URLs and a lone @ stay as they are.
+        for kept in [
+            "privacy@x.com",
+            "https://mastodon.social/@alice",
+            "a @ b",
+            "x=@y",
+        ] {
+            assert_eq!(n(kept), kept);
+        }
+        let a = announce();
+        let t = a.reply(
+            "n1",
+            "s1",
+            "@asker",
+            "\"hello @victim\" appears in no version",
+            Visibility::Public,
+            Lang::En,
+        );
+        let text = &t.posts[0].text;
+        assert!(text.starts_with("@asker "), "{text}");
+        assert!(!text.contains("@victim"), "{text}");
     }
 
     #[test]

@@ -185,6 +185,13 @@ pub fn subscribed(lang: Lang, doc: &str, new: bool) -> String {
     }
 }
 
+pub fn too_many_subscriptions(lang: Lang, limit: i64) -> String {
+    match lang {
+        Lang::Fr => format!("Vous suivez déjà {limit} documents, le maximum. Désabonnez-vous d'un autre d'abord."),
+        Lang::En => format!("You already follow {limit} documents, the most one account may. Unsubscribe from one first."),
+    }
+}
+
 pub fn unsubscribed(lang: Lang, doc: &str, was: bool) -> String {
     match (lang, was) {
         (Lang::Fr, true) => format!("Désabonné de {doc}."),

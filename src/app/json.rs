@@ -175,3 +175,52 @@ impl From<&OutboxSummary> for Outbox {
         }
     }
 }
+
+/// One thread of `outbox --format json`.
+#[derive(Serialize)]
+pub struct OutboxThread {
+    pub key: String,
+    pub kind: crate::domain::ThreadKind,
+    pub document: Option<String>,
+    pub version: Option<i64>,
+    pub state: crate::domain::OutboxState,
+    pub created_at: DateTime<Utc>,
+    pub posts: Vec<OutboxPost>,
+}
+
+#[derive(Serialize)]
+pub struct OutboxPost {
+    pub seq: i64,
+    pub text: String,
+    pub state: crate::domain::OutboxState,
+    pub remote_id: Option<String>,
+    pub error: Option<String>,
+    pub attempts: i64,
+    pub next_attempt_at: Option<DateTime<Utc>>,
+}
+
+impl From<&crate::store::ThreadView> for OutboxThread {
+    fn from(t: &crate::store::ThreadView) -> OutboxThread {
+        OutboxThread {
+            key: t.key.clone(),
+            kind: t.kind,
+            document: t.document.clone(),
+            version: t.version,
+            state: t.state(),
+            created_at: t.created_at,
+            posts: t
+                .posts
+                .iter()
+                .map(|p| OutboxPost {
+                    seq: p.seq,
+                    text: p.text.clone(),
+                    state: p.state,
+                    remote_id: p.remote_id.clone(),
+                    error: p.error.clone(),
+                    attempts: p.attempts,
+                    next_attempt_at: p.next_attempt_at,
+                })
+                .collect(),
+        }
+    }
+}

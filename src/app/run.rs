@@ -4,6 +4,7 @@
 //! listener and the HTTP listener until a signal.
 
 use super::*;
+use crate::fediverse::connection::Connection;
 
 #[derive(Args, Debug)]
 pub struct RunArgs {
@@ -22,7 +23,7 @@ pub async fn run(args: RunArgs) -> Result<Exit> {
     let metrics = Arc::new(crate::metrics::Metrics::default());
     // The account first: its instance's limits shape every thread, so the
     // checker is built with them and nothing feeds them back later.
-    let (sink, publisher_sink_account, announce) = connect_sink(&config).await?;
+    let (sink, connection, domain, announce) = connect_sink(&config, &store).await?;
     let checker =
         Checker::new(&config, store.clone(), announce.clone())?.with_metrics(metrics.clone());
     tracing::info!(
@@ -63,14 +64,14 @@ pub async fn run(args: RunArgs) -> Result<Exit> {
             .map_or(std::time::Duration::ZERO, |f| f.post_interval),
         metrics: metrics.clone(),
         wake: wake.clone(),
+        auth_failures: Default::default(),
     };
     let publisher = tokio::spawn(publisher.run(rx.clone()));
-    let listener = match (&publisher_sink_account, &config.fediverse) {
-        (Some((client, account)), Some(f)) if f.answer_mentions => {
+    let listener = match (&connection, &config.fediverse) {
+        (Some(connection), Some(f)) if f.answer_mentions => {
             let listener = crate::mentions::listen::Listener {
-                client: client.clone(),
-                account_id: account.id.clone(),
-                domain: account_domain(account, &f.instance),
+                connection: connection.clone(),
+                domain,
                 store: store.clone(),
                 config: config.clone(),
                 checker: checker.clone(),
@@ -119,59 +120,74 @@ pub async fn run(args: RunArgs) -> Result<Exit> {
     Ok(Exit::Ok)
 }
 
-/// The publisher's destination: the configured account (checked now, so a
-/// bad token fails at start), or the preview on stdout.
-type SinkAccount = Option<(
-    crate::fediverse::client::Client,
-    crate::fediverse::client::Account,
-)>;
+/// The `kv` key of the instance's limits as last read: used when the
+/// instance cannot be reached at start.
+const LIMITS_KEY: &str = "instance_limits";
 
-/// The host part of the bot's own `user@host` (local accounts' `acct` has
-/// none): the account URL's host, else the instance's.
-fn account_domain(account: &crate::fediverse::client::Account, instance: &Url) -> String {
-    account
-        .url
-        .as_deref()
-        .and_then(|u| Url::parse(u).ok())
-        .and_then(|u| u.host_str().map(String::from))
-        .or_else(|| instance.host_str().map(String::from))
-        .unwrap_or_default()
-}
+/// How long the start may wait for the instance's limits.
+const LIMITS_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
+/// The publisher's destination (the configured account, connected lazily,
+/// or the preview on stdout), the connection for the mention listener, the
+/// bot's own domain when known, and the thread settings with the
+/// instance's limits. An instance that is down never stops the daemon:
+/// the limits then come from the last time it answered.
 async fn connect_sink(
     config: &Config,
-) -> Result<(crate::fediverse::publisher::Sink, SinkAccount, Announce)> {
+    store: &Store,
+) -> Result<(
+    crate::fediverse::publisher::Sink,
+    Option<Arc<Connection>>,
+    Option<String>,
+    Announce,
+)> {
     use crate::fediverse::{client::Client, publisher::Sink, token};
     let Some(f) = &config.fediverse else {
         tracing::info!(
             "no [fediverse] account configured: threads are printed on stdout (preview)"
         );
-        return Ok((Sink::Preview, None, Announce::from_config(config)));
+        return Ok((Sink::Preview, None, None, Announce::from_config(config)));
     };
+    // A missing or unsafe token file is the operator's to fix: say so now.
     let token = token::load(f.token_file.as_deref()).map_err(|e| bad(e.to_string()))?;
     let client = Client::new(&f.instance, token, f.request_timeout)?;
-    let account = client
-        .verify_credentials()
-        .await
-        .map_err(|e| anyhow!("cannot verify the access token with {}: {e}", f.instance))?;
-    let info = client.instance().await;
-    let announce = Announce::from_config(config).with_limits(info.max_chars, info.chars_per_url);
-    tracing::info!(
-        instance = %f.instance,
-        account = %account.acct,
-        max_chars = info.max_chars,
-        limit_source = info.source,
-        "posting to the fediverse"
-    );
-    if !account.bot {
-        tracing::warn!(account = %account.acct, "the account does not have the bot flag; set it in the profile settings");
-    }
+    let (max_chars, chars_per_url, domain) = match tokio::time::timeout(
+        LIMITS_TIMEOUT,
+        client.instance(),
+    )
+    .await
+    {
+        Ok(info) if info.source != "default" => {
+            let cached = format!(
+                "{} {} {}",
+                info.max_chars,
+                info.chars_per_url,
+                info.domain.clone().unwrap_or_default()
+            );
+            store.kv_set(LIMITS_KEY, &cached).await?;
+            tracing::info!(instance = %f.instance, max_chars = info.max_chars, limit_source = info.source, domain = info.domain.as_deref().unwrap_or("?"), "instance limits read");
+            (info.max_chars, info.chars_per_url, info.domain)
+        }
+        _ => {
+            let cached = store.kv_get(LIMITS_KEY).await?;
+            let mut parts = cached.as_deref().unwrap_or_default().split(' ');
+            let max = parts.next().and_then(|p| p.parse().ok());
+            let per_url = parts.next().and_then(|p| p.parse().ok());
+            let domain = parts.next().filter(|d| !d.is_empty()).map(String::from);
+            tracing::warn!(instance = %f.instance, cached = cached.is_some(), "the instance's limits cannot be read now; using the last known ones (or the defaults)");
+            (
+                max.unwrap_or(crate::defaults::MAX_CHARS),
+                per_url.unwrap_or(crate::defaults::CHARS_PER_URL),
+                domain,
+            )
+        }
+    };
+    let announce = Announce::from_config(config).with_limits(max_chars, chars_per_url);
+    let connection = Arc::new(Connection::new(client, f.token_file.clone()));
     Ok((
-        Sink::Account {
-            client: client.clone(),
-            account_id: account.id.clone(),
-        },
-        Some((client, account)),
+        Sink::Account(connection.clone()),
+        Some(connection),
+        domain,
         announce,
     ))
 }

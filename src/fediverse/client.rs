@@ -31,6 +31,14 @@ pub enum ApiError {
         status: u16,
         message: String,
     },
+    /// 401/403: the token is missing, revoked or lacks a scope. Nothing was
+    /// posted; posting waits until the token works again.
+    #[error("{url}: the access token was refused (HTTP {status}): {message}")]
+    Unauthorized {
+        url: String,
+        status: u16,
+        message: String,
+    },
     /// Other 4xx: the server refused; retrying will not help.
     #[error("{url}: refused with HTTP {status}: {message}")]
     Refused {
@@ -75,6 +83,10 @@ pub struct InstanceInfo {
     pub max_chars: usize,
     pub chars_per_url: usize,
     pub version: Option<String>,
+    /// The instance's own domain (`domain` in v2, `uri` in v1): what local
+    /// accounts are known as elsewhere, which may differ from the API
+    /// URL's host and may carry a port.
+    pub domain: Option<String>,
     /// Where the limit came from: "v2", "v1" or "default".
     pub source: &'static str,
 }
@@ -116,7 +128,9 @@ pub struct Mention {
 pub struct Client {
     http: reqwest::Client,
     base: Url,
-    token: Token,
+    /// Shared by all clones, so that a token re-read after a 401 (the
+    /// operator replaced the token file) reaches every task.
+    token: std::sync::Arc<std::sync::RwLock<Token>>,
 }
 
 fn s(v: &Value, key: &str) -> Option<String> {
@@ -204,8 +218,17 @@ impl Client {
         Ok(Client {
             http,
             base: instance.clone(),
-            token,
+            token: std::sync::Arc::new(std::sync::RwLock::new(token)),
         })
+    }
+
+    /// Uses `token` from now on, in every clone. Returns whether it differs
+    /// from the one in use.
+    pub fn replace_token(&self, token: Token) -> bool {
+        let mut current = self.token.write().unwrap_or_else(|p| p.into_inner());
+        let changed = current.expose() != token.expose();
+        *current = token;
+        changed
     }
 
     pub fn instance_url(&self) -> &Url {
@@ -222,7 +245,10 @@ impl Client {
         url: &str,
     ) -> Result<(HeaderMap, Value), ApiError> {
         let resp = req
-            .header(AUTHORIZATION, format!("Bearer {}", self.token.expose()))
+            .header(AUTHORIZATION, {
+                let token = self.token.read().unwrap_or_else(|p| p.into_inner());
+                format!("Bearer {}", token.expose())
+            })
             .send()
             .await
             .map_err(|e| transport_error(e, url))?;
@@ -241,6 +267,11 @@ impl Client {
             429 => Err(ApiError::RateLimited {
                 url: url.to_string(),
                 reset: rate_limit_reset(&headers, Utc::now()),
+            }),
+            401 | 403 => Err(ApiError::Unauthorized {
+                url: url.to_string(),
+                status,
+                message: message(),
             }),
             500..=599 => Err(ApiError::Server {
                 url: url.to_string(),
@@ -289,10 +320,19 @@ impl Client {
                     .and_then(|s| s.get("characters_reserved_per_url"))
                     .and_then(Value::as_u64)
                     .unwrap_or(23);
+                let domain = s(&v, "domain").or_else(|| {
+                    s(&v, "uri").map(|u| {
+                        u.trim_start_matches("https://")
+                            .trim_start_matches("http://")
+                            .trim_end_matches('/')
+                            .to_string()
+                    })
+                });
                 return InstanceInfo {
                     max_chars: max as usize,
                     chars_per_url: per_url as usize,
                     version: s(&v, "version"),
+                    domain: domain.filter(|d| !d.is_empty()),
                     source,
                 };
             }
@@ -301,6 +341,7 @@ impl Client {
             max_chars: crate::defaults::MAX_CHARS,
             chars_per_url: crate::defaults::CHARS_PER_URL,
             version: None,
+            domain: None,
             source: "default",
         }
     }
@@ -361,28 +402,8 @@ impl Client {
             }
             let (_, v) = self.send(self.http.get(&url), &url).await?;
             let page = v.as_array().cloned().unwrap_or_default();
-            let mut ids: Vec<(u128, Mention)> = Vec::new();
-            let mut newest: Option<String> = None;
-            for n in &page {
-                let Some(id) = s(n, "id") else { continue };
-                if newest.as_ref().is_none_or(|m| id_gt(&id, m)) {
-                    newest = Some(id.clone());
-                }
-                if n.get("type").and_then(Value::as_str) != Some("mention") {
-                    continue;
-                }
-                if let Some(status) = n.get("status").and_then(status_from) {
-                    ids.push((
-                        id.parse().unwrap_or(0),
-                        Mention {
-                            notification_id: id,
-                            status,
-                        },
-                    ));
-                }
-            }
-            ids.sort_by_key(|(k, _)| *k);
-            out.extend(ids.into_iter().map(|(_, m)| m));
+            let (mentions, newest) = mentions_in_page(&page);
+            out.extend(mentions);
             if page.len() < 40 || newest.is_none() {
                 break;
             }
@@ -392,12 +413,45 @@ impl Client {
     }
 }
 
-/// Compares two snowflake-like ids (numeric strings) by value.
-pub fn id_gt(a: &str, b: &str) -> bool {
-    match (a.parse::<u128>(), b.parse::<u128>()) {
-        (Ok(x), Ok(y)) => x > y,
-        _ => (a.len(), a) > (b.len(), b),
+/// The mentions of one notification page, oldest first whatever the id
+/// scheme (Mastodon's numeric snowflakes, GoToSocial's ULIDs), and the
+/// newest notification id of the page (of any type) for the cursor. Entries
+/// that do not decode are skipped.
+fn mentions_in_page(page: &[Value]) -> (Vec<Mention>, Option<String>) {
+    let mut mentions: Vec<Mention> = Vec::new();
+    let mut newest: Option<String> = None;
+    for n in page {
+        let Some(id) = s(n, "id") else { continue };
+        if newest.as_ref().is_none_or(|m| id_gt(&id, m)) {
+            newest = Some(id.clone());
+        }
+        if n.get("type").and_then(Value::as_str) != Some("mention") {
+            continue;
+        }
+        if let Some(status) = n.get("status").and_then(status_from) {
+            mentions.push(Mention {
+                notification_id: id,
+                status,
+            });
+        }
     }
+    mentions.sort_by(|a, b| compare_ids(&a.notification_id, &b.notification_id));
+    (mentions, newest)
+}
+
+/// Orders two ids as the server made them: numeric ids (Mastodon's
+/// snowflakes) by value, others (GoToSocial's ULIDs, which sort by time as
+/// text) by length then text.
+pub fn compare_ids(a: &str, b: &str) -> std::cmp::Ordering {
+    match (a.parse::<u128>(), b.parse::<u128>()) {
+        (Ok(x), Ok(y)) => x.cmp(&y),
+        _ => (a.len(), a).cmp(&(b.len(), b)),
+    }
+}
+
+/// Whether id `a` is newer than id `b` (see [`compare_ids`]).
+pub fn id_gt(a: &str, b: &str) -> bool {
+    compare_ids(a, b) == std::cmp::Ordering::Greater
 }
 
 pub use crate::html_text::html_to_text as plain_text;
@@ -443,6 +497,36 @@ mod tests {
             ),
             "1/3 X changed x.com & more\nnext"
         );
+    }
+
+    #[test]
+    fn mentions_come_oldest_first_with_numeric_and_ulid_ids() {
+        let note = |id: &str| {
+            serde_json::json!({"id": id, "type": "mention", "status": {"id": format!("s{id}"),
+                "content": "<p>hi</p>", "account": {"id": "7", "acct": "alice"}}})
+        };
+        // Servers list notifications newest first.
+        let ulids = [
+            "01HZZZB0000000000000000003",
+            "01HZZZA0000000000000000002",
+            "01HZZZ90000000000000000001",
+        ];
+        let page: Vec<Value> = ulids.iter().map(|id| note(id)).collect();
+        let (mentions, newest) = mentions_in_page(&page);
+        let ids: Vec<&str> = mentions
+            .iter()
+            .map(|m| m.notification_id.as_str())
+            .collect();
+        assert_eq!(ids, [ulids[2], ulids[1], ulids[0]]);
+        assert_eq!(newest.as_deref(), Some(ulids[0]));
+        let page: Vec<Value> = ["110", "99", "100"].iter().map(|id| note(id)).collect();
+        let (mentions, newest) = mentions_in_page(&page);
+        let ids: Vec<&str> = mentions
+            .iter()
+            .map(|m| m.notification_id.as_str())
+            .collect();
+        assert_eq!(ids, ["99", "100", "110"]);
+        assert_eq!(newest.as_deref(), Some("110"));
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! by [`crate::announce`].
 
 pub mod client;
+pub mod connection;
 pub mod publisher;
 pub mod setup;
 pub mod token;

@@ -18,6 +18,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::{watch, Notify};
 
 use super::client::{ApiError, Client, NewStatus};
+use super::connection::Connection;
 use crate::html_text::html_to_text as plain_text;
 use crate::metrics::Metrics;
 use crate::store::{DuePost, Store, StoreError};
@@ -27,9 +28,20 @@ use crate::store::{DuePost, Store, StoreError};
 pub enum Sink {
     /// No account configured: print each post on stdout.
     Preview,
-    /// A real account.
-    Account { client: Client, account_id: String },
+    /// A real account (verified lazily: the instance may be down at start).
+    Account(Arc<Connection>),
 }
+
+/// A 429 whose reset is further away than this is not believed: the post
+/// is tried again after this long (and the oddity logged).
+pub const MAX_RATE_LIMIT_WAIT: Duration = Duration::from_secs(15 * 60);
+
+/// How often an idle publisher looks for posts that another process (a
+/// `clausewatch check` run by hand) queued.
+pub const IDLE_POLL: Duration = Duration::from_secs(1);
+
+/// The `kv` key under which the publisher says why posting is paused.
+pub const BLOCKED_KEY: &str = "publisher_blocked";
 
 #[derive(Clone)]
 pub struct Publisher {
@@ -40,6 +52,8 @@ pub struct Publisher {
     pub metrics: Arc<Metrics>,
     /// Woken when something is queued.
     pub wake: Arc<Notify>,
+    /// 401/403 answers in a row: posting is paused, not the thread.
+    pub auth_failures: Arc<std::sync::atomic::AtomicU32>,
 }
 
 /// What one attempt did.
@@ -51,6 +65,8 @@ pub enum Step {
     Adopted,
     RetryLater,
     Failed,
+    /// The token was refused: nothing is sent until it works again.
+    Unauthorized,
 }
 
 /// Wait before sending a post again after its `attempt`-th try: 1 s
@@ -74,6 +90,13 @@ impl Publisher {
     /// Sends due posts until `shutdown`; a post being sent when shutdown
     /// comes is finished first.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        if let Sink::Account(connection) = &self.sink {
+            // The read-back needs the account id; wait for it (the instance
+            // may be down at start), watching pages meanwhile is not ours.
+            if connection.account(&mut shutdown).await.is_none() {
+                return;
+            }
+        }
         let mut attempts_in_a_row = 0u32;
         loop {
             if *shutdown.borrow() {
@@ -94,21 +117,26 @@ impl Publisher {
             let wait = match step {
                 Step::Sent | Step::Adopted => {
                     attempts_in_a_row = 0;
-                    self.post_interval
+                    // The pause between two posts holds whatever wakes us:
+                    // a check that queued something meanwhile must not cut
+                    // it short.
+                    tokio::select! {
+                        _ = tokio::time::sleep(self.post_interval) => {}
+                        _ = shutdown.changed() => {}
+                    }
+                    continue;
                 }
                 Step::Failed => Duration::ZERO,
-                Step::RetryLater => {
+                Step::RetryLater | Step::Unauthorized => {
                     attempts_in_a_row += 1;
                     Duration::from_millis(200 * attempts_in_a_row.min(10) as u64)
                 }
                 Step::Idle => {
-                    // Sleep until the next retry time, or a wake-up.
+                    // Sleep until the next retry time or a wake-up, and look
+                    // again every second for posts another process queued.
                     match self.store.next_attempt_at().await.ok().flatten() {
-                        Some(t) => (t - Utc::now())
-                            .to_std()
-                            .unwrap_or(Duration::ZERO)
-                            .min(Duration::from_secs(30)),
-                        None => Duration::from_secs(30),
+                        Some(t) => crate::retry::until(t, Utc::now()).min(IDLE_POLL),
+                        None => IDLE_POLL,
                     }
                 }
             };
@@ -154,16 +182,23 @@ impl Publisher {
                 self.metrics.posts_sent.fetch_add(1, Ordering::Relaxed);
                 Ok(Step::Sent)
             }
-            Sink::Account { client, account_id } => self.send(client, account_id, &post).await,
+            Sink::Account(connection) => {
+                let Some(account) = connection.verified() else {
+                    return Ok(Step::Idle);
+                };
+                let account_id = account.id.clone();
+                self.send(connection, &account_id, &post).await
+            }
         }
     }
 
     async fn send(
         &self,
-        client: &Client,
+        connection: &Connection,
         account_id: &str,
         post: &DuePost,
     ) -> Result<Step, StoreError> {
+        let client = &connection.client;
         if post.maybe_sent {
             match self.find_on_server(client, account_id, post).await {
                 Ok(Some((id, url))) => {
@@ -200,6 +235,10 @@ impl Publisher {
                 self.store
                     .mark_sent(post.id, &status.id, status.url.as_deref())
                     .await?;
+                if self.auth_failures.swap(0, Ordering::Relaxed) > 0 {
+                    tracing::info!("outbox: the token works again; posting resumed");
+                }
+                self.store.kv_delete(BLOCKED_KEY).await?;
                 self.metrics.posts_sent.fetch_add(1, Ordering::Relaxed);
                 tracing::info!(thread = post.thread_id, seq = post.seq, remote_id = %status.id, "outbox: posted");
                 Ok(Step::Sent)
@@ -208,14 +247,45 @@ impl Publisher {
                 self.metrics
                     .rate_limit_waits
                     .fetch_add(1, Ordering::Relaxed);
-                let at: DateTime<Utc> =
-                    reset.unwrap_or_else(|| Utc::now() + chrono::Duration::seconds(60));
+                let now = Utc::now();
+                let latest =
+                    now + chrono::Duration::from_std(MAX_RATE_LIMIT_WAIT).unwrap_or_default();
+                let mut at: DateTime<Utc> =
+                    reset.unwrap_or_else(|| now + chrono::Duration::seconds(60));
+                if at > latest {
+                    tracing::warn!(thread = post.thread_id, seq = post.seq, server_reset = %at, retry_at = %latest, "outbox: rate limited with a reset too far away; trying again sooner");
+                    at = latest;
+                }
                 tracing::warn!(thread = post.thread_id, seq = post.seq, until = %at, "outbox: rate limited");
                 // A 429 means the server did not post it.
                 self.store
                     .retry_later(post.id, at, "rate limited (HTTP 429)", false)
                     .await?;
                 Ok(Step::RetryLater)
+            }
+            Err(e @ ApiError::Unauthorized { .. }) => {
+                // The token, not the post: nothing was posted. Pause posting
+                // (this post stays first in line), re-read the token file,
+                // and try again with backoff until it works.
+                let failures = self.auth_failures.fetch_add(1, Ordering::Relaxed);
+                let reloaded = connection.reload_token();
+                let wait = if reloaded {
+                    Duration::ZERO
+                } else {
+                    backoff(failures)
+                };
+                let at = Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default();
+                tracing::error!(thread = post.thread_id, seq = post.seq, error = %e, retry_at = %at, "outbox: the token was refused; posting paused (run `clausewatch doctor`)");
+                self.store
+                    .retry_later(post.id, at, &e.to_string(), false)
+                    .await?;
+                self.store
+                    .kv_set(
+                        BLOCKED_KEY,
+                        &format!("since {}: {e}", crate::store::ts(Utc::now())),
+                    )
+                    .await?;
+                Ok(Step::Unauthorized)
             }
             Err(e) if e.outcome_unknown() => {
                 let attempt = self.attempts(post.id).await?;

@@ -38,6 +38,8 @@ pub struct Context<'a> {
     pub is_admin: bool,
     /// The language to answer in.
     pub lang: Lang,
+    /// Documents one account may subscribe to.
+    pub subscriptions_per_account: i64,
 }
 
 async fn version_for(
@@ -153,7 +155,13 @@ pub async fn answer(cmd: &Command, ctx: &Context<'_>) -> Result<Answer, StoreErr
             lines.join("\n")
         }
         Command::Subscribe { doc } => {
-            text::subscribed(lang, doc, ctx.store.subscribe(ctx.account, doc).await?)
+            let current = ctx.store.subscriptions_of(ctx.account).await?;
+            let limit = ctx.subscriptions_per_account;
+            if !current.iter().any(|d| d == doc) && current.len() as i64 >= limit {
+                text::too_many_subscriptions(lang, limit)
+            } else {
+                text::subscribed(lang, doc, ctx.store.subscribe(ctx.account, doc).await?)
+            }
         }
         Command::Unsubscribe { doc } => {
             text::unsubscribed(lang, doc, ctx.store.unsubscribe(ctx.account, doc).await?)

@@ -19,11 +19,13 @@ use crate::announce::Announce;
 use crate::config::{Config, Document};
 use crate::defaults as D;
 use crate::domain::{Lang, MentionOutcome, Visibility};
-use crate::fediverse::client::{ApiError, Client, Mention};
+use crate::fediverse::client::{Account, ApiError, Mention};
+use crate::fediverse::connection::Connection;
 use crate::metrics::Metrics;
 use crate::pipeline::diff::ChangeSet;
 use crate::store::{MentionRecord, NewThread, Store, StoreError};
 use crate::watch::check::Checker;
+use url::Url;
 
 /// Limits of the listener (from `[fediverse]`).
 #[derive(Clone, Debug)]
@@ -32,8 +34,11 @@ pub struct Limits {
     /// Commands per account per `rate_window`.
     pub per_account: i64,
     pub rate_window: chrono::Duration,
-    /// Posts (all kinds) per 3 hours above which replies stop.
+    /// Posts (all kinds) per 3 hours above which replies and subscription
+    /// messages stop.
     pub reply_budget: i64,
+    /// Documents one account may subscribe to.
+    pub subscriptions_per_account: i64,
 }
 
 impl Default for Limits {
@@ -43,17 +48,17 @@ impl Default for Limits {
             per_account: D::COMMANDS_PER_ACCOUNT,
             rate_window: chrono::Duration::from_std(D::COMMAND_WINDOW).expect("ten minutes fit"),
             reply_budget: D::REPLY_BUDGET,
+            subscriptions_per_account: D::SUBSCRIPTIONS_PER_ACCOUNT,
         }
     }
 }
 
 #[derive(Clone)]
 pub struct Listener {
-    pub client: Client,
-    /// The bot's own account id (from verify_credentials).
-    pub account_id: String,
-    /// The bot's domain, to write `user@host` for local accounts.
-    pub domain: String,
+    pub connection: Arc<Connection>,
+    /// The instance's own domain (`/api/v2/instance` `domain`), which local
+    /// accounts are known by; when unknown, the account URL's host and port.
+    pub domain: Option<String>,
     pub store: Store,
     pub config: Arc<Config>,
     pub checker: Checker,
@@ -77,9 +82,78 @@ fn doc_infos(config: &Config) -> Vec<DocInfo> {
         .collect()
 }
 
+/// The bot's domain from its account URL (host and port) when the
+/// instance did not name it.
+fn domain_of(account: &Account) -> Option<String> {
+    let url = Url::parse(account.url.as_deref()?).ok()?;
+    let host = url.host_str()?;
+    Some(match url.port() {
+        Some(p) => format!("{host}:{p}"),
+        None => host.to_string(),
+    })
+}
+
+/// Who a mention's author is: `user@domain`, lowercase. The server's
+/// `acct` is `user` for local accounts and `user@host` for remote ones.
+pub fn account_key(acct: &str, own_domain: &str) -> String {
+    let a = acct.to_lowercase();
+    if a.contains('@') {
+        a
+    } else {
+        format!("{a}@{}", own_domain.to_lowercase())
+    }
+}
+
+/// How to mention an account in a post: local accounts by their name alone
+/// (a domain with a port is no valid mention), remote ones in full.
+pub fn mention_of(account_key: &str, own_domain: &str) -> String {
+    match account_key.rsplit_once('@') {
+        Some((user, domain)) if domain.eq_ignore_ascii_case(own_domain) => format!("@{user}"),
+        _ => format!("@{account_key}"),
+    }
+}
+
+/// The listener once connected: the bot's account id and domain known.
+struct Connected<'a> {
+    listener: &'a Listener,
+    account_id: String,
+    domain: String,
+}
+
 impl Listener {
-    /// Polls until shutdown.
+    /// Waits for the account (the instance may be down at start), then
+    /// polls until shutdown.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        let Some(account) = self.connection.account(&mut shutdown).await else {
+            return;
+        };
+        let domain = self
+            .domain
+            .clone()
+            .or_else(|| domain_of(account))
+            .or_else(|| {
+                let url = self.connection.client.instance_url();
+                url.host_str().map(String::from)
+            })
+            .unwrap_or_default();
+        let connected = Connected {
+            listener: &self,
+            account_id: account.id.clone(),
+            domain,
+        };
+        connected.run(shutdown).await;
+    }
+}
+
+impl std::ops::Deref for Connected<'_> {
+    type Target = Listener;
+    fn deref(&self) -> &Listener {
+        self.listener
+    }
+}
+
+impl Connected<'_> {
+    async fn run(&self, mut shutdown: watch::Receiver<bool>) {
         loop {
             if *shutdown.borrow() {
                 break;
@@ -103,7 +177,11 @@ impl Listener {
     /// answered.
     pub async fn poll_once(&self) -> Result<usize, ListenError> {
         let cursor = self.store.kv_get("mention_cursor").await?;
-        let mentions = self.client.mentions_since(cursor.as_deref()).await?;
+        let mentions = self
+            .connection
+            .client
+            .mentions_since(cursor.as_deref())
+            .await?;
         let mut handled = 0;
         for m in &mentions {
             if self.store.mention_handled(&m.notification_id).await? {
@@ -122,12 +200,7 @@ impl Listener {
     }
 
     fn acct(&self, m: &Mention) -> String {
-        let a = m.status.account_acct.to_lowercase();
-        if a.contains('@') {
-            a
-        } else {
-            format!("{a}@{}", self.domain)
-        }
+        account_key(&m.status.account_acct, &self.domain)
     }
 
     async fn handle(&self, m: &Mention) -> Result<(), ListenError> {
@@ -214,6 +287,7 @@ impl Listener {
                         account: &account,
                         is_admin,
                         lang,
+                        subscriptions_per_account: self.limits.subscriptions_per_account,
                     };
                     (
                         MentionOutcome::Answered,
@@ -305,6 +379,18 @@ impl Listener {
             .unwrap_or(0);
         for (thread_id, doc_id, version_id) in self.store.change_threads_after(after).await? {
             let subscribers = self.store.subscribers(&doc_id).await?;
+            // Direct messages are posts like any other: they wait while the
+            // posting budget is used up (the cursor stays, nothing is lost).
+            let queued = self
+                .store
+                .posts_since(Utc::now() - chrono::Duration::hours(3))
+                .await?;
+            if !subscribers.is_empty()
+                && queued + subscribers.len() as i64 > self.limits.reply_budget
+            {
+                tracing::warn!(document = %doc_id, subscribers = subscribers.len(), "subscriptions: posting budget used up; direct messages wait");
+                break;
+            }
             let change = match (version_id, self.config.document(&doc_id)) {
                 (Some(id), Some(doc)) if !subscribers.is_empty() => {
                     let version = self.store.version_by_id(id).await?;
@@ -322,6 +408,7 @@ impl Listener {
                     let thread = self.announce.subscription_message(
                         thread_id,
                         &account,
+                        &mention_of(&account, &self.domain),
                         doc,
                         &cs,
                         v.version,

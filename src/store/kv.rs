@@ -19,6 +19,14 @@ impl Store {
             .await?;
         Ok(())
     }
+
+    pub async fn kv_delete(&self, key: &str) -> Result<()> {
+        sqlx::query("DELETE FROM kv WHERE key = ?")
+            .bind(key)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -30,5 +38,7 @@ mod tests {
         store.kv_set("cursor", "1").await.unwrap();
         store.kv_set("cursor", "2").await.unwrap();
         assert_eq!(store.kv_get("cursor").await.unwrap().as_deref(), Some("2"));
+        store.kv_delete("cursor").await.unwrap();
+        assert_eq!(store.kv_get("cursor").await.unwrap(), None);
     }
 }

@@ -26,7 +26,7 @@ pub use check::{CheckWrite, Recorded, TechnicalWrite, VersionWrite};
 pub use documents::{DocumentState, DocumentStatus, Known};
 pub use fetches::FetchLog;
 pub use mentions::MentionRecord;
-pub use outbox::{DuePost, NewPost, NewThread, OutboxFailure, OutboxSummary};
+pub use outbox::{DuePost, NewPost, NewThread, OutboxFailure, OutboxSummary, PostView, ThreadView};
 pub use versions::{ChangeCounts, ChangeSetIn, SnapshotIn, VersionInfo};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");

@@ -5,7 +5,7 @@ use sha2::{Digest, Sha256};
 
 use super::{parse_ts, ts, Result, Store, Tx};
 pub use crate::announce::{NewPost, NewThread};
-use crate::domain::{Lang, OutboxState, Visibility};
+use crate::domain::{Lang, OutboxState, ThreadKind, Visibility};
 
 /// A post the publisher should send now.
 #[derive(Debug, Clone)]
@@ -271,10 +271,148 @@ impl Store {
     }
 }
 
+/// A thread as `clausewatch outbox` shows it.
+#[derive(Debug, Clone)]
+pub struct ThreadView {
+    pub key: String,
+    pub kind: ThreadKind,
+    pub document: Option<String>,
+    /// The version it announces (its number).
+    pub version: Option<i64>,
+    pub created_at: DateTime<Utc>,
+    pub posts: Vec<PostView>,
+}
+
+impl ThreadView {
+    /// The thread's state: failed when a post failed (the rest wait for it),
+    /// sent when all are, sending when one may be on the server, else
+    /// pending.
+    pub fn state(&self) -> OutboxState {
+        let any = |s: OutboxState| self.posts.iter().any(|p| p.state == s);
+        if any(OutboxState::Failed) {
+            OutboxState::Failed
+        } else if self.posts.iter().all(|p| p.state == OutboxState::Sent) {
+            OutboxState::Sent
+        } else if any(OutboxState::Sending) {
+            OutboxState::Sending
+        } else {
+            OutboxState::Pending
+        }
+    }
+}
+
+/// One post of a [`ThreadView`].
+#[derive(Debug, Clone)]
+pub struct PostView {
+    pub seq: i64,
+    pub text: String,
+    pub state: OutboxState,
+    pub remote_id: Option<String>,
+    pub error: Option<String>,
+    pub attempts: i64,
+    pub next_attempt_at: Option<DateTime<Utc>>,
+}
+
+#[derive(sqlx::FromRow)]
+struct ThreadRow {
+    id: i64,
+    key: String,
+    kind: String,
+    document_id: Option<String>,
+    number: Option<i64>,
+    created_at: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct PostRow {
+    thread_id: i64,
+    seq: i64,
+    text: String,
+    state: String,
+    remote_id: Option<String>,
+    last_error: Option<String>,
+    attempts: i64,
+    next_attempt_at: Option<String>,
+}
+
+impl Store {
+    /// Every thread with its posts, oldest first (`limit` newest threads).
+    pub async fn threads(&self, limit: i64) -> Result<Vec<ThreadView>> {
+        let threads: Vec<ThreadRow> = sqlx::query_as(
+            "SELECT * FROM (
+                SELECT t.id, t.key, t.kind, t.document_id, v.number, t.created_at
+                FROM threads t LEFT JOIN versions v ON v.id = t.version_id
+                ORDER BY t.id DESC LIMIT ?
+             ) ORDER BY id",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        let first = threads.first().map_or(0, |t| t.id);
+        let posts: Vec<PostRow> = sqlx::query_as(
+            "SELECT thread_id, seq, text, state, remote_id, last_error, attempts, next_attempt_at
+             FROM outbox WHERE thread_id >= ? ORDER BY thread_id, seq",
+        )
+        .bind(first)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = Vec::with_capacity(threads.len());
+        for t in threads {
+            let mut view = ThreadView {
+                key: t.key,
+                kind: t.kind.parse()?,
+                document: t.document_id,
+                version: t.number,
+                created_at: parse_ts(&t.created_at),
+                posts: Vec::new(),
+            };
+            for p in posts.iter().filter(|p| p.thread_id == t.id) {
+                view.posts.push(PostView {
+                    seq: p.seq,
+                    text: p.text.clone(),
+                    state: p.state.parse()?,
+                    remote_id: p.remote_id.clone(),
+                    error: p.last_error.clone(),
+                    attempts: p.attempts,
+                    next_attempt_at: p.next_attempt_at.as_deref().map(parse_ts),
+                });
+            }
+            out.push(view);
+        }
+        Ok(out)
+    }
+
+    /// Puts the failed posts (of the thread `key`, or of every thread) back
+    /// in line, in their place: a failed post was refused by the server, so
+    /// sending it again cannot duplicate it, and the posts after it were
+    /// waiting for it. Returns how many were re-queued.
+    pub async fn retry_failed(&self, key: Option<&str>) -> Result<u64> {
+        let mut tx = self.write().await?;
+        let r = sqlx::query(
+            "UPDATE outbox SET state = 'pending', next_attempt_at = NULL
+             WHERE state = 'failed'
+               AND (?1 IS NULL OR thread_id = (SELECT id FROM threads WHERE key = ?1))",
+        )
+        .bind(key)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(r.rows_affected())
+    }
+
+    /// Whether a thread with this key exists.
+    pub async fn thread_exists(&self, key: &str) -> Result<bool> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM threads WHERE key = ?")
+            .bind(key)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(n > 0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::ThreadKind;
     use crate::store::testing;
 
     fn thread(key: &str, posts: usize) -> NewThread {
@@ -325,6 +463,19 @@ mod tests {
         let summary = store.outbox_summary().await.unwrap();
         assert_eq!((summary.pending, summary.sent, summary.failed), (1, 1, 1));
         assert_eq!(summary.failures[0].thread, "a");
+        let views = store.threads(10).await.unwrap();
+        assert_eq!(views.len(), 2);
+        assert_eq!(views[0].state(), OutboxState::Failed);
+        assert_eq!(views[1].state(), OutboxState::Pending);
+        // `outbox retry a` puts the refused post back in its place: it is
+        // due again before thread b, and its reply target is unchanged.
+        assert_eq!(store.retry_failed(Some("a")).await.unwrap(), 1);
+        let again = store.next_due_post(now).await.unwrap().unwrap();
+        assert_eq!(
+            (again.id, again.reply_to.as_deref()),
+            (second.id, Some("r1"))
+        );
+        assert_eq!(store.retry_failed(None).await.unwrap(), 0);
     }
 
     #[tokio::test]

@@ -79,14 +79,25 @@ impl MockServer {
 
     /// Starts with extra TOML appended to the config (e.g. `[ratelimit]`).
     pub fn start_with(extra: &str) -> MockServer {
+        Self::start_as(Some("fedi.test"), extra)
+    }
+
+    /// Starts a server whose own domain is its address, port included
+    /// (`127.0.0.1:PORT`), as a self-hosted instance without a name has.
+    pub fn start_with_port_domain() -> MockServer {
+        Self::start_as(None, "")
+    }
+
+    fn start_as(domain: Option<&str>, extra: &str) -> MockServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap()
             .port();
+        let domain = domain.map_or_else(|| format!("127.0.0.1:{port}"), String::from);
         let config = format!(
-            r#"domain = "fedi.test"
+            r#"domain = "{domain}"
 url_scheme = "http"
 media_storage_path = "{media}"
 [database]
