@@ -2,6 +2,9 @@
 //! total Markdown size) many times, then every consecutive pair of every
 //! document. Clauses are extracted once up front: only `diff` is timed.
 //!
+//! Then the composer on one long added clause (20,000 and 200,000
+//! characters of real policy sentences): composing must stay linear.
+//!
 //! Run with `cargo bench --bench diff`.
 
 #[path = "../tests/diff_corpus/corpus.rs"]
@@ -9,7 +12,8 @@ mod corpus;
 
 use std::time::{Duration, Instant};
 
-use clausewatch::pipeline::diff::{diff, DiffOptions};
+use clausewatch::announce::compose::{compose_thread, ComposeOptions, ThreadInput};
+use clausewatch::pipeline::diff::{diff, Change, ChangeKind, ChangeSet, DiffOptions, Summary};
 
 fn stats(mut samples: Vec<Duration>) -> (Duration, Duration, Duration, Duration) {
     samples.sort_unstable();
@@ -107,4 +111,78 @@ fn main() {
     println!("whole corpus history ({pairs} consecutive pairs), {rounds} rounds: mean {hmean:.2?}, median {hmedian:.2?}, max {hmax:.2?}");
     println!("  per pair: mean {pmean:.2?}, median {pmedian:.2?}, p95 {pp95:.2?}, max {pmax:.2?}");
     println!("  slowest pair: {} ({:.2?})", slowest.1, slowest.0);
+
+    compose_long_clauses(&docs);
+}
+
+/// One added clause of `chars` characters, made of the corpus's sentences.
+fn long_clause(docs: &[corpus::Document], chars: usize) -> String {
+    let sentences: Vec<&str> = docs
+        .iter()
+        .flat_map(|d| d.versions.iter())
+        .flat_map(|v| v.clauses.iter())
+        .map(|c| c.text.as_str())
+        .filter(|t| t.len() > 80)
+        .collect();
+    let mut out = String::new();
+    for s in sentences.iter().cycle() {
+        if out.chars().count() >= chars {
+            break;
+        }
+        out.push_str(s);
+        out.push(' ');
+    }
+    out
+}
+
+fn compose_long_clauses(docs: &[corpus::Document]) {
+    let opts = ComposeOptions::default();
+    let mut per_size = Vec::new();
+    for chars in [20_000usize, 200_000] {
+        let clause = long_clause(docs, chars);
+        let cs = ChangeSet {
+            summary: Summary {
+                added: 1,
+                ..Summary::default()
+            },
+            changes: vec![Change {
+                kind: ChangeKind::Added,
+                path: "Policy > Section".into(),
+                old: None,
+                new: Some(clause),
+                words: Vec::new(),
+                flags: Vec::new(),
+                flags_disappeared: Vec::new(),
+                old_position: None,
+                new_position: Some(1),
+                old_path: None,
+            }],
+        };
+        let input = ThreadInput {
+            service: "X",
+            document_name: "Privacy Policy",
+            document_id: "x-privacy",
+            url: "https://x.com/en/privacy",
+            language: "en",
+            changes: &cs,
+            version: 2,
+            previous_version: Some(1),
+            seen_at: chrono::DateTime::UNIX_EPOCH,
+        };
+        let iters = if chars > 100_000 { 5 } else { 20 };
+        let samples: Vec<Duration> = (0..iters)
+            .map(|_| {
+                let t = Instant::now();
+                std::hint::black_box(compose_thread(&input, &opts));
+                t.elapsed()
+            })
+            .collect();
+        let (mean, median, _, max) = stats(samples);
+        println!("compose one added clause of {chars} characters: mean {mean:.2?}, median {median:.2?}, max {max:.2?}");
+        per_size.push(median);
+    }
+    println!(
+        "  200,000 / 20,000 characters: {:.1}x the time (linear is 10x)",
+        per_size[1].as_secs_f64() / per_size[0].as_secs_f64()
+    );
 }

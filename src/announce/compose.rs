@@ -7,6 +7,8 @@
 //! [`super::count`]), content warning included, stays within the instance
 //! limit. Output is a pure function of the input: no clock, no randomness.
 
+use std::ops::Range;
+
 use chrono::{DateTime, Utc};
 use unicode_segmentation::UnicodeSegmentation;
 
@@ -667,19 +669,39 @@ fn keep_words(text: &str, n: usize, keep: Keep) -> String {
 /// after the first start with the continuation mark; pieces before the
 /// last end with an ellipsis.
 fn split_to_fit(text: &str, head: usize, continued: &str, fit: &Fit) -> Vec<String> {
+    let text = text.trim();
+    // URLs are found once; each piece only looks at a window of the text a
+    // little longer than a post, so a long clause costs linear time.
+    let all_urls = url_ranges(text);
+    let mut first_url = 0;
     let mut out = Vec::new();
-    let mut rest = text.trim();
-    let mut min_cut = head.min(rest.len());
-    while !rest.is_empty() {
-        let prefix = if out.is_empty() { "" } else { continued };
-        let whole = format!("{prefix}{rest}");
-        if fit.ok(&whole) {
-            out.push(whole);
-            break;
+    let mut offset = 0;
+    let mut min_cut = head.min(text.len());
+    while offset < text.len() {
+        let rest = &text[offset..];
+        while first_url < all_urls.len() && all_urls[first_url].end <= offset {
+            first_url += 1;
         }
+        let urls: Vec<Range<usize>> = all_urls[first_url..]
+            .iter()
+            .map(|r| r.start.saturating_sub(offset)..r.end - offset)
+            .take_while(|r| r.start < rest.len())
+            .take(fit.max_chars + 1)
+            .collect();
+        let prefix = if out.is_empty() { "" } else { continued };
+        let end = window_end(rest, &urls, fit);
+        if end == rest.len() {
+            let whole = format!("{prefix}{rest}");
+            if fit.ok(&whole) {
+                out.push(whole);
+                break;
+            }
+        }
+        let window = &rest[..end];
+        let urls: Vec<Range<usize>> = urls.into_iter().filter(|r| r.start < end).collect();
         let piece = |head: &str| format!("{prefix}{} {ELLIPSIS}", head.trim_end());
-        let cut = best_cut(rest, min_cut, |head| fit.ok(&piece(head)))
-            .or_else(|| best_cut(rest, 0, |head| fit.ok(&piece(head))))
+        let cut = best_cut(window, &urls, min_cut.min(end), |head| fit.ok(&piece(head)))
+            .or_else(|| best_cut(window, &urls, 0, |head| fit.ok(&piece(head))))
             .unwrap_or_else(|| {
                 // Not even one grapheme fits beside the number and warning:
                 // the limit is unusable; take one grapheme to make progress.
@@ -689,18 +711,60 @@ fn split_to_fit(text: &str, head: usize, continued: &str, fit: &Fit) -> Vec<Stri
             });
         min_cut = 0;
         out.push(piece(&rest[..cut]));
-        rest = rest[cut..].trim_start();
+        let after = &rest[cut..];
+        offset += cut + (after.len() - after.trim_start().len());
     }
     out
+}
+
+/// Byte length of the longest prefix of `text` that could still fit a post:
+/// graphemes count one, a URL (in `urls`, relative to `text`) counts
+/// `chars_per_url` and is never cut. One past the limit is enough for the
+/// cut search, which never needs to look further.
+fn window_end(text: &str, urls: &[Range<usize>], fit: &Fit) -> usize {
+    let budget = fit.max_chars + 1;
+    let mut count = 0;
+    let mut url = urls.iter().peekable();
+    let mut graphemes = text.grapheme_indices(true);
+    while let Some((i, g)) = graphemes.next() {
+        if count > budget {
+            return i;
+        }
+        while url.peek().is_some_and(|r| r.end <= i) {
+            url.next();
+        }
+        match url.peek() {
+            Some(r) if r.start <= i => {
+                count += fit.chars_per_url;
+                let end = r.end;
+                // Skip the rest of the URL.
+                for (j, h) in graphemes.by_ref() {
+                    if j + h.len() >= end {
+                        break;
+                    }
+                }
+                url.next();
+                if end >= text.len() {
+                    return text.len();
+                }
+            }
+            _ => count += usize::from(!g.is_empty()),
+        }
+    }
+    text.len()
 }
 
 /// Byte offset past `min` to cut `text` at: the longest fitting prefix
 /// ending at a sentence boundary, unless that is less than a quarter of
 /// what cutting at a word would give (a very long sentence would otherwise
-/// leave a nearly empty post); never inside a URL unless a URL alone is too
-/// long. None when not even one grapheme past `min` fits.
-fn best_cut(text: &str, min: usize, fits: impl Fn(&str) -> bool) -> Option<usize> {
-    let urls = url_ranges(text);
+/// leave a nearly empty post); never inside a URL (`urls`) unless a URL
+/// alone is too long. None when not even one grapheme past `min` fits.
+fn best_cut(
+    text: &str,
+    urls: &[Range<usize>],
+    min: usize,
+    fits: impl Fn(&str) -> bool,
+) -> Option<usize> {
     let outside_urls = |i: &usize| !urls.iter().any(|r| r.start < *i && *i < r.end);
     let sentences: Vec<usize> = text
         .split_sentence_bound_indices()
