@@ -96,21 +96,40 @@ impl NoiseFilter {
     /// whitespace collapsed where something was cut.
     pub fn clean(&self, text: &str) -> String {
         let mut s = Cow::Borrowed(text);
-        for re in self.ignore.iter().chain(builtin_patterns()) {
+        // The built-in patterns all need one of a few words, and URLs need
+        // "http": a cheap look for them first spares most clauses the
+        // regular expressions (they were a fifth of a check's time).
+        let timestamps = RELATIVE_TIME_WORDS
+            .iter()
+            .any(|w| contains_ignore_case(text, w));
+        let builtin: &[Regex] = if timestamps { builtin_patterns() } else { &[] };
+        for re in self.ignore.iter().chain(builtin) {
             if let Cow::Owned(replaced) = re.replace_all(&s, "") {
                 s = Cow::Owned(replaced);
             }
         }
-        if let Cow::Owned(replaced) =
-            url_pattern().replace_all(&s, |caps: &regex::Captures| clean_url(&caps[0]))
-        {
-            s = Cow::Owned(replaced);
+        if contains_ignore_case(&s, "http") {
+            if let Cow::Owned(replaced) =
+                url_pattern().replace_all(&s, |caps: &regex::Captures| clean_url(&caps[0]))
+            {
+                s = Cow::Owned(replaced);
+            }
         }
         match s {
             Cow::Borrowed(b) => b.to_string(),
             Cow::Owned(o) => collapse(&o),
         }
     }
+}
+
+/// Words without which no built-in pattern can match (each pattern needs
+/// "ago", "just now", "moments" or the French "il y a").
+const RELATIVE_TIME_WORDS: &[&str] = &["ago", "just now", "moments", "il y a"];
+
+/// ASCII case-insensitive substring test, without allocating.
+fn contains_ignore_case(haystack: &str, needle: &str) -> bool {
+    let (h, n) = (haystack.as_bytes(), needle.as_bytes());
+    n.is_empty() || h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n))
 }
 
 fn collapse(s: &str) -> String {
