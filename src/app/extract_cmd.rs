@@ -64,7 +64,7 @@ pub(super) async fn load_source(
         }
     } else {
         let bytes = std::fs::read(source).map_err(|e| bad(format!("cannot read {source}: {e}")))?;
-        Ok(observe::observe_bytes(&bytes, source, None, rules)?)
+        Ok(observe::observe_bytes(&bytes, source, None, rules, None)?)
     }
 }
 

@@ -118,7 +118,7 @@ pub async fn import(args: ImportArgs) -> Result<Exit> {
             &page_rules
         };
         let bytes = std::fs::read(path).map_err(|e| bad(format!("cannot read {source}: {e}")))?;
-        let observation = observe::observe_bytes(&bytes, &source, None, rules)?;
+        let observation = observe::observe_bytes(&bytes, &source, None, rules, None)?;
         let (clauses, hash) = (observation.clauses, observation.hash);
         let changeset = previous
             .as_ref()

@@ -4,6 +4,7 @@
 
 pub mod classify;
 pub mod clauses;
+pub mod content;
 pub mod diff;
 pub mod extract;
 pub mod fetch;

@@ -11,6 +11,8 @@ use sha2::{Digest, Sha256};
 
 use super::classify::{self, PageProblem};
 use super::clauses::{self, Clause};
+pub use super::content::Baseline;
+use super::content::{self, ContentProblem};
 use super::extract::{self, ExtractError, Format, Rules};
 use super::fetch::{decode, FetchError, FetchReport, Fetched, Page};
 use super::noise::NoiseFilter;
@@ -111,6 +113,11 @@ pub struct Body<'a> {
     pub status: u16,
     /// Response headers the classifier reads.
     pub headers: &'a [(String, String)],
+    /// The raw bytes `text` was decoded from, when known: the content
+    /// checks sniff them.
+    pub bytes: Option<&'a [u8]>,
+    /// The name of the encoding `text` was decoded with, when known.
+    pub encoding: Option<&'a str>,
 }
 
 impl<'a> Body<'a> {
@@ -122,6 +129,8 @@ impl<'a> Body<'a> {
             content_type,
             status: 200,
             headers: &[],
+            bytes: None,
+            encoding: None,
         }
     }
 
@@ -133,6 +142,8 @@ impl<'a> Body<'a> {
             content_type: page.content_type.as_deref(),
             status: page.status,
             headers: &page.headers,
+            bytes: Some(&page.body),
+            encoding: Some(page.encoding),
         }
     }
 }
@@ -189,13 +200,15 @@ pub fn char_count(clauses: &[Clause]) -> usize {
     clauses.iter().map(|c| c.text.chars().count()).sum()
 }
 
-/// Turns a body into clauses, or into a classified failure. Challenge and
-/// error pages, and extractions far shorter than the last good version
-/// (`last_chars`), never reach the version comparison.
+/// Turns a body into clauses, or into a classified failure. Binary bodies
+/// (PDF, images, archives), challenge and error pages, texts decoded with
+/// the wrong charset and extractions far shorter than the last good version
+/// (`baseline`, `None` when there is none) never reach the version
+/// comparison.
 pub fn observe(
     body: &Body<'_>,
     rules: &ObserveRules,
-    last_chars: Option<usize>,
+    baseline: Option<Baseline>,
 ) -> Result<Observation, Failure> {
     let failed = |class: FailureClass, error: String| Failure {
         class,
@@ -203,6 +216,17 @@ pub fn observe(
         status: Some(body.status),
     };
     let problem = |p: &PageProblem| failed(p.class(), format!("{}: {}", body.source, p.reason()));
+    let content_problem =
+        |p: &ContentProblem| failed(p.class(), format!("{}: {}", body.source, p.reason()));
+    // Not the policy at all: nothing else about it is worth looking at.
+    if let Some(p) = content::inspect_body(
+        body.bytes.unwrap_or(body.text.as_bytes()),
+        body.text,
+        body.content_type,
+        body.encoding,
+    ) {
+        return Err(content_problem(&p));
+    }
     // A challenge wins over any extraction failure (it explains it); an
     // extraction failure is more precise than the page-level "almost empty".
     let page_problem = classify::inspect_page(body.status, body.headers, body.text);
@@ -225,11 +249,16 @@ pub fn observe(
     if let Some(p) = &page_problem {
         return Err(problem(p));
     }
+    // Before the length ratio: a wrongly decoded text is about as long as
+    // the right one, and the charset is the more precise explanation.
+    if let Some(p) = content::inspect_decoding(&clauses, body.encoding, body.bytes, baseline) {
+        return Err(content_problem(&p));
+    }
     let text: Vec<&str> = clauses.iter().map(|c| c.text.as_str()).collect();
     if let Some(p) = classify::inspect_extraction(
         char_count(&clauses),
         &text.join("\n"),
-        last_chars,
+        baseline.map(|b| b.chars),
         rules.soft_error_ratio,
     ) {
         return Err(problem(&p));
@@ -240,10 +269,15 @@ pub fn observe(
 
 /// Observes the result of a fetch: a 304, a page, or a failure (an HTTP
 /// error whose body is a challenge is `blocked`, not a plain HTTP error).
-pub fn observe_fetch(report: FetchReport, rules: &ObserveRules, last_chars: Option<usize>) -> Seen {
+/// `baseline` is the last good version's, `None` when there is none.
+pub fn observe_fetch(
+    report: FetchReport,
+    rules: &ObserveRules,
+    baseline: Option<Baseline>,
+) -> Seen {
     match report.result {
         Ok(Fetched::NotModified) => Seen::NotModified,
-        Ok(Fetched::Page(page)) => match observe(&Body::page(&page), rules, last_chars) {
+        Ok(Fetched::Page(page)) => match observe(&Body::page(&page), rules, baseline) {
             Ok(observation) => Seen::Page { page, observation },
             Err(f) => Seen::Failed(f),
         },
@@ -255,15 +289,23 @@ pub fn observe_fetch(report: FetchReport, rules: &ObserveRules, last_chars: Opti
     }
 }
 
-/// Observes raw stored or local bytes (a snapshot, a file).
+/// Observes raw stored or local bytes (a snapshot, a file), decoded the way
+/// a fetched body is. `baseline` is the last good version's, `None` when
+/// there is none (a file given by hand is judged on its own).
 pub fn observe_bytes(
     bytes: &[u8],
     source: &str,
     content_type: Option<&str>,
     rules: &ObserveRules,
+    baseline: Option<Baseline>,
 ) -> Result<Observation, Failure> {
-    let (text, _) = decode(bytes, content_type);
-    observe(&Body::stored(&text, source, content_type), rules, None)
+    let (text, encoding) = decode(bytes, content_type);
+    let body = Body {
+        bytes: Some(bytes),
+        encoding: Some(encoding.name()),
+        ..Body::stored(&text, source, content_type)
+    };
+    observe(&body, rules, baseline)
 }
 
 fn fetch_failure(e: &FetchError, status: Option<u16>, error_body: Option<&str>) -> Failure {
@@ -357,7 +399,11 @@ mod tests {
         let f = observe(&Body::stored("<html>", "p", None), &json, None).unwrap_err();
         assert_eq!(f.class, FailureClass::Json);
         // Far shorter than the last good version: a soft error.
-        let f = observe(&Body::stored(PAGE, "p.html", None), &r, Some(10_000)).unwrap_err();
+        let far_longer = Baseline {
+            chars: 10_000,
+            suspicious_chars: 0,
+        };
+        let f = observe(&Body::stored(PAGE, "p.html", None), &r, Some(far_longer)).unwrap_err();
         assert_eq!(f.class, FailureClass::SoftError);
     }
 

@@ -18,7 +18,7 @@ use crate::metrics::Metrics;
 use crate::pipeline::clauses::{self, Clause};
 use crate::pipeline::diff::{self, ChangeSet, DiffOptions, WatchTerms};
 use crate::pipeline::fetch::{Conditional, FetchReport, FetchSettings, Fetcher};
-use crate::pipeline::observe::{self, char_count, ObserveRules, Seen};
+use crate::pipeline::observe::{self, Baseline, ObserveRules, Seen};
 use crate::store::{
     ChangeCounts, ChangeSetIn, CheckWrite, FetchLog, Recorded, SnapshotIn, Store, StoreError,
     TechnicalWrite, VersionWrite,
@@ -222,6 +222,7 @@ impl Checker {
                         doc.url.as_str(),
                         content_type.as_deref(),
                         &rules,
+                        None,
                     ) {
                         Ok(o) if o.hash != v.hash => {
                             tracing::info!(document = %doc.id, version = v.version, "technical update: version re-extracted with new rules");
@@ -266,15 +267,19 @@ impl Checker {
             }
             _ => None,
         };
-        let last_chars = old_clauses.as_deref().map(char_count);
-        let seen = observe::observe_fetch(report, &rules, last_chars);
+        // The baseline is the latest *version* (re-extracted when the rules
+        // changed), never the last observation: a failure is not a version,
+        // so a PDF or a mis-decoded page seen meanwhile cannot make the next
+        // real page look short or its characters look new.
+        let baseline = old_clauses.as_deref().map(Baseline::of);
+        let seen = observe::observe_fetch(report, &rules, baseline);
         let now = Utc::now();
         let decision = match decide::decide(&state, &seen, None, &self.settings(), now) {
             Step::Decided(d) => d,
             Step::ConfirmByFetch => {
                 let report = self.fetch(doc, &Conditional::default()).await;
                 let mut log = fetch_log(&report);
-                let second = observe::observe_fetch(report, &rules, last_chars);
+                let second = observe::observe_fetch(report, &rules, baseline);
                 log.outcome = "confirmation";
                 if let Seen::Failed(f) = &second {
                     log.error = Some((f.class, f.error.clone()));
