@@ -26,6 +26,8 @@ impl Bot {
             r#"[defaults]
 per_host_delay = "0s"
 retries = 0
+# The test servers are on 127.0.0.1.
+allow_private_addresses = true
 [fediverse]
 instance = "{}"
 post_interval = "0s"
