@@ -557,9 +557,10 @@ async fn credentials_in_the_url_are_sent_but_never_shown() {
     server.set_route("/ok", vec![Reply::html("<p>members only</p>")]);
     server.set_route("/denied", vec![Reply::status(403)]);
     // A Location with credentials of its own.
-    let elsewhere = server
-        .url_with_host("localhost", "/x")
-        .replacen("http://", "http://other:s3cret-too@", 1);
+    let elsewhere =
+        server
+            .url_with_host("localhost", "/x")
+            .replacen("http://", "http://other:s3cret-too@", 1);
     server.set_route("/away", vec![Reply::redirect(302, &elsewhere)]);
     let with_credentials = |path: &str| {
         server
@@ -580,12 +581,18 @@ async fn credentials_in_the_url_are_sent_but_never_shown() {
         Some("Basic d2F0Y2hlcjpzM2NyZXQtcHc=")
     );
     assert!(!page(&ok).final_url.as_str().contains("s3cret"));
-    assert_eq!(ok.url.as_str(), server.url("/ok").replacen("http://", "http://***@", 1));
+    assert_eq!(
+        ok.url.as_str(),
+        server.url("/ok").replacen("http://", "http://***@", 1)
+    );
 
     let denied = get(&fetcher, &with_credentials("/denied")).await;
     let text = error(&denied).to_string();
     assert!(text.contains("***@127.0.0.1"), "{text}");
-    assert!(!text.contains("s3cret") && !text.contains("watcher"), "{text}");
+    assert!(
+        !text.contains("s3cret") && !text.contains("watcher"),
+        "{text}"
+    );
     assert!(!shown(&denied).contains("s3cret"), "{}", shown(&denied));
 
     let away = get(&fetcher, &with_credentials("/away")).await;
@@ -593,7 +600,10 @@ async fn credentials_in_the_url_are_sent_but_never_shown() {
     assert_eq!(error_away.class().as_str(), "redirect", "{error_away:?}");
     let text = format!("{error_away} {}", shown(&away));
     assert!(text.contains("localhost"), "{text}");
-    assert!(!text.contains("s3cret") && !text.contains("watcher") && !text.contains("other:"), "{text}");
+    assert!(
+        !text.contains("s3cret") && !text.contains("watcher") && !text.contains("other:"),
+        "{text}"
+    );
 
     // A connection error: reqwest's own message quotes the URL it tried.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -607,5 +617,8 @@ async fn credentials_in_the_url_are_sent_but_never_shown() {
     assert_eq!(error.class().as_str(), "network", "{error:?}");
     let text = format!("{error} {error:?}");
     assert!(text.contains(&format!("***@127.0.0.1:{port}")), "{text}");
-    assert!(!text.contains("s3cret") && !text.contains("watcher"), "{text}");
+    assert!(
+        !text.contains("s3cret") && !text.contains("watcher"),
+        "{text}"
+    );
 }

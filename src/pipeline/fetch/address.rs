@@ -72,7 +72,8 @@ fn v6_kind(ip: Ipv6Addr) -> Option<&'static str> {
 /// (`64:ff9b::/96`) and 6to4 (`2002::/16`).
 fn embedded_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
     let s = ip.segments();
-    let low = |hi: u16, lo: u16| Ipv4Addr::new((hi >> 8) as u8, hi as u8, (lo >> 8) as u8, lo as u8);
+    let low =
+        |hi: u16, lo: u16| Ipv4Addr::new((hi >> 8) as u8, hi as u8, (lo >> 8) as u8, lo as u8);
     match s {
         [0, 0, 0, 0, 0, 0xffff, hi, lo] | [0, 0, 0, 0, 0, 0, hi, lo] => Some(low(hi, lo)),
         [0x64, 0xff9b, 0, 0, 0, 0, hi, lo] => Some(low(hi, lo)),
@@ -147,10 +148,9 @@ impl Resolve for GuardedResolver {
         let host = name.as_str().to_string();
         Box::pin(async move {
             let found = tokio::net::lookup_host((host.as_str(), 0)).await?;
-            let public = keep_public(&host, found).map_err(|refusal| {
+            let public = keep_public(&host, found).inspect_err(|refusal| {
                 tracing::debug!(host = %host, address = %refusal.0.address,
                     "refused: the name resolves only to private addresses");
-                refusal
             })?;
             let addrs: Addrs = Box::new(public.into_iter());
             Ok(addrs)
@@ -314,7 +314,8 @@ mod tests {
     #[test]
     fn resolution_keeps_public_addresses_and_refuses_only_private_ones() {
         let sa = |s: &str| s.parse::<SocketAddr>().unwrap();
-        let mixed = keep_public("mixed.example", [sa("127.0.0.1:0"), sa("93.184.216.34:0")]).unwrap();
+        let mixed =
+            keep_public("mixed.example", [sa("127.0.0.1:0"), sa("93.184.216.34:0")]).unwrap();
         assert_eq!(mixed, vec![sa("93.184.216.34:0")]);
         let refused = keep_public("local.example", [sa("[::1]:0"), sa("10.0.0.1:0")]).unwrap_err();
         assert_eq!(

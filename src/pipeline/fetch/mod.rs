@@ -388,11 +388,9 @@ impl Fetcher {
         if !allow_private {
             builder = builder.dns_resolver(Arc::new(GuardedResolver));
         }
-        let client = builder
-            .build()
-            .map_err(|e| FetchError::Client {
-                message: error_chain(&e),
-            })?;
+        let client = builder.build().map_err(|e| FetchError::Client {
+            message: error_chain(&e),
+        })?;
         let limiter = Limiter::new(settings.per_host_delay, settings.max_concurrent);
         Ok(Fetcher {
             inner: Arc::new(Inner {
@@ -860,8 +858,12 @@ mod tests {
                 other => panic!("{to}: {other:?}"),
             }
         }
-        assert!(rules.check(&from, &url("https://www.example.org/p")).is_ok());
-        assert!(rules.check(&[url("http://example.org/")], &url("https://example.org/")).is_ok());
+        assert!(rules
+            .check(&from, &url("https://www.example.org/p"))
+            .is_ok());
+        assert!(rules
+            .check(&[url("http://example.org/")], &url("https://example.org/"))
+            .is_ok());
         assert!(matches!(
             rules.check(&from, &url("https://example.org:8443/p")),
             Err(RedirectRefusal::CrossSite { .. })
@@ -878,7 +880,10 @@ mod tests {
         };
         assert!(allowing.check(&from, &url("https://10.0.0.1/")).is_ok());
         assert!(matches!(
-            allowing.check(&vec![url("https://example.org/"); 6], &url("https://example.org/")),
+            allowing.check(
+                &vec![url("https://example.org/"); 6],
+                &url("https://example.org/")
+            ),
             Err(RedirectRefusal::TooMany(5))
         ));
     }
@@ -887,15 +892,24 @@ mod tests {
     async fn private_literal_is_refused_without_a_request_by_default() {
         let fetcher = Fetcher::new(FetchSettings::default()).unwrap();
         let report = fetcher
-            .fetch(&url("http://u:hunter22@169.254.169.254/latest/meta-data/"), &Conditional::default())
+            .fetch(
+                &url("http://u:hunter22@169.254.169.254/latest/meta-data/"),
+                &Conditional::default(),
+            )
             .await;
         assert_eq!(report.attempts, 0);
         let error = report.result.unwrap_err();
         assert_eq!(error.class().as_str(), "private_address");
         let text = error.to_string();
-        assert!(text.contains("link-local") && text.contains("allow_private_addresses"), "{text}");
+        assert!(
+            text.contains("link-local") && text.contains("allow_private_addresses"),
+            "{text}"
+        );
         assert!(!text.contains("hunter22"), "{text}");
-        assert_eq!(report.url.as_str(), "http://***@169.254.169.254/latest/meta-data/");
+        assert_eq!(
+            report.url.as_str(),
+            "http://***@169.254.169.254/latest/meta-data/"
+        );
     }
 
     #[test]
