@@ -169,7 +169,7 @@ fn page_for(pages: &[String], version: usize, doc: usize) -> String {
 
 fn config_text(server: &TestServer, docs: usize) -> String {
     let mut text = String::from(
-        "[defaults]\nper_host_delay = \"0s\"\nmax_concurrent = 8\nretries = 0\njitter = \"0s\"\nconfirm_after = \"0s\"\n\
+        "[defaults]\nallow_private_addresses = true\nper_host_delay = \"0s\"\nmax_concurrent = 8\nretries = 0\njitter = \"0s\"\nconfirm_after = \"0s\"\n\
          timeout = \"30s\"\n\n[storage]\npath = \"bench.db\"\n",
     );
     for n in 0..docs {

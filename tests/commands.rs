@@ -27,6 +27,8 @@ impl Bot {
 per_host_delay = "0s"
 retries = 0
 confirm_after = "0s"
+# The test servers are on 127.0.0.1.
+allow_private_addresses = true
 [fediverse]
 instance = "{}"
 post_interval = "0s"

@@ -472,3 +472,153 @@ async fn same_host_requests_are_serialized_and_spaced() {
         "second request only {gap:?} after the first finished"
     );
 }
+
+/// The settings a `bot.toml` without `allow_private_addresses` gives.
+fn public_only() -> FetchSettings {
+    FetchSettings {
+        allow_private_addresses: false,
+        ..settings()
+    }
+}
+
+#[tokio::test]
+async fn default_settings_refuse_loopback_and_name_the_setting() {
+    assert!(!FetchSettings::default().allow_private_addresses);
+    let server = TestServer::start();
+    server.set_route("/privacy", vec![Reply::html("<p>internal</p>")]);
+    let report = get(&fetcher_with(public_only()), &server.url("/privacy")).await;
+    let error = error(&report);
+    assert_eq!(error.class().as_str(), "private_address");
+    let text = error.to_string();
+    assert!(
+        text.contains(&server.url("/privacy"))
+            && text.contains("loopback")
+            && text.contains("allow_private_addresses = true")
+            && text.contains("[defaults]"),
+        "{text}"
+    );
+    assert_eq!(report.attempts, 0);
+    assert!(server.requests().is_empty(), "a request reached the server");
+}
+
+#[tokio::test]
+async fn a_name_that_resolves_to_loopback_is_refused_at_resolution() {
+    let server = TestServer::start();
+    server.set_route("/privacy", vec![Reply::html("<p>internal</p>")]);
+    // `localhost` is a name, not a literal: only the resolver can see where it leads.
+    let url = server.url_with_host("localhost", "/privacy");
+    let report = get(&fetcher_with(public_only()), &url).await;
+    let error = error(&report);
+    assert!(
+        matches!(error, FetchError::PrivateAddress { host, .. } if host == "localhost"),
+        "{error:?}"
+    );
+    let text = error.to_string();
+    assert!(
+        text.contains("localhost resolves to") && text.contains("allow_private_addresses"),
+        "{text}"
+    );
+    assert_eq!(report.attempts, 1, "a refusal is not retried");
+    assert!(server.requests().is_empty(), "a request reached the server");
+
+    // The same URL is fetched once the operator allows it.
+    let allowed = get(&fetcher_with(settings()), &url).await;
+    assert_eq!(page(&allowed).text, "<p>internal</p>");
+}
+
+#[tokio::test]
+async fn redirect_to_another_port_of_the_same_host_is_refused() {
+    let server = TestServer::start();
+    let other = TestServer::start();
+    other.set_route("/target", vec![Reply::html("another server")]);
+    server.set_route("/moved", vec![Reply::redirect(302, &other.url("/target"))]);
+    let report = get(&fetcher_with(settings()), &server.url("/moved")).await;
+    match error(&report) {
+        FetchError::CrossHostRedirect { from, to } => {
+            assert_eq!(from.as_str(), server.url("/moved"));
+            assert_eq!(to.as_str(), other.url("/target"));
+        }
+        other => panic!("expected CrossHostRedirect, got {other:?}"),
+    }
+    assert_eq!(other.hits("/target"), 0);
+
+    // allow_cross_host_redirects lets it through.
+    let fetcher = fetcher_with(FetchSettings {
+        allow_cross_host_redirects: true,
+        ..settings()
+    });
+    let report = get(&fetcher, &server.url("/moved")).await;
+    assert_eq!(page(&report).text, "another server");
+}
+
+#[tokio::test]
+async fn credentials_in_the_url_are_sent_but_never_shown() {
+    let server = TestServer::start();
+    server.set_route("/ok", vec![Reply::html("<p>members only</p>")]);
+    server.set_route("/denied", vec![Reply::status(403)]);
+    // A Location with credentials of its own.
+    let elsewhere =
+        server
+            .url_with_host("localhost", "/x")
+            .replacen("http://", "http://other:s3cret-too@", 1);
+    server.set_route("/away", vec![Reply::redirect(302, &elsewhere)]);
+    let with_credentials = |path: &str| {
+        server
+            .url(path)
+            .replacen("http://", "http://watcher:s3cret-pw@", 1)
+    };
+    let fetcher = fetcher_with(FetchSettings {
+        retries: 0,
+        ..settings()
+    });
+    let shown = |report: &FetchReport| format!("{report:?} {}", report.url);
+
+    // Sent as basic auth (watcher:s3cret-pw), never echoed.
+    let ok = get(&fetcher, &with_credentials("/ok")).await;
+    assert_eq!(page(&ok).text, "<p>members only</p>");
+    assert_eq!(
+        server.requests_to("/ok")[0].header("authorization"),
+        Some("Basic d2F0Y2hlcjpzM2NyZXQtcHc=")
+    );
+    assert!(!page(&ok).final_url.as_str().contains("s3cret"));
+    assert_eq!(
+        ok.url.as_str(),
+        server.url("/ok").replacen("http://", "http://***@", 1)
+    );
+
+    let denied = get(&fetcher, &with_credentials("/denied")).await;
+    let text = error(&denied).to_string();
+    assert!(text.contains("***@127.0.0.1"), "{text}");
+    assert!(
+        !text.contains("s3cret") && !text.contains("watcher"),
+        "{text}"
+    );
+    assert!(!shown(&denied).contains("s3cret"), "{}", shown(&denied));
+
+    let away = get(&fetcher, &with_credentials("/away")).await;
+    let error_away = error(&away);
+    assert_eq!(error_away.class().as_str(), "redirect", "{error_away:?}");
+    let text = format!("{error_away} {}", shown(&away));
+    assert!(text.contains("localhost"), "{text}");
+    assert!(
+        !text.contains("s3cret") && !text.contains("watcher") && !text.contains("other:"),
+        "{text}"
+    );
+
+    // A connection error: reqwest's own message quotes the URL it tried.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let closed = format!("http://watcher:s3cret-pw@127.0.0.1:{port}/p");
+    let report = get(&fetcher, &closed).await;
+    let error = error(&report);
+    assert_eq!(error.class().as_str(), "network", "{error:?}");
+    let text = format!("{error} {error:?}");
+    assert!(text.contains(&format!("***@127.0.0.1:{port}")), "{text}");
+    assert!(
+        !text.contains("s3cret") && !text.contains("watcher"),
+        "{text}"
+    );
+}

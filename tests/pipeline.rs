@@ -33,6 +33,8 @@ impl Bot {
         let toml = format!(
             r#"[defaults]
 per_host_delay = "0s"
+# The test server is on 127.0.0.1.
+allow_private_addresses = true
 backoff_base = "10ms"
 retries = 0
 timeout = "5s"

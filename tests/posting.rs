@@ -47,6 +47,8 @@ impl Bot {
             r#"[defaults]
 confirm_after = "0s"
 per_host_delay = "0s"
+# The test server is on 127.0.0.1.
+allow_private_addresses = true
 [fediverse]
 instance = "{instance}"
 visibility = "public"

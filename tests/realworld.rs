@@ -32,7 +32,7 @@ impl Bot {
         let bot = Bot {
             dir: tempfile::tempdir().expect("temp dir"),
             defaults: format!(
-                "[defaults]\nper_host_delay = \"0s\"\nbackoff_base = \"10ms\"\nretries = 0\ntimeout = \"5s\"\njitter = \"0s\"\n{defaults}\n"
+                "[defaults]\nallow_private_addresses = true\nper_host_delay = \"0s\"\nbackoff_base = \"10ms\"\nretries = 0\ntimeout = \"5s\"\njitter = \"0s\"\n{defaults}\n"
             ),
         };
         bot.set_document(url, doc);

@@ -78,6 +78,8 @@ per_host_delay = "0s"
 jitter = "0s"
 retries = 0
 timeout = "10s"
+# The test server is on 127.0.0.1.
+allow_private_addresses = true
 [http]
 listen = "127.0.0.1:{http_port}"
 [[documents]]
@@ -423,7 +425,7 @@ fn runs_from_a_folder_with_only_bot_toml() {
     std::fs::write(
         dir.path().join("bot.toml"),
         format!(
-            "[[documents]]\nid = \"x-privacy\"\nname = \"X\"\nservice = \"X\"\nurl = \"{}\"\nselect = \"main\"\n",
+            "[defaults]\nallow_private_addresses = true\n[[documents]]\nid = \"x-privacy\"\nname = \"X\"\nservice = \"X\"\nurl = \"{}\"\nselect = \"main\"\n",
             server.url("/privacy")
         ),
     )

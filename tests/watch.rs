@@ -25,7 +25,7 @@ impl Bot {
     fn new(docs: &[(&str, String, &str)]) -> Bot {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut toml = String::from(
-            "[defaults]\nconfirm_after = \"0s\"\nper_host_delay = \"0s\"\nbackoff_base = \"10ms\"\nretries = 2\ntimeout = \"2s\"\nconnect_timeout = \"1s\"\njitter = \"0s\"\ncontact = \"https://example.org/bot\"\n",
+            "[defaults]\nallow_private_addresses = true\nconfirm_after = \"0s\"\nper_host_delay = \"0s\"\nbackoff_base = \"10ms\"\nretries = 2\ntimeout = \"2s\"\nconnect_timeout = \"1s\"\njitter = \"0s\"\ncontact = \"https://example.org/bot\"\n",
         );
         for (id, url, extra) in docs {
             toml.push_str(&format!(
@@ -247,7 +247,7 @@ fn changed_selectors_ignore_the_etag_and_re_extract() {
     let bot2 = Bot { dir: bot.dir };
     std::fs::write(
         bot2.config(),
-        format!("[defaults]\nper_host_delay = \"0s\"\n[[documents]]\nid = \"x-privacy\"\nname = \"n\"\nservice = \"s\"\nurl = \"{url}\"\nselect = \"body\"\n"),
+        format!("[defaults]\nallow_private_addresses = true\nper_host_delay = \"0s\"\n[[documents]]\nid = \"x-privacy\"\nname = \"n\"\nservice = \"s\"\nurl = \"{url}\"\nselect = \"body\"\n"),
     )
     .unwrap();
     let (_, out) = bot2.check();

@@ -348,9 +348,11 @@ pub async fn doctor(config: &Config, out: &mut dyn Write) -> anyhow::Result<bool
         return Ok(false);
     }
 
-    let client = Client::new(&fed.instance, token, fed.request_timeout)?;
+    let client = Client::new(&fed.instance, token.clone(), fed.request_timeout)?;
+    let mut token_works = false;
     match client.verify_credentials().await {
         Ok(account) => {
+            token_works = true;
             r.ok(format!("the token works: logged in as @{}", account.acct))?;
             if account.bot {
                 r.ok("the account is marked as a bot")?;
@@ -378,6 +380,9 @@ pub async fn doctor(config: &Config, out: &mut dyn Write) -> anyhow::Result<bool
             "check that the instance is up, then run doctor again",
         )?,
     }
+    if token_works {
+        check_scopes(&mut r, fed, &token, &login_fix).await?;
+    }
 
     let info = client.instance().await;
     if info.source == "default" {
@@ -403,6 +408,196 @@ pub async fn doctor(config: &Config, out: &mut dyn Write) -> anyhow::Result<bool
         }
     }
     Ok(r.healthy)
+}
+
+/// Where the scopes of a token were read, and what they are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Scopes {
+    /// The token's own scopes (Doorkeeper's `GET /oauth/token/info`).
+    Token(Vec<String>),
+    /// The scopes its app was registered with (`GET
+    /// /api/v1/apps/verify_credentials`): a token has at most these.
+    App(Vec<String>),
+    /// The server reports neither.
+    Unknown,
+}
+
+/// The scopes in a JSON answer: `scope` or `scopes`, an array or a
+/// space-separated string (servers differ).
+fn scopes_in(v: &serde_json::Value) -> Option<Vec<String>> {
+    let field = v.get("scopes").or_else(|| v.get("scope"))?;
+    let list: Vec<String> = match field {
+        serde_json::Value::Array(items) => items
+            .iter()
+            .filter_map(|i| i.as_str())
+            .flat_map(str::split_whitespace)
+            .map(str::to_string)
+            .collect(),
+        serde_json::Value::String(text) => text.split_whitespace().map(str::to_string).collect(),
+        _ => return None,
+    };
+    (!list.is_empty()).then_some(list)
+}
+
+/// Whether `scopes` grant `needed` (e.g. `write:statuses`): the scope itself
+/// or its parent (`write`).
+fn grants(scopes: &[String], needed: &str) -> bool {
+    let parent = needed.split(':').next().unwrap_or(needed);
+    scopes.iter().any(|s| s == needed || s == parent)
+}
+
+/// Asks the instance which scopes the token has: the token's own first,
+/// else its app's. Any failure (404, 401 for a token without an app,
+/// a body without scopes) moves on: it only means the server does not say.
+async fn read_scopes(instance: &Url, token: &Token, limit: Duration) -> anyhow::Result<Scopes> {
+    let http = reqwest::Client::builder()
+        .user_agent(DEFAULT_USER_AGENT)
+        .timeout(limit)
+        // Redirects would carry the token elsewhere.
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?;
+    let get = |path: &str| {
+        let request = http
+            .get(format!("{}{path}", base(instance)))
+            .bearer_auth(token.expose());
+        async move {
+            let response = request.send().await.ok()?;
+            if !response.status().is_success() {
+                return None;
+            }
+            let v: serde_json::Value = response.json().await.ok()?;
+            scopes_in(&v)
+        }
+    };
+    if let Some(scopes) = get("/oauth/token/info").await {
+        return Ok(Scopes::Token(scopes));
+    }
+    if let Some(scopes) = get("/api/v1/apps/verify_credentials").await {
+        return Ok(Scopes::App(scopes));
+    }
+    Ok(Scopes::Unknown)
+}
+
+/// Reports whether the token may post and read what the bot reads, before
+/// the first post fails with 403.
+async fn check_scopes(
+    r: &mut Report<'_>,
+    fed: &crate::config::Fediverse,
+    token: &Token,
+    login_fix: &str,
+) -> anyhow::Result<()> {
+    let scopes = read_scopes(&fed.instance, token, fed.request_timeout).await?;
+    let (list, whose) = match &scopes {
+        Scopes::Token(list) => (list, "the token's scopes (from /oauth/token/info)"),
+        Scopes::App(list) => (
+            list,
+            "the scopes its app was registered with (from /api/v1/apps/verify_credentials; \
+             the server does not report the token's own, which can only be narrower)",
+        ),
+        Scopes::Unknown => {
+            r.warning(
+                "the instance does not say which scopes the token has (neither /oauth/token/info \
+                 nor /api/v1/apps/verify_credentials reports them): a token without \
+                 write:statuses would only show when the first post fails",
+            )?;
+            return Ok(());
+        }
+    };
+    let shown = list.join(" ");
+    let fix = format!("{login_fix} (it asks for write:statuses)");
+    if !grants(list, "write:statuses") {
+        r.problem(
+            format!(
+                "the token cannot post: {whose} are \"{shown}\", without write or write:statuses"
+            ),
+            fix,
+        )?;
+        return Ok(());
+    }
+    r.ok(format!("the token may post: {whose} are \"{shown}\""))?;
+    if fed.answer_mentions && !grants(list, "read:notifications") {
+        r.problem(
+            format!("the token cannot read mentions (\"{shown}\" has neither read nor read:notifications), and answer_mentions is on"),
+            format!("{login_fix}, or set answer_mentions = false"),
+        )?;
+    }
+    if !grants(list, "read:statuses") {
+        r.warning(format!(
+            "the token cannot read the account's statuses (\"{shown}\" has neither read nor read:statuses): \
+             a post whose answer was lost cannot be looked for before it is sent again"
+        ))?;
+    }
+    Ok(())
+}
+
+/// What a failed connection to the instance means, and what to do about it,
+/// in words for the person running the bot: refused, DNS, TLS, timeout.
+fn connect_failure(instance: &Url, error: &reqwest::Error, limit: Duration) -> (String, String) {
+    let shown = base(instance);
+    let host = instance.host_str().unwrap_or_default();
+    let port = instance.port_or_known_default().unwrap_or(0);
+    let mut chain = Vec::new();
+    let mut refused = false;
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(cause) = source {
+        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            refused |= io.kind() == std::io::ErrorKind::ConnectionRefused;
+        }
+        chain.push(cause.to_string());
+        source = cause.source();
+    }
+    // The innermost cause says most; reqwest's own words ("error sending
+    // request") say nothing.
+    let detail = chain.last().cloned().unwrap_or_default();
+    let lower = chain.join(": ").to_ascii_lowercase();
+    let tls_words = [
+        "certificate",
+        "tls",
+        "handshake",
+        "corrupt message",
+        "invalidcontenttype",
+        "peer is incompatible",
+        "alert",
+    ];
+    if error.is_timeout() {
+        (
+            format!("cannot reach {shown}: no answer within {} s (timeout)", limit.as_secs()),
+            "check that the server is up and reachable from this machine (firewall, proxy), or raise request_timeout in [fediverse]".to_string(),
+        )
+    } else if refused || lower.contains("connection refused") {
+        (
+            format!("cannot reach {shown}: the connection to {host} port {port} was refused — nothing listens there, or a firewall rejects it"),
+            "check the scheme and port of [fediverse] instance and that the server is running".to_string(),
+        )
+    } else if lower.contains("dns error") || lower.contains("failed to lookup address") {
+        (
+            format!("cannot reach {shown}: the name {host} cannot be resolved (DNS: {detail})"),
+            "check the spelling of [fediverse] instance and this machine's DNS settings"
+                .to_string(),
+        )
+    } else if tls_words.iter().any(|w| lower.contains(w)) {
+        (
+            format!("cannot reach {shown}: the TLS (https) connection failed: {detail}"),
+            "the certificate may be expired, self-signed or for another name, or the server does not speak https on that port; check [fediverse] instance".to_string(),
+        )
+    } else {
+        (
+            format!("cannot reach {shown}: {}", error_text(error)),
+            "check [fediverse] instance, DNS and the network".to_string(),
+        )
+    }
+}
+
+/// An error and its causes, without the URL reqwest puts in its message.
+fn error_text(error: &reqwest::Error) -> String {
+    let mut text = String::from("connection failed");
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 /// Whether anything answers at the instance URL with the Mastodon API.
@@ -432,10 +627,8 @@ async fn check_reachable(
             Ok(false)
         }
         Err(e) => {
-            r.problem(
-                format!("cannot reach {}: {}", base(instance), e.without_url()),
-                "check [fediverse] instance, DNS and the network",
-            )?;
+            let (what, fix) = connect_failure(instance, &e, limit);
+            r.problem(what, fix)?;
             Ok(false)
         }
     }
@@ -454,6 +647,72 @@ mod tests {
             plan(&Err(SetupError::NoCode)),
             (SNS::Mastodon, COARSE_SCOPES)
         );
+    }
+
+    #[test]
+    fn scopes_are_read_in_every_shape_servers_send() {
+        let v = |s: &str| serde_json::from_str::<serde_json::Value>(s).unwrap();
+        assert_eq!(
+            scopes_in(&v(r#"{"scope": ["read", "write:statuses"]}"#)),
+            Some(vec!["read".to_string(), "write:statuses".to_string()])
+        );
+        assert_eq!(
+            scopes_in(&v(r#"{"scopes": ["read write"]}"#)),
+            Some(vec!["read".to_string(), "write".to_string()])
+        );
+        assert_eq!(
+            scopes_in(&v(r#"{"scope": "read follow"}"#)),
+            Some(vec!["read".to_string(), "follow".to_string()])
+        );
+        assert_eq!(scopes_in(&v(r#"{"name": "app"}"#)), None);
+        assert_eq!(scopes_in(&v(r#"{"scopes": []}"#)), None);
+    }
+
+    #[test]
+    fn a_parent_scope_grants_its_children() {
+        let list = |s: &str| s.split(' ').map(str::to_string).collect::<Vec<_>>();
+        assert!(grants(&list("read write"), "write:statuses"));
+        assert!(grants(
+            &list("read:accounts write:statuses"),
+            "write:statuses"
+        ));
+        assert!(!grants(&list("read"), "write:statuses"));
+        assert!(!grants(&list("write:media read"), "write:statuses"));
+        assert!(!grants(&list("read:accounts"), "read:notifications"));
+        assert!(grants(&list("read"), "read:notifications"));
+    }
+
+    /// A resolver that knows no name, so that a DNS failure needs no network.
+    struct NoSuchName;
+
+    impl reqwest::dns::Resolve for NoSuchName {
+        fn resolve(&self, _: reqwest::dns::Name) -> reqwest::dns::Resolving {
+            Box::pin(async {
+                Err(Box::new(std::io::Error::other(
+                    "failed to lookup address information: Name or service not known",
+                ))
+                    as Box<dyn std::error::Error + Send + Sync>)
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn a_name_that_does_not_resolve_is_reported_as_dns() {
+        let instance = Url::parse("https://mastodon.invalid").unwrap();
+        let error = reqwest::Client::builder()
+            .dns_resolver(std::sync::Arc::new(NoSuchName))
+            .build()
+            .unwrap()
+            .get("https://mastodon.invalid/api/v1/instance")
+            .send()
+            .await
+            .unwrap_err();
+        let (what, fix) = connect_failure(&instance, &error, Duration::from_secs(5));
+        assert!(
+            what.starts_with("cannot reach https://mastodon.invalid: the name mastodon.invalid cannot be resolved (DNS"),
+            "{what}"
+        );
+        assert!(fix.contains("spelling") && fix.contains("DNS"), "{fix}");
     }
 
     #[test]

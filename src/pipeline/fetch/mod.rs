@@ -9,9 +9,15 @@
 //! - follows at most [`FetchSettings::max_redirects`] redirects and, unless
 //!   [`FetchSettings::allow_cross_host_redirects`] is set, refuses redirects to another
 //!   site. `www.example.com` and `example.com` count as the same site, because policy pages
-//!   routinely redirect between the two and a watcher should not break on that; ports and
-//!   schemes may change (http → https). Anything else is refused: a policy URL that
-//!   suddenly lands on another domain is exactly what a human should look at;
+//!   routinely redirect between the two and a watcher should not break on that; the scheme
+//!   may change (http → https, each on its default port). Another port is another site
+//!   (`127.0.0.1:8080` and `127.0.0.1:9090` are two servers). Anything else is refused: a
+//!   policy URL that suddenly lands on another domain is exactly what a human should look
+//!   at;
+//! - unless [`FetchSettings::allow_private_addresses`] is set, refuses to connect to
+//!   loopback, link-local, private and unique-local addresses ([`private_kind`]), whether
+//!   the document's URL or a redirect names them as IP literals or a name resolves to them
+//!   (the check is in the DNS resolver, so it covers every connection);
 //! - streams the body and fails with [`FetchError::TooLarge`] as soon as it exceeds
 //!   [`FetchSettings::max_body_bytes`] (the cap applies to the decompressed body, which also
 //!   defends against compression bombs). Bodies are never truncated: a truncated policy
@@ -22,17 +28,23 @@
 //!
 //! Per-host limits are keyed by the host name of the requested URL (not the port, not the
 //! redirect target).
+//!
+//! Credentials in a URL (`https://user:pass@host/`) are sent as HTTP basic auth by reqwest
+//! and never shown: every URL in a [`FetchReport`], a [`Page`], a [`FetchError`] and the
+//! fetcher's tracing fields is [`redact`]ed.
 
 // A fetch error carries the URLs it is about (a refused redirect names
 // both); it is returned once per fetch, never in a loop, so its size costs
 // nothing worth boxing for.
 #![allow(clippy::result_large_err)]
 
+mod address;
 mod charset;
 mod limit;
 mod retry;
 
 use std::error::Error as StdError;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -42,11 +54,13 @@ use reqwest::header::{self, HeaderMap, HeaderValue};
 use tracing::debug;
 use url::Url;
 
+pub use address::{private_kind, redact};
 pub use charset::decode;
 
 use crate::defaults as D;
 use crate::domain::FailureClass;
 use crate::retry::Backoff;
+use address::{literal_private, scrub, GuardedResolver, PrivateHost, PrivateRefusal};
 use limit::Limiter;
 use retry::{is_retryable, parse_retry_after};
 
@@ -120,6 +134,7 @@ pub struct Conditional {
 
 #[derive(Debug)]
 pub struct FetchReport {
+    /// The requested URL, [`redact`]ed.
     pub url: Url,
     pub started_at: DateTime<Utc>,
     pub duration: Duration,
@@ -149,6 +164,7 @@ pub enum Fetched {
 
 #[derive(Debug)]
 pub struct Page {
+    /// Where the last redirect led, [`redact`]ed.
     pub final_url: Url,
     pub status: u16,
     pub content_type: Option<String>,
@@ -188,6 +204,18 @@ pub enum FetchError {
     Body { url: Url, message: String },
     #[error("invalid URL {url:?}: {reason}")]
     InvalidUrl { url: String, reason: String },
+    /// The URL, a redirect or a name's resolution leads to a loopback,
+    /// link-local, private or unique-local address, and
+    /// `allow_private_addresses` is off.
+    #[error("{}", private_message(.url, .host, .address, .kind, .redirected_from.as_ref()))]
+    PrivateAddress {
+        url: Url,
+        host: String,
+        address: IpAddr,
+        kind: &'static str,
+        /// Set when a redirect from this URL named the private address.
+        redirected_from: Option<Url>,
+    },
     #[error("HTTP client error: {message}")]
     Client { message: String },
 }
@@ -213,6 +241,7 @@ impl FetchError {
             }
             FetchError::Body { .. } => FailureClass::Body,
             FetchError::InvalidUrl { .. } => FailureClass::InvalidUrl,
+            FetchError::PrivateAddress { .. } => FailureClass::PrivateAddress,
             FetchError::Client { .. } => FailureClass::Client,
         }
     }
@@ -238,6 +267,69 @@ enum RedirectRefusal {
     TooMany(usize),
     #[error("redirect from {from} to another site {to}")]
     CrossSite { from: Url, to: Url },
+    #[error("redirect from {from} to a private address {to}")]
+    Private {
+        from: Url,
+        to: Url,
+        found: PrivateHost,
+    },
+}
+
+/// What the redirect policy enforces.
+#[derive(Clone, Copy, Debug)]
+struct RedirectRules {
+    max_redirects: usize,
+    allow_cross: bool,
+    allow_private: bool,
+}
+
+impl RedirectRules {
+    /// Whether a redirect to `to` may be followed; `previous` holds the original URL plus
+    /// every URL already redirected to. The URLs in a refusal are redacted.
+    fn check(&self, previous: &[Url], to: &Url) -> Result<(), RedirectRefusal> {
+        if previous.len() > self.max_redirects {
+            return Err(RedirectRefusal::TooMany(self.max_redirects));
+        }
+        let from = previous.last().map(redact);
+        let shown = redact(to);
+        // A name is checked when it is resolved; an IP literal is never resolved.
+        if let (false, Some(found)) = (self.allow_private, literal_private(to)) {
+            let from = from.unwrap_or_else(|| shown.clone());
+            return Err(RedirectRefusal::Private {
+                from,
+                to: shown,
+                found,
+            });
+        }
+        match from {
+            Some(from) if !self.allow_cross && !same_site(&from, &shown) => {
+                Err(RedirectRefusal::CrossSite { from, to: shown })
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The text of [`FetchError::PrivateAddress`]: what was refused, why, and the
+/// setting that allows it.
+fn private_message(
+    url: &Url,
+    host: &str,
+    address: &IpAddr,
+    kind: &str,
+    redirected_from: Option<&Url>,
+) -> String {
+    let what = if host.trim_matches(['[', ']']) == address.to_string() {
+        format!("{host} is a {kind} address")
+    } else {
+        format!("{host} resolves to {address}, a {kind} address")
+    };
+    let via = redirected_from.map_or_else(String::new, |from| format!(" (redirected from {from})"));
+    format!(
+        "refused to fetch {url}{via}: {what}; loopback, link-local, private and unique-local \
+         addresses are only fetched with `{}` under [defaults] in the config",
+        address::ALLOW_SETTING
+    )
 }
 
 /// Outcome of a single request.
@@ -270,17 +362,16 @@ impl Fetcher {
         }
         let max_redirects = settings.max_redirects;
         let allow_cross = settings.allow_cross_host_redirects;
+        let allow_private = settings.allow_private_addresses;
         let policy = reqwest::redirect::Policy::custom(move |attempt| {
-            // `previous` holds the original URL plus every URL already redirected to.
-            if attempt.previous().len() > max_redirects {
-                return attempt.error(RedirectRefusal::TooMany(max_redirects));
-            }
-            match attempt.previous().last() {
-                Some(from) if !allow_cross && !same_site(from, attempt.url()) => {
-                    let (from, to) = (from.clone(), attempt.url().clone());
-                    attempt.error(RedirectRefusal::CrossSite { from, to })
-                }
-                _ => attempt.follow(),
+            let rules = RedirectRules {
+                max_redirects,
+                allow_cross,
+                allow_private,
+            };
+            match rules.check(attempt.previous(), attempt.url()) {
+                Ok(()) => attempt.follow(),
+                Err(refusal) => attempt.error(refusal),
             }
         });
         let mut default_headers = HeaderMap::new();
@@ -288,16 +379,18 @@ impl Fetcher {
             header::ACCEPT,
             HeaderValue::from_static("text/html,application/xhtml+xml,text/plain;q=0.9,*/*;q=0.8"),
         );
-        let client = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .user_agent(settings.user_agent.as_str())
             .default_headers(default_headers)
             .connect_timeout(settings.connect_timeout)
             .timeout(settings.timeout)
-            .redirect(policy)
-            .build()
-            .map_err(|e| FetchError::Client {
-                message: error_chain(&e),
-            })?;
+            .redirect(policy);
+        if !allow_private {
+            builder = builder.dns_resolver(Arc::new(GuardedResolver));
+        }
+        let client = builder.build().map_err(|e| FetchError::Client {
+            message: error_chain(&e),
+        })?;
         let limiter = Limiter::new(settings.per_host_delay, settings.max_concurrent);
         Ok(Fetcher {
             inner: Arc::new(Inner {
@@ -318,8 +411,10 @@ impl Fetcher {
             base: settings.backoff_base,
             max: settings.backoff_max,
         };
+        // What logs, errors and the store see: never the credentials.
+        let shown = &redact(url);
         let report = |attempts, status, bytes, error_body, result| FetchReport {
-            url: url.clone(),
+            url: shown.clone(),
             started_at,
             duration: start.elapsed(),
             attempts,
@@ -332,6 +427,11 @@ impl Fetcher {
             Ok(host) => host,
             Err(error) => return report(0, None, 0, None, Err(error)),
         };
+        if let (false, Some(found)) = (settings.allow_private_addresses, literal_private(url)) {
+            debug!(url = %shown, address = %found.address, "refused: private address");
+            let error = private_error(shown, found, None);
+            return report(0, None, 0, None, Err(error));
+        }
         let mut attempts = 0u32;
         let mut last_status = None;
         loop {
@@ -339,11 +439,11 @@ impl Fetcher {
             let attempt_start = Instant::now();
             let outcome = {
                 let _permit = self.inner.limiter.acquire(host).await;
-                self.attempt(url, cond).await
+                self.attempt(url, shown, cond).await
             };
             last_status = outcome.status.or(last_status);
             debug!(
-                url = %url,
+                url = %shown,
                 attempt = attempts,
                 status = outcome.status,
                 bytes = outcome.bytes,
@@ -359,7 +459,7 @@ impl Fetcher {
                 Err(error) if attempts <= settings.retries && is_retryable(&error) => {
                     let wait =
                         backoff.delay(attempts - 1, outcome.retry_after, &mut rand::thread_rng());
-                    debug!(url = %url, attempt = attempts, wait_ms = wait.as_millis() as u64,
+                    debug!(url = %shown, attempt = attempts, wait_ms = wait.as_millis() as u64,
                         error = %error, "retrying fetch");
                     tokio::time::sleep(wait).await;
                 }
@@ -376,7 +476,8 @@ impl Fetcher {
         }
     }
 
-    async fn attempt(&self, url: &Url, cond: &Conditional) -> Attempt {
+    /// One request to `url`; `shown` (the URL redacted) is what errors name.
+    async fn attempt(&self, url: &Url, shown: &Url, cond: &Conditional) -> Attempt {
         let limit = self.inner.settings.max_body_bytes;
         let mut request = self.inner.client.get(url.clone());
         // A stored validator that is not a valid header value (corrupt store, odd server)
@@ -392,7 +493,7 @@ impl Fetcher {
         }
         let response = match request.send().await {
             Ok(response) => response,
-            Err(error) => return Attempt::failed(None, map_send_error(url, &error)),
+            Err(error) => return Attempt::failed(None, map_send_error(url, shown, error)),
         };
         let status = response.status().as_u16();
         let header_text = |name: header::HeaderName| {
@@ -422,20 +523,20 @@ impl Fetcher {
                 ..Attempt::failed(
                     Some(status),
                     FetchError::Status {
-                        url: url.clone(),
+                        url: shown.clone(),
                         status,
                     },
                 )
             };
         }
         let too_large = || FetchError::TooLarge {
-            url: url.clone(),
+            url: shown.clone(),
             limit,
         };
         if response.content_length().is_some_and(|len| len > limit) {
             return Attempt::failed(Some(status), too_large());
         }
-        let final_url = response.url().clone();
+        let final_url = redact(response.url());
         let content_type = header_text(header::CONTENT_TYPE);
         let etag = header_text(header::ETAG);
         let last_modified = header_text(header::LAST_MODIFIED);
@@ -457,11 +558,11 @@ impl Fetcher {
                 Ok(chunk) => chunk,
                 Err(error) => {
                     let error = if error.is_timeout() {
-                        FetchError::Timeout { url: url.clone() }
+                        FetchError::Timeout { url: shown.clone() }
                     } else {
                         FetchError::Body {
-                            url: url.clone(),
-                            message: error_chain(&error),
+                            url: shown.clone(),
+                            message: scrub(error_chain(&error.without_url()), url),
                         }
                     };
                     return Attempt {
@@ -519,7 +620,7 @@ async fn error_body(response: reqwest::Response, content_type: Option<&str>) -> 
 
 fn checked_host(url: &Url) -> Result<&str, FetchError> {
     let invalid = |reason: &str| FetchError::InvalidUrl {
-        url: url.to_string(),
+        url: redact(url).to_string(),
         reason: reason.to_string(),
     };
     if !matches!(url.scheme(), "http" | "https") {
@@ -530,42 +631,65 @@ fn checked_host(url: &Url) -> Result<&str, FetchError> {
         .ok_or_else(|| invalid("URL has no host"))
 }
 
-/// Same site for redirect purposes: equal host names once a leading `www.` is ignored.
+/// Same site for redirect purposes: equal host names once a leading `www.` is ignored,
+/// and the same port, where a URL without a port (the scheme's default) matches another
+/// without one, so that http → https on the default ports stays on the site.
 fn same_site(from: &Url, to: &Url) -> bool {
-    fn site(url: &Url) -> Option<String> {
+    fn site(url: &Url) -> Option<(String, Option<u16>)> {
         let host = url.host_str()?.to_ascii_lowercase();
-        Some(
-            host.strip_prefix("www.")
-                .map(str::to_string)
-                .unwrap_or(host),
-        )
+        let host = host
+            .strip_prefix("www.")
+            .map(str::to_string)
+            .unwrap_or(host);
+        Some((host, url.port()))
     }
     matches!((site(from), site(to)), (Some(a), Some(b)) if a == b)
 }
 
-fn map_send_error(url: &Url, error: &reqwest::Error) -> FetchError {
+fn private_error(url: &Url, found: PrivateHost, redirected_from: Option<Url>) -> FetchError {
+    FetchError::PrivateAddress {
+        url: url.clone(),
+        host: found.host,
+        address: found.address,
+        kind: found.kind,
+        redirected_from,
+    }
+}
+
+/// Maps a failed send of `url` (named as `shown` in the error).
+fn map_send_error(url: &Url, shown: &Url, error: reqwest::Error) -> FetchError {
     let mut source: Option<&(dyn StdError + 'static)> = error.source();
     while let Some(cause) = source {
         if let Some(refusal) = cause.downcast_ref::<RedirectRefusal>() {
             return match refusal {
                 RedirectRefusal::TooMany(max) => FetchError::TooManyRedirects {
-                    url: url.clone(),
+                    url: shown.clone(),
                     max: *max,
                 },
                 RedirectRefusal::CrossSite { from, to } => FetchError::CrossHostRedirect {
                     from: from.clone(),
                     to: to.clone(),
                 },
+                RedirectRefusal::Private { from, to, found } => {
+                    private_error(to, found.clone(), Some(from.clone()))
+                }
             };
+        }
+        if let Some(PrivateRefusal(found)) = cause.downcast_ref::<PrivateRefusal>() {
+            return private_error(shown, found.clone(), None);
         }
         source = cause.source();
     }
-    let url = url.clone();
-    let message = error_chain(error);
-    if error.is_timeout() {
+    let is_timeout = error.is_timeout();
+    let is_builder = error.is_builder();
+    // The URL reqwest keeps is the one that failed (maybe a redirect target): dropped
+    // from the message, which names `shown` instead.
+    let message = scrub(error_chain(&error.without_url()), url);
+    let url = shown.clone();
+    if is_timeout {
         return FetchError::Timeout { url };
     }
-    if error.is_builder() {
+    if is_builder {
         return FetchError::InvalidUrl {
             url: url.to_string(),
             reason: message,
@@ -614,9 +738,23 @@ mod tests {
             &url("https://example.com/a"),
             &url("https://www.example.com/b")
         ));
+        // http → https on the default ports stays on the site.
         assert!(same_site(
             &url("http://WWW.example.com/"),
+            &url("https://example.com/")
+        ));
+        assert!(same_site(
+            &url("http://example.com:80/"),
+            &url("https://example.com:443/")
+        ));
+        // Another port is another server.
+        assert!(!same_site(
+            &url("http://example.com/"),
             &url("https://example.com:8443/")
+        ));
+        assert!(!same_site(
+            &url("http://127.0.0.1:8080/"),
+            &url("http://127.0.0.1:9090/")
         ));
         assert!(!same_site(
             &url("https://example.com/"),
@@ -663,6 +801,115 @@ mod tests {
         assert_eq!(class(403), "http_client");
         assert_eq!(class(429), "rate_limited");
         assert_eq!(class(502), "http_server");
+    }
+
+    #[test]
+    fn private_addresses_have_their_own_class_and_name_the_setting() {
+        let error = FetchError::PrivateAddress {
+            url: url("http://intranet.example/p"),
+            host: "intranet.example".into(),
+            address: "10.0.0.7".parse().unwrap(),
+            kind: "private",
+            redirected_from: Some(url("https://example.org/p")),
+        };
+        assert_eq!(error.class().as_str(), "private_address");
+        assert_eq!(
+            error.to_string(),
+            "refused to fetch http://intranet.example/p (redirected from https://example.org/p): \
+             intranet.example resolves to 10.0.0.7, a private address; loopback, link-local, \
+             private and unique-local addresses are only fetched with \
+             `allow_private_addresses = true` under [defaults] in the config"
+        );
+        let literal = FetchError::PrivateAddress {
+            url: url("http://[::1]:8080/"),
+            host: "[::1]".into(),
+            address: "::1".parse().unwrap(),
+            kind: "loopback",
+            redirected_from: None,
+        };
+        assert!(
+            literal
+                .to_string()
+                .starts_with("refused to fetch http://[::1]:8080/: [::1] is a loopback address;"),
+            "{literal}"
+        );
+        assert!(!retry::is_retryable(&literal));
+    }
+
+    #[test]
+    fn redirects_to_private_literals_and_other_ports_are_refused() {
+        let rules = RedirectRules {
+            max_redirects: 5,
+            allow_cross: false,
+            allow_private: false,
+        };
+        let from = [url("https://example.org/privacy")];
+        for to in [
+            "https://10.0.0.1/privacy",
+            "http://[::ffff:127.0.0.1]/",
+            "http://169.254.169.254/latest/",
+            "http://[fd00::1]/",
+        ] {
+            match rules.check(&from, &url(to)) {
+                Err(RedirectRefusal::Private { from, found, .. }) => {
+                    assert_eq!(from.as_str(), "https://example.org/privacy");
+                    assert!(private_kind(found.address).is_some(), "{to}");
+                }
+                other => panic!("{to}: {other:?}"),
+            }
+        }
+        assert!(rules
+            .check(&from, &url("https://www.example.org/p"))
+            .is_ok());
+        assert!(rules
+            .check(&[url("http://example.org/")], &url("https://example.org/"))
+            .is_ok());
+        assert!(matches!(
+            rules.check(&from, &url("https://example.org:8443/p")),
+            Err(RedirectRefusal::CrossSite { .. })
+        ));
+        let with_password = url("https://u:pw-secret@example.org/p");
+        match rules.check(&[with_password], &url("https://evil.example/")) {
+            Err(refusal) => assert!(!refusal.to_string().contains("pw-secret"), "{refusal}"),
+            Ok(()) => panic!("cross-site redirect followed"),
+        }
+        let allowing = RedirectRules {
+            allow_private: true,
+            allow_cross: true,
+            ..rules
+        };
+        assert!(allowing.check(&from, &url("https://10.0.0.1/")).is_ok());
+        assert!(matches!(
+            allowing.check(
+                &vec![url("https://example.org/"); 6],
+                &url("https://example.org/")
+            ),
+            Err(RedirectRefusal::TooMany(5))
+        ));
+    }
+
+    #[tokio::test]
+    async fn private_literal_is_refused_without_a_request_by_default() {
+        let fetcher = Fetcher::new(FetchSettings::default()).unwrap();
+        let report = fetcher
+            .fetch(
+                &url("http://u:hunter22@169.254.169.254/latest/meta-data/"),
+                &Conditional::default(),
+            )
+            .await;
+        assert_eq!(report.attempts, 0);
+        let error = report.result.unwrap_err();
+        assert_eq!(error.class().as_str(), "private_address");
+        let text = error.to_string();
+        assert!(
+            text.contains("link-local") && text.contains("allow_private_addresses"),
+            "{text}"
+        );
+        assert!(!text.contains("hunter22"), "{text}");
+        assert_eq!(
+            report.url.as_str(),
+            "http://***@169.254.169.254/latest/meta-data/"
+        );
     }
 
     #[test]
