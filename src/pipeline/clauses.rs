@@ -55,17 +55,70 @@ pub fn split(ex: &Extracted) -> Vec<Clause> {
         if let ClauseKind::Heading { level } = block.kind {
             headings.push((level, block.text.as_str()));
         }
-        let hash = hex::encode(Sha256::digest(norm.as_bytes()));
-        clauses.push(Clause {
-            position: u32::try_from(clauses.len()).unwrap_or(u32::MAX),
-            kind: block.kind,
-            path,
-            text: block.text.clone(),
-            norm,
-            hash,
-        });
+        if block.text.len() <= MAX_CLAUSE_BYTES {
+            let hash = hex::encode(Sha256::digest(norm.as_bytes()));
+            clauses.push(Clause {
+                position: u32::try_from(clauses.len()).unwrap_or(u32::MAX),
+                kind: block.kind,
+                path,
+                text: block.text.clone(),
+                norm,
+                hash,
+            });
+            continue;
+        }
+        // A block longer than any real clause (a page without structure, a
+        // runaway text node) is cut at sentence ends, so that the diff and
+        // the posts work on pieces of a sane size.
+        for piece in cut_long(&block.text, MAX_CLAUSE_BYTES) {
+            let norm = normalize(piece);
+            if norm.is_empty() {
+                continue;
+            }
+            let hash = hex::encode(Sha256::digest(norm.as_bytes()));
+            clauses.push(Clause {
+                position: u32::try_from(clauses.len()).unwrap_or(u32::MAX),
+                kind: block.kind,
+                path: path.clone(),
+                text: piece.to_string(),
+                norm,
+                hash,
+            });
+        }
     }
     clauses
+}
+
+/// Longest clause, in bytes. The longest clause of the corpus is about
+/// 9,000 characters; a block past this is cut.
+pub const MAX_CLAUSE_BYTES: usize = 32 * 1024;
+
+/// Pieces of at most `max` bytes, cut after the last sentence end (". ",
+/// "! ", "? ") in each window, else at the last space, else at a character
+/// boundary.
+fn cut_long(text: &str, max: usize) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut rest = text.trim();
+    while rest.len() > max {
+        let mut end = max;
+        while !rest.is_char_boundary(end) {
+            end -= 1;
+        }
+        let window = &rest[..end];
+        let cut = [". ", "! ", "? "]
+            .iter()
+            .filter_map(|p| window.rfind(p).map(|i| i + 1))
+            .max()
+            .filter(|&i| i > max / 2)
+            .or_else(|| window.rfind(' ').filter(|&i| i > 0))
+            .unwrap_or(end);
+        out.push(rest[..cut].trim_end());
+        rest = rest[cut..].trim_start();
+    }
+    if !rest.is_empty() {
+        out.push(rest);
+    }
+    out
 }
 
 /// Identifies a version by its ordered clause hashes. Each hash is followed
@@ -162,6 +215,24 @@ mod tests {
         });
         assert_eq!(letters_hash(&a), letters_hash(&b));
         assert_ne!(letters_hash(&a), letters_hash(&c));
+    }
+
+    #[test]
+    fn a_runaway_block_is_cut_at_sentence_ends() {
+        let sentence = "We collect the data you give us when you use the services. ";
+        let text = sentence.repeat(2_000); // about 120 KB
+        let clauses = split(&Extracted {
+            blocks: vec![block(ClauseKind::Paragraph, text.trim())],
+        });
+        assert!(clauses.len() >= 4, "{}", clauses.len());
+        for c in &clauses {
+            assert!(c.text.len() <= MAX_CLAUSE_BYTES);
+            assert!(c.text.ends_with('.'), "cut at a sentence end");
+        }
+        let rejoined: Vec<&str> = clauses.iter().map(|c| c.text.as_str()).collect();
+        assert_eq!(rejoined.join(" "), text.trim(), "nothing lost");
+        let positions: Vec<u32> = clauses.iter().map(|c| c.position).collect();
+        assert_eq!(positions, (0..clauses.len() as u32).collect::<Vec<_>>());
     }
 
     #[test]

@@ -14,11 +14,12 @@ use chrono::Utc;
 use super::decide::{self, Decision, Settings, Step, Verdict};
 use crate::announce::{self, Announce};
 use crate::config::{Config, Defaults, Document};
+use crate::domain::FailureClass;
 use crate::metrics::Metrics;
 use crate::pipeline::clauses::{self, Clause};
 use crate::pipeline::diff::{self, ChangeSet, DiffOptions, WatchTerms};
 use crate::pipeline::fetch::{Conditional, FetchReport, FetchSettings, Fetcher};
-use crate::pipeline::observe::{self, Baseline, ObserveRules, Seen};
+use crate::pipeline::observe::{self, Baseline, Failure, ObserveRules, Seen};
 use crate::store::{
     ChangeCounts, ChangeSetIn, CheckWrite, FetchLog, Recorded, SnapshotIn, Store, StoreError,
     TechnicalWrite, VersionWrite,
@@ -217,13 +218,13 @@ impl Checker {
         if let (Some(v), true) = (&known.latest, rules_changed) {
             if let Some(snapshot) = &v.snapshot {
                 if let Some((body, content_type)) = self.store.snapshot(snapshot).await? {
-                    match observe::observe_bytes(
-                        &body,
-                        doc.url.as_str(),
-                        content_type.as_deref(),
-                        &rules,
-                        None,
-                    ) {
+                    let (source, r) = (doc.url.to_string(), rules.clone());
+                    let reextracted = cpu("re-extracting the stored page", move || {
+                        observe::observe_bytes(&body, &source, content_type.as_deref(), &r, None)
+                    })
+                    .await
+                    .unwrap_or_else(|f| Err(f));
+                    match reextracted {
                         Ok(o) if o.hash != v.hash => {
                             tracing::info!(document = %doc.id, version = v.version, "technical update: version re-extracted with new rules");
                             if let Some(l) = &mut state.latest {
@@ -272,14 +273,14 @@ impl Checker {
         // so a PDF or a mis-decoded page seen meanwhile cannot make the next
         // real page look short or its characters look new.
         let baseline = old_clauses.as_deref().map(Baseline::of);
-        let seen = observe::observe_fetch(report, &rules, baseline);
+        let seen = observe_off_thread(report, &rules, baseline).await;
         let now = Utc::now();
         let decision = match decide::decide(&state, &seen, None, &self.settings(), now) {
             Step::Decided(d) => d,
             Step::ConfirmByFetch => {
                 let report = self.fetch(doc, &Conditional::default()).await;
                 let mut log = fetch_log(&report);
-                let second = observe::observe_fetch(report, &rules, baseline);
+                let second = observe_off_thread(report, &rules, baseline).await;
                 log.outcome = "confirmation";
                 if let Seen::Failed(f) = &second {
                     log.error = Some((f.class, f.error.clone()));
@@ -301,43 +302,65 @@ impl Checker {
             logs[0].error = Some((*class, error.clone()));
         }
 
+        // The diff and the thread of a new version are composed off the
+        // async workers too, within the same budget.
+        let mut decision = decision;
+        let mut seen = seen;
+        let mut composed = None;
+        if let (Verdict::NewVersion { version, previous }, Seen::Page { observation, .. }) =
+            (&decision.verdict, &seen)
+        {
+            let (version, previous) = (*version, *previous);
+            let key = expected_latest.as_ref().map(|old| {
+                announce::change_key(&doc.id, state_hash(&state, old), &observation.hash)
+            });
+            let new_clauses = observation.clauses.clone();
+            let (old, options, announce, doc2) = (
+                old_clauses.clone(),
+                self.diff_options.clone(),
+                self.announce.clone(),
+                doc.clone(),
+            );
+            let work = cpu("diffing and composing the change", move || {
+                compose_change(
+                    &doc2,
+                    old.as_deref(),
+                    &new_clauses,
+                    &options,
+                    &announce,
+                    version,
+                    previous,
+                    now,
+                    key,
+                )
+            })
+            .await;
+            match work {
+                Ok(c) => composed = Some(c),
+                Err(failure) => {
+                    tracing::error!(document = %doc.id, error = %failure.error, "check abandoned");
+                    let failed = Seen::Failed(failure);
+                    decision = match decide::decide(&state, &failed, None, &self.settings(), now) {
+                        Step::Decided(d) => d,
+                        Step::ConfirmByFetch => unreachable!("a failure needs no confirmation"),
+                    };
+                    if let Verdict::Failed { class, error } = &decision.verdict {
+                        logs[0].outcome = decision.verdict.label();
+                        logs[0].error = Some((*class, error.clone()));
+                    }
+                    seen = failed;
+                }
+            }
+        }
         let mut outcome = Outcome::of(decision.verdict.clone());
         let mut version_write = None;
         let page = match &seen {
             Seen::Page { page, observation } => Some((page, observation)),
             _ => None,
         };
-        if let (Verdict::NewVersion { version, previous }, Some((page, observation))) =
-            (&decision.verdict, page)
+        if let (Some((changes, cosmetic, announcement)), Some((page, observation))) =
+            (composed, page)
         {
-            let changes = old_clauses.as_ref().map(|old| {
-                Arc::new(diff::diff(
-                    old,
-                    &observation.clauses,
-                    &self.diff_options,
-                    &doc.language,
-                ))
-            });
-            let cosmetic = old_clauses.as_ref().is_some_and(|old| {
-                clauses::letters_hash(old) == clauses::letters_hash(&observation.clauses)
-            });
-            let announcement = match (&changes, &expected_latest) {
-                (Some(cs), Some(old_hash)) if !cs.is_empty() && !cosmetic => {
-                    Some(self.announce.change_thread(
-                        doc,
-                        cs,
-                        *version,
-                        *previous,
-                        now,
-                        announce::change_key(
-                            &doc.id,
-                            state_hash(&state, old_hash),
-                            &observation.hash,
-                        ),
-                    ))
-                }
-                _ => None,
-            };
             version_write = Some(VersionWrite {
                 snapshot: SnapshotIn {
                     body: &page.body,
@@ -467,6 +490,80 @@ impl Checker {
             }
         }
     }
+}
+
+/// How long the CPU-heavy part of one check (extraction, diff, composing)
+/// may take before the check is abandoned as a recorded failure: a page
+/// that parses this slowly is not a policy page worth blocking for.
+pub const CPU_BUDGET: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Runs CPU-heavy work on the blocking pool, so that the async workers (the
+/// HTTP listener, the publisher, shutdown) never wait for it; past
+/// [`CPU_BUDGET`] the check goes on without it as a failure (the work
+/// itself cannot be interrupted and finishes in the background).
+async fn cpu<T: Send + 'static>(
+    what: &str,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, Failure> {
+    let failed = |error: String| Failure {
+        class: FailureClass::Internal,
+        error,
+        status: None,
+    };
+    match tokio::time::timeout(CPU_BUDGET, tokio::task::spawn_blocking(work)).await {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(e)) => Err(failed(format!("{what} failed: {e}"))),
+        Err(_) => Err(failed(format!(
+            "{what} took longer than {} s; the check was abandoned",
+            CPU_BUDGET.as_secs()
+        ))),
+    }
+}
+
+/// [`observe::observe_fetch`] on the blocking pool, within the budget.
+async fn observe_off_thread(
+    report: FetchReport,
+    rules: &ObserveRules,
+    baseline: Option<Baseline>,
+) -> Seen {
+    let rules = rules.clone();
+    cpu("extracting the page", move || {
+        observe::observe_fetch(report, &rules, baseline)
+    })
+    .await
+    .unwrap_or_else(Seen::Failed)
+}
+
+/// What a new version brings besides itself: its change set against the
+/// previous one, whether only letters-less characters changed, and the
+/// thread announcing it (none for a first or a cosmetic version).
+type Composed = (
+    Option<Arc<ChangeSet>>,
+    bool,
+    Option<crate::store::NewThread>,
+);
+
+#[allow(clippy::too_many_arguments)]
+fn compose_change(
+    doc: &Document,
+    old: Option<&[Clause]>,
+    new: &[Clause],
+    options: &DiffOptions,
+    announce: &Announce,
+    version: i64,
+    previous: Option<i64>,
+    now: chrono::DateTime<Utc>,
+    key: Option<String>,
+) -> Composed {
+    let changes = old.map(|old| Arc::new(diff::diff(old, new, options, &doc.language)));
+    let cosmetic = old.is_some_and(|old| clauses::letters_hash(old) == clauses::letters_hash(new));
+    let announcement = match (&changes, key) {
+        (Some(cs), Some(key)) if !cs.is_empty() && !cosmetic => {
+            Some(announce.change_thread(doc, cs, version, previous, now, key))
+        }
+        _ => None,
+    };
+    (changes, cosmetic, announcement)
 }
 
 /// The key of a change names the hash the latest version had when the
