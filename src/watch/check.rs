@@ -223,7 +223,7 @@ impl Checker {
                         observe::observe_bytes(&body, &source, content_type.as_deref(), &r, None)
                     })
                     .await
-                    .unwrap_or_else(|f| Err(f));
+                    .unwrap_or_else(Err);
                     match reextracted {
                         Ok(o) if o.hash != v.hash => {
                             tracing::info!(document = %doc.id, version = v.version, "technical update: version re-extracted with new rules");
