@@ -160,9 +160,12 @@ impl DbArgs {
         }
     }
 
+    /// Opens the database read-only ([`Store::open_read_only`]): the read
+    /// commands never migrate, write or leave files beside it. Its errors
+    /// say what to do, once, and exit 3.
     async fn open(&self) -> Result<Store> {
         let path = self.path()?;
-        Ok(Store::open_existing(&path).await?)
+        Ok(Store::open_read_only(&path).await?)
     }
 }
 
