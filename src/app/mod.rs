@@ -167,6 +167,14 @@ impl DbArgs {
         let path = self.path()?;
         Ok(Store::open_read_only(&path).await?)
     }
+
+    /// Read-only like [`open`](DbArgs::open), whatever the schema: for
+    /// `backup`, which should copy an old database before its upgrade
+    /// (`backup.rs` is to call this instead of `open`).
+    pub async fn open_any_schema(&self) -> Result<Store> {
+        let path = self.path()?;
+        Ok(Store::open_read_only_any_schema(&path).await?)
+    }
 }
 
 async fn open_store(config: &Config) -> Result<Store> {

@@ -176,6 +176,25 @@ impl Store {
     /// read-only connection could not delete afterwards, and could not
     /// create in a read-only folder).
     pub async fn open_read_only(path: &Path) -> Result<Store> {
+        let store = Store::open_read_only_any_schema(path).await?;
+        if let Err(e) = store.schema_is_current().await {
+            store.close().await;
+            return Err(match e {
+                StoreError::Sql(e) => open_error(path, &e),
+                StoreError::Unusable { message, .. } => StoreError::Unusable {
+                    path: path.display().to_string(),
+                    message,
+                },
+                other => other,
+            });
+        }
+        Ok(store)
+    }
+
+    /// [`open_read_only`](Store::open_read_only) without the schema check:
+    /// for `backup`, which copies a database of any schema (a backup before
+    /// an upgrade is the point).
+    pub async fn open_read_only_any_schema(path: &Path) -> Result<Store> {
         missing(path)?;
         let unusable = |message: String| StoreError::Unusable {
             path: path.display().to_string(),
@@ -230,16 +249,7 @@ impl Store {
             .connect_with(options)
             .await
             .map_err(|e| open_error(path, &e))?;
-        let store = Store { pool };
-        if let Err(e) = store.schema_is_current().await {
-            store.close().await;
-            return Err(match e {
-                StoreError::Sql(e) => open_error(path, &e),
-                StoreError::Unusable { message, .. } => unusable(message),
-                other => other,
-            });
-        }
-        Ok(store)
+        Ok(Store { pool })
     }
 
     /// Whether the migrations recorded in the database are exactly the
@@ -332,6 +342,40 @@ fn missing(path: &Path) -> Result<()> {
         path: path.display().to_string(),
         message: "no database here: run `clausewatch run` or `clausewatch check` first (or give the right --db)".into(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn an_older_schema_can_be_backed_up_read_only_but_not_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("old.db");
+        std::fs::copy(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/schema-0001.db"),
+            &db,
+        )
+        .unwrap();
+        let before = std::fs::read(&db).unwrap();
+        let err = Store::open_read_only(&db).await.err().expect("refused");
+        assert!(err.to_string().contains("older schema (1 of"), "{err}");
+        let store = Store::open_read_only_any_schema(&db).await.unwrap();
+        store.backup(&dir.path().join("copy.db")).await.unwrap();
+        store.close().await;
+        assert!(
+            std::fs::read(&db).unwrap() == before,
+            "the original is unchanged"
+        );
+        let copy = std::fs::read(dir.path().join("copy.db")).unwrap();
+        assert!(copy.starts_with(b"SQLite format 3\0"));
+        let mut names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["copy.db", "old.db"]);
+    }
 }
 
 #[cfg(test)]
