@@ -168,7 +168,7 @@ impl DbArgs {
         Ok(Store::open_read_only(&path).await?)
     }
 
-    /// Read-only like [`open`](DbArgs::open), whatever the schema: for
+    /// Read-only like `DbArgs::open`, whatever the schema: for
     /// `backup`, which should copy an old database before its upgrade
     /// (`backup.rs` is to call this instead of `open`).
     pub async fn open_any_schema(&self) -> Result<Store> {
