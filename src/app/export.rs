@@ -1,4 +1,9 @@
 //! `clausewatch export`: a document's versions as Markdown files.
+//!
+//! The files are Markdown that `import` reads back to the very same
+//! clauses: clause text is plain text, so whatever Markdown would take for
+//! markup (`1. ` at the start of a paragraph is a list item, `**` is
+//! emphasis, `<b>` a tag) is backslash-escaped.
 
 use super::*;
 
@@ -27,14 +32,7 @@ pub async fn export(args: ExportArgs) -> Result<Exit> {
     let mut index = String::from("version\tfile\tfirst_seen\tlast_seen\thash\tclauses\n");
     for v in versions.iter().rev() {
         let clauses = store.clauses(v.id).await?;
-        let blocks = clauses
-            .iter()
-            .map(|c| extract::Block {
-                kind: c.kind,
-                text: c.text.clone(),
-            })
-            .collect();
-        let text = extract::Extracted { blocks }.to_text();
+        let text = to_markdown(&clauses);
         // Named by date like the Open Terms Archive data; two versions seen
         // within one second (possible with `check` run by hand) keep apart.
         let stamp = v.first_seen.format("%Y-%m-%dT%H%M%SZ").to_string();
@@ -63,4 +61,75 @@ pub async fn export(args: ExportArgs) -> Result<Exit> {
         args.dir.display()
     );
     Ok(Exit::Ok)
+}
+
+/// A version's clauses as Markdown that reads back to the same clauses.
+pub fn to_markdown(clauses: &[Clause]) -> String {
+    let mut out = String::new();
+    for (i, c) in clauses.iter().enumerate() {
+        if i > 0 {
+            out.push_str("\n\n");
+        }
+        match c.kind {
+            clauses::ClauseKind::Heading { level } => {
+                out.push_str(&"#".repeat(usize::from(level.clamp(1, 6))));
+                out.push(' ');
+                out.push_str(&escape_inline(&c.text));
+            }
+            clauses::ClauseKind::Paragraph => out.push_str(&escape_line(&c.text)),
+            clauses::ClauseKind::ListItem => {
+                out.push_str("- ");
+                out.push_str(&escape_line(&c.text));
+            }
+            clauses::ClauseKind::TableRow => {
+                // A row alone is no table in Markdown: each row is a
+                // one-row table (its header), cells apart as they were
+                // joined.
+                let cells: Vec<String> = c.text.split(" | ").map(escape_inline).collect();
+                out.push_str("| ");
+                out.push_str(&cells.join(" | "));
+                out.push_str(" |\n|");
+                out.push_str(&"---|".repeat(cells.len()));
+            }
+        }
+    }
+    out.push('\n');
+    out
+}
+
+/// Text that starts a block: also escapes what would start another kind of
+/// block (`# `, `- `, `1. `, `> `, `---`, a table row).
+fn escape_line(text: &str) -> String {
+    let escaped = escape_inline(text);
+    let first = escaped.chars().next();
+    match first {
+        Some('#' | '-' | '+' | '=' | '>' | '|') => format!("\\{escaped}"),
+        Some(c) if c.is_ascii_digit() => {
+            // `1.` or `1)` after up to nine digits is an ordered list item.
+            let digits = escaped.chars().take_while(|c| c.is_ascii_digit()).count();
+            match escaped[digits..].chars().next() {
+                Some(m @ ('.' | ')')) if digits <= 9 => {
+                    format!("{}\\{m}{}", &escaped[..digits], &escaped[digits + 1..])
+                }
+                _ => escaped,
+            }
+        }
+        _ => escaped,
+    }
+}
+
+/// Escapes the characters Markdown reads as inline markup, and what would
+/// end a heading or be a hard break.
+fn escape_inline(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 8);
+    for ch in text.chars() {
+        if matches!(
+            ch,
+            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '&' | '|' | '#' | '~' | '!'
+        ) {
+            out.push('\\');
+        }
+        out.push(ch);
+    }
+    out
 }

@@ -114,6 +114,11 @@ pub struct DocumentEntry {
     pub last_flap_at: Option<DateTime<Utc>>,
     pub pending_change_since: Option<DateTime<Utc>>,
     pub not_found_since: Option<DateTime<Utc>>,
+    /// When the daemon checks it next (before its random jitter): the cron
+    /// tick, or earlier for a retry after a failure or a confirmation.
+    /// Null when unknown: no config read, the document is not in it, or it
+    /// is paused.
+    pub next_check: Option<DateTime<Utc>>,
 }
 
 impl From<&DocumentStatus> for DocumentEntry {
@@ -136,6 +141,7 @@ impl From<&DocumentStatus> for DocumentEntry {
             last_flap_at: d.last_flap_at,
             pending_change_since: d.pending_change_since,
             not_found_since: d.not_found_since,
+            next_check: None,
         }
     }
 }

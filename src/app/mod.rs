@@ -162,9 +162,20 @@ impl DbArgs {
         }
     }
 
+    /// Opens the database read-only ([`Store::open_read_only`]): the read
+    /// commands never migrate, write or leave files beside it. Its errors
+    /// say what to do, once, and exit 3.
     async fn open(&self) -> Result<Store> {
         let path = self.path()?;
-        Ok(Store::open_existing(&path).await?)
+        Ok(Store::open_read_only(&path).await?)
+    }
+
+    /// Read-only like `DbArgs::open`, whatever the schema: for
+    /// `backup`, which should copy an old database before its upgrade
+    /// (`backup.rs` is to call this instead of `open`).
+    pub async fn open_any_schema(&self) -> Result<Store> {
+        let path = self.path()?;
+        Ok(Store::open_read_only_any_schema(&path).await?)
     }
 }
 

@@ -14,8 +14,27 @@ pub struct StatusArgs {
 /// `clausewatch status`: per document the last check, last change, failures
 /// and last error.
 pub async fn status(args: StatusArgs) -> Result<Exit> {
+    // The schedules are in the config: read it when there is one. With
+    // `--db` a config that is absent (or broken) only makes the next checks
+    // unknown.
+    let config = if args.db.db.is_some() {
+        match args.db.config.load_if_present() {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("clausewatch: {e:#} (next checks unknown)");
+                None
+            }
+        }
+    } else {
+        Some(args.db.config.load()?)
+    };
     let store = args.db.open().await?;
     let docs = store.statuses().await?;
+    let now = Utc::now();
+    let next: Vec<NextCheck> = docs
+        .iter()
+        .map(|d| next_check(config.as_ref(), d, now))
+        .collect();
     let outbox = store.outbox_summary().await?;
     let cursor = store.kv_get("mention_cursor").await?;
     let mut out = std::io::stdout().lock();
@@ -23,7 +42,14 @@ pub async fn status(args: StatusArgs) -> Result<Exit> {
         OutputFormat::Json => {
             let report = json::Status {
                 json_version: json::JSON_VERSION,
-                documents: docs.iter().map(Into::into).collect(),
+                documents: docs
+                    .iter()
+                    .zip(&next)
+                    .map(|(d, n)| json::DocumentEntry {
+                        next_check: n.at(),
+                        ..d.into()
+                    })
+                    .collect(),
                 outbox: (&outbox).into(),
                 mention_cursor: cursor.clone(),
             };
@@ -36,7 +62,7 @@ pub async fn status(args: StatusArgs) -> Result<Exit> {
                     t.format("%Y-%m-%d %H:%M").to_string()
                 })
             };
-            for d in &docs {
+            for (d, next) in docs.iter().zip(&next) {
                 let mut state = if d.paused {
                     "paused".to_string()
                 } else if d.consecutive_failures > 0 {
@@ -67,9 +93,16 @@ pub async fn status(args: StatusArgs) -> Result<Exit> {
                 if d.not_found_since.is_some() {
                     state.push_str(&format!(", not found since {}", when(d.not_found_since)));
                 }
+                let next = match next {
+                    NextCheck::At(t) if *t <= now => "now".to_string(),
+                    NextCheck::At(t) => when(Some(*t)),
+                    NextCheck::Paused => "none while paused".to_string(),
+                    NextCheck::NotConfigured => "none (not in the config)".to_string(),
+                    NextCheck::NoConfig => "unknown (no config file read)".to_string(),
+                };
                 writeln!(
                     out,
-                    "{}: {state}; {} versions; last check {}; last change {}",
+                    "{}: {state}; {} versions; last check {}; last change {}; next check {next}",
                     d.id,
                     d.versions,
                     when(d.last_check),
@@ -101,4 +134,52 @@ pub async fn status(args: StatusArgs) -> Result<Exit> {
         }
     }
     Ok(Exit::Ok)
+}
+
+/// When a document is checked next, as far as `status` can tell.
+enum NextCheck {
+    At(DateTime<Utc>),
+    Paused,
+    /// In the database but no longer in the config: not checked.
+    NotConfigured,
+    /// No config read: the schedule is unknown.
+    NoConfig,
+}
+
+impl NextCheck {
+    fn at(&self) -> Option<DateTime<Utc>> {
+        match self {
+            NextCheck::At(t) => Some(*t),
+            _ => None,
+        }
+    }
+}
+
+/// The scheduler's own rule ([`schedule::next_check`]) on what the store
+/// says of the document.
+fn next_check(
+    config: Option<&Config>,
+    d: &crate::store::DocumentStatus,
+    now: DateTime<Utc>,
+) -> NextCheck {
+    let Some(config) = config else {
+        return NextCheck::NoConfig;
+    };
+    let Some(doc) = config.document(&d.id) else {
+        return NextCheck::NotConfigured;
+    };
+    if d.paused {
+        return NextCheck::Paused;
+    }
+    let state = schedule::DueState {
+        last_check: d.last_check,
+        consecutive_failures: d.consecutive_failures,
+        pending_since: d.pending_change_since,
+    };
+    NextCheck::At(schedule::next_check(
+        &doc.schedule,
+        &state,
+        config.defaults.confirm_after,
+        now,
+    ))
 }

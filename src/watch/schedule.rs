@@ -13,28 +13,107 @@ use rand::Rng;
 use tokio::sync::watch;
 
 use super::check::{Checker, Outcome};
-use super::decide::Verdict;
-use crate::config::{Config, Document};
+use crate::config::{Config, Document, Schedule};
 
 /// Something to tell about each check (the publisher, metrics).
 pub type OnOutcome = Arc<dyn Fn(&Document, &Outcome) + Send + Sync>;
 
-/// When the next check of a document is due, given its last check.
+/// The first retry of a failed check comes this long after it; each
+/// further failure in a row doubles the delay, up to the schedule's period.
+pub const FIRST_RETRY: Duration = Duration::from_secs(60);
+
+/// What deciding the next check needs to know of a document (from
+/// [`DocumentState`](crate::store::DocumentState)).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DueState {
+    /// The last check, successful or not.
+    pub last_check: Option<DateTime<Utc>>,
+    /// Failed checks in a row up to the last one (0: it succeeded).
+    pub consecutive_failures: i64,
+    /// A changed page seen at this time waits for its confirmation.
+    pub pending_since: Option<DateTime<Utc>>,
+}
+
+impl From<&crate::store::DocumentState> for DueState {
+    fn from(s: &crate::store::DocumentState) -> DueState {
+        DueState {
+            last_check: s.last_check_at,
+            consecutive_failures: s.consecutive_failures,
+            pending_since: s.pending.as_ref().map(|p| p.since),
+        }
+    }
+}
+
+/// When the next check of a document is due (before jitter). One function
+/// for the scheduler and for `status`, so what `status` says is what the
+/// daemon does.
 ///
-/// A document never checked, or whose last check is older than the tick
-/// before now, is due at once: that is the "missed schedule runs once" rule.
-pub fn next_due(
-    schedule: &cron::Schedule,
-    last_check: Option<DateTime<Utc>>,
+/// - Never checked, or the last check older than the tick before now: due
+///   now ("a missed schedule runs once", not once per missed tick).
+/// - Otherwise the next cron tick after the last check,
+/// - or earlier after a failure: [`FIRST_RETRY`] after it, doubling with
+///   each failure in a row, at most the schedule's period, never later
+///   than the next tick;
+/// - or earlier when a change waits for its confirmation: `confirm_after`
+///   after it was first seen (when that is after the last check).
+pub fn next_check(
+    schedule: &Schedule,
+    state: &DueState,
+    confirm_after: Duration,
     now: DateTime<Utc>,
 ) -> DateTime<Utc> {
-    let Some(last) = last_check else { return now };
-    match schedule.after(&last).next() {
-        Some(tick) if tick <= now => now,
+    let Some(last) = state.last_check else {
+        return now;
+    };
+    let tick = match schedule.next_after(last) {
         Some(tick) => tick,
         // A schedule with no future tick was rejected by config validation;
         // checking once a day is the least surprising fallback.
-        None => now + chrono::Duration::days(1),
+        None => last + chrono::Duration::days(1),
+    };
+    let mut due = tick;
+    if state.consecutive_failures > 0 {
+        due = due.min(last + retry_delay(schedule, last, state.consecutive_failures));
+    }
+    if let Some(since) = state.pending_since {
+        let confirm = since + chrono::Duration::from_std(confirm_after).unwrap_or_default();
+        // A confirmation time already looked at (the check after it
+        // failed, say) is not looked at again and again.
+        if confirm > last {
+            due = due.min(confirm);
+        }
+    }
+    due.max(now)
+}
+
+/// The delay before retrying after `failures` failed checks in a row, the
+/// last at `last`: 1 min, 2, 4, … up to the schedule's period there.
+pub fn retry_delay(schedule: &Schedule, last: DateTime<Utc>, failures: i64) -> chrono::Duration {
+    let first = chrono::Duration::from_std(FIRST_RETRY).expect("small");
+    let doublings = u32::try_from(failures.saturating_sub(1))
+        .unwrap_or(u32::MAX)
+        .min(30);
+    let backoff = first * 2i32.pow(doublings.min(20));
+    match schedule.period_after(last) {
+        Some(period) if period < backoff => period.max(chrono::Duration::zero()),
+        _ => backoff,
+    }
+}
+
+/// Logs a warning for each document whose schedule fires more than once a
+/// minute (a seconds field): pages do not change that fast, and hosts
+/// notice.
+pub fn warn_frequent_schedules(documents: &[Document]) {
+    for doc in documents {
+        if doc.schedule.more_than_once_a_minute() {
+            tracing::warn!(
+                document = %doc.id,
+                schedule = %doc.schedule.expr,
+                "schedule {:?} of {} fires more than once a minute",
+                doc.schedule.expr,
+                doc.id
+            );
+        }
     }
 }
 
@@ -45,6 +124,7 @@ pub async fn run(
     on_outcome: OnOutcome,
     shutdown: watch::Receiver<bool>,
 ) {
+    warn_frequent_schedules(&config.documents);
     let mut tasks = tokio::task::JoinSet::new();
     let permits = Arc::new(tokio::sync::Semaphore::new(super::check::checks_in_flight(
         &config.defaults,
@@ -55,23 +135,18 @@ pub async fn run(
         let on_outcome = on_outcome.clone();
         let mut shutdown = shutdown.clone();
         let jitter = config.defaults.jitter;
+        let confirm_after = config.defaults.confirm_after;
         tasks.spawn(async move {
-            let mut confirm_at: Option<DateTime<Utc>> = None;
             loop {
-                let last = match checker.store().document_state(&doc.id).await {
-                    Ok(s) => s.and_then(|s| s.last_check_at),
+                let state = match checker.store().document_state(&doc.id).await {
+                    Ok(s) => s.as_ref().map(DueState::from).unwrap_or_default(),
                     Err(e) => {
                         tracing::error!(document = %doc.id, error = %e, "cannot read document state");
-                        None
+                        DueState::default()
                     }
                 };
                 let now = Utc::now();
-                let mut due = next_due(&doc.schedule.cron, last, now);
-                // A change waiting for confirmation is looked at again once
-                // its settle delay is over, not at the next cron tick.
-                if let Some(at) = confirm_at.take() {
-                    due = due.min(at);
-                }
+                let due = next_check(&doc.schedule, &state, confirm_after, now);
                 let mut wait = (due - now).to_std().unwrap_or(Duration::ZERO);
                 if wait > Duration::ZERO && !jitter.is_zero() {
                     wait += rand::thread_rng().gen_range(Duration::ZERO..=jitter);
@@ -88,12 +163,7 @@ pub async fn run(
                 let result = checker.check(&doc).await;
                 drop(permit);
                 match result {
-                    Ok(outcome) => {
-                        if let Verdict::Pending { retry_after: d } = &outcome.verdict {
-                            confirm_at = Some(Utc::now() + chrono::Duration::from_std(*d).unwrap_or_default());
-                        }
-                        on_outcome(&doc, &outcome)
-                    }
+                    Ok(outcome) => on_outcome(&doc, &outcome),
                     Err(e) => {
                         tracing::error!(document = %doc.id, error = %e, "check could not be recorded");
                         // Do not spin on a broken database.
@@ -119,17 +189,26 @@ pub async fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Schedule;
 
     fn at(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
     }
 
+    fn checked(last: &str, failures: i64) -> DueState {
+        DueState {
+            last_check: Some(at(last)),
+            consecutive_failures: failures,
+            pending_since: None,
+        }
+    }
+
+    const CONFIRM: Duration = Duration::from_secs(60);
+
     #[test]
     fn never_checked_is_due_now() {
         let s = Schedule::parse("0 * * * *").unwrap();
         let now = at("2026-01-01T10:30:00Z");
-        assert_eq!(next_due(&s.cron, None, now), now);
+        assert_eq!(next_check(&s, &DueState::default(), CONFIRM, now), now);
     }
 
     #[test]
@@ -138,13 +217,13 @@ mod tests {
         let s = Schedule::parse("0 * * * *").unwrap();
         let now = at("2026-01-04T10:30:00Z");
         assert_eq!(
-            next_due(&s.cron, Some(at("2026-01-01T10:00:00Z")), now),
+            next_check(&s, &checked("2026-01-01T10:00:00Z", 0), CONFIRM, now),
             now
         );
         // After that check the next due time is the next tick, not another
         // catch-up.
         assert_eq!(
-            next_due(&s.cron, Some(now), now),
+            next_check(&s, &checked("2026-01-04T10:30:00Z", 0), CONFIRM, now),
             at("2026-01-04T11:00:00Z")
         );
     }
@@ -154,8 +233,69 @@ mod tests {
         let s = Schedule::parse("0 */6 * * *").unwrap();
         let now = at("2026-01-01T07:00:00Z");
         assert_eq!(
-            next_due(&s.cron, Some(at("2026-01-01T06:00:05Z")), now),
+            next_check(&s, &checked("2026-01-01T06:00:05Z", 0), CONFIRM, now),
             at("2026-01-01T12:00:00Z")
+        );
+    }
+
+    #[test]
+    fn failures_back_off_from_a_minute_doubling_to_the_period() {
+        // Every 6 hours; failed at 06:00:05.
+        let s = Schedule::parse("0 */6 * * *").unwrap();
+        let now = at("2026-01-01T06:00:05Z");
+        let due =
+            |failures| next_check(&s, &checked("2026-01-01T06:00:05Z", failures), CONFIRM, now);
+        assert_eq!(due(1), at("2026-01-01T06:01:05Z"));
+        assert_eq!(due(2), at("2026-01-01T06:02:05Z"));
+        assert_eq!(due(3), at("2026-01-01T06:04:05Z"));
+        assert_eq!(due(9), at("2026-01-01T10:16:05Z")); // 256 min
+                                                        // Never later than the next tick, however many failures.
+        assert_eq!(due(10), at("2026-01-01T12:00:00Z"));
+        assert_eq!(due(1_000_000), at("2026-01-01T12:00:00Z"));
+        // A retry time already past is due now, not in the past.
+        let later = at("2026-01-01T07:00:00Z");
+        assert_eq!(
+            next_check(&s, &checked("2026-01-01T06:00:05Z", 1), CONFIRM, later),
+            later
+        );
+        // Success resets the backoff: back to the cron tick.
+        assert_eq!(due(0), at("2026-01-01T12:00:00Z"));
+    }
+
+    #[test]
+    fn backoff_is_capped_by_the_period_of_a_fast_schedule() {
+        let s = Schedule::parse("*/5 * * * *").unwrap();
+        assert_eq!(
+            retry_delay(&s, at("2026-01-01T06:02:00Z"), 8),
+            chrono::Duration::minutes(5)
+        );
+        assert_eq!(
+            retry_delay(&s, at("2026-01-01T06:02:00Z"), 2),
+            chrono::Duration::minutes(2)
+        );
+    }
+
+    #[test]
+    fn a_pending_change_is_confirmed_after_its_delay_once() {
+        let s = Schedule::parse("0 0 * * *").unwrap();
+        let now = at("2026-01-01T06:00:10Z");
+        let state = DueState {
+            pending_since: Some(at("2026-01-01T06:00:00Z")),
+            ..checked("2026-01-01T06:00:00Z", 0)
+        };
+        assert_eq!(
+            next_check(&s, &state, CONFIRM, now),
+            at("2026-01-01T06:01:00Z")
+        );
+        // Checked after the confirmation time (and still pending, say the
+        // check failed): the confirmation time is not due again.
+        let state = DueState {
+            pending_since: Some(at("2026-01-01T06:00:00Z")),
+            ..checked("2026-01-01T06:01:00Z", 0)
+        };
+        assert_eq!(
+            next_check(&s, &state, CONFIRM, now),
+            at("2026-01-02T00:00:00Z")
         );
     }
 }
