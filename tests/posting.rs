@@ -402,11 +402,22 @@ fn a_refused_token_pauses_posting_and_the_thread_completes_in_one_chain() {
     // The third post (or the one after it) meets two transient 401s.
     mock.fault(json!({"match": {"methods": ["POST"], "path": "/api/v1/statuses"},
         "effect": {"type": "status", "status": 401, "body": {"error": "The access token is invalid"}}, "count": 2}));
+    // While the token is refused, `status` says posting is paused.
+    let paused = wait_until(
+        "status to say posting is paused",
+        Duration::from_secs(60),
+        || bot.status()["publishing_paused"].as_str().map(String::from),
+    );
+    assert!(paused.contains("401"), "{paused}");
     wait_until("every post sent", Duration::from_secs(90), || {
         (bot.outbox()["sent"].as_i64() == Some(n as i64)).then_some(())
     });
     stop(&mut child);
     assert_one_thread(&mock, n);
+    assert!(
+        bot.status()["publishing_paused"].is_null(),
+        "the pause ends with the first post that goes through"
+    );
     assert_eq!(
         bot.outbox()["failed"].as_i64(),
         Some(0),

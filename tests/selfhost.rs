@@ -264,6 +264,20 @@ fn backup_is_a_consistent_copy_and_export_writes_every_version() {
         .output()
         .unwrap();
     assert_eq!(again.status.code(), Some(2));
+    // The backup is the database as it was: the first schema, not upgraded
+    // by the read; both are upgraded here as a writer would at start.
+    for file in [&db, &backup] {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let store = clausewatch::store::Store::open(file)
+                .await
+                .expect("migrates");
+            store.close().await;
+        });
+    }
 
     let history = |db: &Path| -> Value {
         let out = bin()
@@ -437,4 +451,62 @@ fn runs_from_a_folder_with_only_bot_toml() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(dir.path().join("clausewatch.db").exists());
+}
+
+/// SIGTERM with thousands of documents due and slow pages: the daemon stops
+/// starting checks at once and exits within its grace period, instead of
+/// working through the queue.
+#[test]
+fn sigterm_with_thousands_of_documents_due_stops_promptly() {
+    let server = TestServer::start();
+    // Every answer takes a second: checks pile up behind the slot limit.
+    let mut slow = Reply::html(&x_page("2023-08-24T095329Z.md"));
+    slow.delay = Duration::from_secs(1);
+    server.set_route("/privacy", vec![slow]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = String::from(
+        "[defaults]\nallow_private_addresses = true\nper_host_delay = \"0s\"\nretries = 0\njitter = \"0s\"\nconfirm_after = \"0s\"\nmax_concurrent = 4\n",
+    );
+    for n in 0..3_000 {
+        config.push_str(&format!(
+            "\n[[documents]]\nid = \"doc-{n}\"\nname = \"Policy {n}\"\nservice = \"S\"\nurl = \"{}\"\n",
+            server.url("/privacy")
+        ));
+    }
+    let path = dir.path().join("bot.toml");
+    std::fs::write(&path, config).unwrap();
+    let log = dir.path().join("stderr.log");
+    let mut child = bin()
+        .args(["run", "--config"])
+        .arg(&path)
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    wait_until("checks under way", Duration::from_secs(30), || {
+        (!server.requests().is_empty()).then_some(())
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status();
+    let signalled = std::time::Instant::now();
+    // Well past the 8 s grace, far below the minutes the queue would take.
+    let status = wait_until("the daemon to exit", Duration::from_secs(30), || {
+        child.try_wait().unwrap()
+    });
+    let took = signalled.elapsed();
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(status.success(), "{status:?}\n{text}");
+    assert!(
+        took < Duration::from_secs(15),
+        "stopping took {took:?}\n{text}"
+    );
+    assert!(text.contains("stopped"), "{text}");
+    assert!(
+        server.requests().len() < 100,
+        "{} requests: the queue was not worked through",
+        server.requests().len()
+    );
 }

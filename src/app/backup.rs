@@ -18,7 +18,9 @@ pub async fn backup(args: BackupArgs) -> Result<Exit> {
             args.path.display()
         )));
     }
-    let store = args.db.open().await?;
+    // A backup is a read: it never upgrades the database it copies, so an
+    // old one can be saved before its upgrade.
+    let store = args.db.open_any_schema().await?;
     store
         .backup(&args.path)
         .await

@@ -93,6 +93,8 @@ pub struct Status {
     pub documents: Vec<DocumentEntry>,
     pub outbox: Outbox,
     pub mention_cursor: Option<String>,
+    /// Why posting is paused (the instance refused the token), when it is.
+    pub publishing_paused: Option<String>,
 }
 
 #[derive(Serialize)]

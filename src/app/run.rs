@@ -13,8 +13,10 @@ pub struct RunArgs {
 }
 
 /// How long in-flight work may take after SIGTERM before the daemon exits
-/// anyway (a check is bounded by its fetch timeouts; this bounds the rest).
-const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(60);
+/// anyway. A check cut short writes nothing (its one transaction never
+/// began), so it is simply done again at the next start; systemd's default
+/// stop timeout is 90 s, a person's patience about 10.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(8);
 
 /// `clausewatch run`: the daemon.
 pub async fn run(args: RunArgs) -> Result<Exit> {
@@ -97,23 +99,38 @@ pub async fn run(args: RunArgs) -> Result<Exit> {
     });
     let scheduler = schedule::run(config.clone(), checker, on_outcome, rx);
     tokio::pin!(scheduler);
+    // One deadline for everything after the signal.
+    let (deadline_tx, mut deadline_rx) = watch::channel(None::<tokio::time::Instant>);
+    let mut deadline_signal = signal_rx.clone();
+    tokio::spawn(async move {
+        let _ = deadline_signal.wait_for(|stop| *stop).await;
+        let _ = deadline_tx.send(Some(tokio::time::Instant::now() + SHUTDOWN_GRACE));
+    });
     tokio::select! {
         _ = &mut scheduler => {}
         _ = async {
             let _ = signal_rx.wait_for(|stop| *stop).await;
             tokio::time::sleep(SHUTDOWN_GRACE).await;
         } => {
-            tracing::warn!(grace_seconds = SHUTDOWN_GRACE.as_secs(), "in-flight work did not finish in time; exiting anyway");
+            tracing::warn!(grace_seconds = SHUTDOWN_GRACE.as_secs(), "in-flight checks did not finish in time; exiting anyway (they wrote nothing and run again at the next start)");
         }
     }
     scheduler_alive.store(false, std::sync::atomic::Ordering::Relaxed);
-    // The publisher finishes the post it is sending, then stops.
-    let _ = tokio::time::timeout(SHUTDOWN_GRACE, publisher).await;
+    let deadline = deadline_rx
+        .wait_for(|d| d.is_some())
+        .await
+        .ok()
+        .and_then(|d| *d)
+        .unwrap_or_else(|| tokio::time::Instant::now() + SHUTDOWN_GRACE);
+    // The publisher finishes the post it is sending if it can in time; a
+    // post cut short stays `sending` and is looked for on the server first
+    // at the next start, so nothing is posted twice.
+    let _ = tokio::time::timeout_at(deadline, publisher).await;
     if let Some(l) = listener {
-        let _ = tokio::time::timeout(SHUTDOWN_GRACE, l).await;
+        let _ = tokio::time::timeout_at(deadline, l).await;
     }
     if let Some(h) = http {
-        let _ = tokio::time::timeout(std::time::Duration::from_secs(5), h).await;
+        let _ = tokio::time::timeout_at(deadline, h).await;
     }
     store.close().await;
     tracing::info!("stopped");

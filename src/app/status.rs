@@ -37,6 +37,9 @@ pub async fn status(args: StatusArgs) -> Result<Exit> {
         .collect();
     let outbox = store.outbox_summary().await?;
     let cursor = store.kv_get("mention_cursor").await?;
+    let paused = store
+        .kv_get(crate::fediverse::publisher::BLOCKED_KEY)
+        .await?;
     let mut out = std::io::stdout().lock();
     match args.format {
         OutputFormat::Json => {
@@ -52,6 +55,7 @@ pub async fn status(args: StatusArgs) -> Result<Exit> {
                     .collect(),
                 outbox: (&outbox).into(),
                 mention_cursor: cursor.clone(),
+                publishing_paused: paused.clone(),
             };
             serde_json::to_writer_pretty(&mut out, &report)?;
             writeln!(out)?;
@@ -119,6 +123,12 @@ pub async fn status(args: StatusArgs) -> Result<Exit> {
                 "outbox: {} pending, {} awaiting confirmation, {} sent, {} failed",
                 outbox.pending, outbox.sending, outbox.sent, outbox.failed
             )?;
+            if let Some(p) = &paused {
+                writeln!(
+                    out,
+                    "    POSTING PAUSED {p} (run `clausewatch doctor`; posts wait, none is lost)"
+                )?;
+            }
             for f in &outbox.failures {
                 writeln!(
                     out,

@@ -159,7 +159,16 @@ pub async fn run(
                 if *shutdown.borrow() {
                     break;
                 }
-                let permit = permits.clone().acquire_owned().await.expect("semaphore never closed");
+                // Waiting for a free slot must not outlive a shutdown: with
+                // thousands of documents due, the queue would otherwise keep
+                // starting checks long after SIGTERM.
+                let permit = tokio::select! {
+                    p = permits.clone().acquire_owned() => p.expect("semaphore never closed"),
+                    _ = shutdown.changed() => break,
+                };
+                if *shutdown.borrow() {
+                    break;
+                }
                 let result = checker.check(&doc).await;
                 drop(permit);
                 match result {
