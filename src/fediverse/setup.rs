@@ -360,16 +360,7 @@ pub async fn doctor(config: &Config, out: &mut dyn Write) -> anyhow::Result<bool
                 r.warning("the account is not marked as a bot; tick \"This is an automated account\" in its profile settings")?;
             }
         }
-        Err(ApiError::Refused {
-            status: 401,
-            message,
-            ..
-        })
-        | Err(ApiError::Refused {
-            status: 403,
-            message,
-            ..
-        }) => {
+        Err(ApiError::Unauthorized { message, .. }) => {
             r.problem(
                 format!("the instance rejects the access token ({message})"),
                 format!("the token was revoked or is for another instance; {login_fix}"),
