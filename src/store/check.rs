@@ -341,6 +341,15 @@ mod tests {
         assert_eq!((v.version, v.clauses), (1, 2));
         assert_eq!(store.clauses(v.id).await.unwrap(), cl);
         assert_eq!(store.fetch_count("p").await.unwrap(), 1);
+        let (body, content_type) = store
+            .snapshot(v.snapshot.as_deref().unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (body.as_slice(), content_type.as_deref()),
+            (&b"<p>body</p>"[..], Some("text/html"))
+        );
         let state = store.document_state("p").await.unwrap().unwrap();
         assert_eq!(state.etag.as_deref(), Some("\"e1\""));
         assert_eq!(state.rules_hash.as_deref(), Some("rules"));
