@@ -85,11 +85,12 @@ impl Announce {
     ) -> Vec<compose::Post> {
         // Policies quote handles ("contact @XSupport"): never notify them.
         let cs = &without_mentions(cs);
+        let url = public_url(&doc.url);
         let input = ThreadInput {
             service: &doc.service,
             document_name: &doc.name,
             document_id: &doc.id,
-            url: doc.url.as_str(),
+            url: url.as_str(),
             language: &doc.language,
             changes: cs,
             version,
@@ -273,6 +274,15 @@ impl Announce {
     }
 }
 
+/// A document's URL as posts show it: without the credentials a watched URL
+/// may carry (they are the operator's, never the public's).
+pub fn public_url(url: &url::Url) -> url::Url {
+    let mut shown = url.clone();
+    let _ = shown.set_password(None);
+    let _ = shown.set_username("");
+    shown
+}
+
 /// Makes sure no text the bot echoes (a phrase someone asked about, a
 /// quoted clause) forms a mention: an `@` that could start one (not after a
 /// letter, digit, `_`, `/` or `=`, and followed by a letter, digit or `_`,
@@ -443,6 +453,27 @@ mod tests {
         assert_eq!(
             split_posts("@bob", "line one\nline two", 500, 23),
             vec!["@bob line one\nline two"]
+        );
+    }
+
+    #[test]
+    fn posts_never_show_the_credentials_of_a_watched_url() {
+        let config = Config::parse(
+            std::path::Path::new("bot.toml"),
+            "[[documents]]\nid = \"p\"\nname = \"Policy\"\nservice = \"S\"\nurl = \"https://bot:s3cret@s.test/privacy\"\n",
+        )
+        .unwrap();
+        let doc = &config.documents[0];
+        let since = chrono::DateTime::parse_from_rfc3339("2026-03-01T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let notice = announce().gone_notice(doc, 404, since);
+        let text = &notice.posts[0].text;
+        assert!(
+            text.contains("https://s.test/privacy")
+                && !text.contains("s3cret")
+                && !text.contains("bot:"),
+            "{text}"
         );
     }
 

@@ -10,12 +10,12 @@ pub fn gone(lang: Lang, doc: &Document, status: u16, date: &str) -> String {
         Lang::Fr => format!(
             "{} : la page « {} » n'existe plus.\n\n{} répond « introuvable » (HTTP {status}) depuis le {date}. \
              Elle reste surveillée : son retour sera signalé.",
-            doc.service, doc.name, doc.url
+            doc.service, doc.name, super::public_url(&doc.url)
         ),
         Lang::En => format!(
             "{}: the page \"{}\" no longer exists.\n\n{} has answered \"not found\" (HTTP {status}) since {date}. \
              It is still watched: if it comes back, that will be reported.",
-            doc.service, doc.name, doc.url
+            doc.service, doc.name, super::public_url(&doc.url)
         ),
     }
 }

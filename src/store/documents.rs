@@ -155,7 +155,9 @@ pub(super) async fn sync(tx: &mut Tx<'_>, doc: &Document) -> Result<()> {
     .bind(&doc.id)
     .bind(&doc.name)
     .bind(&doc.service)
-    .bind(doc.url.as_str())
+    // Credentials in a watched URL are the operator's: `status` shows
+    // `***@host`, the database keeps no password.
+    .bind(crate::pipeline::fetch::redact(&doc.url).as_str())
     .bind(&doc.language)
     .execute(&mut **tx)
     .await?;

@@ -219,7 +219,10 @@ impl Checker {
         if let (Some(v), true) = (&known.latest, rules_changed) {
             if let Some(snapshot) = &v.snapshot {
                 if let Some((body, content_type)) = self.store.snapshot(snapshot).await? {
-                    let (source, r) = (doc.url.to_string(), rules.clone());
+                    let (source, r) = (
+                        crate::pipeline::fetch::redact(&doc.url).to_string(),
+                        rules.clone(),
+                    );
                     let reextracted = cpu("re-extracting the stored page", move || {
                         observe::observe_bytes(&body, &source, content_type.as_deref(), &r, None)
                     })
