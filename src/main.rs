@@ -99,7 +99,13 @@ fn init_logging(format: LogFormat) {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.log_format);
-    let runtime = match tokio::runtime::Runtime::new() {
+    // CPU-heavy stages run on the blocking pool; a few threads are enough
+    // (checks in flight are bounded anyway) and each thread costs memory.
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .max_blocking_threads(8)
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("clausewatch: cannot start the async runtime: {e}");
