@@ -460,6 +460,15 @@ impl Checker {
             &self.defaults,
         )));
         let mut set = tokio::task::JoinSet::new();
+        let mut results: Vec<Option<Result<Outcome, StoreError>>> =
+            (0..docs.len()).map(|_| None).collect();
+        type Joined = Result<(usize, Result<Outcome, StoreError>), tokio::task::JoinError>;
+        fn keep(results: &mut [Option<Result<Outcome, StoreError>>], joined: Joined) {
+            match joined {
+                Ok((i, outcome)) => results[i] = Some(outcome),
+                Err(e) => tracing::error!(error = %e, "check task failed"),
+            }
+        }
         for (i, doc) in docs.iter().enumerate() {
             let permit = permits
                 .clone()
@@ -473,14 +482,14 @@ impl Checker {
                 drop(permit);
                 (i, outcome)
             });
-        }
-        let mut results: Vec<Option<Result<Outcome, StoreError>>> =
-            (0..docs.len()).map(|_| None).collect();
-        while let Some(joined) = set.join_next().await {
-            match joined {
-                Ok((i, outcome)) => results[i] = Some(outcome),
-                Err(e) => tracing::error!(error = %e, "check task failed"),
+            // A finished task keeps its whole state until joined: collect
+            // them as we go, or memory grows with the number of documents.
+            while let Some(joined) = set.try_join_next() {
+                keep(&mut results, joined);
             }
+        }
+        while let Some(joined) = set.join_next().await {
+            keep(&mut results, joined);
         }
         results
             .into_iter()
