@@ -156,12 +156,6 @@ impl Store {
         Ok(Store { pool })
     }
 
-    /// Opens an existing database without creating it.
-    pub async fn open_existing(path: &Path) -> Result<Store> {
-        missing(path)?;
-        Store::open(path).await
-    }
-
     /// Opens an existing database for reading only (the read commands):
     /// nothing is written, no migration runs, and no file is left beside
     /// it. The schema must be the one this build knows; an older or newer
@@ -321,14 +315,6 @@ impl Store {
             .execute(&self.pool)
             .await?;
         Ok(())
-    }
-
-    /// Whether the database answers (for `/healthz`).
-    pub async fn ping(&self) -> bool {
-        sqlx::query_scalar::<_, i64>("SELECT 1")
-            .fetch_one(&self.pool)
-            .await
-            .is_ok()
     }
 }
 

@@ -469,14 +469,4 @@ impl Store {
             })?;
         Ok(Some((out, content_type)))
     }
-
-    /// Number of technical updates applied to a document's versions.
-    pub async fn technical_update_count(&self, document_id: &str) -> Result<i64> {
-        Ok(sqlx::query_scalar(
-            "SELECT COUNT(*) FROM technical_updates t JOIN versions v ON v.id = t.version_id WHERE v.document_id = ?",
-        )
-        .bind(document_id)
-        .fetch_one(&self.pool)
-        .await?)
-    }
 }
