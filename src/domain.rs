@@ -108,6 +108,17 @@ words! {
         /// The text was decoded with the wrong charset (the header or
         /// `<meta>` lies).
         BadEncoding = "bad_encoding",
+        /// The page's language (its `lang` attribute, else detected from the
+        /// text) is not the document's: a locale switch, not a policy change.
+        WrongLanguage = "wrong_language",
+        /// A PDF without a text layer (scanned pages): the PDF equivalent
+        /// of a 403.
+        PdfNoText = "pdf_no_text",
+        /// A PDF that is encrypted or broken.
+        PdfUnreadable = "pdf_unreadable",
+        /// The document needs a browser (`executeClientScripts`, `render =
+        /// "browser"`) and none could be started.
+        NoBrowser = "no_browser",
         /// The check did not finish (a panic in a stage, or a task error).
         Internal = "internal",
     }

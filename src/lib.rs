@@ -18,6 +18,7 @@ pub mod domain;
 pub mod fediverse;
 pub mod html_text;
 pub mod http;
+pub mod links;
 pub mod mentions;
 pub mod metrics;
 pub mod pipeline;

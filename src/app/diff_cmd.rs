@@ -168,6 +168,7 @@ pub async fn diff_cmd(args: DiffArgs) -> Result<Exit> {
                 schedule: crate::config::Schedule::parse(crate::config::DEFAULT_SCHEDULE)
                     .expect("valid"),
                 language: language.clone(),
+                language_configured: true,
                 tags: Vec::new(),
                 json_field: None,
                 ignore: Vec::new(),

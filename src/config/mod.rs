@@ -51,6 +51,10 @@ pub struct Config {
     pub documents: Vec<Document>,
     /// `[http] listen`: where to serve /healthz and /metrics (off when absent).
     pub http_listen: Option<std::net::SocketAddr>,
+    /// `[http] public_url`: the address people reach the listener's pages
+    /// at (`https://policies.example`). When set, threads link to the
+    /// change's page under it.
+    pub public_url: Option<Url>,
     pub fediverse: Option<Fediverse>,
 }
 
@@ -145,7 +149,11 @@ pub struct Document {
     pub select: Vec<String>,
     pub remove: Vec<String>,
     pub schedule: Schedule,
+    /// The document's language tag (`en` when bot.toml gives none).
     pub language: String,
+    /// Whether bot.toml names the language; when it does not, the language
+    /// of the first good version is the one later versions must keep.
+    pub language_configured: bool,
     pub tags: Vec<String>,
     /// For pages served as JSON: the field (a top-level key, or a JSON
     /// pointer like `/data/content`) that holds the policy's HTML or text.
@@ -234,6 +242,7 @@ struct RawFediverse {
 #[serde(deny_unknown_fields)]
 struct RawHttp {
     listen: Option<Spanned<String>>,
+    public_url: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -494,6 +503,7 @@ impl Config {
                 remove,
                 schedule,
                 language: rd.language.clone().unwrap_or_else(|| "en".into()),
+                language_configured: rd.language.is_some(),
                 tags: rd.tags.clone(),
                 json_field: rd.json_field.clone(),
                 ignore,
@@ -513,6 +523,25 @@ impl Config {
             None => None,
         };
 
+        let public_url = match raw.http.as_ref().and_then(|h| h.public_url.as_ref()) {
+            Some(u) => {
+                let parsed = Url::parse(u.get_ref().trim()).map_err(|e| {
+                    loc.spanned(
+                        u,
+                        format!(
+                            "invalid public_url {:?}: {e} (write e.g. \"https://policies.example\")",
+                            u.get_ref()
+                        ),
+                    )
+                })?;
+                if !matches!(parsed.scheme(), "http" | "https") {
+                    return Err(loc.spanned(u, "public_url must be an http:// or https:// address"));
+                }
+                Some(parsed)
+            }
+            None => None,
+        };
+
         let fediverse = match &raw.fediverse {
             Some(f) => Some(fediverse(&loc, path, f)?),
             None => None,
@@ -521,6 +550,7 @@ impl Config {
         Ok(Config {
             fediverse,
             http_listen,
+            public_url,
             path: path.to_path_buf(),
             defaults,
             storage: Storage { path: storage_path },
