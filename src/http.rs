@@ -1,4 +1,7 @@
-//! The optional HTTP listener (`[http] listen`): `/healthz` and `/metrics`.
+//! The optional HTTP listener (`[http] listen`): `/healthz`, `/metrics`
+//! and, when the daemon gives it a [`crate::web::Web`], the read-only web
+//! pages, feeds and `/api/…` (rate limited per client, with security
+//! headers).
 //!
 //! Off by default: a bot that only talks outwards needs no open port.
 
@@ -25,6 +28,10 @@ pub struct Shared {
     pub metrics: Arc<Metrics>,
     /// Cleared when the scheduler stops (or dies).
     pub scheduler_alive: Arc<AtomicBool>,
+    /// The web pages, served beside `/healthz` when present.
+    pub web: Option<crate::web::Web>,
+    /// False when `/metrics` is served on a private listener instead.
+    pub serve_metrics: bool,
 }
 
 #[derive(Serialize)]
@@ -94,17 +101,26 @@ pub async fn serve(
     shared: Shared,
     mut shutdown: watch::Receiver<bool>,
 ) -> std::io::Result<impl std::future::Future<Output = std::io::Result<()>>> {
-    let app = Router::new()
-        .route("/healthz", get(healthz))
-        .route("/metrics", get(metrics))
-        .with_state(shared);
+    let web = shared.web.clone();
+    let mut app = Router::new().route("/healthz", get(healthz));
+    if shared.serve_metrics {
+        app = app.route("/metrics", get(metrics));
+    }
+    let mut app = app.with_state(shared);
+    if let Some(web) = web {
+        let limiter = crate::web::limit::Limiter::new(crate::web::limit::Rate::default());
+        app = app.merge(crate::web::router(web, limiter));
+    }
     let listener = tokio::net::TcpListener::bind(listen).await?;
     tracing::info!(listen = %listener.local_addr()?, "http listener started");
     Ok(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = shutdown.wait_for(|stop| *stop).await;
-            })
-            .await
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = shutdown.wait_for(|stop| *stop).await;
+        })
+        .await
     })
 }

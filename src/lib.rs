@@ -25,3 +25,4 @@ pub mod pipeline;
 pub mod retry;
 pub mod store;
 pub mod watch;
+pub mod web;

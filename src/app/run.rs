@@ -38,10 +38,16 @@ pub async fn run(args: RunArgs) -> Result<Exit> {
     let scheduler_alive = Arc::new(std::sync::atomic::AtomicBool::new(true));
     let http = match config.http_listen {
         Some(listen) => {
+            // The pages link absolutely: to `public_url`, or to the listener.
+            let base = config.public_url.clone().unwrap_or_else(|| {
+                Url::parse(&format!("http://{listen}/")).expect("a socket address is a host")
+            });
             let shared = crate::http::Shared {
                 store: store.clone(),
                 metrics: metrics.clone(),
                 scheduler_alive: scheduler_alive.clone(),
+                web: Some(crate::web::Web::new(store.clone(), config.clone(), base)?),
+                serve_metrics: true,
             };
             let server = crate::http::serve(listen, shared, rx.clone())
                 .await
