@@ -124,7 +124,13 @@ fn page_with_script_text() -> String {
     corpus::x_page(&md)
 }
 
-fn write_config(dir: &Path, server: &TestServer, port: u16, public: &Url) -> PathBuf {
+fn write_config(
+    dir: &Path,
+    server: &TestServer,
+    port: u16,
+    public: &Url,
+    more_http: &str,
+) -> PathBuf {
     let config = format!(
         r#"[defaults]
 confirm_after = "0s"
@@ -137,6 +143,7 @@ allow_private_addresses = true
 [http]
 listen = "127.0.0.1:{port}"
 public_url = "{public}"
+{more_http}
 [[documents]]
 id = "{DOC}"
 name = "Privacy Policy"
@@ -156,6 +163,20 @@ struct Daemon {
     child: Child,
 }
 
+impl Daemon {
+    fn start(dir: &Path, config: &Path) -> Daemon {
+        Daemon {
+            child: bin()
+                .args(["run", "--config"])
+                .arg(config)
+                .stdout(Stdio::null())
+                .stderr(std::fs::File::create(dir.join("stderr.log")).unwrap())
+                .spawn()
+                .unwrap(),
+        }
+    }
+}
+
 impl Drop for Daemon {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -163,7 +184,10 @@ impl Drop for Daemon {
     }
 }
 
+/// Versions in the API's history. Polled at the rate limit's refill rate,
+/// so that waiting never spends the test's allowance.
 fn versions_seen(base: &Url) -> usize {
+    std::thread::sleep(Duration::from_millis(200));
     let url = base.join(&format!("api/documents/{DOC}/history")).unwrap();
     get_with(&url, &[])
         .filter(|a| a.status == 200)
@@ -286,16 +310,8 @@ fn daemon_serves_diff_pages_feeds_and_api_from_the_store() {
     let port = free_port();
     // The daemon is reached at its listener, as a proxy would reach it.
     let base = Url::parse(&format!("http://127.0.0.1:{port}/")).unwrap();
-    let config = write_config(dir.path(), &server, port, &base);
-    let _daemon = Daemon {
-        child: bin()
-            .args(["run", "--config"])
-            .arg(&config)
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(dir.path().join("stderr.log")).unwrap())
-            .spawn()
-            .unwrap(),
-    };
+    let config = write_config(dir.path(), &server, port, &base, "");
+    let _daemon = Daemon::start(dir.path(), &config);
     let timeout = Duration::from_secs(60);
     wait_until("version 1", timeout, || {
         (versions_seen(&base) == 1).then_some(())
@@ -475,4 +491,53 @@ fn daemon_serves_diff_pages_feeds_and_api_from_the_store() {
     assert!(missing.body.contains(r#"\"nope\""#), "{}", missing.body);
 
     browser_checks(&diff_url, &doc_url);
+}
+
+#[test]
+fn metrics_stay_on_the_private_listener_and_each_client_is_rate_limited() {
+    let server = TestServer::start();
+    server.set_route(
+        "/privacy",
+        vec![Reply::html(&x_page("2023-08-24T095329Z.md"))],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let (port, private) = (free_port(), free_port());
+    let base = Url::parse(&format!("http://127.0.0.1:{port}/")).unwrap();
+    let inside = Url::parse(&format!("http://127.0.0.1:{private}/")).unwrap();
+    let config = write_config(
+        dir.path(),
+        &server,
+        port,
+        &base,
+        &format!("metrics_listen = \"127.0.0.1:{private}\""),
+    );
+    let _daemon = Daemon::start(dir.path(), &config);
+    wait_until("version 1", Duration::from_secs(60), || {
+        (versions_seen(&base) == 1).then_some(())
+    });
+    let metrics = get(&inside.join("metrics").unwrap());
+    assert_eq!(metrics.status, 200);
+    assert!(
+        metrics.body.contains("clausewatch_checks_total"),
+        "{}",
+        metrics.body
+    );
+    assert_eq!(get(&base.join("metrics").unwrap()).status, 404);
+    assert_eq!(get(&inside.join("healthz").unwrap()).status, 200);
+    assert_eq!(
+        get(&inside.join("documents/x-privacy").unwrap()).status,
+        404
+    );
+
+    // One client past its burst is told to wait; health checks are not
+    // counted against it.
+    let home = clausewatch::links::home(&base);
+    let answers: Vec<Answer> = (0..120).map(|_| get(&home)).collect();
+    let limited = answers
+        .iter()
+        .find(|a| a.status == 429)
+        .expect("a client sending 120 requests at once is limited");
+    assert!(limited.header("retry-after").parse::<u64>().unwrap() >= 1);
+    assert!(answers.iter().take(50).all(|a| a.status == 200));
+    assert_eq!(get(&base.join("healthz").unwrap()).status, 200);
 }

@@ -36,26 +36,41 @@ pub async fn run(args: RunArgs) -> Result<Exit> {
     );
     let (tx, rx) = watch::channel(false);
     let scheduler_alive = Arc::new(std::sync::atomic::AtomicBool::new(true));
-    let http = match config.http_listen {
-        Some(listen) => {
-            // The pages link absolutely: to `public_url`, or to the listener.
-            let base = config.public_url.clone().unwrap_or_else(|| {
-                Url::parse(&format!("http://{listen}/")).expect("a socket address is a host")
-            });
-            let shared = crate::http::Shared {
-                store: store.clone(),
-                metrics: metrics.clone(),
-                scheduler_alive: scheduler_alive.clone(),
-                web: Some(crate::web::Web::new(store.clone(), config.clone(), base)?),
-                serve_metrics: true,
-            };
-            let server = crate::http::serve(listen, shared, rx.clone())
-                .await
-                .map_err(|e| bad(format!("cannot listen on {listen} ([http] listen): {e}")))?;
-            Some(tokio::spawn(server))
-        }
-        None => None,
+    let mut http = Vec::new();
+    let shared = |web: Option<crate::web::Web>, serve_metrics: bool| crate::http::Shared {
+        store: store.clone(),
+        metrics: metrics.clone(),
+        scheduler_alive: scheduler_alive.clone(),
+        web,
+        serve_metrics,
     };
+    if let Some(listen) = config.http_listen {
+        // Without `public_url` the listener stays what it was: health and
+        // metrics, no pages.
+        let web = match &config.public_url {
+            Some(base) => Some(crate::web::Web::new(
+                store.clone(),
+                config.clone(),
+                base.clone(),
+            )?),
+            None => None,
+        };
+        let on = shared(web, config.metrics_listen.is_none());
+        let server = crate::http::serve(listen, on, rx.clone())
+            .await
+            .map_err(|e| bad(format!("cannot listen on {listen} ([http] listen): {e}")))?;
+        http.push(tokio::spawn(server));
+    }
+    if let Some(listen) = config.metrics_listen {
+        let server = crate::http::serve(listen, shared(None, true), rx.clone())
+            .await
+            .map_err(|e| {
+                bad(format!(
+                    "cannot listen on {listen} ([http] metrics_listen): {e}"
+                ))
+            })?;
+        http.push(tokio::spawn(server));
+    }
     let mut signal_rx = rx.clone();
     tokio::spawn(async move {
         wait_for_signal().await;
@@ -135,7 +150,7 @@ pub async fn run(args: RunArgs) -> Result<Exit> {
     if let Some(l) = listener {
         let _ = tokio::time::timeout_at(deadline, l).await;
     }
-    if let Some(h) = http {
+    for h in http {
         let _ = tokio::time::timeout_at(deadline, h).await;
     }
     store.close().await;

@@ -55,6 +55,9 @@ pub struct Config {
     /// at (`https://policies.example`). When set, threads link to the
     /// change's page under it.
     pub public_url: Option<Url>,
+    /// `[http] metrics_listen`: a private listener for /healthz and
+    /// /metrics; when set, `listen` (the public pages) serves no /metrics.
+    pub metrics_listen: Option<std::net::SocketAddr>,
     pub fediverse: Option<Fediverse>,
 }
 
@@ -243,6 +246,7 @@ struct RawFediverse {
 struct RawHttp {
     listen: Option<Spanned<String>>,
     public_url: Option<Spanned<String>>,
+    metrics_listen: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -510,8 +514,8 @@ impl Config {
             });
         }
 
-        let http_listen = match raw.http.as_ref().and_then(|h| h.listen.as_ref()) {
-            Some(l) => Some(l.get_ref().parse().map_err(|e| {
+        let address = |l: Option<&Spanned<String>>| match l {
+            Some(l) => l.get_ref().parse().map(Some).map_err(|e| {
                 loc.spanned(
                     l,
                     format!(
@@ -519,9 +523,11 @@ impl Config {
                         l.get_ref()
                     ),
                 )
-            })?),
-            None => None,
+            }),
+            None => Ok(None),
         };
+        let http_listen = address(raw.http.as_ref().and_then(|h| h.listen.as_ref()))?;
+        let metrics_listen = address(raw.http.as_ref().and_then(|h| h.metrics_listen.as_ref()))?;
 
         let public_url = match raw.http.as_ref().and_then(|h| h.public_url.as_ref()) {
             Some(u) => {
@@ -551,6 +557,7 @@ impl Config {
             fediverse,
             http_listen,
             public_url,
+            metrics_listen,
             path: path.to_path_buf(),
             defaults,
             storage: Storage { path: storage_path },

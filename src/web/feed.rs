@@ -17,11 +17,27 @@ use super::load::FeedEntry;
 use super::pages;
 use crate::links;
 
-/// A feed ready to send.
-pub struct Built {
-    pub xml: String,
+/// What tells a reader's copy apart from ours, known before any XML is
+/// written: a 304 costs no rendering.
+pub struct Validators {
     pub etag: String,
     pub updated: Option<DateTime<Utc>>,
+}
+
+/// The validators of the feed at `self_url` holding `entries`: the ETag
+/// hashes which versions it holds (and this clausewatch's version, whose
+/// rendering may differ), so it changes exactly when the XML would.
+pub fn validators(self_url: &Url, entries: &[FeedEntry]) -> Validators {
+    let mut h = Sha256::new();
+    h.update(env!("CARGO_PKG_VERSION").as_bytes());
+    h.update(self_url.as_str().as_bytes());
+    for e in entries {
+        h.update(format!("\n{}\t{}\t{}", e.doc.id, e.to.version, e.to.hash).as_bytes());
+    }
+    Validators {
+        etag: format!("\"{}\"", &hex::encode(h.finalize())[..20]),
+        updated: entries.iter().map(|e| e.to.first_seen).max(),
+    }
 }
 
 fn link(href: &Url, rel: &str) -> Link {
@@ -56,8 +72,8 @@ fn entry(base: &Url, e: &FeedEntry) -> Entry {
     entry
 }
 
-/// The feed at `self_url` of `entries` (newest first).
-pub fn build(base: &Url, self_url: Url, title: &str, entries: &[FeedEntry]) -> Built {
+/// The Atom XML of the feed at `self_url` of `entries` (newest first).
+pub fn build(base: &Url, self_url: &Url, title: &str, entries: &[FeedEntry]) -> String {
     let updated = entries.iter().map(|e| e.to.first_seen).max();
     let mut feed = Feed::default();
     feed.set_id(self_url.as_str());
@@ -69,13 +85,11 @@ pub fn build(base: &Url, self_url: Url, title: &str, entries: &[FeedEntry]) -> B
     author.set_uri(Some(links::home(base).to_string()));
     feed.set_authors(vec![author]);
     feed.set_links(vec![
-        link(&self_url, "self"),
+        link(self_url, "self"),
         link(&links::home(base), "alternate"),
     ]);
     feed.set_entries(entries.iter().map(|e| entry(base, e)).collect::<Vec<_>>());
-    let xml = feed.to_string();
-    let etag = format!("\"{}\"", &hex::encode(Sha256::digest(xml.as_bytes()))[..20]);
-    Built { xml, etag, updated }
+    feed.to_string()
 }
 
 /// Whole seconds, as HTTP dates have them.
@@ -86,7 +100,7 @@ fn http_time(t: DateTime<Utc>) -> SystemTime {
 /// True when the reader's copy is current: its `If-None-Match` names our
 /// ETag, or (without one) its `If-Modified-Since` is not older than the
 /// newest entry.
-pub fn not_modified(headers: &HeaderMap, built: &Built) -> bool {
+pub fn not_modified(headers: &HeaderMap, built: &Validators) -> bool {
     if let Some(inm) = headers.get(header::IF_NONE_MATCH) {
         let inm = inm.to_str().unwrap_or_default();
         return inm
@@ -103,24 +117,25 @@ pub fn not_modified(headers: &HeaderMap, built: &Built) -> bool {
         .is_some_and(|since| since >= http_time(updated))
 }
 
-/// The feed's answer: 200 with the XML, or 304 to a reader that has it.
-pub fn answer(headers: &HeaderMap, built: Built) -> Response {
-    let mut res = if not_modified(headers, &built) {
+/// The feed's answer: 304 to a reader that has it, else 200 with the XML
+/// (`build` is only called then).
+pub fn answer(headers: &HeaderMap, v: &Validators, build: impl FnOnce() -> String) -> Response {
+    let mut res = if not_modified(headers, v) {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
         (
             [(header::CONTENT_TYPE, "application/atom+xml; charset=utf-8")],
-            built.xml.clone(),
+            build(),
         )
             .into_response()
     };
     let h = res.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(&built.etag) {
-        h.insert(header::ETAG, v);
+    if let Ok(etag) = HeaderValue::from_str(&v.etag) {
+        h.insert(header::ETAG, etag);
     }
-    if let Some(t) = built.updated {
-        if let Ok(v) = HeaderValue::from_str(&httpdate::fmt_http_date(http_time(t))) {
-            h.insert(header::LAST_MODIFIED, v);
+    if let Some(t) = v.updated {
+        if let Ok(date) = HeaderValue::from_str(&httpdate::fmt_http_date(http_time(t))) {
+            h.insert(header::LAST_MODIFIED, date);
         }
     }
     h.insert(
@@ -128,4 +143,41 @@ pub fn answer(headers: &HeaderMap, built: Built) -> Response {
         HeaderValue::from_static("public, max-age=300"),
     );
     res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn validators_at(t: DateTime<Utc>) -> Validators {
+        Validators {
+            etag: "\"abc\"".to_string(),
+            updated: Some(t),
+        }
+    }
+
+    #[test]
+    fn a_reader_with_our_etag_or_a_recent_date_gets_not_modified() {
+        let t = DateTime::parse_from_rfc3339("2023-09-29T23:12:59.5Z")
+            .unwrap()
+            .to_utc();
+        let v = validators_at(t);
+        let with = |k: header::HeaderName, val: &str| {
+            let mut h = HeaderMap::new();
+            h.insert(k, HeaderValue::from_str(val).unwrap());
+            not_modified(&h, &v)
+        };
+        assert!(with(header::IF_NONE_MATCH, "\"x\", W/\"abc\""));
+        assert!(!with(header::IF_NONE_MATCH, "\"x\""));
+        assert!(with(
+            header::IF_MODIFIED_SINCE,
+            "Fri, 29 Sep 2023 23:12:59 GMT"
+        ));
+        assert!(!with(
+            header::IF_MODIFIED_SINCE,
+            "Fri, 29 Sep 2023 23:12:58 GMT"
+        ));
+        assert!(!with(header::IF_MODIFIED_SINCE, "yesterday"));
+        assert!(!not_modified(&HeaderMap::new(), &v));
+    }
 }

@@ -36,8 +36,7 @@ pub struct Web {
     pub config: Arc<Config>,
     /// The `when` answer takes a checker in its context (it never fetches).
     checker: Checker,
-    /// `public_url`, or the listener's own address when none is set: every
-    /// link in pages and feeds is absolute against it.
+    /// `public_url`: every link in pages and feeds is absolute against it.
     pub base: Url,
 }
 
@@ -228,11 +227,11 @@ async fn search(State(w): State<Web>, Query(sq): Query<SearchQuery>) -> WebResul
 
 async fn feed_all(State(w): State<Web>, headers: HeaderMap) -> WebResult<Response> {
     let entries = load::feed_entries(&w, None).await?;
-    let title = "clausewatch: all documents";
-    Ok(feed::answer(
-        &headers,
-        feed::build(&w.base, crate::links::feed(&w.base), title, &entries),
-    ))
+    let url = crate::links::feed(&w.base);
+    let v = feed::validators(&url, &entries);
+    Ok(feed::answer(&headers, &v, || {
+        feed::build(&w.base, &url, "clausewatch: all documents", &entries)
+    }))
 }
 
 async fn feed_document(
@@ -240,16 +239,12 @@ async fn feed_document(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> WebResult<Response> {
-    let entries = load::feed_entries(&w, Some(&id)).await?;
     let doc = load::doc_info(&w, &id).await?;
+    let entries = load::feed_entries(&w, Some(&id)).await?;
+    let url = crate::links::document_feed(&w.base, &id);
     let title = format!("clausewatch: {} {}", doc.service, doc.name);
-    Ok(feed::answer(
-        &headers,
-        feed::build(
-            &w.base,
-            crate::links::document_feed(&w.base, &id),
-            &title,
-            &entries,
-        ),
-    ))
+    let v = feed::validators(&url, &entries);
+    Ok(feed::answer(&headers, &v, || {
+        feed::build(&w.base, &url, &title, &entries)
+    }))
 }

@@ -496,3 +496,50 @@ pub fn error_page(status: u16, message: &str) -> Markup {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::clauses::split;
+    use crate::pipeline::diff::{diff, DiffOptions};
+    use crate::pipeline::extract::extract_markdown;
+
+    fn clauses(md: &str) -> Vec<Clause> {
+        split(&extract_markdown(md))
+    }
+
+    #[test]
+    fn policy_text_is_escaped_and_word_changes_are_marked() {
+        let old = clauses("# Terms\n\nWe keep your email.\n");
+        let new = clauses(
+            "# Terms\n\nWe keep your email and face.\n\nType \\<script>alert(1)\\</script> here.\n",
+        );
+        let cs = diff(&old, &new, &DiffOptions::default(), "en");
+        let base = Url::parse("https://p.example/").unwrap();
+        let html = change_list(&base, "d", 1, 2, &cs.changes).into_string();
+        assert!(!html.contains("<script>"), "{html}");
+        assert!(
+            html.contains("<ins>Type &lt;script&gt;alert(1)&lt;/script&gt; here.</ins>"),
+            "{html}"
+        );
+        assert!(
+            html.contains("We keep your email<ins> and face</ins>."),
+            "{html}"
+        );
+        assert!(
+            html.contains("https://p.example/documents/d/versions/2#c-"),
+            "{html}"
+        );
+    }
+
+    #[test]
+    fn anchors_follow_the_wording_and_number_repeats() {
+        let a = clauses("# T\n\nSame words.\n\nOther.\n\nSame words.\n");
+        let ids = anchors(&a);
+        assert_eq!(ids[1], anchor_for_text("Same words."));
+        assert_eq!(ids[3], format!("{}-2", ids[1]));
+        // The same clause in another version keeps its anchor.
+        let b = clauses("# T\n\nNew first.\n\nSame words.\n");
+        assert_eq!(anchors(&b)[2], ids[1]);
+    }
+}
