@@ -502,7 +502,8 @@ fn metrics_stay_on_the_private_listener_and_each_client_is_rate_limited() {
     );
     let dir = tempfile::tempdir().unwrap();
     let (port, private) = (free_port(), free_port());
-    let base = Url::parse(&format!("http://127.0.0.1:{port}/")).unwrap();
+    // A public_url with a path prefix, as behind a proxy that keeps it.
+    let base = Url::parse(&format!("http://127.0.0.1:{port}/watch/")).unwrap();
     let inside = Url::parse(&format!("http://127.0.0.1:{private}/")).unwrap();
     let config = write_config(
         dir.path(),
@@ -522,7 +523,12 @@ fn metrics_stay_on_the_private_listener_and_each_client_is_rate_limited() {
         "{}",
         metrics.body
     );
-    assert_eq!(get(&base.join("metrics").unwrap()).status, 404);
+    assert_eq!(get(&base.join("/metrics").unwrap()).status, 404);
+    let doc = page(&clausewatch::links::document(&base, DOC));
+    let v1 = clausewatch::links::version(&base, DOC, 1).to_string();
+    assert!(v1.contains("/watch/documents/"), "{v1}");
+    assert!(hrefs(&doc).contains(&v1), "{:?}", hrefs(&doc));
+    assert_eq!(get(&Url::parse(&v1).unwrap()).status, 200);
     assert_eq!(get(&inside.join("healthz").unwrap()).status, 200);
     assert_eq!(
         get(&inside.join("documents/x-privacy").unwrap()).status,
@@ -539,5 +545,5 @@ fn metrics_stay_on_the_private_listener_and_each_client_is_rate_limited() {
         .expect("a client sending 120 requests at once is limited");
     assert!(limited.header("retry-after").parse::<u64>().unwrap() >= 1);
     assert!(answers.iter().take(50).all(|a| a.status == 200));
-    assert_eq!(get(&base.join("healthz").unwrap()).status, 200);
+    assert_eq!(get(&base.join("/healthz").unwrap()).status, 200);
 }

@@ -127,7 +127,11 @@ pub fn router(web: Web, limiter: Arc<limit::Limiter>) -> Router {
     let routes = if prefix.is_empty() {
         routes
     } else {
-        Router::new().nest(prefix, routes)
+        // `nest` answers the bare prefix; the home page's own address
+        // (`links::home`) ends with a slash.
+        Router::new()
+            .route(&format!("{prefix}/"), get(home).with_state(web.clone()))
+            .nest(prefix, routes)
     };
     routes
         .layer(axum::middleware::from_fn_with_state(limiter, limit::limit))
