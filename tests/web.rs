@@ -547,3 +547,45 @@ fn metrics_stay_on_the_private_listener_and_each_client_is_rate_limited() {
     assert!(answers.iter().take(50).all(|a| a.status == 200));
     assert_eq!(get(&base.join("/healthz").unwrap()).status, 200);
 }
+
+#[test]
+fn a_technical_update_is_shown_as_such_and_stays_out_of_the_feed() {
+    let server = TestServer::start();
+    server.set_route(
+        "/privacy",
+        vec![Reply::html(&x_page("2023-08-24T095329Z.md"))],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let base = Url::parse(&format!("http://127.0.0.1:{port}/")).unwrap();
+    let config = write_config(dir.path(), &server, port, &base, "");
+    let check = |what: &str| {
+        let out = bin()
+            .arg("check")
+            .arg("--config")
+            .arg(&config)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        assert!(text.contains(what), "expected {what:?}: {text}");
+    };
+    check("new version");
+    // New rules that drop the headings: the same page reads differently.
+    let mut toml = std::fs::read_to_string(&config).unwrap();
+    toml.push_str("remove = [\"h1\", \"h2\"]\n");
+    std::fs::write(&config, toml).unwrap();
+    check("technical update");
+    let _daemon = Daemon::start(dir.path(), &config);
+    wait_until("the listener", Duration::from_secs(60), || {
+        (versions_seen(&base) == 1).then_some(())
+    });
+    let doc = page(&clausewatch::links::document(&base, DOC));
+    let row = texts(&doc, "tbody tr").join("\n");
+    assert!(
+        row.contains("technical") && row.contains("Re-read with new extraction rules"),
+        "{row}"
+    );
+    let feed = get(&clausewatch::links::feed(&base));
+    let parsed = feed_rs::parser::parse(feed.body.as_bytes()).unwrap();
+    assert!(parsed.entries.is_empty(), "{}", feed.body);
+}

@@ -21,6 +21,7 @@ pub mod kv;
 pub mod mentions;
 pub mod outbox;
 pub mod versions;
+mod web;
 
 pub use check::{CheckWrite, Recorded, TechnicalWrite, VersionWrite};
 pub use documents::{DocumentState, DocumentStatus, Known};

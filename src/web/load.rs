@@ -41,6 +41,8 @@ pub struct VersionRow {
     pub flags: Vec<diff::FlagSummary>,
     /// Only moves: stored, never announced.
     pub only_moves: bool,
+    /// When its clauses were re-extracted with new rules (never announced).
+    pub technical: Vec<chrono::DateTime<chrono::Utc>>,
 }
 
 pub struct DocumentView {
@@ -126,6 +128,7 @@ async fn stored_changes(w: &Web, v: &VersionInfo) -> WebResult<Option<ChangeSet>
 
 pub async fn document(w: &Web, id: &str) -> WebResult<DocumentView> {
     let status = status(w, id).await?;
+    let technical = w.store.technical_updates(id).await?;
     let mut versions = Vec::new();
     for v in w.store.history(id, None).await? {
         let cs = if v.version > 1 {
@@ -139,6 +142,11 @@ pub async fn document(w: &Web, id: &str) -> WebResult<DocumentView> {
                 .map(|c| c.summary.flags.clone())
                 .unwrap_or_default(),
             only_moves: cs.as_ref().is_some_and(|c| c.is_empty()),
+            technical: technical
+                .iter()
+                .filter(|(n, _)| *n == v.version)
+                .map(|(_, at)| *at)
+                .collect(),
             info: v,
         });
     }

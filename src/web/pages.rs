@@ -267,6 +267,12 @@ pub fn document(base: &Url, v: &DocumentView) -> Markup {
                                     " · " a href=(links::change(base, &d.id, r.info.version)) { "the diff" }
                                 }
                                 (flags(&r.flags))
+                                @for t in &r.technical {
+                                    p class="muted" {
+                                        span class="tag" { "technical" }
+                                        "Re-read with new extraction rules on " (day(*t)) " (not announced)."
+                                    }
+                                }
                             }
                         }
                     }
