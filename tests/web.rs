@@ -17,28 +17,13 @@ use std::time::Duration;
 
 use common::corpus;
 use common::server::{Reply, TestServer};
-use common::wait_until;
+use common::{bin, free_port, wait_until};
 use scraper::{Html, Selector};
 use serde_json::Value;
 use url::Url;
 
 const DOC: &str = "x-privacy";
 const SCRIPT: &str = "<script>alert('x')</script>";
-
-fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_clausewatch"));
-    c.env_remove("CLAUSEWATCH_DATABASE")
-        .env_remove("CLAUSEWATCH_CONFIG");
-    c
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// An answer as the test reads it: status, headers (lowercase names), body.
 struct Answer {
@@ -157,6 +142,33 @@ schedule = "*/1 * * * * *"
     let path = dir.join("bot.toml");
     std::fs::write(&path, config).unwrap();
     path
+}
+
+/// A loopback page serving X's policy of 2023-08-24 and a config watching
+/// it, with the listener's `public_url` at `prefix`.
+struct Setup {
+    server: TestServer,
+    dir: tempfile::TempDir,
+    base: Url,
+    config: PathBuf,
+}
+
+fn setup(prefix: &str, more_http: &str) -> Setup {
+    let server = TestServer::start();
+    server.set_route(
+        "/privacy",
+        vec![Reply::html(&x_page("2023-08-24T095329Z.md"))],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let base = Url::parse(&format!("http://127.0.0.1:{port}{prefix}")).unwrap();
+    let config = write_config(dir.path(), &server, port, &base, more_http);
+    Setup {
+        server,
+        dir,
+        base,
+        config,
+    }
 }
 
 struct Daemon {
@@ -301,16 +313,13 @@ fn browser_checks(diff: &Url, document: &Url) {
 
 #[test]
 fn daemon_serves_diff_pages_feeds_and_api_from_the_store() {
-    let server = TestServer::start();
-    server.set_route(
-        "/privacy",
-        vec![Reply::html(&x_page("2023-08-24T095329Z.md"))],
-    );
-    let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
     // The daemon is reached at its listener, as a proxy would reach it.
-    let base = Url::parse(&format!("http://127.0.0.1:{port}/")).unwrap();
-    let config = write_config(dir.path(), &server, port, &base, "");
+    let Setup {
+        server,
+        dir,
+        base,
+        config,
+    } = setup("/", "");
     let _daemon = Daemon::start(dir.path(), &config);
     let timeout = Duration::from_secs(60);
     wait_until("version 1", timeout, || {
@@ -495,21 +504,16 @@ fn daemon_serves_diff_pages_feeds_and_api_from_the_store() {
 
 #[test]
 fn metrics_stay_on_the_private_listener_and_each_client_is_rate_limited() {
-    let server = TestServer::start();
-    server.set_route(
-        "/privacy",
-        vec![Reply::html(&x_page("2023-08-24T095329Z.md"))],
-    );
-    let dir = tempfile::tempdir().unwrap();
-    let (port, private) = (free_port(), free_port());
-    // A public_url with a path prefix, as behind a proxy that keeps it.
-    let base = Url::parse(&format!("http://127.0.0.1:{port}/watch/")).unwrap();
+    let private = free_port();
     let inside = Url::parse(&format!("http://127.0.0.1:{private}/")).unwrap();
-    let config = write_config(
-        dir.path(),
-        &server,
-        port,
-        &base,
+    // A public_url with a path prefix, as behind a proxy that keeps it.
+    let Setup {
+        server: _server,
+        dir,
+        base,
+        config,
+    } = setup(
+        "/watch/",
         &format!("metrics_listen = \"127.0.0.1:{private}\""),
     );
     let _daemon = Daemon::start(dir.path(), &config);
@@ -550,15 +554,12 @@ fn metrics_stay_on_the_private_listener_and_each_client_is_rate_limited() {
 
 #[test]
 fn a_technical_update_is_shown_as_such_and_stays_out_of_the_feed() {
-    let server = TestServer::start();
-    server.set_route(
-        "/privacy",
-        vec![Reply::html(&x_page("2023-08-24T095329Z.md"))],
-    );
-    let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let base = Url::parse(&format!("http://127.0.0.1:{port}/")).unwrap();
-    let config = write_config(dir.path(), &server, port, &base, "");
+    let Setup {
+        server: _server,
+        dir,
+        base,
+        config,
+    } = setup("/", "");
     let check = |what: &str| {
         let out = bin()
             .arg("check")

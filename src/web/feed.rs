@@ -50,7 +50,7 @@ fn link(href: &Url, rel: &str) -> Link {
 fn entry(base: &Url, e: &FeedEntry) -> Entry {
     let n = e.to.version;
     let page = links::change(base, &e.doc.id, n);
-    let summary = pages::counts_line(&pages::summary_counts(&e.changes.summary));
+    let summary = pages::counts_line(&crate::watch::check::counts(&e.changes));
     let body = html! {
         p { (summary) }
         (pages::change_list(base, &e.doc.id, n - 1, n, &e.changes.changes))

@@ -10,9 +10,10 @@ use url::Url;
 use super::load::{ChangeView, DocumentView, HomeRow, VersionRow, VersionView};
 use crate::links;
 use crate::pipeline::clauses::{Clause, ClauseKind};
-use crate::pipeline::diff::{Change, ChangeKind, FlagSummary, Summary, WordOpKind};
+use crate::pipeline::diff::{Change, ChangeKind, FlagSummary, WordOpKind};
 use crate::pipeline::extract::normalize;
 use crate::store::ChangeCounts;
+use crate::watch::check;
 
 /// The one stylesheet (the CSP allows no inline style). Readable on a
 /// phone; `ins` and `del` keep an underline and a strike so that colour is
@@ -128,16 +129,6 @@ pub fn counts_line(c: &ChangeCounts) -> String {
         "no clause changed".to_string()
     } else {
         parts.join(", ")
-    }
-}
-
-pub fn summary_counts(s: &Summary) -> ChangeCounts {
-    ChangeCounts {
-        added: s.added as i64,
-        removed: s.removed as i64,
-        modified: s.modified as i64,
-        moved: s.moved as i64,
-        renamed: s.renamed as i64,
     }
 }
 
@@ -440,7 +431,7 @@ pub fn change(base: &Url, v: &ChangeView) -> Markup {
             a href=(d.url) rel="noopener" { "The policy page itself" }
             "."
         }
-        p { strong { (counts_line(&summary_counts(&v.changes.summary))) } }
+        p { strong { (counts_line(&check::counts(&v.changes))) } }
         @if v.to.cosmetic && from + 1 == to { p { span class="tag" { "cosmetic" } "Only case, spacing, punctuation or markup changed: not announced." } }
         (flags(&v.changes.summary.flags))
         nav class="pager" aria-label="Changes" {

@@ -7,6 +7,23 @@ pub mod server;
 
 use std::time::{Duration, Instant};
 
+/// The `clausewatch` binary, without the environment's defaults.
+pub fn bin() -> std::process::Command {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_clausewatch"));
+    c.env_remove("CLAUSEWATCH_DATABASE")
+        .env_remove("CLAUSEWATCH_CONFIG");
+    c
+}
+
+/// A loopback port nothing listens on (for the daemon's listeners).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 /// Polls `f` until it gives a value, failing the test after `timeout`.
 pub fn wait_until<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Option<T>) -> T {
     let start = Instant::now();
