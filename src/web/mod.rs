@@ -59,7 +59,9 @@ pub enum WebError {
     NotFound(String),
     #[error("{0}")]
     BadRequest(String),
-    #[error("the database cannot be read: {0}")]
+    /// The details go to the log only: a public page need not show the
+    /// database's path or its SQL.
+    #[error("the database cannot be read now; try again later")]
     Store(#[from] StoreError),
 }
 

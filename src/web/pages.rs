@@ -314,7 +314,7 @@ pub fn version(base: &Url, v: &VersionView) -> Markup {
             span { @if n > 1 { a href=(links::change(base, &d.id, n)) { "What this version changed" } } }
             span { @if n < v.newest { a href=(links::version(base, &d.id, n + 1)) rel="next" { "Version " (n + 1) " →" } } }
         }
-        article {
+        article lang=(d.language) {
             @for (c, id) in v.clauses.iter().zip(&ids) { (clause_markup(c, id)) }
         }
     };
@@ -442,7 +442,7 @@ pub fn change(base: &Url, v: &ChangeView) -> Markup {
         @if v.changes.changes.is_empty() {
             p { "No clause changed." }
         } @else {
-            (change_list(base, &d.id, from, to, &v.changes.changes))
+            div lang=(d.language) { (change_list(base, &d.id, from, to, &v.changes.changes)) }
         }
         form method="get" action=(links::change(base, &d.id, to)) {
             label for="from" { "Compare version " (to) " with version" }
