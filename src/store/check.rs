@@ -149,14 +149,12 @@ impl Store {
                             .version
                             .as_ref()
                             .expect("a new version verdict comes with its content");
-                        let snapshot =
-                            versions::insert_snapshot(&mut tx, &v.snapshot, &now).await?;
                         let new_id = versions::insert_version(
                             &mut tx,
                             id,
                             *version,
                             latest.as_ref().map(|(id, _, _)| *id),
-                            Some(&snapshot),
+                            Some(&v.snapshot),
                             &now,
                             v.clauses,
                             v.hash,
@@ -353,6 +351,99 @@ mod tests {
         let state = store.document_state("p").await.unwrap().unwrap();
         assert_eq!(state.etag.as_deref(), Some("\"e1\""));
         assert_eq!(state.rules_hash.as_deref(), Some("rules"));
+    }
+
+    #[tokio::test]
+    async fn snapshots_are_compressed_against_what_is_stored_and_read_back_whole() {
+        let (_dir, store) = testing::store().await;
+        let d = doc();
+        let texts: Vec<String> = (0..60)
+            .map(|i| {
+                format!(
+                    "Clause {i}: we may share your “data” with partner number {i} for purposes {}.",
+                    i * 7
+                )
+            })
+            .collect();
+        let page = |texts: &[String]| {
+            let mut html =
+                String::from("<html><head><script>var a = 1;</script></head><body><main>");
+            for t in texts {
+                html.push_str(&format!("<p class=\"clause\">{t}</p>\n"));
+            }
+            html + "</main><footer>Footer</footer></body></html>"
+        };
+        let mut bodies = Vec::new();
+        let mut expected = None;
+        for round in 0..20i64 {
+            let mut texts = texts.clone();
+            texts[round as usize].push_str(" Changed.");
+            let body = page(&texts);
+            let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+            let cl = clauses(&refs);
+            let hash = version_hash(&cl);
+            let fetches = [fetch("new_version")];
+            store
+                .record_check(CheckWrite {
+                    document: &d,
+                    fetches: &fetches,
+                    rules_hash: "rules",
+                    expected_latest: expected.as_deref(),
+                    technical: None,
+                    decision: &new_version(round + 1),
+                    etag: None,
+                    last_modified: None,
+                    version: Some(VersionWrite {
+                        snapshot: SnapshotIn {
+                            body: body.as_bytes(),
+                            content_type: Some("text/html"),
+                            encoding: None,
+                        },
+                        clauses: &cl,
+                        hash: &hash,
+                        cosmetic: false,
+                        changeset: None,
+                        announcement: None,
+                    }),
+                    notice: None,
+                    now: Utc::now(),
+                })
+                .await
+                .unwrap();
+            expected = Some(hash);
+            bodies.push(body);
+        }
+        let history = store.history("p", None).await.unwrap();
+        assert_eq!(history.len(), 20);
+        for v in &history {
+            let (body, _) = store
+                .snapshot(v.snapshot.as_deref().unwrap())
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(
+                body,
+                bodies[v.version as usize - 1].as_bytes(),
+                "version {}",
+                v.version
+            );
+        }
+        let sizes: Vec<(i64, i64, bool)> = sqlx::query_as(
+            "SELECT length(body_zstd), depth, dict IS NOT NULL FROM snapshots ORDER BY first_seen, rowid",
+        )
+        .fetch_all(&store.pool)
+        .await
+        .unwrap();
+        let alone = zstd::bulk::compress(bodies[0].as_bytes(), 3).unwrap().len() as i64;
+        // The first is compressed against its clause texts, the next ones
+        // against the previous page, with a fresh start when the chain is long.
+        assert!(sizes[0].2 && sizes[0].0 < alone, "{sizes:?} vs {alone}");
+        assert!(
+            sizes[1..16].iter().all(|&(n, _, dict)| !dict && n < 200),
+            "{sizes:?}"
+        );
+        assert_eq!(sizes[16].1, 0, "{sizes:?}");
+        assert!(sizes[16].2);
     }
 
     #[tokio::test]
