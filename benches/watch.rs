@@ -9,7 +9,10 @@
 //! 3. unchanged without ETag: the same page again, and no validator stored yet
 //!    (full fetch and extraction, equal hash, only `last_seen` moves); the server
 //!    now sends an ETag, which this round stores;
-//! 4. 304: the stored ETag is sent and the server answers 304 Not Modified.
+//! 4. 304: the stored ETag is sent and the server answers 304 Not Modified;
+//! 5. one clause changed: one paragraph of every page gains a sentence, and
+//!    the bytes the database grows by per new version are reported (the
+//!    storage goal: under 8 KB for a one-clause change).
 //!
 //! Run with `cargo bench --bench watch`; `WATCH_BENCH_DOCS=200` for a quicker run.
 //! See `benches/README.md` for what the figures mean.
@@ -167,6 +170,40 @@ fn page_for(pages: &[String], version: usize, doc: usize) -> String {
     )
 }
 
+/// The page with one clause edited: a sentence added to the first
+/// paragraph of the policy.
+fn one_clause_changed(page: &str, doc: usize) -> String {
+    let main = page.find("twtr-main").unwrap_or(0);
+    let Some(end) = page[main..].find("</p>").map(|i| main + i) else {
+        return page.to_string();
+    };
+    format!(
+        "{} This sentence was added for document {doc}.{}",
+        &page[..end],
+        &page[end..]
+    )
+}
+
+/// Bytes of the database's pages in use, after moving the WAL into it.
+async fn used_bytes(pool: &sqlx::SqlitePool) -> i64 {
+    let _ = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+        .execute(pool)
+        .await;
+    let mut used = 1;
+    for name in ["page_count", "freelist_count", "page_size"] {
+        let v = sqlx::query_scalar::<_, i64>(&format!("PRAGMA {name}"))
+            .fetch_one(pool)
+            .await
+            .unwrap_or(0);
+        used = match name {
+            "page_count" => v,
+            "freelist_count" => used - v,
+            _ => used * v,
+        };
+    }
+    used
+}
+
 fn config_text(server: &TestServer, docs: usize) -> String {
     let mut text = String::from(
         "[defaults]\nallow_private_addresses = true\nper_host_delay = \"0s\"\nmax_concurrent = 8\nretries = 0\njitter = \"0s\"\nconfirm_after = \"0s\"\n\
@@ -250,6 +287,7 @@ fn main() {
     let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
     let mut rounds = Vec::new();
     let mut row_counts = Vec::new();
+    let mut per_version = None;
     runtime.block_on(async {
         let store = Store::open(&db).await.expect("open the bench database");
         let checker =
@@ -288,7 +326,26 @@ fn main() {
             sqlx::SqlitePool::connect_with(sqlx::sqlite::SqliteConnectOptions::new().filename(&db))
                 .await
                 .expect("open the bench database");
-        for table in ["versions", "snapshots", "clause_texts", "changesets"] {
+        server.clear_log();
+        for n in 0..docs {
+            let k = version(n) + 1;
+            let page = one_clause_changed(&page_for(&pages, k, n), n);
+            server.set_route(&format!("/doc/{n}"), vec![Reply::html(&page)]);
+        }
+        let before = used_bytes(&pool).await;
+        let one = round("one clause changed", &checker, &documents).await;
+        let grown = used_bytes(&pool).await - before;
+        let new_versions = one.outcomes.get("new_version").copied().unwrap_or(0);
+        rounds.push(one);
+        per_version =
+            (new_versions > 0).then(|| (grown as f64 / new_versions as f64, new_versions));
+        for table in [
+            "versions",
+            "snapshots",
+            "texts",
+            "heading_paths",
+            "changesets",
+        ] {
             let rows: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
                 .fetch_one(&pool)
                 .await
@@ -311,6 +368,11 @@ fn main() {
         mib(file_size(&wal)),
         row_counts.join(", ")
     );
+    if let Some((bytes, n)) = per_version {
+        println!(
+            "one clause changed: the database grew by {bytes:.0} bytes per new version ({n} versions; pages in use after a checkpoint)"
+        );
+    }
     println!(
         "process peak RSS (VmHWM, includes the test server thread) at the end: {} MiB",
         status_kib("VmHWM:").map_or("n/a".to_string(), |k| format!("{:.1}", k as f64 / 1024.0))

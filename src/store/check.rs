@@ -127,15 +127,9 @@ impl Store {
             }
             Verdict::Paused | Verdict::Superseded => {}
             verdict => {
-                mark_success(&mut tx, id, &now, w.rules_hash, next).await?;
-                if next.validators == Validators::Replace {
-                    sqlx::query("UPDATE documents SET etag = ?, last_modified = ? WHERE id = ?")
-                        .bind(w.etag)
-                        .bind(w.last_modified)
-                        .bind(id)
-                        .execute(&mut *tx)
-                        .await?;
-                }
+                let validators =
+                    (next.validators == Validators::Replace).then_some((w.etag, w.last_modified));
+                mark_success(&mut tx, id, &now, w.rules_hash, next, validators).await?;
                 match verdict {
                     Verdict::NotModified
                     | Verdict::Unchanged { .. }
@@ -180,20 +174,25 @@ impl Store {
 }
 
 /// A check that saw the page: failures end, and the document's state is the
-/// decision's.
+/// decision's; `validators`, when given, replace the stored ones (in the
+/// same statement: each one is a round trip to the database thread).
 async fn mark_success(
     tx: &mut Tx<'_>,
     id: &str,
     now: &str,
     rules_hash: &str,
     next: &Next,
+    validators: Option<(Option<&str>, Option<&str>)>,
 ) -> Result<()> {
+    let (etag, last_modified) = validators.unwrap_or_default();
     sqlx::query(
         "UPDATE documents SET last_check_at = ?1, last_success_at = ?1, consecutive_failures = 0,
             failing_since = NULL, last_error = NULL, last_error_class = NULL,
             not_found_since = ?2, rules_hash = ?3, pending_hash = ?4, pending_since = ?5,
             flapping_since = ?6, last_flap_at = CASE WHEN ?7 THEN ?1 ELSE last_flap_at END,
-            stable_checks = ?8
+            stable_checks = ?8,
+            etag = CASE WHEN ?10 THEN ?11 ELSE etag END,
+            last_modified = CASE WHEN ?10 THEN ?12 ELSE last_modified END
          WHERE id = ?9",
     )
     .bind(now)
@@ -205,6 +204,9 @@ async fn mark_success(
     .bind(next.flapped)
     .bind(next.stable_checks)
     .bind(id)
+    .bind(validators.is_some())
+    .bind(etag)
+    .bind(last_modified)
     .execute(&mut **tx)
     .await?;
     Ok(())

@@ -121,7 +121,7 @@ pub(super) async fn insert_version(
 ) -> Result<i64> {
     let seq = intern_clauses(tx, clauses).await?;
     let snapshot = match snapshot {
-        Some(s) => Some(insert_snapshot(tx, s, parent, &seq, at).await?),
+        Some(s) => Some(insert_snapshot(tx, s, parent, &seq, clauses, at).await?),
         None => None,
     };
     let version_id: i64 = sqlx::query_scalar(
@@ -201,16 +201,28 @@ const MAX_DEPTH: i64 = 15;
 /// compressed against its clause texts was made with.
 async fn text_prefix(conn: &mut sqlx::SqliteConnection, ids: &[i64]) -> Result<Vec<u8>> {
     let texts = texts_by_id(conn, ids).await?;
+    let ordered = ids
+        .iter()
+        .map(|id| {
+            texts
+                .get(id)
+                .map(|t| t.text.as_str())
+                .ok_or_else(|| StoreError::Corrupt {
+                    what: "snapshot dictionary".into(),
+                    message: format!("clause text {id} is missing"),
+                })
+        })
+        .collect::<Result<Vec<&str>>>()?;
+    Ok(joined_texts(ordered.into_iter()))
+}
+
+fn joined_texts<'a>(texts: impl Iterator<Item = &'a str>) -> Vec<u8> {
     let mut prefix = Vec::new();
-    for id in ids {
-        let t = texts.get(id).ok_or_else(|| StoreError::Corrupt {
-            what: "snapshot dictionary".into(),
-            message: format!("clause text {id} is missing"),
-        })?;
-        prefix.extend_from_slice(t.text.as_bytes());
+    for t in texts {
+        prefix.extend_from_slice(t.as_bytes());
         prefix.push(b'\n');
     }
-    Ok(prefix)
+    prefix
 }
 
 fn dict_ids(dict: &[u8]) -> Vec<i64> {
@@ -228,6 +240,7 @@ async fn insert_snapshot(
     s: &SnapshotIn<'_>,
     parent: Option<i64>,
     seq: &[codec::SeqEntry],
+    clauses: &[Clause],
     at: &str,
 ) -> Result<String> {
     let hash = sha256_hex(s.body);
@@ -264,7 +277,9 @@ async fn insert_snapshot(
                 .iter()
                 .flat_map(|id| (*id as u32).to_be_bytes())
                 .collect();
-            let prefix = text_prefix(tx, &ids).await?;
+            // The same bytes `text_prefix` reads back, from the clauses
+            // in hand rather than from the rows just written.
+            let prefix = joined_texts(clauses.iter().map(|c| c.text.as_str()));
             (None, Some(dict), 0, prefix)
         }
     };
