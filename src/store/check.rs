@@ -80,11 +80,17 @@ impl Store {
         for f in w.fetches {
             fetches::insert(&mut tx, id, f).await?;
         }
-        let latest = versions::latest_in(&mut tx, id).await?;
         let writes_version = matches!(
             w.decision.verdict,
             Verdict::NewVersion { .. } | Verdict::TechnicalUpdate { .. }
         ) || w.technical.is_some();
+        // Only a write of a version needs the latest one in hand: a 304 or
+        // an unchanged page touches it by a subquery, one round trip less.
+        let latest = if writes_version {
+            versions::latest_in(&mut tx, id).await?
+        } else {
+            None
+        };
         if writes_version && latest.as_ref().map(|(_, _, h)| h.as_str()) != w.expected_latest {
             let (latest_id, number, hash) = latest.expect("a version appeared meanwhile");
             let same = w.version.as_ref().is_some_and(|v| v.hash == hash);
@@ -133,11 +139,10 @@ impl Store {
                 match verdict {
                     Verdict::NotModified
                     | Verdict::Unchanged { .. }
-                    | Verdict::TechnicalUpdate { .. } => {
-                        if let Some((latest_id, _, _)) = &latest {
-                            touch_version(&mut tx, *latest_id, &now).await?;
-                        }
-                    }
+                    | Verdict::TechnicalUpdate { .. } => match &latest {
+                        Some((latest_id, _, _)) => touch_version(&mut tx, *latest_id, &now).await?,
+                        None => touch_latest(&mut tx, id, &now).await?,
+                    },
                     Verdict::NewVersion { version, .. } => {
                         let v = w
                             .version
@@ -207,6 +212,18 @@ async fn mark_success(
     .bind(validators.is_some())
     .bind(etag)
     .bind(last_modified)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+async fn touch_latest(tx: &mut Tx<'_>, document_id: &str, now: &str) -> Result<()> {
+    sqlx::query(
+        "UPDATE versions SET last_seen = ?1 WHERE id =
+            (SELECT id FROM versions WHERE document_id = ?2 ORDER BY number DESC LIMIT 1)",
+    )
+    .bind(now)
+    .bind(document_id)
     .execute(&mut **tx)
     .await?;
     Ok(())
