@@ -15,6 +15,8 @@
 //!    storage goal: under 8 KB for a one-clause change).
 //!
 //! Run with `cargo bench --bench watch`; `WATCH_BENCH_DOCS=200` for a quicker run.
+//! `WATCH_BENCH_BIG_PAGE=1` instead checks one 10 MB page in a fresh process
+//! (first version, then one clause changed) and reports the peak memory.
 //! See `benches/README.md` for what the figures mean.
 
 #[allow(dead_code)]
@@ -256,7 +258,66 @@ fn print_table(docs: usize, rounds: &[Measured]) {
     }
 }
 
+/// A policy page of about `bytes`: numbered sections of distinct paragraphs.
+fn big_page(bytes: usize) -> String {
+    let mut html = String::from("<html><body><main id=\"twtr-main\">\n");
+    let mut i = 0;
+    while html.len() < bytes {
+        if i % 20 == 0 {
+            html.push_str(&format!("<h2>Section {}</h2>\n", i / 20));
+        }
+        html.push_str(&format!(
+            "<p>Paragraph {i}: we may collect, use and share information about you with our \
+             partners and affiliates for the purposes described in section {}, subject to your \
+             choices and the law where you live.</p>\n",
+            i / 20
+        ));
+        i += 1;
+    }
+    html + "</main></body></html>"
+}
+
+/// One 10 MB page checked twice in a process that holds nothing else.
+fn big_page_rounds() {
+    let server = TestServer::start();
+    let dir = tempfile::tempdir().expect("temp dir for the database");
+    let text = format!(
+        "[defaults]\nallow_private_addresses = true\nper_host_delay = \"0s\"\nretries = 0\njitter = \"0s\"\n\
+         confirm_after = \"0s\"\ntimeout = \"120s\"\nmax_body_bytes = 16777216\n\n[storage]\npath = \"bench.db\"\n\n\
+         [[documents]]\nid = \"big\"\nname = \"Big\"\nservice = \"Bench\"\nurl = \"{}\"\nselect = \"#twtr-main\"\n",
+        server.url("/big")
+    );
+    let config = Config::parse(&dir.path().join("bench.toml"), &text).expect("bench config");
+    let page = big_page(10 * 1000 * 1000);
+    let changed = one_clause_changed(&page, 0);
+    let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
+    let mut rounds = Vec::new();
+    let start_kib = status_kib("VmRSS:");
+    runtime.block_on(async {
+        let store = Store::open(&config.storage.path)
+            .await
+            .expect("open the bench database");
+        let checker =
+            Checker::new(&config, store.clone(), Announce::from_config(&config)).expect("checker");
+        let documents = Arc::new(config.documents.clone());
+        server.set_route("/big", vec![Reply::html(&page)]);
+        rounds.push(round("10 MB page, first version", &checker, &documents).await);
+        server.set_route("/big", vec![Reply::html(&changed)]);
+        rounds.push(round("10 MB page, one clause", &checker, &documents).await);
+        store.close().await;
+    });
+    println!(
+        "one page of {:.1} MB; process RSS before the rounds {} MiB (the server holds the page and its changed copy)",
+        page.len() as f64 / 1e6,
+        start_kib.map_or("n/a".to_string(), |k| format!("{:.1}", k as f64 / 1024.0))
+    );
+    print_table(1, &rounds);
+}
+
 fn main() {
+    if std::env::var_os("WATCH_BENCH_BIG_PAGE").is_some() {
+        return big_page_rounds();
+    }
     let docs: usize = std::env::var("WATCH_BENCH_DOCS")
         .ok()
         .and_then(|v| v.parse().ok())

@@ -362,12 +362,22 @@ async fn read_snapshot(
 }
 
 /// Rows per multi-row statement: every statement is a round trip to the
-/// database thread (SQLite allows 32,766 parameters; 5 × 500 stays far
+/// database thread (SQLite allows 32,766 parameters; 5 × 512 stays far
 /// below).
-const ROWS_PER_STATEMENT: usize = 500;
+const ROWS_PER_STATEMENT: usize = 512;
 
+/// `n` rows of placeholders, `n` rounded up to a power of two: sqlx keeps
+/// 100 prepared statements per connection, and one per exact row count
+/// would prepare nearly every statement afresh and push the others out.
 fn placeholders(row: &str, n: usize) -> String {
-    vec![row; n].join(", ")
+    vec![row; n.next_power_of_two()].join(", ")
+}
+
+/// A chunk padded to [`placeholders`]' row count by repeating its last
+/// item: a repeated key in `IN (…)` or a repeated row of `INSERT OR
+/// IGNORE` changes nothing.
+fn padded<T>(chunk: &[T]) -> impl Iterator<Item = &T> {
+    (0..chunk.len().next_power_of_two()).map(move |k| &chunk[k.min(chunk.len() - 1)])
 }
 
 /// Makes sure every clause's wording and heading path is stored, and
@@ -392,7 +402,7 @@ async fn intern_clauses(tx: &mut Tx<'_>, clauses: &[Clause]) -> Result<Vec<codec
             placeholders("?", chunk.len())
         );
         let mut q = sqlx::query_as::<_, (i64, Vec<u8>)>(&sql);
-        for &i in chunk {
+        for &i in padded(chunk) {
             q = q.bind(&hashes[i][..]);
         }
         for (id, h) in q.fetch_all(&mut **tx).await? {
@@ -407,10 +417,10 @@ async fn intern_clauses(tx: &mut Tx<'_>, clauses: &[Clause]) -> Result<Vec<codec
         .collect();
     for chunk in missing.chunks(ROWS_PER_STATEMENT) {
         let sql = format!(
-            "INSERT INTO texts (hash, text, norm, norm_edit, norm_hash) VALUES {} RETURNING id, hash",
+            "INSERT OR IGNORE INTO texts (hash, text, norm, norm_edit, norm_hash) VALUES {} RETURNING id, hash",
             placeholders("(?, ?, ?, ?, ?)", chunk.len())
         );
-        let mut q = sqlx::query_as::<_, (i64, Vec<u8>)>(&sql);
+        let mut rows = Vec::with_capacity(chunk.len());
         for &i in chunk {
             let c = &clauses[i];
             let (norm, edit) = if c.norm == c.text {
@@ -423,12 +433,16 @@ async fn intern_clauses(tx: &mut Tx<'_>, clauses: &[Clause]) -> Result<Vec<codec
             };
             let norm_hash =
                 hex::decode(&c.hash).unwrap_or_else(|_| Sha256::digest(c.norm.as_bytes()).to_vec());
+            rows.push((&hashes[i][..], c.text.as_str(), norm, edit, norm_hash));
+        }
+        let mut q = sqlx::query_as::<_, (i64, Vec<u8>)>(&sql);
+        for (hash, text, norm, edit, norm_hash) in padded(&rows) {
             q = q
-                .bind(&hashes[i][..])
-                .bind(&c.text)
-                .bind(norm)
-                .bind(edit)
-                .bind(norm_hash);
+                .bind(*hash)
+                .bind(*text)
+                .bind(*norm)
+                .bind(edit.as_deref())
+                .bind(&norm_hash[..]);
         }
         for (id, h) in q.fetch_all(&mut **tx).await? {
             if let Ok(h) = <[u8; 32]>::try_from(h.as_slice()) {
@@ -447,7 +461,7 @@ async fn intern_clauses(tx: &mut Tx<'_>, clauses: &[Clause]) -> Result<Vec<codec
             placeholders("?", chunk.len())
         );
         let mut q = sqlx::query_as::<_, (i64, String)>(&sql);
-        for p in chunk {
+        for p in padded(chunk) {
             q = q.bind(*p);
         }
         for (id, p) in q.fetch_all(&mut **tx).await? {
@@ -459,11 +473,11 @@ async fn intern_clauses(tx: &mut Tx<'_>, clauses: &[Clause]) -> Result<Vec<codec
     let missing: Vec<&str> = distinct.into_iter().filter(|p| paths[p] == 0).collect();
     for chunk in missing.chunks(ROWS_PER_STATEMENT) {
         let sql = format!(
-            "INSERT INTO heading_paths (path) VALUES {} RETURNING id, path",
+            "INSERT OR IGNORE INTO heading_paths (path) VALUES {} RETURNING id, path",
             placeholders("(?)", chunk.len())
         );
         let mut q = sqlx::query_as::<_, (i64, String)>(&sql);
-        for p in chunk {
+        for p in padded(chunk) {
             q = q.bind(*p);
         }
         for (id, p) in q.fetch_all(&mut **tx).await? {
@@ -524,7 +538,7 @@ async fn texts_by_id(
             placeholders("?", chunk.len())
         );
         let mut q = sqlx::query_as::<_, TextRow>(&sql);
-        for id in chunk {
+        for id in padded(chunk) {
             q = q.bind(id);
         }
         for r in q.fetch_all(&mut *conn).await? {
@@ -568,7 +582,7 @@ async fn paths_by_id(
             placeholders("?", chunk.len())
         );
         let mut q = sqlx::query_as::<_, (i64, String)>(&sql);
-        for id in chunk {
+        for id in padded(chunk) {
             q = q.bind(id);
         }
         out.extend(q.fetch_all(&mut *conn).await?);
