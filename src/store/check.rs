@@ -311,6 +311,17 @@ mod tests {
         decision: &Decision,
         cl: &[Clause],
     ) -> Recorded {
+        write_page(store, doc, expected, decision, cl, b"<p>body</p>").await
+    }
+
+    async fn write_page(
+        store: &Store,
+        doc: &Document,
+        expected: Option<&str>,
+        decision: &Decision,
+        cl: &[Clause],
+        body: &[u8],
+    ) -> Recorded {
         let hash = version_hash(cl);
         let fetches = [fetch("new_version")];
         store
@@ -325,7 +336,7 @@ mod tests {
                 last_modified: None,
                 version: Some(VersionWrite {
                     snapshot: SnapshotIn {
-                        body: b"<p>body</p>",
+                        body,
                         content_type: Some("text/html"),
                         encoding: Some("UTF-8"),
                     },
@@ -401,34 +412,15 @@ mod tests {
             let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
             let cl = clauses(&refs);
             let hash = version_hash(&cl);
-            let fetches = [fetch("new_version")];
-            store
-                .record_check(CheckWrite {
-                    document: &d,
-                    fetches: &fetches,
-                    rules_hash: "rules",
-                    expected_latest: expected.as_deref(),
-                    technical: None,
-                    decision: &new_version(round + 1),
-                    etag: None,
-                    last_modified: None,
-                    version: Some(VersionWrite {
-                        snapshot: SnapshotIn {
-                            body: body.as_bytes(),
-                            content_type: Some("text/html"),
-                            encoding: None,
-                        },
-                        clauses: &cl,
-                        hash: &hash,
-                        cosmetic: false,
-                        changeset: None,
-                        announcement: None,
-                    }),
-                    notice: None,
-                    now: Utc::now(),
-                })
-                .await
-                .unwrap();
+            write_page(
+                &store,
+                &d,
+                expected.as_deref(),
+                &new_version(round + 1),
+                &cl,
+                body.as_bytes(),
+            )
+            .await;
             expected = Some(hash);
             bodies.push(body);
         }

@@ -524,24 +524,42 @@ struct TextRow {
     norm_hash: Vec<u8>,
 }
 
+/// Rows of `select` (a statement up to its `WHERE`) for each distinct id.
+async fn rows_by_id<R>(
+    conn: &mut sqlx::SqliteConnection,
+    select: &str,
+    ids: &[i64],
+) -> Result<Vec<R>>
+where
+    R: for<'r> FromRow<'r, sqlx::sqlite::SqliteRow> + Send + Unpin,
+{
+    let mut unique: Vec<i64> = ids.to_vec();
+    unique.sort_unstable();
+    unique.dedup();
+    let mut out = Vec::with_capacity(unique.len());
+    for chunk in unique.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!("{select} WHERE id IN ({})", placeholders("?", chunk.len()));
+        let mut q = sqlx::query_as::<_, R>(&sql);
+        for id in padded(chunk) {
+            q = q.bind(id);
+        }
+        out.extend(q.fetch_all(&mut *conn).await?);
+    }
+    Ok(out)
+}
+
 async fn texts_by_id(
     conn: &mut sqlx::SqliteConnection,
     ids: &[i64],
 ) -> Result<std::collections::HashMap<i64, StoredText>> {
-    let mut unique: Vec<i64> = ids.to_vec();
-    unique.sort_unstable();
-    unique.dedup();
-    let mut out = std::collections::HashMap::with_capacity(unique.len());
-    for chunk in unique.chunks(ROWS_PER_STATEMENT) {
-        let sql = format!(
-            "SELECT id, hash, text, norm, norm_edit, norm_hash FROM texts WHERE id IN ({})",
-            placeholders("?", chunk.len())
-        );
-        let mut q = sqlx::query_as::<_, TextRow>(&sql);
-        for id in padded(chunk) {
-            q = q.bind(id);
-        }
-        for r in q.fetch_all(&mut *conn).await? {
+    let rows: Vec<TextRow> = rows_by_id(
+        conn,
+        "SELECT id, hash, text, norm, norm_edit, norm_hash FROM texts",
+        ids,
+    )
+    .await?;
+    rows.into_iter()
+        .map(|r| {
             let norm = match (r.norm, r.norm_edit) {
                 (Some(norm), _) => norm,
                 (None, Some(edit)) => {
@@ -554,7 +572,7 @@ async fn texts_by_id(
                 }
                 (None, None) => r.text.clone(),
             };
-            out.insert(
+            Ok((
                 r.id,
                 StoredText {
                     hash: r.hash,
@@ -562,32 +580,18 @@ async fn texts_by_id(
                     norm,
                     norm_hash: hex::encode(r.norm_hash),
                 },
-            );
-        }
-    }
-    Ok(out)
+            ))
+        })
+        .collect()
 }
 
 async fn paths_by_id(
     conn: &mut sqlx::SqliteConnection,
     ids: &[i64],
 ) -> Result<std::collections::HashMap<i64, String>> {
-    let mut unique: Vec<i64> = ids.to_vec();
-    unique.sort_unstable();
-    unique.dedup();
-    let mut out = std::collections::HashMap::with_capacity(unique.len());
-    for chunk in unique.chunks(ROWS_PER_STATEMENT) {
-        let sql = format!(
-            "SELECT id, path FROM heading_paths WHERE id IN ({})",
-            placeholders("?", chunk.len())
-        );
-        let mut q = sqlx::query_as::<_, (i64, String)>(&sql);
-        for id in padded(chunk) {
-            q = q.bind(id);
-        }
-        out.extend(q.fetch_all(&mut *conn).await?);
-    }
-    Ok(out)
+    let rows: Vec<(i64, String)> =
+        rows_by_id(conn, "SELECT id, path FROM heading_paths", ids).await?;
+    Ok(rows.into_iter().collect())
 }
 
 /// A version's stored sequence, decoded.
