@@ -9,9 +9,14 @@
 //! 3. unchanged without ETag: the same page again, and no validator stored yet
 //!    (full fetch and extraction, equal hash, only `last_seen` moves); the server
 //!    now sends an ETag, which this round stores;
-//! 4. 304: the stored ETag is sent and the server answers 304 Not Modified.
+//! 4. 304: the stored ETag is sent and the server answers 304 Not Modified;
+//! 5. one clause changed: one paragraph of every page gains a sentence, and
+//!    the bytes the database grows by per new version are reported (the
+//!    storage goal: under 8 KB for a one-clause change).
 //!
 //! Run with `cargo bench --bench watch`; `WATCH_BENCH_DOCS=200` for a quicker run.
+//! `WATCH_BENCH_BIG_PAGE=1` instead checks one 10 MB page in a fresh process
+//! (first version, then one clause changed) and reports the peak memory.
 //! See `benches/README.md` for what the figures mean.
 
 #[allow(dead_code)]
@@ -167,6 +172,40 @@ fn page_for(pages: &[String], version: usize, doc: usize) -> String {
     )
 }
 
+/// The page with one clause edited: a sentence added to the first
+/// paragraph of the policy.
+fn one_clause_changed(page: &str, doc: usize) -> String {
+    let main = page.find("twtr-main").unwrap_or(0);
+    let Some(end) = page[main..].find("</p>").map(|i| main + i) else {
+        return page.to_string();
+    };
+    format!(
+        "{} This sentence was added for document {doc}.{}",
+        &page[..end],
+        &page[end..]
+    )
+}
+
+/// Bytes of the database's pages in use, after moving the WAL into it.
+async fn used_bytes(pool: &sqlx::SqlitePool) -> i64 {
+    let _ = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+        .execute(pool)
+        .await;
+    let mut used = 1;
+    for name in ["page_count", "freelist_count", "page_size"] {
+        let v = sqlx::query_scalar::<_, i64>(&format!("PRAGMA {name}"))
+            .fetch_one(pool)
+            .await
+            .unwrap_or(0);
+        used = match name {
+            "page_count" => v,
+            "freelist_count" => used - v,
+            _ => used * v,
+        };
+    }
+    used
+}
+
 fn config_text(server: &TestServer, docs: usize) -> String {
     let mut text = String::from(
         "[defaults]\nallow_private_addresses = true\nper_host_delay = \"0s\"\nmax_concurrent = 8\nretries = 0\njitter = \"0s\"\nconfirm_after = \"0s\"\n\
@@ -219,7 +258,66 @@ fn print_table(docs: usize, rounds: &[Measured]) {
     }
 }
 
+/// A policy page of about `bytes`: numbered sections of distinct paragraphs.
+fn big_page(bytes: usize) -> String {
+    let mut html = String::from("<html><body><main id=\"twtr-main\">\n");
+    let mut i = 0;
+    while html.len() < bytes {
+        if i % 20 == 0 {
+            html.push_str(&format!("<h2>Section {}</h2>\n", i / 20));
+        }
+        html.push_str(&format!(
+            "<p>Paragraph {i}: we may collect, use and share information about you with our \
+             partners and affiliates for the purposes described in section {}, subject to your \
+             choices and the law where you live.</p>\n",
+            i / 20
+        ));
+        i += 1;
+    }
+    html + "</main></body></html>"
+}
+
+/// One 10 MB page checked twice in a process that holds nothing else.
+fn big_page_rounds() {
+    let server = TestServer::start();
+    let dir = tempfile::tempdir().expect("temp dir for the database");
+    let text = format!(
+        "[defaults]\nallow_private_addresses = true\nper_host_delay = \"0s\"\nretries = 0\njitter = \"0s\"\n\
+         confirm_after = \"0s\"\ntimeout = \"120s\"\nmax_body_bytes = 16777216\n\n[storage]\npath = \"bench.db\"\n\n\
+         [[documents]]\nid = \"big\"\nname = \"Big\"\nservice = \"Bench\"\nurl = \"{}\"\nselect = \"#twtr-main\"\n",
+        server.url("/big")
+    );
+    let config = Config::parse(&dir.path().join("bench.toml"), &text).expect("bench config");
+    let page = big_page(10 * 1000 * 1000);
+    let changed = one_clause_changed(&page, 0);
+    let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
+    let mut rounds = Vec::new();
+    let start_kib = status_kib("VmRSS:");
+    runtime.block_on(async {
+        let store = Store::open(&config.storage.path)
+            .await
+            .expect("open the bench database");
+        let checker =
+            Checker::new(&config, store.clone(), Announce::from_config(&config)).expect("checker");
+        let documents = Arc::new(config.documents.clone());
+        server.set_route("/big", vec![Reply::html(&page)]);
+        rounds.push(round("10 MB page, first version", &checker, &documents).await);
+        server.set_route("/big", vec![Reply::html(&changed)]);
+        rounds.push(round("10 MB page, one clause", &checker, &documents).await);
+        store.close().await;
+    });
+    println!(
+        "one page of {:.1} MB; process RSS before the rounds {} MiB (the server holds the page and its changed copy)",
+        page.len() as f64 / 1e6,
+        start_kib.map_or("n/a".to_string(), |k| format!("{:.1}", k as f64 / 1024.0))
+    );
+    print_table(1, &rounds);
+}
+
 fn main() {
+    if std::env::var_os("WATCH_BENCH_BIG_PAGE").is_some() {
+        return big_page_rounds();
+    }
     let docs: usize = std::env::var("WATCH_BENCH_DOCS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -250,6 +348,7 @@ fn main() {
     let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
     let mut rounds = Vec::new();
     let mut row_counts = Vec::new();
+    let mut per_version = None;
     runtime.block_on(async {
         let store = Store::open(&db).await.expect("open the bench database");
         let checker =
@@ -288,7 +387,26 @@ fn main() {
             sqlx::SqlitePool::connect_with(sqlx::sqlite::SqliteConnectOptions::new().filename(&db))
                 .await
                 .expect("open the bench database");
-        for table in ["versions", "snapshots", "clause_texts", "changesets"] {
+        server.clear_log();
+        for n in 0..docs {
+            let k = version(n) + 1;
+            let page = one_clause_changed(&page_for(&pages, k, n), n);
+            server.set_route(&format!("/doc/{n}"), vec![Reply::html(&page)]);
+        }
+        let before = used_bytes(&pool).await;
+        let one = round("one clause changed", &checker, &documents).await;
+        let grown = used_bytes(&pool).await - before;
+        let new_versions = one.outcomes.get("new_version").copied().unwrap_or(0);
+        rounds.push(one);
+        per_version =
+            (new_versions > 0).then(|| (grown as f64 / new_versions as f64, new_versions));
+        for table in [
+            "versions",
+            "snapshots",
+            "texts",
+            "heading_paths",
+            "changesets",
+        ] {
             let rows: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
                 .fetch_one(&pool)
                 .await
@@ -311,6 +429,11 @@ fn main() {
         mib(file_size(&wal)),
         row_counts.join(", ")
     );
+    if let Some((bytes, n)) = per_version {
+        println!(
+            "one clause changed: the database grew by {bytes:.0} bytes per new version ({n} versions; pages in use after a checkpoint)"
+        );
+    }
     println!(
         "process peak RSS (VmHWM, includes the test server thread) at the end: {} MiB",
         status_kib("VmHWM:").map_or("n/a".to_string(), |k| format!("{:.1}", k as f64 / 1024.0))

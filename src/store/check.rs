@@ -80,11 +80,17 @@ impl Store {
         for f in w.fetches {
             fetches::insert(&mut tx, id, f).await?;
         }
-        let latest = versions::latest_in(&mut tx, id).await?;
         let writes_version = matches!(
             w.decision.verdict,
             Verdict::NewVersion { .. } | Verdict::TechnicalUpdate { .. }
         ) || w.technical.is_some();
+        // Only a write of a version needs the latest one in hand: a 304 or
+        // an unchanged page touches it by a subquery, one round trip less.
+        let latest = if writes_version {
+            versions::latest_in(&mut tx, id).await?
+        } else {
+            None
+        };
         if writes_version && latest.as_ref().map(|(_, _, h)| h.as_str()) != w.expected_latest {
             let (latest_id, number, hash) = latest.expect("a version appeared meanwhile");
             let same = w.version.as_ref().is_some_and(|v| v.hash == hash);
@@ -127,36 +133,27 @@ impl Store {
             }
             Verdict::Paused | Verdict::Superseded => {}
             verdict => {
-                mark_success(&mut tx, id, &now, w.rules_hash, next).await?;
-                if next.validators == Validators::Replace {
-                    sqlx::query("UPDATE documents SET etag = ?, last_modified = ? WHERE id = ?")
-                        .bind(w.etag)
-                        .bind(w.last_modified)
-                        .bind(id)
-                        .execute(&mut *tx)
-                        .await?;
-                }
+                let validators =
+                    (next.validators == Validators::Replace).then_some((w.etag, w.last_modified));
+                mark_success(&mut tx, id, &now, w.rules_hash, next, validators).await?;
                 match verdict {
                     Verdict::NotModified
                     | Verdict::Unchanged { .. }
-                    | Verdict::TechnicalUpdate { .. } => {
-                        if let Some((latest_id, _, _)) = &latest {
-                            touch_version(&mut tx, *latest_id, &now).await?;
-                        }
-                    }
+                    | Verdict::TechnicalUpdate { .. } => match &latest {
+                        Some((latest_id, _, _)) => touch_version(&mut tx, *latest_id, &now).await?,
+                        None => touch_latest(&mut tx, id, &now).await?,
+                    },
                     Verdict::NewVersion { version, .. } => {
                         let v = w
                             .version
                             .as_ref()
                             .expect("a new version verdict comes with its content");
-                        let snapshot =
-                            versions::insert_snapshot(&mut tx, &v.snapshot, &now).await?;
                         let new_id = versions::insert_version(
                             &mut tx,
                             id,
                             *version,
                             latest.as_ref().map(|(id, _, _)| *id),
-                            Some(&snapshot),
+                            Some(&v.snapshot),
                             &now,
                             v.clauses,
                             v.hash,
@@ -182,20 +179,25 @@ impl Store {
 }
 
 /// A check that saw the page: failures end, and the document's state is the
-/// decision's.
+/// decision's; `validators`, when given, replace the stored ones (in the
+/// same statement: each one is a round trip to the database thread).
 async fn mark_success(
     tx: &mut Tx<'_>,
     id: &str,
     now: &str,
     rules_hash: &str,
     next: &Next,
+    validators: Option<(Option<&str>, Option<&str>)>,
 ) -> Result<()> {
+    let (etag, last_modified) = validators.unwrap_or_default();
     sqlx::query(
         "UPDATE documents SET last_check_at = ?1, last_success_at = ?1, consecutive_failures = 0,
             failing_since = NULL, last_error = NULL, last_error_class = NULL,
             not_found_since = ?2, rules_hash = ?3, pending_hash = ?4, pending_since = ?5,
             flapping_since = ?6, last_flap_at = CASE WHEN ?7 THEN ?1 ELSE last_flap_at END,
-            stable_checks = ?8
+            stable_checks = ?8,
+            etag = CASE WHEN ?10 THEN ?11 ELSE etag END,
+            last_modified = CASE WHEN ?10 THEN ?12 ELSE last_modified END
          WHERE id = ?9",
     )
     .bind(now)
@@ -207,6 +209,21 @@ async fn mark_success(
     .bind(next.flapped)
     .bind(next.stable_checks)
     .bind(id)
+    .bind(validators.is_some())
+    .bind(etag)
+    .bind(last_modified)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+async fn touch_latest(tx: &mut Tx<'_>, document_id: &str, now: &str) -> Result<()> {
+    sqlx::query(
+        "UPDATE versions SET last_seen = ?1 WHERE id =
+            (SELECT id FROM versions WHERE document_id = ?2 ORDER BY number DESC LIMIT 1)",
+    )
+    .bind(now)
+    .bind(document_id)
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -294,6 +311,17 @@ mod tests {
         decision: &Decision,
         cl: &[Clause],
     ) -> Recorded {
+        write_page(store, doc, expected, decision, cl, b"<p>body</p>").await
+    }
+
+    async fn write_page(
+        store: &Store,
+        doc: &Document,
+        expected: Option<&str>,
+        decision: &Decision,
+        cl: &[Clause],
+        body: &[u8],
+    ) -> Recorded {
         let hash = version_hash(cl);
         let fetches = [fetch("new_version")];
         store
@@ -308,7 +336,7 @@ mod tests {
                 last_modified: None,
                 version: Some(VersionWrite {
                     snapshot: SnapshotIn {
-                        body: b"<p>body</p>",
+                        body,
                         content_type: Some("text/html"),
                         encoding: Some("UTF-8"),
                     },
@@ -353,6 +381,80 @@ mod tests {
         let state = store.document_state("p").await.unwrap().unwrap();
         assert_eq!(state.etag.as_deref(), Some("\"e1\""));
         assert_eq!(state.rules_hash.as_deref(), Some("rules"));
+    }
+
+    #[tokio::test]
+    async fn snapshots_are_compressed_against_what_is_stored_and_read_back_whole() {
+        let (_dir, store) = testing::store().await;
+        let d = doc();
+        let texts: Vec<String> = (0..60)
+            .map(|i| {
+                format!(
+                    "Clause {i}: we may share your “data” with partner number {i} for purposes {}.",
+                    i * 7
+                )
+            })
+            .collect();
+        let page = |texts: &[String]| {
+            let mut html =
+                String::from("<html><head><script>var a = 1;</script></head><body><main>");
+            for t in texts {
+                html.push_str(&format!("<p class=\"clause\">{t}</p>\n"));
+            }
+            html + "</main><footer>Footer</footer></body></html>"
+        };
+        let mut bodies = Vec::new();
+        let mut expected = None;
+        for round in 0..20i64 {
+            let mut texts = texts.clone();
+            texts[round as usize].push_str(" Changed.");
+            let body = page(&texts);
+            let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+            let cl = clauses(&refs);
+            let hash = version_hash(&cl);
+            write_page(
+                &store,
+                &d,
+                expected.as_deref(),
+                &new_version(round + 1),
+                &cl,
+                body.as_bytes(),
+            )
+            .await;
+            expected = Some(hash);
+            bodies.push(body);
+        }
+        let history = store.history("p", None).await.unwrap();
+        assert_eq!(history.len(), 20);
+        for v in &history {
+            let (body, _) = store
+                .snapshot(v.snapshot.as_deref().unwrap())
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(
+                body,
+                bodies[v.version as usize - 1].as_bytes(),
+                "version {}",
+                v.version
+            );
+        }
+        let sizes: Vec<(i64, i64, bool)> = sqlx::query_as(
+            "SELECT length(body_zstd), depth, dict IS NOT NULL FROM snapshots ORDER BY first_seen, rowid",
+        )
+        .fetch_all(&store.pool)
+        .await
+        .unwrap();
+        let alone = zstd::bulk::compress(bodies[0].as_bytes(), 3).unwrap().len() as i64;
+        // The first is compressed against its clause texts, the next ones
+        // against the previous page, with a fresh start when the chain is long.
+        assert!(sizes[0].2 && sizes[0].0 < alone, "{sizes:?} vs {alone}");
+        assert!(
+            sizes[1..16].iter().all(|&(n, _, dict)| !dict && n < 200),
+            "{sizes:?}"
+        );
+        assert_eq!(sizes[16].1, 0, "{sizes:?}");
+        assert!(sizes[16].2);
     }
 
     #[tokio::test]

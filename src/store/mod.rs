@@ -15,6 +15,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::SqlitePool;
 
 pub mod check;
+mod codec;
 pub mod documents;
 pub mod fetches;
 pub mod kv;
@@ -44,6 +45,9 @@ pub enum StoreError {
     Sql(sqlx::Error),
     #[error("snapshot {hash} is corrupt: {message}")]
     Snapshot { hash: String, message: String },
+    /// A stored value that cannot be read back (a damaged file).
+    #[error("database holds a damaged {what}: {message}")]
+    Corrupt { what: String, message: String },
     #[error("database holds an unknown value: {0}")]
     Word(#[from] crate::domain::UnknownWord),
 }

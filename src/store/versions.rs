@@ -3,14 +3,12 @@
 //! compressed, stored once), `changesets` (the diff against the parent) and
 //! `technical_updates` (a version re-extracted with new rules).
 
-use std::io::Read;
-
 use chrono::{DateTime, Utc};
 use sqlx::FromRow;
 
-use super::{documents, parse_ts, sha256_hex, ts, Result, Store, StoreError, Tx};
+use super::{codec, documents, parse_ts, sha256_hex, ts, Result, Store, StoreError, Tx};
 use crate::config::Document;
-use crate::pipeline::clauses::{Clause, ClauseKind};
+use crate::pipeline::clauses::Clause;
 
 /// One row of a version's history.
 #[derive(Debug, Clone)]
@@ -93,33 +91,6 @@ impl From<VersionRow> for VersionInfo {
     }
 }
 
-const CLAUSE_COLUMNS: &str = "vc.position, vc.kind, vc.level, vc.path, t.text, t.norm, t.norm_hash";
-
-#[derive(FromRow)]
-struct ClauseRow {
-    position: i64,
-    kind: String,
-    level: Option<i64>,
-    path: String,
-    text: String,
-    norm: String,
-    norm_hash: String,
-}
-
-impl TryFrom<ClauseRow> for Clause {
-    type Error = StoreError;
-    fn try_from(r: ClauseRow) -> Result<Clause> {
-        Ok(Clause {
-            position: r.position as u32,
-            kind: ClauseKind::from_parts(&r.kind, r.level.map(|l| l as u8))?,
-            path: r.path,
-            text: r.text,
-            norm: r.norm,
-            hash: r.norm_hash,
-        })
-    }
-}
-
 /// The latest version of a document inside a write: (id, number, hash).
 pub(super) async fn latest_in(
     tx: &mut Tx<'_>,
@@ -133,23 +104,29 @@ pub(super) async fn latest_in(
     .await?)
 }
 
-/// A new version row with its clauses and change set; returns its id.
+/// A new version row with its clauses, snapshot and change set; returns
+/// its id.
 #[allow(clippy::too_many_arguments)]
 pub(super) async fn insert_version(
     tx: &mut Tx<'_>,
     document_id: &str,
     number: i64,
     parent: Option<i64>,
-    snapshot: Option<&str>,
+    snapshot: Option<&SnapshotIn<'_>>,
     at: &str,
     clauses: &[Clause],
     hash: &str,
     cosmetic: bool,
     changeset: Option<&ChangeSetIn>,
 ) -> Result<i64> {
+    let seq = intern_clauses(tx, clauses).await?;
+    let snapshot = match snapshot {
+        Some(s) => Some(insert_snapshot(tx, s, parent, &seq, clauses, at).await?),
+        None => None,
+    };
     let version_id: i64 = sqlx::query_scalar(
-        "INSERT INTO versions (document_id, number, hash, parent_id, snapshot_hash, first_seen, last_seen, clause_count, cosmetic)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        "INSERT INTO versions (document_id, number, hash, parent_id, snapshot_hash, first_seen, last_seen, clause_count, cosmetic, clause_seq)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
     )
     .bind(document_id)
     .bind(number)
@@ -160,9 +137,9 @@ pub(super) async fn insert_version(
     .bind(at)
     .bind(clauses.len() as i64)
     .bind(cosmetic)
+    .bind(codec::encode_seq(&seq))
     .fetch_one(&mut **tx)
     .await?;
-    insert_clauses(tx, version_id, clauses).await?;
     if let Some(cs) = changeset {
         sqlx::query(
             "INSERT INTO changesets (version_id, from_version_id, added, removed, modified, moved, renamed, json, created_at)
@@ -195,31 +172,121 @@ thread_local! {
         const { std::cell::RefCell::new(None) };
 }
 
-/// zstd level 3: writing a version at level 9 cost about 20 ms of CPU.
-fn compress(body: &[u8]) -> std::io::Result<Vec<u8>> {
+/// zstd level 3 (level 9 cost about 20 ms of CPU per version), with
+/// `prefix` as raw-content dictionary when it is not empty.
+fn compress(body: &[u8], prefix: &[u8]) -> std::io::Result<Vec<u8>> {
     COMPRESSOR.with(|cell| {
         let mut slot = cell.borrow_mut();
         if slot.is_none() {
             *slot = Some(zstd::bulk::Compressor::new(3)?);
         }
-        slot.as_mut().expect("made above").compress(body)
+        let c = slot.as_mut().expect("made above");
+        // The dictionary is sticky: set it (or clear it) for every body.
+        c.set_dictionary(3, prefix)?;
+        c.compress(body)
     })
 }
 
-/// Stores a raw body once (content-addressed) and returns its hash.
-pub(super) async fn insert_snapshot(
+fn decompress(blob: &[u8], prefix: &[u8], size: usize) -> std::io::Result<Vec<u8>> {
+    let mut d = zstd::bulk::Decompressor::with_dictionary(prefix)?;
+    d.decompress(blob, size)
+}
+
+/// How many snapshots may be chained through `base_hash` before one is
+/// compressed against its own clause texts again: reading a snapshot
+/// decompresses its whole chain.
+const MAX_DEPTH: i64 = 15;
+
+/// The wordings of `ids` joined by newlines: the dictionary a snapshot
+/// compressed against its clause texts was made with.
+async fn text_prefix(conn: &mut sqlx::SqliteConnection, ids: &[i64]) -> Result<Vec<u8>> {
+    let texts = texts_by_id(conn, ids).await?;
+    let ordered = ids
+        .iter()
+        .map(|id| {
+            texts
+                .get(id)
+                .map(|t| t.text.as_str())
+                .ok_or_else(|| StoreError::Corrupt {
+                    what: "snapshot dictionary".into(),
+                    message: format!("clause text {id} is missing"),
+                })
+        })
+        .collect::<Result<Vec<&str>>>()?;
+    Ok(joined_texts(ordered.into_iter()))
+}
+
+fn joined_texts<'a>(texts: impl Iterator<Item = &'a str>) -> Vec<u8> {
+    let mut prefix = Vec::new();
+    for t in texts {
+        prefix.extend_from_slice(t.as_bytes());
+        prefix.push(b'\n');
+    }
+    prefix
+}
+
+fn dict_ids(dict: &[u8]) -> Vec<i64> {
+    dict.chunks_exact(4)
+        .map(|c| i64::from(u32::from_be_bytes([c[0], c[1], c[2], c[3]])))
+        .collect()
+}
+
+/// Stores a raw body once (content-addressed) and returns its hash. The
+/// body is compressed against the parent version's snapshot when there is
+/// one and its chain is short, otherwise against the version's clause
+/// texts.
+async fn insert_snapshot(
     tx: &mut Tx<'_>,
     s: &SnapshotIn<'_>,
+    parent: Option<i64>,
+    seq: &[codec::SeqEntry],
+    clauses: &[Clause],
     at: &str,
 ) -> Result<String> {
     let hash = sha256_hex(s.body);
-    let compressed = compress(s.body).map_err(|e| StoreError::Snapshot {
+    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM snapshots WHERE hash = ?)")
+        .bind(&hash)
+        .fetch_one(&mut **tx)
+        .await?;
+    if exists {
+        return Ok(hash);
+    }
+    let base: Option<(String, i64)> = match parent {
+        Some(p) => {
+            sqlx::query_as(
+                "SELECT s.hash, s.depth FROM versions v JOIN snapshots s ON s.hash = v.snapshot_hash WHERE v.id = ?",
+            )
+            .bind(p)
+            .fetch_optional(&mut **tx)
+            .await?
+        }
+        None => None,
+    };
+    let corrupt = |e: std::io::Error| StoreError::Snapshot {
         hash: hash.clone(),
         message: e.to_string(),
-    })?;
+    };
+    let (base_hash, dict, depth, prefix) = match base.filter(|(_, d)| *d < MAX_DEPTH) {
+        Some((base_hash, depth)) => {
+            let body = read_snapshot(tx, &base_hash).await?.map(|(b, _)| b);
+            (Some(base_hash), None, depth + 1, body.unwrap_or_default())
+        }
+        None => {
+            let ids: Vec<i64> = seq.iter().map(|e| e.text).collect();
+            let dict: Vec<u8> = ids
+                .iter()
+                .flat_map(|id| (*id as u32).to_be_bytes())
+                .collect();
+            // The same bytes `text_prefix` reads back, from the clauses
+            // in hand rather than from the rows just written.
+            let prefix = joined_texts(clauses.iter().map(|c| c.text.as_str()));
+            (None, Some(dict), 0, prefix)
+        }
+    };
+    let compressed = compress(s.body, &prefix).map_err(corrupt)?;
     sqlx::query(
-        "INSERT OR IGNORE INTO snapshots (hash, size, content_type, encoding, body_zstd, first_seen)
-         VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO snapshots (hash, size, content_type, encoding, body_zstd, first_seen, base_hash, dict, depth)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(&hash)
     .bind(s.body.len() as i64)
@@ -227,56 +294,354 @@ pub(super) async fn insert_snapshot(
     .bind(s.encoding)
     .bind(compressed)
     .bind(at)
+    .bind(base_hash)
+    .bind(dict)
+    .bind(depth)
     .execute(&mut **tx)
     .await?;
     Ok(hash)
 }
 
-/// Rows per multi-row `INSERT`: every statement is a round trip to the
-/// database thread, so a 400-clause policy costs a few statements instead
-/// of 800 (SQLite allows 32,766 parameters; 6 × 200 stays far below).
-const ROWS_PER_INSERT: usize = 200;
+#[derive(FromRow)]
+struct SnapshotRow {
+    size: i64,
+    content_type: Option<String>,
+    base_hash: Option<String>,
+    dict: Option<Vec<u8>>,
+    body_zstd: Vec<u8>,
+}
 
-pub(super) async fn insert_clauses(
-    tx: &mut Tx<'_>,
-    version_id: i64,
-    clauses: &[Clause],
-) -> Result<()> {
-    let hashes: Vec<String> = clauses
-        .iter()
-        .map(|c| sha256_hex(c.text.as_bytes()))
-        .collect();
-    for (chunk, chunk_hashes) in clauses
-        .chunks(ROWS_PER_INSERT)
-        .zip(hashes.chunks(ROWS_PER_INSERT))
-    {
-        let sql = format!(
-            "INSERT OR IGNORE INTO clause_texts (hash, text, norm, norm_hash) VALUES {}",
-            vec!["(?, ?, ?, ?)"; chunk.len()].join(", ")
-        );
-        let mut q = sqlx::query(&sql);
-        for (c, h) in chunk.iter().zip(chunk_hashes) {
-            q = q.bind(h).bind(&c.text).bind(&c.norm).bind(&c.hash);
+/// A snapshot's body and content type, decompressing its chain of bases
+/// from the oldest.
+async fn read_snapshot(
+    conn: &mut sqlx::SqliteConnection,
+    hash: &str,
+) -> Result<Option<(Vec<u8>, Option<String>)>> {
+    let mut chain: Vec<(String, SnapshotRow)> = Vec::new();
+    let mut next = Some(hash.to_string());
+    while let Some(h) = next {
+        let row: Option<SnapshotRow> = sqlx::query_as(
+            "SELECT size, content_type, base_hash, dict, body_zstd FROM snapshots WHERE hash = ?",
+        )
+        .bind(&h)
+        .fetch_optional(&mut *conn)
+        .await?;
+        let Some(row) = row else {
+            if chain.is_empty() {
+                return Ok(None);
+            }
+            return Err(StoreError::Snapshot {
+                hash: hash.to_string(),
+                message: format!("its base snapshot {h} is missing"),
+            });
+        };
+        if chain.len() as i64 > MAX_DEPTH + 1 || chain.iter().any(|(c, _)| *c == h) {
+            return Err(StoreError::Snapshot {
+                hash: hash.to_string(),
+                message: "its chain of base snapshots does not end".into(),
+            });
         }
-        q.execute(&mut **tx).await?;
-        let sql = format!(
-            "INSERT INTO version_clauses (version_id, position, kind, level, path, text_hash) VALUES {}",
-            vec!["(?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ")
-        );
-        let mut q = sqlx::query(&sql);
-        for (c, h) in chunk.iter().zip(chunk_hashes) {
-            let (kind, level) = c.kind.parts();
-            q = q
-                .bind(version_id)
-                .bind(c.position as i64)
-                .bind(kind)
-                .bind(level.map(i64::from))
-                .bind(&c.path)
-                .bind(h);
-        }
-        q.execute(&mut **tx).await?;
+        next = row.base_hash.clone();
+        chain.push((h, row));
     }
-    Ok(())
+    let content_type = chain[0].1.content_type.clone();
+    let mut body = Vec::new();
+    for (h, row) in chain.into_iter().rev() {
+        let prefix = match &row.dict {
+            Some(dict) => text_prefix(&mut *conn, &dict_ids(dict)).await?,
+            None => body,
+        };
+        body = decompress(&row.body_zstd, &prefix, row.size.max(0) as usize).map_err(|e| {
+            StoreError::Snapshot {
+                hash: h.clone(),
+                message: e.to_string(),
+            }
+        })?;
+    }
+    Ok(Some((body, content_type)))
+}
+
+/// Rows per multi-row statement: every statement is a round trip to the
+/// database thread (SQLite allows 32,766 parameters; 5 × 512 stays far
+/// below).
+const ROWS_PER_STATEMENT: usize = 512;
+
+/// `n` rows of placeholders, `n` rounded up to a power of two: sqlx keeps
+/// 100 prepared statements per connection, and one per exact row count
+/// would prepare nearly every statement afresh and push the others out.
+fn placeholders(row: &str, n: usize) -> String {
+    vec![row; n.next_power_of_two()].join(", ")
+}
+
+/// A chunk padded to [`placeholders`]' row count by repeating its last
+/// item: a repeated key in `IN (…)` or a repeated row of `INSERT OR
+/// IGNORE` changes nothing.
+fn padded<T>(chunk: &[T]) -> impl Iterator<Item = &T> {
+    (0..chunk.len().next_power_of_two()).map(move |k| &chunk[k.min(chunk.len() - 1)])
+}
+
+/// Makes sure every clause's wording and heading path is stored, and
+/// returns the version's sequence. Wordings already stored (most of them,
+/// for a version that changes a few clauses) cost one lookup, no write.
+async fn intern_clauses(tx: &mut Tx<'_>, clauses: &[Clause]) -> Result<Vec<codec::SeqEntry>> {
+    use sha2::{Digest, Sha256};
+    let hashes: Vec<[u8; 32]> = clauses
+        .iter()
+        .map(|c| Sha256::digest(c.text.as_bytes()).into())
+        .collect();
+    let mut text_ids: std::collections::HashMap<[u8; 32], i64> = Default::default();
+    let mut distinct: Vec<usize> = Vec::new();
+    for (i, h) in hashes.iter().enumerate() {
+        if text_ids.insert(*h, 0).is_none() {
+            distinct.push(i);
+        }
+    }
+    for chunk in distinct.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "SELECT id, hash FROM texts WHERE hash IN ({})",
+            placeholders("?", chunk.len())
+        );
+        let mut q = sqlx::query_as::<_, (i64, Vec<u8>)>(&sql);
+        for &i in padded(chunk) {
+            q = q.bind(&hashes[i][..]);
+        }
+        for (id, h) in q.fetch_all(&mut **tx).await? {
+            if let Ok(h) = <[u8; 32]>::try_from(h.as_slice()) {
+                text_ids.insert(h, id);
+            }
+        }
+    }
+    let missing: Vec<usize> = distinct
+        .into_iter()
+        .filter(|&i| text_ids[&hashes[i]] == 0)
+        .collect();
+    for chunk in missing.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "INSERT OR IGNORE INTO texts (hash, text, norm, norm_edit, norm_hash) VALUES {} RETURNING id, hash",
+            placeholders("(?, ?, ?, ?, ?)", chunk.len())
+        );
+        let mut rows = Vec::with_capacity(chunk.len());
+        for &i in chunk {
+            let c = &clauses[i];
+            let (norm, edit) = if c.norm == c.text {
+                (None, None)
+            } else {
+                match codec::norm_edit(&c.text, &c.norm) {
+                    Some(edit) => (None, Some(edit)),
+                    None => (Some(c.norm.as_str()), None),
+                }
+            };
+            let norm_hash =
+                hex::decode(&c.hash).unwrap_or_else(|_| Sha256::digest(c.norm.as_bytes()).to_vec());
+            rows.push((&hashes[i][..], c.text.as_str(), norm, edit, norm_hash));
+        }
+        let mut q = sqlx::query_as::<_, (i64, Vec<u8>)>(&sql);
+        for (hash, text, norm, edit, norm_hash) in padded(&rows) {
+            q = q
+                .bind(*hash)
+                .bind(*text)
+                .bind(*norm)
+                .bind(edit.as_deref())
+                .bind(&norm_hash[..]);
+        }
+        for (id, h) in q.fetch_all(&mut **tx).await? {
+            if let Ok(h) = <[u8; 32]>::try_from(h.as_slice()) {
+                text_ids.insert(h, id);
+            }
+        }
+    }
+    let mut paths: std::collections::HashMap<&str, i64> = Default::default();
+    for c in clauses {
+        paths.entry(c.path.as_str()).or_insert(0);
+    }
+    let distinct: Vec<&str> = paths.keys().copied().collect();
+    for chunk in distinct.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "SELECT id, path FROM heading_paths WHERE path IN ({})",
+            placeholders("?", chunk.len())
+        );
+        let mut q = sqlx::query_as::<_, (i64, String)>(&sql);
+        for p in padded(chunk) {
+            q = q.bind(*p);
+        }
+        for (id, p) in q.fetch_all(&mut **tx).await? {
+            if let Some(slot) = paths.get_mut(p.as_str()) {
+                *slot = id;
+            }
+        }
+    }
+    let missing: Vec<&str> = distinct.into_iter().filter(|p| paths[p] == 0).collect();
+    for chunk in missing.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "INSERT OR IGNORE INTO heading_paths (path) VALUES {} RETURNING id, path",
+            placeholders("(?)", chunk.len())
+        );
+        let mut q = sqlx::query_as::<_, (i64, String)>(&sql);
+        for p in padded(chunk) {
+            q = q.bind(*p);
+        }
+        for (id, p) in q.fetch_all(&mut **tx).await? {
+            if let Some(slot) = paths.get_mut(p.as_str()) {
+                *slot = id;
+            }
+        }
+    }
+    clauses
+        .iter()
+        .zip(&hashes)
+        .map(|(c, h)| {
+            let path = paths[c.path.as_str()];
+            if path > codec::MAX_PATH_ID {
+                return Err(StoreError::Corrupt {
+                    what: "heading paths".into(),
+                    message: format!("more than {} distinct heading paths", codec::MAX_PATH_ID),
+                });
+            }
+            Ok(codec::SeqEntry {
+                text: text_ids[h],
+                path,
+                kind: c.kind,
+            })
+        })
+        .collect()
+}
+
+/// One stored wording with its normalized form rebuilt.
+struct StoredText {
+    hash: Vec<u8>,
+    text: String,
+    norm: String,
+    norm_hash: String,
+}
+
+#[derive(FromRow)]
+struct TextRow {
+    id: i64,
+    hash: Vec<u8>,
+    text: String,
+    norm: Option<String>,
+    norm_edit: Option<Vec<u8>>,
+    norm_hash: Vec<u8>,
+}
+
+/// Rows of `select` (a statement up to its `WHERE`) for each distinct id.
+async fn rows_by_id<R>(
+    conn: &mut sqlx::SqliteConnection,
+    select: &str,
+    ids: &[i64],
+) -> Result<Vec<R>>
+where
+    R: for<'r> FromRow<'r, sqlx::sqlite::SqliteRow> + Send + Unpin,
+{
+    let mut unique: Vec<i64> = ids.to_vec();
+    unique.sort_unstable();
+    unique.dedup();
+    let mut out = Vec::with_capacity(unique.len());
+    for chunk in unique.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!("{select} WHERE id IN ({})", placeholders("?", chunk.len()));
+        let mut q = sqlx::query_as::<_, R>(&sql);
+        for id in padded(chunk) {
+            q = q.bind(id);
+        }
+        out.extend(q.fetch_all(&mut *conn).await?);
+    }
+    Ok(out)
+}
+
+async fn texts_by_id(
+    conn: &mut sqlx::SqliteConnection,
+    ids: &[i64],
+) -> Result<std::collections::HashMap<i64, StoredText>> {
+    let rows: Vec<TextRow> = rows_by_id(
+        conn,
+        "SELECT id, hash, text, norm, norm_edit, norm_hash FROM texts",
+        ids,
+    )
+    .await?;
+    rows.into_iter()
+        .map(|r| {
+            let norm = match (r.norm, r.norm_edit) {
+                (Some(norm), _) => norm,
+                (None, Some(edit)) => {
+                    codec::apply_norm_edit(&r.text, &edit).map_err(|message| {
+                        StoreError::Corrupt {
+                            what: format!("clause text {}", r.id),
+                            message,
+                        }
+                    })?
+                }
+                (None, None) => r.text.clone(),
+            };
+            Ok((
+                r.id,
+                StoredText {
+                    hash: r.hash,
+                    text: r.text,
+                    norm,
+                    norm_hash: hex::encode(r.norm_hash),
+                },
+            ))
+        })
+        .collect()
+}
+
+async fn paths_by_id(
+    conn: &mut sqlx::SqliteConnection,
+    ids: &[i64],
+) -> Result<std::collections::HashMap<i64, String>> {
+    let rows: Vec<(i64, String)> =
+        rows_by_id(conn, "SELECT id, path FROM heading_paths", ids).await?;
+    Ok(rows.into_iter().collect())
+}
+
+/// A version's stored sequence, decoded.
+async fn seq_of(
+    conn: &mut sqlx::SqliteConnection,
+    version_id: i64,
+) -> Result<Vec<codec::SeqEntry>> {
+    let blob: Option<Vec<u8>> = sqlx::query_scalar("SELECT clause_seq FROM versions WHERE id = ?")
+        .bind(version_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    codec::decode_seq(&blob.unwrap_or_default()).map_err(|message| StoreError::Corrupt {
+        what: format!("version {version_id}"),
+        message,
+    })
+}
+
+/// The clauses of a sequence with their texts and paths.
+async fn clauses_of(
+    conn: &mut sqlx::SqliteConnection,
+    seq: &[codec::SeqEntry],
+) -> Result<Vec<(Clause, Vec<u8>)>> {
+    let text_ids: Vec<i64> = seq.iter().map(|e| e.text).collect();
+    let path_ids: Vec<i64> = seq.iter().map(|e| e.path).collect();
+    let texts = texts_by_id(&mut *conn, &text_ids).await?;
+    let paths = paths_by_id(&mut *conn, &path_ids).await?;
+    seq.iter()
+        .enumerate()
+        .map(|(position, e)| {
+            let t = texts.get(&e.text).ok_or_else(|| StoreError::Corrupt {
+                what: "clause sequence".into(),
+                message: format!("clause text {} is missing", e.text),
+            })?;
+            let path = paths.get(&e.path).ok_or_else(|| StoreError::Corrupt {
+                what: "clause sequence".into(),
+                message: format!("heading path {} is missing", e.path),
+            })?;
+            Ok((
+                Clause {
+                    position: position as u32,
+                    kind: e.kind,
+                    path: path.clone(),
+                    text: t.text.clone(),
+                    norm: t.norm.clone(),
+                    hash: t.norm_hash.clone(),
+                },
+                t.hash.clone(),
+            ))
+        })
+        .collect()
 }
 
 /// Replaces the clauses and hash of a version with a re-extraction of its
@@ -294,15 +659,14 @@ pub(super) async fn replace_clauses(
         .bind(version_id)
         .fetch_one(&mut **tx)
         .await?;
-    let old_rows: Vec<(String, Option<i64>, String, String)> = sqlx::query_as(
-        "SELECT kind, level, path, text_hash FROM version_clauses WHERE version_id = ? ORDER BY position",
-    )
-    .bind(version_id)
-    .fetch_all(&mut **tx)
-    .await?;
-    let old: Vec<serde_json::Value> = old_rows
+    let old_seq = seq_of(tx, version_id).await?;
+    let old: Vec<serde_json::Value> = clauses_of(tx, &old_seq)
+        .await?
         .into_iter()
-        .map(|(kind, level, path, text_hash)| serde_json::json!([kind, level, path, text_hash]))
+        .map(|(c, text_hash)| {
+            let (kind, level) = c.kind.parts();
+            serde_json::json!([kind, level, c.path, hex::encode(text_hash)])
+        })
         .collect();
     sqlx::query(
         "INSERT INTO technical_updates (version_id, old_hash, new_hash, old_clauses, rules_hash, created_at)
@@ -316,14 +680,11 @@ pub(super) async fn replace_clauses(
     .bind(at)
     .execute(&mut **tx)
     .await?;
-    sqlx::query("DELETE FROM version_clauses WHERE version_id = ?")
-        .bind(version_id)
-        .execute(&mut **tx)
-        .await?;
-    insert_clauses(tx, version_id, clauses).await?;
-    sqlx::query("UPDATE versions SET hash = ?, clause_count = ? WHERE id = ?")
+    let seq = intern_clauses(tx, clauses).await?;
+    sqlx::query("UPDATE versions SET hash = ?, clause_count = ?, clause_seq = ? WHERE id = ?")
         .bind(hash)
         .bind(clauses.len() as i64)
+        .bind(codec::encode_seq(&seq))
         .bind(version_id)
         .execute(&mut **tx)
         .await?;
@@ -430,14 +791,13 @@ impl Store {
 
     /// The clauses of a version, in order.
     pub async fn clauses(&self, version_id: i64) -> Result<Vec<Clause>> {
-        let rows: Vec<ClauseRow> = sqlx::query_as(&format!(
-            "SELECT {CLAUSE_COLUMNS} FROM version_clauses vc JOIN clause_texts t ON t.hash = vc.text_hash
-             WHERE vc.version_id = ? ORDER BY vc.position"
-        ))
-        .bind(version_id)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.into_iter().map(Clause::try_from).collect()
+        let mut conn = self.pool.acquire().await?;
+        let seq = seq_of(&mut conn, version_id).await?;
+        Ok(clauses_of(&mut conn, &seq)
+            .await?
+            .into_iter()
+            .map(|(c, _)| c)
+            .collect())
     }
 
     /// The stored change set (JSON) of a version, if it has one.
@@ -452,21 +812,7 @@ impl Store {
 
     /// The raw body a version was extracted from, and its content type.
     pub async fn snapshot(&self, hash: &str) -> Result<Option<(Vec<u8>, Option<String>)>> {
-        let row: Option<(Vec<u8>, Option<String>)> =
-            sqlx::query_as("SELECT body_zstd, content_type FROM snapshots WHERE hash = ?")
-                .bind(hash)
-                .fetch_optional(&self.pool)
-                .await?;
-        let Some((blob, content_type)) = row else {
-            return Ok(None);
-        };
-        let mut out = Vec::new();
-        zstd::Decoder::new(&blob[..])
-            .and_then(|mut d| d.read_to_end(&mut out))
-            .map_err(|e| StoreError::Snapshot {
-                hash: hash.to_string(),
-                message: e.to_string(),
-            })?;
-        Ok(Some((out, content_type)))
+        let mut conn = self.pool.acquire().await?;
+        read_snapshot(&mut conn, hash).await
     }
 }

@@ -1,9 +1,9 @@
 //! The daemon's clock: runs each document's check on its cron schedule.
 //!
-//! One task per document. After downtime, a document whose last check is
-//! older than its previous scheduled tick is checked once at start, not once
-//! per missed tick. Checks are never cancelled half-way: on shutdown a task
-//! finishes its in-flight check, then stops.
+//! One queue of due times; a task per check in flight. After downtime, a
+//! document whose last check is older than its previous scheduled tick is
+//! checked once at start, not once per missed tick. Checks are never cancelled half-way: on shutdown the
+//! checks in flight finish, and no other starts.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -117,48 +117,75 @@ pub fn warn_frequent_schedules(documents: &[Document]) {
     }
 }
 
+/// When a document is next due, read from the store, with jitter.
+async fn due_of(
+    checker: &Checker,
+    doc: &Document,
+    jitter: Duration,
+    confirm_after: Duration,
+    not_before: DateTime<Utc>,
+) -> DateTime<Utc> {
+    let state = match checker.store().document_state(&doc.id).await {
+        Ok(s) => s.as_ref().map(DueState::from).unwrap_or_default(),
+        Err(e) => {
+            tracing::error!(document = %doc.id, error = %e, "cannot read document state");
+            DueState::default()
+        }
+    };
+    let now = Utc::now();
+    let mut due = next_check(&doc.schedule, &state, confirm_after, now).max(not_before);
+    if due > now && !jitter.is_zero() {
+        let extra = rand::thread_rng().gen_range(Duration::ZERO..=jitter);
+        due += chrono::Duration::from_std(extra).unwrap_or_default();
+    }
+    tracing::debug!(document = %doc.id, due = %due, "next check");
+    due
+}
+
 /// Runs every document on its schedule until `shutdown` becomes true.
+///
+/// One queue of due times, not one task per document: a waiting document
+/// costs a queue entry, and a task exists only for a check in flight, at
+/// most `checks_in_flight` of them, so memory does not grow with the
+/// number of documents.
 pub async fn run(
     config: Arc<Config>,
     checker: Checker,
     on_outcome: OnOutcome,
-    shutdown: watch::Receiver<bool>,
+    mut shutdown: watch::Receiver<bool>,
 ) {
+    use std::cmp::Reverse;
     warn_frequent_schedules(&config.documents);
-    let mut tasks = tokio::task::JoinSet::new();
+    let docs = &config.documents;
+    let jitter = config.defaults.jitter;
+    let confirm_after = config.defaults.confirm_after;
     let permits = Arc::new(tokio::sync::Semaphore::new(super::check::checks_in_flight(
         &config.defaults,
     )));
-    for doc in config.documents.clone() {
-        let permits = permits.clone();
-        let checker = checker.clone();
-        let on_outcome = on_outcome.clone();
-        let mut shutdown = shutdown.clone();
-        let jitter = config.defaults.jitter;
-        let confirm_after = config.defaults.confirm_after;
-        tasks.spawn(async move {
-            loop {
-                let state = match checker.store().document_state(&doc.id).await {
-                    Ok(s) => s.as_ref().map(DueState::from).unwrap_or_default(),
-                    Err(e) => {
-                        tracing::error!(document = %doc.id, error = %e, "cannot read document state");
-                        DueState::default()
-                    }
-                };
-                let now = Utc::now();
-                let due = next_check(&doc.schedule, &state, confirm_after, now);
-                let mut wait = (due - now).to_std().unwrap_or(Duration::ZERO);
-                if wait > Duration::ZERO && !jitter.is_zero() {
-                    wait += rand::thread_rng().gen_range(Duration::ZERO..=jitter);
-                }
-                tracing::debug!(document = %doc.id, due = %due, "next check");
-                tokio::select! {
-                    _ = tokio::time::sleep(wait) => {}
-                    _ = shutdown.changed() => break,
-                }
-                if *shutdown.borrow() {
-                    break;
-                }
+    let mut queue = std::collections::BinaryHeap::with_capacity(docs.len());
+    let epoch = DateTime::<Utc>::UNIX_EPOCH;
+    for (i, doc) in docs.iter().enumerate() {
+        if *shutdown.borrow() {
+            return;
+        }
+        queue.push(Reverse((
+            due_of(&checker, doc, jitter, confirm_after, epoch).await,
+            i,
+        )));
+    }
+    let mut running = tokio::task::JoinSet::new();
+    // Which document each check in flight is of, so that one whose task
+    // panicked is still scheduled again.
+    let mut of_task = std::collections::HashMap::new();
+    loop {
+        if *shutdown.borrow() {
+            break;
+        }
+        let wait = queue
+            .peek()
+            .map(|Reverse((due, _))| (*due - Utc::now()).to_std().unwrap_or(Duration::ZERO));
+        tokio::select! {
+            _ = tokio::time::sleep(wait.unwrap_or(Duration::MAX)), if wait.is_some() => {
                 // Waiting for a free slot must not outlive a shutdown: with
                 // thousands of documents due, the queue would otherwise keep
                 // starting checks long after SIGTERM.
@@ -169,28 +196,51 @@ pub async fn run(
                 if *shutdown.borrow() {
                     break;
                 }
-                let result = checker.check(&doc).await;
-                drop(permit);
+                let Some(Reverse((_, i))) = queue.pop() else { continue };
+                let checker = checker.clone();
+                let doc = docs[i].clone();
+                let task = running.spawn(async move {
+                    let result = checker.check(&doc).await;
+                    drop(permit);
+                    result.map_err(|e| e.to_string())
+                });
+                of_task.insert(task.id(), i);
+            }
+            Some(joined) = running.join_next_with_id() => {
+                let (id, result) = match joined {
+                    Ok((id, result)) => (id, result),
+                    Err(e) => (e.id(), Err(format!("the check panicked: {e}"))),
+                };
+                let Some(i) = of_task.remove(&id) else { continue };
+                let doc = &docs[i];
+                // Do not spin on a broken database.
+                let mut not_before = epoch;
                 match result {
-                    Ok(outcome) => on_outcome(&doc, &outcome),
+                    Ok(outcome) => on_outcome(doc, &outcome),
                     Err(e) => {
                         tracing::error!(document = %doc.id, error = %e, "check could not be recorded");
-                        // Do not spin on a broken database.
-                        tokio::select! {
-                            _ = tokio::time::sleep(Duration::from_secs(60)) => {}
-                            _ = shutdown.changed() => break,
-                        }
+                        not_before = Utc::now() + chrono::Duration::seconds(60);
                     }
                 }
-                if *shutdown.borrow() {
+                queue.push(Reverse((due_of(&checker, doc, jitter, confirm_after, not_before).await, i)));
+            }
+            changed = shutdown.changed() => {
+                if changed.is_err() {
                     break;
                 }
             }
-        });
+        }
     }
-    while let Some(r) = tasks.join_next().await {
-        if let Err(e) = r {
-            tracing::error!(error = %e, "document task panicked");
+    // Checks are never cancelled half-way: the ones in flight finish.
+    while let Some(joined) = running.join_next_with_id().await {
+        match joined {
+            Ok((id, Ok(outcome))) => {
+                if let Some(&i) = of_task.get(&id) {
+                    on_outcome(&docs[i], &outcome);
+                }
+            }
+            Ok((_, Err(e))) => tracing::error!(error = %e, "check could not be recorded"),
+            Err(e) => tracing::error!(error = %e, "check task panicked"),
         }
     }
 }
