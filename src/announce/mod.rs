@@ -7,13 +7,15 @@
 pub mod compose;
 pub mod count;
 pub mod text;
+pub mod topics;
 
 use chrono::{DateTime, Utc};
 
 use crate::config::{Config, Document};
 use crate::domain::{Lang, ThreadKind, Visibility};
 use crate::pipeline::diff::ChangeSet;
-use compose::{compose_thread, ComposeOptions, ThreadInput};
+pub use compose::PageSizes;
+use compose::{compose_after_bad_baseline, compose_thread, ComposeOptions, ThreadInput};
 use count::status_length;
 
 /// A post of a thread, as the outbox keeps it until it is sent.
@@ -44,11 +46,16 @@ pub struct Announce {
     pub compose: ComposeOptions,
     pub visibility: Visibility,
     pub reply_visibility: Visibility,
+    /// `[http] public_url`: a capped thread links the change's page there.
+    pub public_url: Option<url::Url>,
 }
 
 impl Announce {
     pub fn from_config(config: &Config) -> Announce {
         let mut compose = ComposeOptions::default();
+        if !config.watch_terms.is_empty() {
+            compose.topics = std::sync::Arc::new(topics::Topics::with_config(&config.watch_terms));
+        }
         let (mut visibility, mut reply_visibility) = (Visibility::Public, Visibility::Unlisted);
         if let Some(f) = &config.fediverse {
             compose.spoiler = f.content_warning.clone();
@@ -64,6 +71,7 @@ impl Announce {
             compose,
             visibility,
             reply_visibility,
+            public_url: config.public_url.clone(),
         }
     }
 
@@ -74,7 +82,8 @@ impl Announce {
         self
     }
 
-    /// The posts announcing a change set (post 1 first).
+    /// The posts announcing a change set (post 1 first); `seen_at` is
+    /// when the version was first seen.
     pub fn change_posts(
         &self,
         doc: &Document,
@@ -82,6 +91,21 @@ impl Announce {
         version: i64,
         previous: Option<i64>,
         seen_at: DateTime<Utc>,
+    ) -> Vec<compose::Post> {
+        self.posts(doc, cs, version, previous, seen_at, None)
+    }
+
+    /// [`Announce::change_posts`]; with `sizes` (the clause and character
+    /// counts of both versions), a version that follows a tiny,
+    /// broken-looking one is announced by one short post instead of a diff.
+    fn posts(
+        &self,
+        doc: &Document,
+        cs: &ChangeSet,
+        version: i64,
+        previous: Option<i64>,
+        seen_at: DateTime<Utc>,
+        sizes: Option<PageSizes>,
     ) -> Vec<compose::Post> {
         // Policies quote handles ("contact @XSupport"): never notify them.
         let cs = &without_mentions(cs);
@@ -97,12 +121,20 @@ impl Announce {
             previous_version: previous,
             seen_at,
         };
-        compose_thread(&input, &self.compose)
+        let mut options = self.compose.clone();
+        if let Some(base) = &self.public_url {
+            options.more_url = Some(crate::links::change(base, &doc.id, version).to_string());
+        }
+        match sizes.filter(PageSizes::previous_was_broken) {
+            Some(sizes) => compose_after_bad_baseline(&input, &options, sizes),
+            None => compose_thread(&input, &options),
+        }
     }
 
     /// The thread announcing a change set, keyed by the transition
     /// ([`change_key`]) so that a page flapping between two versions is
     /// announced once.
+    #[allow(clippy::too_many_arguments)]
     pub fn change_thread(
         &self,
         doc: &Document,
@@ -111,9 +143,10 @@ impl Announce {
         previous: Option<i64>,
         seen_at: DateTime<Utc>,
         key: String,
+        sizes: Option<PageSizes>,
     ) -> NewThread {
         let posts = self
-            .change_posts(doc, cs, version, previous, seen_at)
+            .posts(doc, cs, version, previous, seen_at, sizes)
             .into_iter()
             .enumerate()
             .map(|(i, p)| NewPost {

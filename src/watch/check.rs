@@ -594,7 +594,8 @@ fn compose_change(
     let cosmetic = old.is_some_and(|old| clauses::letters_hash(old) == clauses::letters_hash(new));
     let announcement = match (&changes, key) {
         (Some(cs), Some(key)) if !cs.is_empty() && !cosmetic => {
-            Some(announce.change_thread(doc, cs, version, previous, now, key))
+            let sizes = old.map(|old| announce::PageSizes::of(old, new));
+            Some(announce.change_thread(doc, cs, version, previous, now, key, sizes))
         }
         _ => None,
     };
