@@ -393,7 +393,9 @@ fn good_challenge_good_records_blocked_and_announces_nothing() {
     assert!(bot.check().starts_with("p: unchanged (version 1)"));
     assert_eq!(bot.threads("change").len(), 0);
     let log = bot.fetch_log();
-    assert_eq!(log[1], ("failed".to_string(), Some("blocked".to_string())));
+    // The first version is confirmed by a second fetch (row 1).
+    assert_eq!(log[1].0, "confirmation");
+    assert_eq!(log[2], ("failed".to_string(), Some("blocked".to_string())));
     assert_eq!(bot.status()["failing_since"], Value::Null);
 }
 

@@ -1428,6 +1428,237 @@ mod tests {
         }
     }
 
+    fn op(op: WordOpKind, text: &str) -> WordOp {
+        WordOp {
+            op,
+            text: text.into(),
+        }
+    }
+
+    fn modified(path: &str, words: Vec<WordOp>) -> Change {
+        let side = |skip: WordOpKind| -> String {
+            words
+                .iter()
+                .filter(|w| w.op != skip)
+                .map(|w| w.text.as_str())
+                .collect()
+        };
+        Change {
+            kind: ChangeKind::Modified,
+            path: path.into(),
+            old: Some(side(WordOpKind::Insert)),
+            new: Some(side(WordOpKind::Delete)),
+            words,
+            flags: Vec::new(),
+            flags_disappeared: Vec::new(),
+            old_position: None,
+            new_position: None,
+            old_path: None,
+        }
+    }
+
+    fn thread(changes: Vec<Change>, opts: &ComposeOptions) -> Vec<Post> {
+        let cs = ChangeSet {
+            summary: Default::default(),
+            changes,
+        };
+        let input = ThreadInput {
+            service: "X",
+            document_name: "X Privacy Policy",
+            document_id: "x-privacy",
+            url: "https://x.test/privacy",
+            language: "en",
+            changes: &cs,
+            version: 7,
+            previous_version: Some(6),
+            seen_at: DateTime::parse_from_rfc3339("2023-09-29T23:12:59Z")
+                .unwrap()
+                .with_timezone(&Utc),
+        };
+        compose_thread(&input, opts)
+    }
+
+    use WordOpKind::{Delete as D, Equal as E, Insert as I};
+
+    #[test]
+    fn a_reworded_clause_is_one_marked_excerpt() {
+        let filler = "alpha beta gamma delta epsilon zeta eta theta iota kappa ";
+        let words = vec![
+            op(E, &format!("{filler}{filler}we collect approximate ")),
+            op(I, "or precise "),
+            op(E, "location and "),
+            op(D, "sometimes "),
+            op(E, &format!("your language {filler}{filler}")),
+        ];
+        let text = marked_excerpt(&words);
+        assert!(
+            text.contains("we collect approximate [+ or precise +] location and [- sometimes -] your language"),
+            "{text}"
+        );
+        assert!(text.starts_with("… ") && text.ends_with(" …"), "{text}");
+        assert!(!mostly_changed(&words));
+        let (block, _) = change_block(&modified("S", words), Lang::En, &Renames::default());
+        assert!(
+            !block.contains("was:") && block.contains("Reworded: «"),
+            "{block}"
+        );
+        // Most words changed: both versions, labelled.
+        let words = vec![
+            op(D, "We sell data to anyone. "),
+            op(I, "We never share it. "),
+            op(E, "Bye."),
+        ];
+        assert!(mostly_changed(&words));
+        let (block, _) = change_block(&modified("S", words), Lang::En, &Renames::default());
+        assert!(
+            block.contains("was: «") && block.contains("now: «"),
+            "{block}"
+        );
+    }
+
+    #[test]
+    fn systematic_renames_take_one_line_and_no_post() {
+        let mut changes: Vec<Change> = (0..5)
+            .map(|i| {
+                modified(
+                    &format!("Part {i}"),
+                    vec![
+                        op(E, "Use "),
+                        op(D, "Twitter’s "),
+                        op(I, "X’s "),
+                        op(E, &format!("feature number {i}.")),
+                    ],
+                )
+            })
+            .collect();
+        changes.push(modified(
+            "Part 9",
+            vec![
+                op(E, "On "),
+                op(D, "Twitter "),
+                op(I, "X "),
+                op(E, "we may "),
+                op(I, "sell "),
+                op(E, "ads to people who visit the site every single day."),
+            ],
+        ));
+        let posts = thread(changes, &ComposeOptions::default());
+        let all = posts
+            .iter()
+            .map(|p| p.text.as_str())
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert!(
+            all.contains("Throughout: Twitter → X (6 clauses)."),
+            "{all}"
+        );
+        assert_eq!(all.matches("Reworded:").count(), 1, "{all}");
+        // The rename is plain text in the remaining excerpt; the real edit is marked.
+        assert!(all.contains("On X we may [+ sell +] ads"), "{all}");
+        assert!(all.contains("1 clause reworded."), "{all}");
+    }
+
+    #[test]
+    fn post_one_names_the_document_once_says_the_consequence_and_holds_a_small_change() {
+        let words = vec![
+            op(E, "We may use the information we collect "),
+            op(I, "to train our machine learning models "),
+            op(E, "for the purposes in this policy."),
+        ];
+        let posts = thread(vec![modified("Use", words)], &ComposeOptions::default());
+        assert_eq!(posts.len(), 1, "{posts:?}");
+        let p = &posts[0].text;
+        assert!(p.starts_with("1/1 X updated its Privacy Policy.\n"), "{p}");
+        assert!(
+            p.contains("\nX may now use your information to train AI models.\n"),
+            "{p}"
+        );
+        assert!(p.contains("Seen on 2023-09-29."), "{p}");
+        assert!(
+            p.contains("[+ to train our machine learning models +]"),
+            "{p}"
+        );
+        // Said the other way round, it is not claimed as a consequence.
+        let words = vec![
+            op(E, "We do not use your posts "),
+            op(I, "to train our machine learning models"),
+            op(E, "."),
+        ];
+        let p = &thread(vec![modified("Use", words)], &ComposeOptions::default())[0].text;
+        assert!(!p.contains("may now"), "{p}");
+        assert!(
+            p.contains("New text about: training AI / machine-learning models."),
+            "{p}"
+        );
+    }
+
+    #[test]
+    fn a_tiny_previous_version_gets_one_short_post() {
+        let tiny = PageSizes {
+            old_clauses: 2,
+            new_clauses: 120,
+            old_chars: 300,
+            new_chars: 40_000,
+        };
+        assert!(tiny.previous_was_broken());
+        for normal in [
+            PageSizes {
+                old_clauses: 100,
+                new_clauses: 120,
+                old_chars: 30_000,
+                new_chars: 40_000,
+            },
+            // A short policy that grew a lot is still diffed: it was text.
+            PageSizes {
+                old_clauses: 20,
+                new_clauses: 40,
+                old_chars: 2_500,
+                new_chars: 12_000,
+            },
+        ] {
+            assert!(!normal.previous_was_broken(), "{normal:?}");
+        }
+        let cs = ChangeSet {
+            summary: Default::default(),
+            changes: Vec::new(),
+        };
+        let input = ThreadInput {
+            service: "Reddit",
+            document_name: "Reddit Privacy Policy",
+            document_id: "reddit",
+            url: "https://reddit.test/p",
+            language: "en",
+            changes: &cs,
+            version: 3,
+            previous_version: Some(2),
+            seen_at: DateTime::parse_from_rfc3339("2021-01-07T02:03:34Z")
+                .unwrap()
+                .with_timezone(&Utc),
+        };
+        let posts = compose_after_bad_baseline(&input, &ComposeOptions::default(), tiny);
+        assert_eq!(posts.len(), 1);
+        let p = &posts[0].text;
+        assert!(p.contains("the page now holds 120 clauses; the previous version (2 clauses) looked like an error page"), "{p}");
+        assert!(
+            p.contains("Seen on 2021-01-07.") && p.contains("https://reddit.test/p"),
+            "{p}"
+        );
+    }
+
+    #[test]
+    fn the_document_name_drops_a_leading_service_name() {
+        assert_eq!(
+            document_without_service("X", "X Privacy Policy"),
+            "Privacy Policy"
+        );
+        assert_eq!(
+            document_without_service("Google", "Privacy Policy"),
+            "Privacy Policy"
+        );
+        assert_eq!(document_without_service("X", "Xbox Terms"), "Xbox Terms");
+        assert_eq!(document_without_service("X", "X"), "X");
+    }
+
     #[test]
     fn french_tags() {
         assert_eq!(Lang::from_tag("fr-CA"), Lang::Fr);
