@@ -539,6 +539,56 @@ mod tests {
         assert!(!text.contains("@victim"), "{text}");
     }
 
+    /// Many added clauses: a thread capped at three posts whose last one
+    /// points to the change's web page with `public_url`, else to the reply
+    /// command; never to the policy page.
+    #[test]
+    fn a_capped_thread_points_to_the_change_page_or_the_command() {
+        use crate::pipeline::diff::{Change, ChangeKind, Summary};
+        let changes = (0..30)
+            .map(|i| Change {
+                kind: ChangeKind::Added,
+                path: format!("Section {i}"),
+                old: None,
+                new: Some(
+                    format!(
+                        "Clause {i} says something long enough to need its own room in a post. "
+                    )
+                    .repeat(3),
+                ),
+                words: Vec::new(),
+                flags: Vec::new(),
+                flags_disappeared: Vec::new(),
+                old_position: None,
+                new_position: Some(i),
+                old_path: None,
+            })
+            .collect();
+        let cs = ChangeSet {
+            summary: Summary::default(),
+            changes,
+        };
+        let seen = chrono::DateTime::parse_from_rfc3339("2026-03-01T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let mut a = announce();
+        a.compose.max_posts = 3;
+        let last = |a: &Announce| {
+            let t = a.change_thread(&doc("en"), &cs, 5, Some(4), seen, "k".into(), None);
+            assert_eq!(t.posts.len(), 3);
+            t.posts[2].text.clone()
+        };
+        let text = last(&a);
+        assert!(text.contains("Reply “diff x-privacy 4 5”"), "{text}");
+        assert!(!text.contains("x.com"), "{text}");
+        a.public_url = Some(url::Url::parse("https://watch.example/bot/").unwrap());
+        let text = last(&a);
+        assert!(
+            text.contains("https://watch.example/bot/documents/x-privacy/changes/5"),
+            "{text}"
+        );
+    }
+
     #[test]
     fn a_reply_is_never_more_visible_than_the_request() {
         let a = announce();
