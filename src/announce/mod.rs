@@ -6,6 +6,7 @@
 
 pub mod compose;
 pub mod count;
+pub mod doubling;
 pub mod text;
 pub mod topics;
 
@@ -13,7 +14,8 @@ use chrono::{DateTime, Utc};
 
 use crate::config::{Config, Document};
 use crate::domain::{Lang, ThreadKind, Visibility};
-use crate::pipeline::diff::ChangeSet;
+use crate::pipeline::clauses::Clause;
+use crate::pipeline::diff::{ChangeSet, DiffOptions, WatchTerms};
 pub use compose::PageSizes;
 use compose::{compose_after_bad_baseline, compose_thread, ComposeOptions, ThreadInput};
 use count::status_length;
@@ -48,6 +50,8 @@ pub struct Announce {
     pub reply_visibility: Visibility,
     /// `[http] public_url`: a capped thread links the change's page there.
     pub public_url: Option<url::Url>,
+    /// How the check diffs, to tell the change behind a doubled page.
+    pub diff: DiffOptions,
 }
 
 impl Announce {
@@ -72,6 +76,10 @@ impl Announce {
             visibility,
             reply_visibility,
             public_url: config.public_url.clone(),
+            diff: DiffOptions {
+                similarity: config.diff.similarity,
+                watch_terms: WatchTerms::with_config(&config.watch_terms),
+            },
         }
     }
 
@@ -133,7 +141,11 @@ impl Announce {
 
     /// The thread announcing a change set, keyed by the transition
     /// ([`change_key`]) so that a page flapping between two versions is
-    /// announced once.
+    /// announced once. With the clauses of both versions (`pages`): none
+    /// for a page holding the upcoming and the current policy at once
+    /// ([`doubling`]), the change from the policy that was current when
+    /// such a page holds one policy again, and one short post after a tiny,
+    /// broken-looking version.
     #[allow(clippy::too_many_arguments)]
     pub fn change_thread(
         &self,
@@ -143,8 +155,25 @@ impl Announce {
         previous: Option<i64>,
         seen_at: DateTime<Utc>,
         key: String,
-        sizes: Option<PageSizes>,
-    ) -> NewThread {
+        pages: Option<(&[Clause], &[Clause])>,
+    ) -> Option<NewThread> {
+        let mut told = None;
+        let mut sizes = None;
+        if let Some((old, new)) = pages {
+            match doubling::transition(old, new) {
+                doubling::Transition::Opened => return None,
+                doubling::Transition::Closed => {
+                    let before = doubling::previous_policy(old, new);
+                    let real = crate::pipeline::diff::diff(&before, new, &self.diff, &doc.language);
+                    if real.is_empty() {
+                        return None;
+                    }
+                    told = Some(real);
+                }
+                doubling::Transition::Ordinary => sizes = Some(PageSizes::of(old, new)),
+            }
+        }
+        let cs = told.as_ref().unwrap_or(cs);
         let posts = self
             .posts(doc, cs, version, previous, seen_at, sizes)
             .into_iter()
@@ -160,13 +189,13 @@ impl Announce {
                 language: Some(Lang::for_tag(&p.language)),
             })
             .collect();
-        NewThread {
+        Some(NewThread {
             key,
             kind: ThreadKind::Change,
             document_id: Some(doc.id.clone()),
             in_reply_to: None,
             posts,
-        }
+        })
     }
 
     /// The one-post notice that a watched page is gone, keyed by the first
@@ -574,7 +603,9 @@ mod tests {
         let mut a = announce();
         a.compose.max_posts = 3;
         let last = |a: &Announce| {
-            let t = a.change_thread(&doc("en"), &cs, 5, Some(4), seen, "k".into(), None);
+            let t = a
+                .change_thread(&doc("en"), &cs, 5, Some(4), seen, "k".into(), None)
+                .expect("a thread");
             assert_eq!(t.posts.len(), 3);
             t.posts[2].text.clone()
         };

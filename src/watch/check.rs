@@ -594,8 +594,7 @@ fn compose_change(
     let cosmetic = old.is_some_and(|old| clauses::letters_hash(old) == clauses::letters_hash(new));
     let announcement = match (&changes, key) {
         (Some(cs), Some(key)) if !cs.is_empty() && !cosmetic => {
-            let sizes = old.map(|old| announce::PageSizes::of(old, new));
-            Some(announce.change_thread(doc, cs, version, previous, now, key, sizes))
+            announce.change_thread(doc, cs, version, previous, now, key, old.map(|o| (o, new)))
         }
         _ => None,
     };
