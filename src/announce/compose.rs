@@ -894,10 +894,18 @@ fn overview(
         .filter(|c| c.kind == ChangeKind::Moved)
         .count();
     let only_moves = listed.is_empty() && renames.folded.is_empty();
+    // Quote-style or punctuation swaps are folded like renames but not
+    // worth naming: no word changed.
+    let letters = |s: &str| {
+        s.chars()
+            .filter(|c| c.is_alphanumeric())
+            .collect::<String>()
+    };
     let pairs: Vec<&Substitution> = renames
         .pairs
         .iter()
         .filter(|p| p.clauses.iter().any(|i| renames.folded.contains(i)))
+        .filter(|p| letters(&p.old) != letters(&p.new))
         .collect();
 
     let render = |d: OverviewParts| -> String {
@@ -1070,18 +1078,19 @@ fn marked_excerpt(words: &[WordOp]) -> String {
     out
 }
 
+/// A space for each end of `text` that has whitespace: what a shortened
+/// or marked run keeps so that it still joins its neighbours.
+fn outer_spacing(text: &str) -> (&'static str, &'static str) {
+    let space = |yes: bool| if yes { " " } else { "" };
+    (
+        space(text.starts_with(char::is_whitespace)),
+        space(text.ends_with(char::is_whitespace)),
+    )
+}
+
 /// `text` between two marks, its outer spacing kept outside them.
 fn mark(open: &str, text: &str, close: &str) -> String {
-    let lead = if text.starts_with(char::is_whitespace) {
-        " "
-    } else {
-        ""
-    };
-    let trail = if text.ends_with(char::is_whitespace) {
-        " "
-    } else {
-        ""
-    };
+    let (lead, trail) = outer_spacing(text);
     format!("{lead}{open} {} {close}{trail}", text.trim())
 }
 
@@ -1136,16 +1145,7 @@ fn keep_words(text: &str, n: usize, keep: Keep) -> String {
     if words.len() <= limit {
         return text.to_string();
     }
-    let lead = if text.starts_with(char::is_whitespace) {
-        " "
-    } else {
-        ""
-    };
-    let trail = if text.ends_with(char::is_whitespace) {
-        " "
-    } else {
-        ""
-    };
+    let (lead, trail) = outer_spacing(text);
     match keep {
         Keep::Head => format!("{lead}{} {ELLIPSIS}{trail}", words[..n].join(" ")),
         Keep::Tail => format!(
@@ -1556,6 +1556,23 @@ mod tests {
         // The rename is plain text in the remaining excerpt; the real edit is marked.
         assert!(all.contains("On X we may [+ sell +] ads"), "{all}");
         assert!(all.contains("1 clause reworded."), "{all}");
+
+        let quotes: Vec<Change> = (0..4)
+            .map(|i| {
+                modified(
+                    &format!("Q {i}"),
+                    vec![
+                        op(E, "Say "),
+                        op(D, "\"hi\" "),
+                        op(I, "“hi” "),
+                        op(E, &format!("to {i} people.")),
+                    ],
+                )
+            })
+            .collect();
+        let posts = thread(quotes, &ComposeOptions::default());
+        assert!(!posts[0].text.contains("Throughout"), "{}", posts[0].text);
+        assert!(!posts[0].text.contains("Reworded:"), "{}", posts[0].text);
     }
 
     #[test]
