@@ -123,6 +123,14 @@ impl Bot {
     }
 }
 
+/// A page holding the upcoming and the current X policy at once: stored,
+/// not announced (`announce::doubling`; labelled in the replay fixture).
+fn doubled(file: &str) -> bool {
+    include_str!("fixtures/replay/labels.tsv")
+        .lines()
+        .any(|l| l.starts_with(&format!("{X_DOC}\t{file}\tdoubling")))
+}
+
 fn html_of(markdown: &str) -> String {
     let mut body = String::new();
     pulldown_cmark::html::push_html(&mut body, pulldown_cmark::Parser::new(markdown));
@@ -246,7 +254,7 @@ fn noise_is_never_announced_and_real_changes_are_announced_once() {
         server.set_route("/en/privacy", vec![Reply::html(&page)]);
         let out = bot.check();
         assert!(out.starts_with("p: new version"), "{}: {out}", record.file);
-        if i > 0 {
+        if i > 0 && !doubled(&record.file) {
             announced += 1;
         }
         assert_eq!(
@@ -393,7 +401,9 @@ fn good_challenge_good_records_blocked_and_announces_nothing() {
     assert!(bot.check().starts_with("p: unchanged (version 1)"));
     assert_eq!(bot.threads("change").len(), 0);
     let log = bot.fetch_log();
-    assert_eq!(log[1], ("failed".to_string(), Some("blocked".to_string())));
+    // The first version is confirmed by a second fetch (row 1).
+    assert_eq!(log[1].0, "confirmation");
+    assert_eq!(log[2], ("failed".to_string(), Some("blocked".to_string())));
     assert_eq!(bot.status()["failing_since"], Value::Null);
 }
 
@@ -544,7 +554,7 @@ fn replaying_the_x_history_announces_real_changes_only() {
         if versions.last() != Some(&text) {
             let recent = versions.iter().rev().skip(1).take(4).any(|v| v == &text);
             if !recent {
-                if !versions.is_empty() {
+                if !versions.is_empty() && !doubled(&record.file) {
                     expected += 1;
                 }
                 versions.push(text);
@@ -579,7 +589,8 @@ fn replaying_the_x_history_announces_real_changes_only() {
         generation += regions.len();
         i = j;
     }
-    assert!(expected >= 20, "the X history has {expected} real changes");
+    // Seven of the records are doubled pages, which are not announced.
+    assert!(expected >= 15, "the X history has {expected} real changes");
     let technical: Vec<(i64,)> = bot.query("SELECT COUNT(*) FROM technical_updates");
     assert_eq!(technical[0].0, expected_technical);
     assert!(

@@ -198,12 +198,13 @@ fn first_check_stores_version_repeat_stores_nothing_change_stores_next() {
     assert!(clauses
         .iter()
         .all(|c| c["path"].is_string() && c["hash"].as_str().unwrap().len() == 64));
-    // Four checks; each of the two changes was confirmed by a second fetch
-    // (`confirm_after = "0s"`), and every request is logged.
+    // Four checks; the first version and each of the two changes were
+    // confirmed by a second fetch (`confirm_after = "0s"`), and every
+    // request is logged.
     let log = bot.fetch_log("x-privacy");
-    assert_eq!(log.len(), 6, "every fetch is logged: {log:?}");
+    assert_eq!(log.len(), 7, "every fetch is logged: {log:?}");
     let confirmations = log.iter().filter(|(o, _, _)| o == "confirmation").count();
-    assert_eq!(confirmations, 2, "{log:?}");
+    assert_eq!(confirmations, 3, "{log:?}");
 }
 
 #[test]
@@ -218,13 +219,14 @@ fn etag_gives_304_and_no_parsing() {
     let (code, out) = bot.check();
     assert_eq!(code, 0);
     assert_eq!(out.trim(), "x-privacy: unchanged (not modified)");
+    // The first version's confirming fetch is unconditional too.
     let reqs = server.requests_to("/en/privacy");
-    assert_eq!(reqs.len(), 2);
-    assert_eq!(reqs[0].header("if-none-match"), None);
-    assert_eq!(reqs[1].header("if-none-match"), Some("\"v1\""));
+    assert_eq!(reqs.len(), 3);
+    assert_eq!(reqs[1].header("if-none-match"), None);
+    assert_eq!(reqs[2].header("if-none-match"), Some("\"v1\""));
     let log = bot.fetch_log("x-privacy");
-    assert_eq!(log[1].0, "not_modified");
-    assert_eq!(log[1].2, Some(304));
+    assert_eq!(log[2].0, "not_modified");
+    assert_eq!(log[2].2, Some(304));
     assert_eq!(bot.history("x-privacy").len(), 1);
     // The user agent names the bot and the contact URL.
     let ua = reqs[0].header("user-agent").unwrap();

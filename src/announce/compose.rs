@@ -1,18 +1,26 @@
 //! Turns a change set into a thread of fediverse posts.
 //!
-//! Post 1 is the overview a non-specialist reads: who changed what, how many
-//! clauses, which sections, which watched topics, a link and hashtags. The
-//! following posts quote the changes, several small ones per post. Every post
-//! is numbered `i/n` at its start and, counted as the server counts it (see
-//! [`super::count`]), content warning included, stays within the instance
-//! limit. Output is a pure function of the input: no clock, no randomness.
+//! Post 1 stands alone for a follower who reads nothing else: who changed
+//! which document, the most important change said as a consequence ("X may
+//! now collect biometric data"), how many clauses, systematic renames in
+//! one line, which sections and watched topics, the date the version was
+//! first seen, a link and hashtags; when the whole change fits, it is in
+//! post 1 too. The following posts quote the changes, those raising a topic
+//! first; a reworded clause shows one excerpt with its edits marked
+//! `[+ … +]` / `[- … -]`. Every post is numbered `i/n` at its start and,
+//! counted as the server counts it (see [`super::count`]), content warning
+//! included, stays within the instance limit. Output is a pure function of
+//! the input: no clock, no randomness.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use unicode_segmentation::UnicodeSegmentation;
 
 use super::count::{status_length, url_ranges, DEFAULT_CHARS_PER_URL};
+use super::topics::{self, Direction, Raised, Topics};
 use crate::pipeline::diff::{Change, ChangeKind, ChangeSet, WordOp, WordOpKind};
 
 /// What the thread is about.
@@ -41,8 +49,11 @@ pub struct ComposeOptions {
     pub hashtags: Vec<String>,
     /// Maximum number of posts in a thread, the notice of left-out changes included.
     pub max_posts: usize,
-    /// Where the full list of changes can be read; defaults to the document URL.
+    /// Where the full list of changes can be read (the change's web page);
+    /// without it a capped thread names the reply command that shows it.
     pub more_url: Option<String>,
+    /// The watched topics (built-in lists and `[watch_terms]`).
+    pub topics: Arc<Topics>,
 }
 
 impl Default for ComposeOptions {
@@ -54,6 +65,7 @@ impl Default for ComposeOptions {
             hashtags: Vec::new(),
             max_posts: crate::defaults::MAX_POSTS_PER_THREAD,
             more_url: None,
+            topics: topics::builtin(),
         }
     }
 }
@@ -101,10 +113,83 @@ impl Lang {
         }
     }
 
+    /// "X updated its Privacy Policy.": the document's name without the
+    /// service's when it starts with it ("X Privacy Policy").
     fn headline(self, service: &str, document: &str) -> String {
+        let document = document_without_service(service, document);
         match self {
-            Lang::En => format!("{service} changed its {document}."),
-            Lang::Fr => format!("{service} a modifié sa page « {document} »."),
+            Lang::En => format!("{service} updated its {document}."),
+            Lang::Fr => format!("{service} a mis à jour sa page « {document} »."),
+        }
+    }
+
+    /// "X may now collect biometric data, use … and …": the consequences
+    /// (verb phrases from the topic files) after the service's name, a
+    /// repeated "may now" said once.
+    fn consequences(self, service: &str, items: &[&str]) -> String {
+        let Some((first, rest)) = items.split_first() else {
+            return String::new();
+        };
+        let lead: Vec<&str> = first.split(' ').take(2).collect();
+        let lead = format!("{} ", lead.join(" "));
+        let mut parts = vec![first.to_string()];
+        for item in rest {
+            parts.push(item.strip_prefix(lead.as_str()).unwrap_or(item).to_string());
+        }
+        let and = match self {
+            Lang::En => " and ",
+            Lang::Fr => " et ",
+        };
+        let joined = match parts.split_last() {
+            Some((last, init)) if !init.is_empty() => format!("{}{and}{last}", init.join(", ")),
+            _ => parts.concat(),
+        };
+        format!("{service} {joined}.")
+    }
+
+    /// "Throughout: Twitter → X (52 clauses), Tweets → posts (7)."
+    fn throughout(self, pairs: &[&Substitution], total: usize) -> String {
+        let label = match self {
+            Lang::En => "Throughout: ",
+            Lang::Fr => "Partout : ",
+        };
+        let items: Vec<String> = pairs
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let unit = match (self, i) {
+                    (Lang::En, 0) => " clauses",
+                    (Lang::Fr, 0) => " clauses",
+                    _ => "",
+                };
+                format!("{} → {} ({}{unit})", p.old, p.new, p.clauses.len())
+            })
+            .collect();
+        let rest = total - pairs.len();
+        let more = if rest > 0 {
+            self.and_more(rest)
+        } else {
+            String::new()
+        };
+        format!("{label}{}{more}.", items.join(", "))
+    }
+
+    /// The one post for a version after a tiny, broken-looking one.
+    fn after_bad_baseline(self, service: &str, document: &str, sizes: PageSizes) -> String {
+        let document = document_without_service(service, document);
+        match self {
+            Lang::En => format!(
+                "{service} {document}: the page now holds {} clauses; the previous version ({} clause{}) looked like an error page, so its differences are not listed.",
+                sizes.new_clauses,
+                sizes.old_clauses,
+                if sizes.old_clauses == 1 { "" } else { "s" }
+            ),
+            Lang::Fr => format!(
+                "{service}, « {document} » : la page compte désormais {} clauses ; la version précédente ({} clause{}) ressemblait à une page d’erreur, ses différences ne sont donc pas listées.",
+                sizes.new_clauses,
+                sizes.old_clauses,
+                if sizes.old_clauses > 1 { "s" } else { "" }
+            ),
         }
     }
 
@@ -208,41 +293,6 @@ impl Lang {
         }
     }
 
-    /// A watch flag in words a non-specialist understands. Flags added in
-    /// the configuration have no wording here and are shown by name.
-    fn flag(self, name: &str) -> String {
-        let known = match (self, name) {
-            (Lang::En, "biometric") => "biometric data",
-            (Lang::En, "facial_recognition") => "facial recognition",
-            (Lang::En, "ai_training") => "training AI / machine-learning models",
-            (Lang::En, "data_sale") => "selling personal data",
-            (Lang::En, "third_parties") => "sharing with third parties",
-            (Lang::En, "precise_location") => "precise location",
-            (Lang::En, "retention") => "how long data is kept",
-            (Lang::En, "children") => "children and minors",
-            (Lang::En, "law_enforcement") => "requests from police and governments",
-            (Lang::En, "arbitration") => "arbitration and class actions",
-            (Lang::En, "account_deletion") => "deleting your account",
-            (Lang::En, "employment") => "job and employment data",
-            (Lang::Fr, "biometric") => "données biométriques",
-            (Lang::Fr, "facial_recognition") => "reconnaissance faciale",
-            (Lang::Fr, "ai_training") => {
-                "entraînement de modèles d’IA / d’apprentissage automatique"
-            }
-            (Lang::Fr, "data_sale") => "vente de données personnelles",
-            (Lang::Fr, "third_parties") => "partage avec des tiers",
-            (Lang::Fr, "precise_location") => "localisation précise",
-            (Lang::Fr, "retention") => "durée de conservation des données",
-            (Lang::Fr, "children") => "enfants et mineurs",
-            (Lang::Fr, "law_enforcement") => "demandes de la police et des autorités",
-            (Lang::Fr, "arbitration") => "arbitrage et actions collectives",
-            (Lang::Fr, "account_deletion") => "suppression du compte",
-            (Lang::Fr, "employment") => "données d’emploi et de candidature",
-            _ => return name.replace('_', " "),
-        };
-        known.to_string()
-    }
-
     fn section_line(self, path: &str) -> String {
         match (self, path.is_empty()) {
             (Lang::En, true) => "Section: (beginning)".into(),
@@ -288,14 +338,90 @@ impl Lang {
         }
     }
 
-    fn omitted(self, n: usize, url: &str) -> String {
+    fn omitted(self, n: usize, rest: &Rest) -> String {
         let s = if n > 1 { "s" } else { "" };
-        match self {
-            Lang::En => format!("{n} more change{s} not shown in full here. All changes: {url}"),
-            Lang::Fr => format!(
+        match (self, rest) {
+            (Lang::En, Rest::Page(url)) => {
+                format!("{n} more change{s} not shown in full here. All changes: {url}")
+            }
+            (Lang::Fr, Rest::Page(url)) => format!(
                 "{n} autre{s} modification{s} non affichée{s} en entier ici. Toutes les modifications : {url}"
             ),
+            (Lang::En, Rest::Command(cmd)) => format!(
+                "{n} more change{s} not shown in full here. Reply “{cmd}” to get them as a reply."
+            ),
+            (Lang::Fr, Rest::Command(cmd)) => format!(
+                "{n} autre{s} modification{s} non affichée{s} en entier ici. Répondez « {cmd} » pour les recevoir en réponse."
+            ),
         }
+    }
+}
+
+/// Where a capped thread sends the reader for what it left out.
+enum Rest {
+    /// The change's web page.
+    Page(String),
+    /// The mention command whose answer lists the changes.
+    Command(String),
+}
+
+/// The clause counts of the two versions, for a change that follows a
+/// version too small to be the policy (an error page or a cut-off body
+/// that passed the gates).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PageSizes {
+    pub old_clauses: usize,
+    pub new_clauses: usize,
+    pub old_chars: usize,
+    pub new_chars: usize,
+}
+
+/// A version this many times larger than the one before it…
+const BAD_BASELINE_GROWTH: usize = 4;
+/// … when that one held fewer characters than this, was not the policy.
+const BAD_BASELINE_MAX_CHARS: usize = 3_000;
+
+impl PageSizes {
+    /// The sizes of two clause lists.
+    pub fn of(
+        old: &[crate::pipeline::clauses::Clause],
+        new: &[crate::pipeline::clauses::Clause],
+    ) -> PageSizes {
+        let chars = |cs: &[crate::pipeline::clauses::Clause]| {
+            cs.iter().map(|c| c.text.chars().count()).sum()
+        };
+        PageSizes {
+            old_clauses: old.len(),
+            new_clauses: new.len(),
+            old_chars: chars(old),
+            new_chars: chars(new),
+        }
+    }
+
+    /// Whether the previous version looks like an error page or a cut-off
+    /// body rather than the policy: tiny, and several times smaller than
+    /// the new one in both text and clauses.
+    pub fn previous_was_broken(&self) -> bool {
+        self.old_chars < BAD_BASELINE_MAX_CHARS
+            && self.new_chars >= BAD_BASELINE_GROWTH * self.old_chars.max(1)
+            && self.new_clauses >= BAD_BASELINE_GROWTH * self.old_clauses.max(1)
+    }
+}
+
+/// The document's name as a sentence uses it: "Privacy Policy", not "X
+/// Privacy Policy" after "X".
+fn document_without_service<'a>(service: &str, document: &'a str) -> &'a str {
+    let service = service.trim();
+    match document.get(..service.len()) {
+        Some(head)
+            if !service.is_empty()
+                && head.eq_ignore_ascii_case(service)
+                && document[service.len()..].starts_with([' ', '\u{a0}'])
+                && !document[service.len()..].trim().is_empty() =>
+        {
+            document[service.len()..].trim_start()
+        }
+        _ => document,
     }
 }
 
@@ -336,37 +462,80 @@ pub fn compose_thread(input: &ThreadInput, opts: &ComposeOptions) -> Vec<Post> {
         spoiler: opts.spoiler.as_deref(),
         reserve: format!("{max_posts}/{max_posts} "),
     };
-    let mut bodies = vec![overview(input, opts, lang, &fit)];
+    let topics = opts.topics.of_changes(input.language, input.changes);
+    let renames = substitutions(input.changes);
 
-    // Changes touching a watched topic go first (each group in document
-    // order): when the thread is capped, those are the ones worth reading.
-    let mut listed: Vec<&Change> = input
+    // Changes go in document order, except that those raising a topic of
+    // post 1 go first, the most important topic first: when the thread is
+    // capped, those are the ones worth reading. Clauses whose only edits
+    // are systematic renames are told by post 1's "Throughout" line.
+    let rank = |i: usize| -> usize {
+        let hits = opts
+            .topics
+            .of_change(input.language, &input.changes.changes[i]);
+        let names = opts.topics.of_language(input.language);
+        topics
+            .iter()
+            .position(|r| {
+                hits.iter()
+                    .any(|h| h.direction == r.direction && names[h.topic].name == r.topic.name)
+            })
+            .unwrap_or(usize::MAX)
+    };
+    let mut listed: Vec<(usize, usize, &Change)> = input
         .changes
         .changes
         .iter()
-        .filter(|c| c.kind != ChangeKind::Moved)
+        .enumerate()
+        .filter(|(i, c)| c.kind != ChangeKind::Moved && !renames.folded.contains(i))
+        .map(|(i, c)| (rank(i), i, c))
         .collect();
-    listed.sort_by_key(|c| c.flags.is_empty());
+    listed.sort_by_key(|(rank, i, _)| (*rank, *i));
+    let listed: Vec<&Change> = listed.into_iter().map(|(_, _, c)| c).collect();
     let blocks: Vec<Vec<String>> = listed
         .iter()
         .map(|c| {
-            let (text, head) = change_block(c, lang);
+            let (text, head) = change_block(c, lang, &renames);
             split_to_fit(&text, head, lang.continued(), &fit)
         })
         .collect();
     let details = pack(&blocks, &fit);
+    let first = overview(input, opts, lang, &fit, &topics, &renames, &listed);
 
+    // A small change is read in full in post 1.
+    if let [only] = details.as_slice() {
+        let whole = format!("{first}\n\n{}", only.text);
+        if fit.ok(&whole) {
+            return number(vec![whole], input, opts);
+        }
+    }
+    let mut bodies = vec![first];
     if details.len() < max_posts {
         bodies.extend(details.into_iter().map(|d| d.text));
     } else if max_posts >= 2 {
         let kept = max_posts - 2;
         let shown = details[..kept].iter().map(|d| d.completed).sum::<usize>();
         bodies.extend(details.into_iter().take(kept).map(|d| d.text));
-        let more_url = opts.more_url.as_deref().unwrap_or(input.url);
-        bodies.push(clip(&lang.omitted(listed.len() - shown, more_url), &fit));
+        let rest = match &opts.more_url {
+            Some(url) => Rest::Page(url.clone()),
+            None => Rest::Command(diff_command(input)),
+        };
+        bodies.push(clip(&lang.omitted(listed.len() - shown, &rest), &fit));
     }
     // With max_posts == 1 the overview alone goes out; it links the page.
+    number(bodies, input, opts)
+}
 
+/// The mention command that answers with this change: `diff DOC FROM TO`.
+fn diff_command(input: &ThreadInput) -> String {
+    match input.previous_version {
+        Some(p) => format!("diff {} {p} {}", input.document_id, input.version),
+        None => format!("diff {} {}", input.document_id, input.version),
+    }
+}
+
+/// The posts, numbered `i/n`.
+fn number(bodies: Vec<String>, input: &ThreadInput, opts: &ComposeOptions) -> Vec<Post> {
     let n = bodies.len();
     let language = post_language(input.language);
     bodies
@@ -379,6 +548,197 @@ pub fn compose_thread(input: &ThreadInput, opts: &ComposeOptions) -> Vec<Post> {
             language: language.clone(),
         })
         .collect()
+}
+
+/// The one post announcing a version that follows a version too small to
+/// be the policy: its size, not a diff of the whole policy against an error
+/// page.
+pub fn compose_after_bad_baseline(
+    input: &ThreadInput,
+    opts: &ComposeOptions,
+    sizes: PageSizes,
+) -> Vec<Post> {
+    let lang = Lang::from_tag(input.language);
+    let fit = Fit {
+        max_chars: opts.max_chars,
+        chars_per_url: opts.chars_per_url,
+        spoiler: opts.spoiler.as_deref(),
+        reserve: "1/1 ".into(),
+    };
+    let text = [
+        lang.after_bad_baseline(input.service, input.document_name, sizes),
+        lang.seen(input.seen_at),
+        input.url.to_string(),
+    ]
+    .join("\n");
+    number(vec![clip(&text, &fit)], input, opts)
+}
+
+/// A systematic substitution: the same words replaced by the same words
+/// in several clauses ("Twitter" → "X").
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Substitution {
+    old: String,
+    new: String,
+    /// Changes (indices in the change set) that make it.
+    clauses: BTreeSet<usize>,
+}
+
+/// Systematic substitutions, most frequent first, and the reworded clauses
+/// whose every edit is one of them.
+#[derive(Default)]
+struct Renames {
+    pairs: Vec<Substitution>,
+    folded: BTreeSet<usize>,
+}
+
+/// Clauses a substitution must occur in to be systematic.
+const SYSTEMATIC_MIN_CLAUSES: usize = 3;
+/// Longest side of a substitution, in words: longer edits are rewording.
+const SUBSTITUTION_MAX_WORDS: usize = 4;
+
+/// The edits of a reworded clause as (deleted, inserted) texts: each run
+/// of changed words between two unchanged ones. Trimmed, and without the
+/// punctuation or possessive both sides share ("Twitter’s" → "X’s" is
+/// "Twitter" → "X").
+fn edits(words: &[WordOp]) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let (mut old, mut new) = (String::new(), String::new());
+    let flush = |old: &mut String, new: &mut String, out: &mut Vec<(String, String)>| {
+        if !old.is_empty() || !new.is_empty() {
+            out.push(strip_shared(old.trim(), new.trim()));
+            old.clear();
+            new.clear();
+        }
+    };
+    for w in words {
+        match w.op {
+            WordOpKind::Equal => flush(&mut old, &mut new, &mut out),
+            WordOpKind::Delete => old.push_str(&w.text),
+            WordOpKind::Insert => new.push_str(&w.text),
+        }
+    }
+    flush(&mut old, &mut new, &mut out);
+    out
+}
+
+fn strip_shared(old: &str, new: &str) -> (String, String) {
+    let (mut o, mut n) = (old, new);
+    for suffix in ["’s", "'s"] {
+        if o.ends_with(suffix) && n.ends_with(suffix) {
+            o = &o[..o.len() - suffix.len()];
+            n = &n[..n.len() - suffix.len()];
+        }
+    }
+    loop {
+        match (o.chars().last(), n.chars().last()) {
+            (Some(a), Some(b)) if a == b && !a.is_alphanumeric() => {
+                o = &o[..o.len() - a.len_utf8()];
+                n = &n[..n.len() - b.len_utf8()];
+            }
+            _ => break,
+        }
+    }
+    (o.trim().to_string(), n.trim().to_string())
+}
+
+impl Renames {
+    /// A clause's word runs with the systematic substitutions taken as
+    /// unchanged new wording: the "Throughout" line already tells them, so
+    /// an excerpt marks only the other edits.
+    fn applied(&self, words: &[WordOp]) -> Vec<WordOp> {
+        if self.pairs.is_empty() {
+            return words.to_vec();
+        }
+        let mut out: Vec<WordOp> = Vec::with_capacity(words.len());
+        let push = |out: &mut Vec<WordOp>, op: WordOpKind, text: &str| match out.last_mut() {
+            Some(last) if last.op == op => last.text.push_str(text),
+            _ => out.push(WordOp {
+                op,
+                text: text.to_string(),
+            }),
+        };
+        let mut i = 0;
+        while i < words.len() {
+            if words[i].op == WordOpKind::Equal {
+                push(&mut out, WordOpKind::Equal, &words[i].text);
+                i += 1;
+                continue;
+            }
+            let end = words[i..]
+                .iter()
+                .position(|w| w.op == WordOpKind::Equal)
+                .map_or(words.len(), |n| i + n);
+            let run = &words[i..end];
+            let pair = edits(run);
+            let systematic = pair.len() == 1
+                && self
+                    .pairs
+                    .iter()
+                    .any(|p| p.old == pair[0].0 && p.new == pair[0].1);
+            if systematic {
+                let new: String = run
+                    .iter()
+                    .filter(|w| w.op == WordOpKind::Insert)
+                    .map(|w| w.text.as_str())
+                    .collect();
+                push(&mut out, WordOpKind::Equal, &new);
+            } else {
+                for w in run {
+                    push(&mut out, w.op, &w.text);
+                }
+            }
+            i = end;
+        }
+        out
+    }
+}
+
+fn substitutions(cs: &ChangeSet) -> Renames {
+    let mut by_pair: BTreeMap<(String, String), BTreeSet<usize>> = BTreeMap::new();
+    let mut clause_edits: Vec<(usize, Vec<(String, String)>)> = Vec::new();
+    for (i, c) in cs.changes.iter().enumerate() {
+        if !matches!(c.kind, ChangeKind::Modified | ChangeKind::Renamed) || c.words.is_empty() {
+            continue;
+        }
+        let e = edits(&c.words);
+        for (old, new) in &e {
+            let short = |s: &str| s.split_whitespace().count() <= SUBSTITUTION_MAX_WORDS;
+            if !old.is_empty() && !new.is_empty() && short(old) && short(new) {
+                by_pair
+                    .entry((old.clone(), new.clone()))
+                    .or_default()
+                    .insert(i);
+            }
+        }
+        clause_edits.push((i, e));
+    }
+    let mut pairs: Vec<Substitution> = by_pair
+        .into_iter()
+        .filter(|(_, clauses)| clauses.len() >= SYSTEMATIC_MIN_CLAUSES)
+        .map(|((old, new), clauses)| Substitution { old, new, clauses })
+        .collect();
+    pairs.sort_by(|a, b| {
+        b.clauses
+            .len()
+            .cmp(&a.clauses.len())
+            .then(a.old.cmp(&b.old))
+    });
+    let systematic: BTreeSet<(&str, &str)> = pairs
+        .iter()
+        .map(|p| (p.old.as_str(), p.new.as_str()))
+        .collect();
+    let folded = clause_edits
+        .iter()
+        .filter(|(_, e)| {
+            !e.is_empty()
+                && e.iter().all(|(o, n)| {
+                    (o.is_empty() && n.is_empty()) || systematic.contains(&(o.as_str(), n.as_str()))
+                })
+        })
+        .map(|(i, _)| *i)
+        .collect();
+    Renames { pairs, folded }
 }
 
 fn post_language(tag: &str) -> String {
@@ -415,12 +775,15 @@ struct OverviewParts {
     sections: usize,
     hashtags: bool,
     flags: usize,
+    renames: usize,
+    consequences: usize,
 }
 
 impl OverviewParts {
     /// Least useful first: the date (the post's own date says as much),
-    /// the moved count, section names, hashtags, then watched topics one by
-    /// one. None when nothing is left to give up.
+    /// the moved count, section names, hashtags, watched topics one by
+    /// one, renames, then consequences but the first. None when nothing is
+    /// left to give up.
     fn degrade(self) -> Option<OverviewParts> {
         let mut d = self;
         if d.date {
@@ -433,6 +796,10 @@ impl OverviewParts {
             d.hashtags = false;
         } else if d.flags > 0 {
             d.flags -= 1;
+        } else if d.renames > 1 {
+            d.renames -= 1;
+        } else if d.consequences > 1 {
+            d.consequences -= 1;
         } else {
             return None;
         }
@@ -440,17 +807,32 @@ impl OverviewParts {
     }
 }
 
-fn overview(input: &ThreadInput, opts: &ComposeOptions, lang: Lang, fit: &Fit) -> String {
-    let s = &input.changes.summary;
-    let listed: Vec<&Change> = input
+/// Most consequences post 1 spells out; further topics are named in the
+/// topic lines.
+const CONSEQUENCES_SHOWN: usize = 3;
+/// Most substitutions the "Throughout" line names before "and N more".
+const RENAMES_SHOWN: usize = 4;
+
+fn overview(
+    input: &ThreadInput,
+    opts: &ComposeOptions,
+    lang: Lang,
+    fit: &Fit,
+    topics: &[Raised],
+    renames: &Renames,
+    listed: &[&Change],
+) -> String {
+    // A page whose headings all sit under one title (an `h1` naming the
+    // document) has its real sections one level down.
+    let in_order: Vec<&Change> = input
         .changes
         .changes
         .iter()
-        .filter(|c| c.kind != ChangeKind::Moved)
+        .enumerate()
+        .filter(|(i, c)| c.kind != ChangeKind::Moved && !renames.folded.contains(i))
+        .map(|(_, c)| c)
         .collect();
-    // A page whose headings all sit under one title (an `h1` naming the
-    // document) has its real sections one level down.
-    let firsts: Vec<&str> = listed
+    let firsts: Vec<&str> = in_order
         .iter()
         .filter_map(|c| c.path.split(" > ").next())
         .filter(|f| !f.trim().is_empty())
@@ -460,7 +842,7 @@ fn overview(input: &ThreadInput, opts: &ComposeOptions, lang: Lang, fit: &Fit) -
         under * 5 >= firsts.len() * 4
     });
     let mut sections: Vec<String> = Vec::new();
-    for c in &listed {
+    for c in &in_order {
         let mut segments = c.path.split(" > ");
         let mut top = segments.next().unwrap_or("");
         // Clauses right under the title are the page's introduction.
@@ -480,14 +862,23 @@ fn overview(input: &ThreadInput, opts: &ComposeOptions, lang: Lang, fit: &Fit) -
             sections.push(name);
         }
     }
-    let flags_of = |appeared: bool| -> Vec<String> {
-        s.flags
-            .iter()
-            .filter(|f| f.appeared == appeared)
-            .map(|f| lang.flag(&f.flag))
-            .collect()
-    };
-    let (new_flags, gone_flags) = (flags_of(true), flags_of(false));
+    // A topic whose sentence says what the service may now do becomes a
+    // consequence; the others are named in the topic lines.
+    let mut consequences: Vec<&str> = Vec::new();
+    let (mut new_flags, mut gone_flags) = (Vec::new(), Vec::new());
+    for r in topics {
+        let template = match r.direction {
+            Direction::Added => r.topic.new.as_deref(),
+            Direction::Removed => r.topic.removed.as_deref(),
+        };
+        match template {
+            Some(t) if consequences.len() < CONSEQUENCES_SHOWN && !topics::negated(&r.sentence) => {
+                consequences.push(t)
+            }
+            _ if r.direction == Direction::Added => new_flags.push(r.topic.label.clone()),
+            _ => gone_flags.push(r.topic.label.clone()),
+        }
+    }
     let hashtags: Vec<String> = opts
         .hashtags
         .iter()
@@ -495,15 +886,35 @@ fn overview(input: &ThreadInput, opts: &ComposeOptions, lang: Lang, fit: &Fit) -
         .filter(|h| !h.is_empty())
         .map(|h| format!("#{h}"))
         .collect();
-    let only_moves = input.changes.is_empty();
+    let count = |k: ChangeKind| listed.iter().filter(|c| c.kind == k).count();
+    let moved = input
+        .changes
+        .changes
+        .iter()
+        .filter(|c| c.kind == ChangeKind::Moved)
+        .count();
+    let only_moves = listed.is_empty() && renames.folded.is_empty();
+    // Quote-style or punctuation swaps are folded like renames but not
+    // worth naming: no word changed.
+    let letters = |s: &str| {
+        s.chars()
+            .filter(|c| c.is_alphanumeric())
+            .collect::<String>()
+    };
+    let pairs: Vec<&Substitution> = renames
+        .pairs
+        .iter()
+        .filter(|p| p.clauses.iter().any(|i| renames.folded.contains(i)))
+        .filter(|p| letters(&p.old) != letters(&p.new))
+        .collect();
 
     let render = |d: OverviewParts| -> String {
         let mut items = Vec::new();
         for (n, item) in [
-            (s.added, CountItem::Added),
-            (s.modified, CountItem::Modified),
-            (s.removed, CountItem::Removed),
-            (s.renamed, CountItem::Renamed),
+            (count(ChangeKind::Added), CountItem::Added),
+            (count(ChangeKind::Modified), CountItem::Modified),
+            (count(ChangeKind::Removed), CountItem::Removed),
+            (count(ChangeKind::Renamed), CountItem::Renamed),
         ] {
             if n > 0 {
                 items.push((n, item));
@@ -511,13 +922,22 @@ fn overview(input: &ThreadInput, opts: &ComposeOptions, lang: Lang, fit: &Fit) -
         }
         // Moves alone are not news, but when nothing else changed the count
         // is the only thing there is to say.
-        if s.moved > 0 && (d.moved || only_moves) {
-            items.push((s.moved, CountItem::Moved));
+        if moved > 0 && (d.moved || only_moves) {
+            items.push((moved, CountItem::Moved));
         }
-        let mut lines = vec![
-            lang.headline(input.service, input.document_name),
-            lang.counts(&items),
-        ];
+        let mut lines = vec![lang.headline(input.service, input.document_name)];
+        if d.consequences > 0 && !consequences.is_empty() {
+            lines.push(lang.consequences(
+                input.service,
+                &consequences[..d.consequences.min(consequences.len())],
+            ));
+        }
+        if !items.is_empty() || pairs.is_empty() {
+            lines.push(lang.counts(&items));
+        }
+        if d.renames > 0 && !pairs.is_empty() {
+            lines.push(lang.throughout(&pairs[..d.renames.min(pairs.len())], pairs.len()));
+        }
         if !sections.is_empty() {
             lines.push(lang.sections(&sections[..d.sections.min(sections.len())], sections.len()));
         }
@@ -528,11 +948,9 @@ fn overview(input: &ThreadInput, opts: &ComposeOptions, lang: Lang, fit: &Fit) -
             (&new_flags, new_shown, true),
             (&gone_flags, gone_shown, false),
         ] {
-            if !list.is_empty() {
+            if shown > 0 {
                 let names: Vec<&str> = list[..shown].iter().map(String::as_str).collect();
-                if shown > 0 {
-                    lines.push(lang.flags_line(appeared, &names, list.len()));
-                }
+                lines.push(lang.flags_line(appeared, &names, list.len()));
             }
         }
         if d.date {
@@ -547,10 +965,12 @@ fn overview(input: &ThreadInput, opts: &ComposeOptions, lang: Lang, fit: &Fit) -
 
     let mut d = OverviewParts {
         date: true,
-        moved: s.moved > 0,
+        moved: moved > 0,
         sections: SECTIONS_SHOWN,
         hashtags: true,
         flags: new_flags.len() + gone_flags.len(),
+        renames: RENAMES_SHOWN,
+        consequences: CONSEQUENCES_SHOWN,
     };
     loop {
         let text = render(d);
@@ -565,14 +985,22 @@ fn overview(input: &ThreadInput, opts: &ComposeOptions, lang: Lang, fit: &Fit) -
 }
 
 /// The text of one change, before any splitting, and the byte length of
-/// its heading (section and kind), which a split must not leave alone.
-fn change_block(c: &Change, lang: Lang) -> (String, usize) {
+/// its heading (section and kind), which a split must not leave alone. A
+/// reworded clause shows one excerpt with its edits marked, or was/now
+/// when most of it changed.
+fn change_block(c: &Change, lang: Lang, renames: &Renames) -> (String, usize) {
+    let words = renames.applied(&c.words);
     let old = c.old.as_deref().unwrap_or("").trim();
     let new = c.new.as_deref().unwrap_or("").trim();
     let head = format!("{}\n{}", lang.section_line(&c.path), lang.label(c.kind));
     let text = match c.kind {
         ChangeKind::Added => format!("{head} {}", lang.quote(new)),
         ChangeKind::Removed => format!("{head} {}", lang.quote(old)),
+        ChangeKind::Modified | ChangeKind::Renamed
+            if !words.is_empty() && !mostly_changed(&words) =>
+        {
+            format!("{head} {}", lang.quote(&marked_excerpt(&words)))
+        }
         ChangeKind::Modified | ChangeKind::Renamed | ChangeKind::Moved => {
             let (o, n) =
                 if grapheme_len(old) + grapheme_len(new) <= WHOLE_QUOTE_MAX || c.words.is_empty() {
@@ -585,6 +1013,85 @@ fn change_block(c: &Change, lang: Lang) -> (String, usize) {
         }
     };
     (text, head.len())
+}
+
+/// Whether at least half of a reworded clause's words (both sides
+/// counted) changed: then two copies read better than one marked one.
+fn mostly_changed(words: &[WordOp]) -> bool {
+    let count = |keep: fn(WordOpKind) -> bool| -> usize {
+        words
+            .iter()
+            .filter(|w| keep(w.op))
+            .map(|w| w.text.split_whitespace().count())
+            .sum()
+    };
+    let changed = count(|k| k != WordOpKind::Equal);
+    let equal = count(|k| k == WordOpKind::Equal);
+    changed >= equal * 2
+}
+
+/// One excerpt of a reworded clause: a few words before the first edit to
+/// a few after the last, long unchanged runs in between shortened to their
+/// ends, deletions as `[- … -]` and insertions as `[+ … +]` (marks that a
+/// plain-text client shows and a screen reader reads out).
+fn marked_excerpt(words: &[WordOp]) -> String {
+    let changed = |w: &WordOp| w.op != WordOpKind::Equal;
+    let (Some(first), Some(last)) = (
+        words.iter().position(changed),
+        words.iter().rposition(changed),
+    ) else {
+        return words
+            .iter()
+            .map(|w| w.text.as_str())
+            .collect::<String>()
+            .trim()
+            .to_string();
+    };
+    let mut out = String::new();
+    for (i, w) in words.iter().enumerate() {
+        let piece = match w.op {
+            WordOpKind::Equal if i < first => keep_words(&w.text, CONTEXT_WORDS, Keep::Tail),
+            WordOpKind::Equal if i > last => keep_words(&w.text, CONTEXT_WORDS, Keep::Head),
+            WordOpKind::Equal => keep_words(&w.text, CONTEXT_WORDS, Keep::Ends),
+            WordOpKind::Delete => mark("[-", &w.text, "-]"),
+            WordOpKind::Insert => mark("[+", &w.text, "+]"),
+        };
+        // An edit right after a word gets a space, so that "[+" never
+        // sticks to the text before it.
+        if w.op != WordOpKind::Equal && !out.is_empty() && !out.ends_with(char::is_whitespace) {
+            out.push(' ');
+        }
+        if w.op == WordOpKind::Equal
+            && i > 0
+            && words[i - 1].op != WordOpKind::Equal
+            && !piece.starts_with(char::is_whitespace)
+            && !piece.starts_with(|c: char| c.is_ascii_punctuation())
+        {
+            out.push(' ');
+        }
+        out.push_str(&piece);
+    }
+    let mut out = out.trim().to_string();
+    while out.contains("  ") {
+        out = out.replace("  ", " ");
+    }
+    out
+}
+
+/// A space for each end of `text` that has whitespace: what a shortened
+/// or marked run keeps so that it still joins its neighbours.
+fn outer_spacing(text: &str) -> (&'static str, &'static str) {
+    let space = |yes: bool| if yes { " " } else { "" };
+    (
+        space(text.starts_with(char::is_whitespace)),
+        space(text.ends_with(char::is_whitespace)),
+    )
+}
+
+/// `text` between two marks, its outer spacing kept outside them.
+fn mark(open: &str, text: &str, close: &str) -> String {
+    let (lead, trail) = outer_spacing(text);
+    format!("{lead}{open} {} {close}{trail}", text.trim())
 }
 
 /// Old and new excerpts of a reworded clause: from a few words before the
@@ -638,16 +1145,7 @@ fn keep_words(text: &str, n: usize, keep: Keep) -> String {
     if words.len() <= limit {
         return text.to_string();
     }
-    let lead = if text.starts_with(char::is_whitespace) {
-        " "
-    } else {
-        ""
-    };
-    let trail = if text.ends_with(char::is_whitespace) {
-        " "
-    } else {
-        ""
-    };
+    let (lead, trail) = outer_spacing(text);
     match keep {
         Keep::Head => format!("{lead}{} {ELLIPSIS}{trail}", words[..n].join(" ")),
         Keep::Tail => format!(
@@ -928,6 +1426,254 @@ mod tests {
                 assert!(p.contains(&"p".repeat(200)), "URL kept whole: {p}");
             }
         }
+    }
+
+    fn op(op: WordOpKind, text: &str) -> WordOp {
+        WordOp {
+            op,
+            text: text.into(),
+        }
+    }
+
+    fn modified(path: &str, words: Vec<WordOp>) -> Change {
+        let side = |skip: WordOpKind| -> String {
+            words
+                .iter()
+                .filter(|w| w.op != skip)
+                .map(|w| w.text.as_str())
+                .collect()
+        };
+        Change {
+            kind: ChangeKind::Modified,
+            path: path.into(),
+            old: Some(side(WordOpKind::Insert)),
+            new: Some(side(WordOpKind::Delete)),
+            words,
+            flags: Vec::new(),
+            flags_disappeared: Vec::new(),
+            old_position: None,
+            new_position: None,
+            old_path: None,
+        }
+    }
+
+    fn thread(changes: Vec<Change>, opts: &ComposeOptions) -> Vec<Post> {
+        let cs = ChangeSet {
+            summary: Default::default(),
+            changes,
+        };
+        let input = ThreadInput {
+            service: "X",
+            document_name: "X Privacy Policy",
+            document_id: "x-privacy",
+            url: "https://x.test/privacy",
+            language: "en",
+            changes: &cs,
+            version: 7,
+            previous_version: Some(6),
+            seen_at: DateTime::parse_from_rfc3339("2023-09-29T23:12:59Z")
+                .unwrap()
+                .with_timezone(&Utc),
+        };
+        compose_thread(&input, opts)
+    }
+
+    use WordOpKind::{Delete as D, Equal as E, Insert as I};
+
+    #[test]
+    fn a_reworded_clause_is_one_marked_excerpt() {
+        let filler = "alpha beta gamma delta epsilon zeta eta theta iota kappa ";
+        let words = vec![
+            op(E, &format!("{filler}{filler}we collect approximate ")),
+            op(I, "or precise "),
+            op(E, "location and "),
+            op(D, "sometimes "),
+            op(E, &format!("your language {filler}{filler}")),
+        ];
+        let text = marked_excerpt(&words);
+        assert!(
+            text.contains("we collect approximate [+ or precise +] location and [- sometimes -] your language"),
+            "{text}"
+        );
+        assert!(text.starts_with("… ") && text.ends_with(" …"), "{text}");
+        assert!(!mostly_changed(&words));
+        let (block, _) = change_block(&modified("S", words), Lang::En, &Renames::default());
+        assert!(
+            !block.contains("was:") && block.contains("Reworded: «"),
+            "{block}"
+        );
+        // Most words changed: both versions, labelled.
+        let words = vec![
+            op(D, "We sell data to anyone. "),
+            op(I, "We never share it. "),
+            op(E, "Bye."),
+        ];
+        assert!(mostly_changed(&words));
+        let (block, _) = change_block(&modified("S", words), Lang::En, &Renames::default());
+        assert!(
+            block.contains("was: «") && block.contains("now: «"),
+            "{block}"
+        );
+    }
+
+    #[test]
+    fn systematic_renames_take_one_line_and_no_post() {
+        let mut changes: Vec<Change> = (0..5)
+            .map(|i| {
+                modified(
+                    &format!("Part {i}"),
+                    vec![
+                        op(E, "Use "),
+                        op(D, "Twitter’s "),
+                        op(I, "X’s "),
+                        op(E, &format!("feature number {i}.")),
+                    ],
+                )
+            })
+            .collect();
+        changes.push(modified(
+            "Part 9",
+            vec![
+                op(E, "On "),
+                op(D, "Twitter "),
+                op(I, "X "),
+                op(E, "we may "),
+                op(I, "sell "),
+                op(E, "ads to people who visit the site every single day."),
+            ],
+        ));
+        let posts = thread(changes, &ComposeOptions::default());
+        let all = posts
+            .iter()
+            .map(|p| p.text.as_str())
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert!(
+            all.contains("Throughout: Twitter → X (6 clauses)."),
+            "{all}"
+        );
+        assert_eq!(all.matches("Reworded:").count(), 1, "{all}");
+        // The rename is plain text in the remaining excerpt; the real edit is marked.
+        assert!(all.contains("On X we may [+ sell +] ads"), "{all}");
+        assert!(all.contains("1 clause reworded."), "{all}");
+
+        let quotes: Vec<Change> = (0..4)
+            .map(|i| {
+                modified(
+                    &format!("Q {i}"),
+                    vec![
+                        op(E, "Say "),
+                        op(D, "\"hi\" "),
+                        op(I, "“hi” "),
+                        op(E, &format!("to {i} people.")),
+                    ],
+                )
+            })
+            .collect();
+        let posts = thread(quotes, &ComposeOptions::default());
+        assert!(!posts[0].text.contains("Throughout"), "{}", posts[0].text);
+        assert!(!posts[0].text.contains("Reworded:"), "{}", posts[0].text);
+    }
+
+    #[test]
+    fn post_one_names_the_document_once_says_the_consequence_and_holds_a_small_change() {
+        let words = vec![
+            op(E, "We may use the information we collect "),
+            op(I, "to train our machine learning models "),
+            op(E, "for the purposes in this policy."),
+        ];
+        let posts = thread(vec![modified("Use", words)], &ComposeOptions::default());
+        assert_eq!(posts.len(), 1, "{posts:?}");
+        let p = &posts[0].text;
+        assert!(p.starts_with("1/1 X updated its Privacy Policy.\n"), "{p}");
+        assert!(
+            p.contains("\nX may now use your information to train AI models.\n"),
+            "{p}"
+        );
+        assert!(p.contains("Seen on 2023-09-29."), "{p}");
+        assert!(
+            p.contains("[+ to train our machine learning models +]"),
+            "{p}"
+        );
+        // Said the other way round, it is not claimed as a consequence.
+        let words = vec![
+            op(E, "We do not use your posts "),
+            op(I, "to train our machine learning models"),
+            op(E, "."),
+        ];
+        let p = &thread(vec![modified("Use", words)], &ComposeOptions::default())[0].text;
+        assert!(!p.contains("may now"), "{p}");
+        assert!(
+            p.contains("New text about: training AI / machine-learning models."),
+            "{p}"
+        );
+    }
+
+    #[test]
+    fn a_tiny_previous_version_gets_one_short_post() {
+        let tiny = PageSizes {
+            old_clauses: 2,
+            new_clauses: 120,
+            old_chars: 300,
+            new_chars: 40_000,
+        };
+        assert!(tiny.previous_was_broken());
+        for normal in [
+            PageSizes {
+                old_clauses: 100,
+                new_clauses: 120,
+                old_chars: 30_000,
+                new_chars: 40_000,
+            },
+            // A short policy that grew a lot is still diffed: it was text.
+            PageSizes {
+                old_clauses: 20,
+                new_clauses: 40,
+                old_chars: 2_500,
+                new_chars: 12_000,
+            },
+        ] {
+            assert!(!normal.previous_was_broken(), "{normal:?}");
+        }
+        let cs = ChangeSet {
+            summary: Default::default(),
+            changes: Vec::new(),
+        };
+        let input = ThreadInput {
+            service: "Reddit",
+            document_name: "Reddit Privacy Policy",
+            document_id: "reddit",
+            url: "https://reddit.test/p",
+            language: "en",
+            changes: &cs,
+            version: 3,
+            previous_version: Some(2),
+            seen_at: DateTime::parse_from_rfc3339("2021-01-07T02:03:34Z")
+                .unwrap()
+                .with_timezone(&Utc),
+        };
+        let posts = compose_after_bad_baseline(&input, &ComposeOptions::default(), tiny);
+        assert_eq!(posts.len(), 1);
+        let p = &posts[0].text;
+        assert!(p.contains("the page now holds 120 clauses; the previous version (2 clauses) looked like an error page"), "{p}");
+        assert!(
+            p.contains("Seen on 2021-01-07.") && p.contains("https://reddit.test/p"),
+            "{p}"
+        );
+    }
+
+    #[test]
+    fn the_document_name_drops_a_leading_service_name() {
+        assert_eq!(
+            document_without_service("X", "X Privacy Policy"),
+            "Privacy Policy"
+        );
+        assert_eq!(
+            document_without_service("Google", "Privacy Policy"),
+            "Privacy Policy"
+        );
+        assert_eq!(document_without_service("X", "Xbox Terms"), "Xbox Terms");
+        assert_eq!(document_without_service("X", "X"), "X");
     }
 
     #[test]

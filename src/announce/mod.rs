@@ -6,14 +6,18 @@
 
 pub mod compose;
 pub mod count;
+pub mod doubling;
 pub mod text;
+pub mod topics;
 
 use chrono::{DateTime, Utc};
 
 use crate::config::{Config, Document};
 use crate::domain::{Lang, ThreadKind, Visibility};
-use crate::pipeline::diff::ChangeSet;
-use compose::{compose_thread, ComposeOptions, ThreadInput};
+use crate::pipeline::clauses::Clause;
+use crate::pipeline::diff::{ChangeSet, DiffOptions, WatchTerms};
+pub use compose::PageSizes;
+use compose::{compose_after_bad_baseline, compose_thread, ComposeOptions, ThreadInput};
 use count::status_length;
 
 /// A post of a thread, as the outbox keeps it until it is sent.
@@ -44,11 +48,18 @@ pub struct Announce {
     pub compose: ComposeOptions,
     pub visibility: Visibility,
     pub reply_visibility: Visibility,
+    /// `[http] public_url`: a capped thread links the change's page there.
+    pub public_url: Option<url::Url>,
+    /// How the check diffs, to tell the change behind a doubled page.
+    pub diff: DiffOptions,
 }
 
 impl Announce {
     pub fn from_config(config: &Config) -> Announce {
         let mut compose = ComposeOptions::default();
+        if !config.watch_terms.is_empty() {
+            compose.topics = std::sync::Arc::new(topics::Topics::with_config(&config.watch_terms));
+        }
         let (mut visibility, mut reply_visibility) = (Visibility::Public, Visibility::Unlisted);
         if let Some(f) = &config.fediverse {
             compose.spoiler = f.content_warning.clone();
@@ -64,6 +75,11 @@ impl Announce {
             compose,
             visibility,
             reply_visibility,
+            public_url: config.public_url.clone(),
+            diff: DiffOptions {
+                similarity: config.diff.similarity,
+                watch_terms: WatchTerms::with_config(&config.watch_terms),
+            },
         }
     }
 
@@ -74,7 +90,8 @@ impl Announce {
         self
     }
 
-    /// The posts announcing a change set (post 1 first).
+    /// The posts announcing a change set (post 1 first); `seen_at` is
+    /// when the version was first seen.
     pub fn change_posts(
         &self,
         doc: &Document,
@@ -82,6 +99,21 @@ impl Announce {
         version: i64,
         previous: Option<i64>,
         seen_at: DateTime<Utc>,
+    ) -> Vec<compose::Post> {
+        self.posts(doc, cs, version, previous, seen_at, None)
+    }
+
+    /// [`Announce::change_posts`]; with `sizes` (the clause and character
+    /// counts of both versions), a version that follows a tiny,
+    /// broken-looking one is announced by one short post instead of a diff.
+    fn posts(
+        &self,
+        doc: &Document,
+        cs: &ChangeSet,
+        version: i64,
+        previous: Option<i64>,
+        seen_at: DateTime<Utc>,
+        sizes: Option<PageSizes>,
     ) -> Vec<compose::Post> {
         // Policies quote handles ("contact @XSupport"): never notify them.
         let cs = &without_mentions(cs);
@@ -97,12 +129,24 @@ impl Announce {
             previous_version: previous,
             seen_at,
         };
-        compose_thread(&input, &self.compose)
+        let mut options = self.compose.clone();
+        if let Some(base) = &self.public_url {
+            options.more_url = Some(crate::links::change(base, &doc.id, version).to_string());
+        }
+        match sizes.filter(PageSizes::previous_was_broken) {
+            Some(sizes) => compose_after_bad_baseline(&input, &options, sizes),
+            None => compose_thread(&input, &options),
+        }
     }
 
     /// The thread announcing a change set, keyed by the transition
     /// ([`change_key`]) so that a page flapping between two versions is
-    /// announced once.
+    /// announced once. With the clauses of both versions (`pages`): none
+    /// for a page holding the upcoming and the current policy at once
+    /// ([`doubling`]), the change from the policy that was current when
+    /// such a page holds one policy again, and one short post after a tiny,
+    /// broken-looking version.
+    #[allow(clippy::too_many_arguments)]
     pub fn change_thread(
         &self,
         doc: &Document,
@@ -111,9 +155,27 @@ impl Announce {
         previous: Option<i64>,
         seen_at: DateTime<Utc>,
         key: String,
-    ) -> NewThread {
+        pages: Option<(&[Clause], &[Clause])>,
+    ) -> Option<NewThread> {
+        let mut told = None;
+        let mut sizes = None;
+        if let Some((old, new)) = pages {
+            match doubling::transition(old, new) {
+                doubling::Transition::Opened => return None,
+                doubling::Transition::Closed => {
+                    let before = doubling::previous_policy(old, new);
+                    let real = crate::pipeline::diff::diff(&before, new, &self.diff, &doc.language);
+                    if real.is_empty() {
+                        return None;
+                    }
+                    told = Some(real);
+                }
+                doubling::Transition::Ordinary => sizes = Some(PageSizes::of(old, new)),
+            }
+        }
+        let cs = told.as_ref().unwrap_or(cs);
         let posts = self
-            .change_posts(doc, cs, version, previous, seen_at)
+            .posts(doc, cs, version, previous, seen_at, sizes)
             .into_iter()
             .enumerate()
             .map(|(i, p)| NewPost {
@@ -127,13 +189,13 @@ impl Announce {
                 language: Some(Lang::for_tag(&p.language)),
             })
             .collect();
-        NewThread {
+        Some(NewThread {
             key,
             kind: ThreadKind::Change,
             document_id: Some(doc.id.clone()),
             in_reply_to: None,
             posts,
-        }
+        })
     }
 
     /// The one-post notice that a watched page is gone, keyed by the first
@@ -504,6 +566,58 @@ mod tests {
         let text = &t.posts[0].text;
         assert!(text.starts_with("@asker "), "{text}");
         assert!(!text.contains("@victim"), "{text}");
+    }
+
+    /// Many added clauses: a thread capped at three posts whose last one
+    /// points to the change's web page with `public_url`, else to the reply
+    /// command; never to the policy page.
+    #[test]
+    fn a_capped_thread_points_to_the_change_page_or_the_command() {
+        use crate::pipeline::diff::{Change, ChangeKind, Summary};
+        let changes = (0..30)
+            .map(|i| Change {
+                kind: ChangeKind::Added,
+                path: format!("Section {i}"),
+                old: None,
+                new: Some(
+                    format!(
+                        "Clause {i} says something long enough to need its own room in a post. "
+                    )
+                    .repeat(3),
+                ),
+                words: Vec::new(),
+                flags: Vec::new(),
+                flags_disappeared: Vec::new(),
+                old_position: None,
+                new_position: Some(i),
+                old_path: None,
+            })
+            .collect();
+        let cs = ChangeSet {
+            summary: Summary::default(),
+            changes,
+        };
+        let seen = chrono::DateTime::parse_from_rfc3339("2026-03-01T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let mut a = announce();
+        a.compose.max_posts = 3;
+        let last = |a: &Announce| {
+            let t = a
+                .change_thread(&doc("en"), &cs, 5, Some(4), seen, "k".into(), None)
+                .expect("a thread");
+            assert_eq!(t.posts.len(), 3);
+            t.posts[2].text.clone()
+        };
+        let text = last(&a);
+        assert!(text.contains("Reply “diff x-privacy 4 5”"), "{text}");
+        assert!(!text.contains("x.com"), "{text}");
+        a.public_url = Some(url::Url::parse("https://watch.example/bot/").unwrap());
+        let text = last(&a);
+        assert!(
+            text.contains("https://watch.example/bot/documents/x-privacy/changes/5"),
+            "{text}"
+        );
     }
 
     #[test]

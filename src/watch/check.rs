@@ -594,7 +594,7 @@ fn compose_change(
     let cosmetic = old.is_some_and(|old| clauses::letters_hash(old) == clauses::letters_hash(new));
     let announcement = match (&changes, key) {
         (Some(cs), Some(key)) if !cs.is_empty() && !cosmetic => {
-            Some(announce.change_thread(doc, cs, version, previous, now, key))
+            announce.change_thread(doc, cs, version, previous, now, key, old.map(|o| (o, new)))
         }
         _ => None,
     };

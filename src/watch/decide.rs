@@ -215,18 +215,26 @@ pub fn decide(
         Seen::Page { observation, .. } => observation.hash.as_str(),
     };
     let Some(latest) = &state.latest else {
-        let next = Next {
-            flapping_since: None,
-            stable_checks: 0,
-            ..stable()
+        // The first version is the baseline every later change is read
+        // against: an error page or a cut-off body taken for it would make
+        // the real policy's first check look like a whole new policy. It is
+        // confirmed by a second fetch at once, whatever `confirm_after`
+        // says (waiting would leave a new document without a version).
+        return match confirmation {
+            None => Step::ConfirmByFetch,
+            Some(second) if second.hash() == Some(hash) => decided(
+                Verdict::NewVersion {
+                    version: 1,
+                    previous: None,
+                },
+                Next {
+                    flapping_since: None,
+                    stable_checks: 0,
+                    ..stable()
+                },
+            ),
+            Some(_) => decided(Verdict::Disagreed, unsettled(None)),
         };
-        return decided(
-            Verdict::NewVersion {
-                version: 1,
-                previous: None,
-            },
-            next,
-        );
     };
     if latest.hash == hash {
         let verdict = if state.technical {
@@ -370,6 +378,31 @@ mod tests {
         }
     }
 
+    #[test]
+    fn the_first_version_is_confirmed_by_a_second_fetch_at_once() {
+        let now = t("2026-03-01T12:00:00Z");
+        for settings in [WAIT, AT_ONCE] {
+            assert_eq!(
+                decide(&State::default(), &page("a"), None, &settings, now),
+                Step::ConfirmByFetch
+            );
+        }
+        // A failed first fetch stays a failure: nothing to confirm.
+        assert!(matches!(
+            decide(
+                &State::default(),
+                &failed(FailureClass::SoftError),
+                None,
+                &WAIT,
+                now
+            ),
+            Step::Decided(Decision {
+                verdict: Verdict::Failed { .. },
+                ..
+            })
+        ));
+    }
+
     /// The decision table: state, what the fetch showed, the confirmation,
     /// settings → verdict.
     #[test]
@@ -385,15 +418,31 @@ mod tests {
         type Row = (&'static str, State, Seen, Option<Seen>, Settings, Verdict);
         let rows: Vec<Row> = vec![
             (
-                "first page ever",
+                "first page ever, confirmed",
                 State::default(),
                 page("a"),
-                None,
+                Some(page("a")),
                 WAIT,
                 Verdict::NewVersion {
                     version: 1,
                     previous: None,
                 },
+            ),
+            (
+                "first page ever, second fetch differs",
+                State::default(),
+                page("a"),
+                Some(page("b")),
+                WAIT,
+                Verdict::Disagreed,
+            ),
+            (
+                "first page ever, second fetch fails",
+                State::default(),
+                page("a"),
+                Some(failed(FailureClass::Timeout)),
+                AT_ONCE,
+                Verdict::Disagreed,
             ),
             (
                 "same clauses",
