@@ -347,6 +347,20 @@ fn daemon_serves_diff_pages_feeds_and_api_from_the_store() {
         .unwrap_or_else(|| panic!("no thread for version 2: {outbox}"));
     assert_eq!(thread["document"], DOC);
     let diff_url = clausewatch::links::change(&base, DOC, 2);
+    // The thread links to that page: in post 1 and, the thread being
+    // capped, in its last post, which points to where the rest is.
+    let posts = thread["posts"].as_array().expect("posts");
+    let linking: Vec<usize> = posts
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p["text"].as_str().unwrap_or("").contains(diff_url.as_str()))
+        .map(|(i, _)| i)
+        .collect();
+    assert!(
+        linking.first() == Some(&0) && linking.last() == Some(&(posts.len() - 1)),
+        "posts linking {diff_url}: {linking:?} of {}: {thread}",
+        posts.len()
+    );
     let diff = page(&diff_url);
     let inserted = texts(&diff, "ins");
     assert!(

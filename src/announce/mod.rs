@@ -117,7 +117,13 @@ impl Announce {
     ) -> Vec<compose::Post> {
         // Policies quote handles ("contact @XSupport"): never notify them.
         let cs = &without_mentions(cs);
-        let url = public_url(&doc.url);
+        // With a web face, post 1 links to the change itself (which links
+        // the policy page): the policy page cannot show what changed.
+        let change_page = self
+            .public_url
+            .as_ref()
+            .map(|base| crate::links::change(base, &doc.id, version));
+        let url = change_page.clone().unwrap_or_else(|| public_url(&doc.url));
         let input = ThreadInput {
             service: &doc.service,
             document_name: &doc.name,
@@ -130,8 +136,8 @@ impl Announce {
             seen_at,
         };
         let mut options = self.compose.clone();
-        if let Some(base) = &self.public_url {
-            options.more_url = Some(crate::links::change(base, &doc.id, version).to_string());
+        if let Some(page) = change_page {
+            options.more_url = Some(page.to_string());
         }
         match sizes.filter(PageSizes::previous_was_broken) {
             Some(sizes) => compose_after_bad_baseline(&input, &options, sizes),
@@ -617,6 +623,17 @@ mod tests {
         assert!(
             text.contains("https://watch.example/bot/documents/x-privacy/changes/5"),
             "{text}"
+        );
+        // Post 1 links the change's page too, not the policy page.
+        let first = a
+            .change_thread(&doc("en"), &cs, 5, Some(4), seen, "k".into(), None)
+            .expect("a thread")
+            .posts[0]
+            .text
+            .clone();
+        assert!(
+            first.contains("https://watch.example/bot/documents/x-privacy/changes/5"),
+            "{first}"
         );
     }
 
