@@ -53,7 +53,9 @@ pub fn split(ex: &Extracted) -> Vec<Clause> {
             .collect::<Vec<_>>()
             .join(" > ");
         if let ClauseKind::Heading { level } = block.kind {
-            headings.push((level, block.text.as_str()));
+            if !is_navigation(&norm) {
+                headings.push((level, block.text.as_str()));
+            }
         }
         if block.text.len() <= MAX_CLAUSE_BYTES {
             let hash = hex::encode(Sha256::digest(norm.as_bytes()));
@@ -87,6 +89,29 @@ pub fn split(ex: &Extracted) -> Vec<Clause> {
         }
     }
     clauses
+}
+
+/// Is a heading the title of a page's navigation ("Table of Contents")?
+/// Such a heading ends the sections before it but names no section: what
+/// follows it is the policy, and a change there said to be in "Table of
+/// Contents" tells a reader nothing.
+fn is_navigation(norm: &str) -> bool {
+    let t = norm
+        .trim_matches(|c: char| !c.is_alphanumeric())
+        .to_lowercase();
+    matches!(
+        t.as_str(),
+        "table of contents"
+            | "contents"
+            | "on this page"
+            | "in this policy"
+            | "jump to section"
+            | "quick links"
+            | "sommaire"
+            | "table des matières"
+            | "sur cette page"
+            | "dans cette page"
+    )
 }
 
 /// Longest clause, in bytes. The longest clause of the corpus is about
@@ -196,6 +221,44 @@ mod tests {
             ]
         );
         assert_eq!(clauses[1].hash, hex::encode(Sha256::digest(b"Intro")));
+    }
+
+    #[test]
+    fn a_table_of_contents_heading_names_no_section() {
+        let h = |level| ClauseKind::Heading { level };
+        let ex = Extracted {
+            blocks: vec![
+                block(h(1), "Privacy Policy"),
+                block(h(2), "Table of Contents"),
+                block(ClauseKind::ListItem, "1. Information We Collect"),
+                block(h(3), "1. Information We Collect"),
+                block(ClauseKind::Paragraph, "We collect your email."),
+                block(h(2), "Sommaire :"),
+                block(h(3), "2. Partage"),
+                block(ClauseKind::Paragraph, "Nous partageons."),
+            ],
+        };
+        let clauses = split(&ex);
+        let paths: Vec<(&str, &str)> = clauses
+            .iter()
+            .map(|c| (c.text.as_str(), c.path.as_str()))
+            .collect();
+        assert_eq!(
+            paths,
+            [
+                ("Privacy Policy", ""),
+                ("Table of Contents", "Privacy Policy"),
+                ("1. Information We Collect", "Privacy Policy"),
+                ("1. Information We Collect", "Privacy Policy"),
+                (
+                    "We collect your email.",
+                    "Privacy Policy > 1. Information We Collect"
+                ),
+                ("Sommaire :", "Privacy Policy"),
+                ("2. Partage", "Privacy Policy"),
+                ("Nous partageons.", "Privacy Policy > 2. Partage"),
+            ]
+        );
     }
 
     #[test]
