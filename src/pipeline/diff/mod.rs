@@ -21,6 +21,8 @@ mod render;
 mod watch;
 mod words;
 
+use std::collections::HashSet;
+
 use serde::{Deserialize, Serialize};
 
 use crate::pipeline::clauses::Clause;
@@ -47,9 +49,8 @@ pub enum ChangeKind {
     Removed,
     /// A non-heading clause reworded (similar enough to its old wording).
     Modified,
-    /// Same normalized wording found elsewhere (other place or section), or
-    /// turned from heading into paragraph or back. Quiet: see
-    /// [`ChangeSet::is_empty`].
+    /// Same normalized wording and kind found elsewhere (other place or
+    /// section). Quiet: see [`ChangeSet::is_empty`].
     Moved,
     /// A heading reworded (renumbered sections included).
     Renamed,
@@ -138,16 +139,26 @@ impl Default for DiffOptions {
 /// term list (falls back to English).
 pub fn diff(old: &[Clause], new: &[Clause], opts: &DiffOptions, language: &str) -> ChangeSet {
     let alignment = align::align(old, new, opts.similarity);
+    // Churn: a clause whose exact words still stand on the other side (a
+    // table of contents rebuilt or dropped, a duplicate of a kept clause, a
+    // heading turned into a paragraph) added or removed nothing a reader
+    // could lose or gain, so it is not reported at all.
+    let old_norms: HashSet<&str> = old.iter().map(|c| c.norm.as_str()).collect();
+    let new_norms: HashSet<&str> = new.iter().map(|c| c.norm.as_str()).collect();
     let mut changes = Vec::new();
     for (p, _) in alignment.pairings {
         let (kind, o, n) = match p {
             Pairing::Unchanged { .. } => continue,
+            Pairing::Added { new: n } if old_norms.contains(new[n].norm.as_str()) => continue,
+            Pairing::Removed { old: o } if new_norms.contains(old[o].norm.as_str()) => continue,
+            // The same words as a heading on one side and a paragraph on
+            // the other: formatting, not a move.
+            Pairing::Moved { old: o, new: n } if is_heading(&old[o]) != is_heading(&new[n]) => {
+                continue
+            }
             Pairing::Moved { old: o, new: n } => (ChangeKind::Moved, Some(&old[o]), Some(&new[n])),
             Pairing::Modified { old: o, new: n } => {
-                let kind = if matches!(
-                    old[o].kind,
-                    crate::pipeline::clauses::ClauseKind::Heading { .. }
-                ) {
+                let kind = if is_heading(&old[o]) {
                     ChangeKind::Renamed
                 } else {
                     ChangeKind::Modified
@@ -163,6 +174,10 @@ pub fn diff(old: &[Clause], new: &[Clause], opts: &DiffOptions, language: &str) 
         summary: summarize(&changes),
         changes,
     }
+}
+
+fn is_heading(c: &Clause) -> bool {
+    matches!(c.kind, crate::pipeline::clauses::ClauseKind::Heading { .. })
 }
 
 fn make_change(
