@@ -91,11 +91,12 @@ pub fn split(ex: &Extracted) -> Vec<Clause> {
     clauses
 }
 
-/// Is a heading the title of a page's navigation ("Table of Contents")?
+/// Is a heading's normalized text the title of a page's navigation
+/// ("Table of Contents")?
 /// Such a heading ends the sections before it but names no section: what
 /// follows it is the policy, and a change there said to be in "Table of
 /// Contents" tells a reader nothing.
-fn is_navigation(norm: &str) -> bool {
+pub fn is_navigation(norm: &str) -> bool {
     let t = norm
         .trim_matches(|c: char| !c.is_alphanumeric())
         .to_lowercase();

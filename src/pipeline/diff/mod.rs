@@ -25,7 +25,7 @@ use std::collections::HashSet;
 
 use serde::{Deserialize, Serialize};
 
-use crate::pipeline::clauses::Clause;
+use crate::pipeline::clauses::{self, Clause};
 use align::Pairing;
 use watch::Direction;
 
@@ -149,8 +149,8 @@ pub fn diff(old: &[Clause], new: &[Clause], opts: &DiffOptions, language: &str) 
     for (p, _) in alignment.pairings {
         let (kind, o, n) = match p {
             Pairing::Unchanged { .. } => continue,
-            Pairing::Added { new: n } if old_norms.contains(new[n].norm.as_str()) => continue,
-            Pairing::Removed { old: o } if new_norms.contains(old[o].norm.as_str()) => continue,
+            Pairing::Added { new: n } if is_churn(&new[n], &old_norms) => continue,
+            Pairing::Removed { old: o } if is_churn(&old[o], &new_norms) => continue,
             // The same words as a heading on one side and a paragraph on
             // the other: formatting, not a move.
             Pairing::Moved { old: o, new: n } if is_heading(&old[o]) != is_heading(&new[n]) => {
@@ -174,6 +174,12 @@ pub fn diff(old: &[Clause], new: &[Clause], opts: &DiffOptions, language: &str) 
         summary: summarize(&changes),
         changes,
     }
+}
+
+/// Is an added or removed clause churn: its words stand on the other side,
+/// or it is the title of a table of contents, which says nothing itself.
+fn is_churn(c: &Clause, other_side: &HashSet<&str>) -> bool {
+    other_side.contains(c.norm.as_str()) || (is_heading(c) && clauses::is_navigation(&c.norm))
 }
 
 fn is_heading(c: &Clause) -> bool {
