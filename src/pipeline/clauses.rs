@@ -161,12 +161,15 @@ pub fn version_hash(clauses: &[Clause]) -> String {
 
 /// Identifies the letters and digits of a clause list, in order, case
 /// folded: two versions with the same letters hash differ only in case,
-/// whitespace, punctuation, quote style or markup (a cosmetic change).
+/// whitespace, punctuation, quote style, markup or invisible characters (a
+/// cosmetic change). Read from the normalized text, so that a letter
+/// written with a combining accent is the same letter as the precomposed
+/// one.
 pub fn letters_hash(clauses: &[Clause]) -> String {
     let mut hasher = Sha256::new();
     let mut buf = [0u8; 4];
     for clause in clauses {
-        for c in clause.text.chars().filter(|c| c.is_alphanumeric()) {
+        for c in clause.norm.chars().filter(|c| c.is_alphanumeric()) {
             for l in c.to_lowercase() {
                 hasher.update(l.encode_utf8(&mut buf).as_bytes());
             }
@@ -278,6 +281,15 @@ mod tests {
             blocks: vec![p("We collect data in Your X Data, identifiers, mobile, 2.")],
         });
         assert_eq!(letters_hash(&a), letters_hash(&b));
+        // Apostrophes stripped, a space before a comma, a combining accent,
+        // an invisible character.
+        let d = split(&Extracted {
+            blocks: vec![p("Weve updated the services , click \u{2060}Cafe\u{301}.")],
+        });
+        let e = split(&Extracted {
+            blocks: vec![p("We’ve updated the services, click Café.")],
+        });
+        assert_eq!(letters_hash(&d), letters_hash(&e));
         assert_ne!(letters_hash(&a), letters_hash(&c));
     }
 

@@ -406,3 +406,33 @@ fn a_heading_turned_into_a_paragraph_is_not_a_move() {
         cs.changes
     );
 }
+
+#[test]
+fn a_clause_whose_letters_did_not_change_is_not_a_change() {
+    let old = [
+        "# Privacy Policy",
+        "We’ve updated our policy. If you use our services, click here.",
+        "Your data is yours.",
+        "## Sharing",
+        "We share data with partners.",
+    ];
+    // Apostrophes stripped, a space before a comma, case, Markdown
+    // markers and an invisible character; then restored.
+    let new = [
+        "# PRIVACY POLICY",
+        "Weve updated our policy. If you use our services , click here.",
+        "**Your** data is \u{2060}yours",
+        "## Sharing",
+        "We share data with partners.",
+    ];
+    assert!(
+        run(&old, &new).changes.is_empty(),
+        "{:?}",
+        run(&old, &new).changes
+    );
+    assert!(run(&new, &old).changes.is_empty());
+    // One letter is a change.
+    let mut real = new;
+    real[2] = "Your data is ours";
+    assert_eq!(kinds(&run(&old, &real)), vec![ChangeKind::Modified]);
+}
