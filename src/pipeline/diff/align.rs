@@ -61,15 +61,27 @@ fn is_heading(c: &Clause) -> bool {
 /// are below one in 10^12.
 pub(crate) fn letters_key(norm: &str) -> u64 {
     let mut h = 0xcbf2_9ce4_8422_2325_u64;
-    let mut step = |c: char| h = (h ^ u64::from(u32::from(c))).wrapping_mul(0x0100_0000_01b3);
-    for c in norm.chars() {
-        if c.is_ascii() {
-            if c.is_ascii_alphanumeric() {
-                step(c.to_ascii_lowercase());
+    let step = |h: u64, c: u32| (h ^ u64::from(c)).wrapping_mul(0x0100_0000_01b3);
+    // Policies are mostly ASCII: bytes first, characters only past one.
+    let bytes = norm.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b.is_ascii() {
+            if b.is_ascii_alphanumeric() {
+                h = step(h, u32::from(b.to_ascii_lowercase()));
             }
-        } else if c.is_alphanumeric() {
-            c.to_lowercase().for_each(&mut step);
+            i += 1;
+            continue;
         }
+        let rest = &norm[i..];
+        let c = rest.chars().next().unwrap_or_default();
+        if c.is_alphanumeric() {
+            for l in c.to_lowercase() {
+                h = step(h, u32::from(l));
+            }
+        }
+        i += c.len_utf8().max(1);
     }
     h
 }
@@ -302,7 +314,15 @@ pub(crate) fn align(
         .into_iter()
         .filter(|&n| new_match[n].is_none())
         .collect();
-    ctx.pair_best_first(&old_left, &new_left, &mut old_match, &mut new_match);
+    // Two clauses left over from the same gap were already compared there,
+    // at this threshold, and did not pair: only pairs across gaps can.
+    ctx.pair_best_first_across(
+        &old_left,
+        &new_left,
+        Some((&old_gap, &new_gap)),
+        &mut old_match,
+        &mut new_match,
+    );
 
     let mut pairings = Vec::with_capacity(old.len().max(new.len()));
     for (n, m) in new_match.iter().enumerate() {
@@ -345,9 +365,23 @@ impl PairCtx<'_> {
         old_match: &mut [Option<Pairing>],
         new_match: &mut [Option<Pairing>],
     ) {
+        self.pair_best_first_across(os, ns, None, old_match, new_match);
+    }
+
+    /// [`PairCtx::pair_best_first`], skipping pairs whose old and new gap
+    /// (`gaps`: gap ids by old and by new index) are the same.
+    fn pair_best_first_across(
+        &self,
+        os: &[usize],
+        ns: &[usize],
+        gaps: Option<(&[usize], &[usize])>,
+        old_match: &mut [Option<Pairing>],
+        new_match: &mut [Option<Pairing>],
+    ) {
         if os.is_empty() || ns.is_empty() {
             return;
         }
+        let same_gap = |o: usize, n: usize| gaps.is_some_and(|(og, ng)| og[o] == ng[n]);
         let mut cands: Vec<(f64, usize, usize, usize)> = Vec::new();
         let targets: Vec<(usize, bool, &[u64])> = ns
             .iter()
@@ -359,7 +393,7 @@ impl PairCtx<'_> {
             for &(n, nh, nb) in &targets {
                 // Headings only pair with headings: a heading that became a
                 // paragraph is a structural change, reported as remove + add.
-                if nh != oh || dice_bound(ob.len(), nb.len()) < self.threshold {
+                if nh != oh || dice_bound(ob.len(), nb.len()) < self.threshold || same_gap(o, n) {
                     continue;
                 }
                 if let Some(s) = dice_at_least(ob, nb, self.threshold) {
