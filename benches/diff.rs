@@ -23,6 +23,17 @@ fn stats(mut samples: Vec<Duration>) -> (Duration, Duration, Duration, Duration)
     (mean, pct(50), pct(95), samples[samples.len() - 1])
 }
 
+/// Nanoseconds this thread has run on a CPU (Linux `schedstat`), so that a
+/// figure taken on a loaded machine is not the wall time of other processes.
+fn thread_cpu_ns() -> Option<u64> {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
 fn time_pair(label: &str, (doc, i): (&corpus::Document, usize), opts: &DiffOptions) {
     let (a, b) = (&doc.versions[i - 1], &doc.versions[i]);
     let cs = diff(&a.clauses, &b.clauses, opts, "en");
@@ -38,6 +49,7 @@ fn time_pair(label: &str, (doc, i): (&corpus::Document, usize), opts: &DiffOptio
         cs.changes.len()
     );
     let iters = 200;
+    let cpu_start = thread_cpu_ns();
     let samples: Vec<Duration> = (0..iters)
         .map(|_| {
             let t = Instant::now();
@@ -45,10 +57,16 @@ fn time_pair(label: &str, (doc, i): (&corpus::Document, usize), opts: &DiffOptio
             t.elapsed()
         })
         .collect();
+    let cpu = cpu_start
+        .zip(thread_cpu_ns())
+        .map(|(a, b)| Duration::from_nanos((b - a) / iters as u64));
     let (mean, median, p95, max) = stats(samples);
     println!(
         "  {iters} iterations: mean {mean:.2?}, median {median:.2?}, p95 {p95:.2?}, max {max:.2?}"
     );
+    if let Some(cpu) = cpu {
+        println!("  CPU time per iteration (this thread, on a CPU): {cpu:.2?}");
+    }
 }
 
 fn main() {

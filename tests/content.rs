@@ -1,7 +1,7 @@
 //! A body that is not the policy never becomes a version: the `clausewatch`
 //! binary against a loopback server that serves the X privacy policy, then
-//! a PDF, an image and a mis-decoded page in its place, with a real SQLite
-//! file. Each stand-in records a failure and nothing else; the next real
+//! a PDF, an image, a mis-decoded page and a page in another language in its
+//! place, with a real SQLite file. Each stand-in records a failure and nothing else; the next real
 //! change is a version, announced once.
 
 mod common;
@@ -23,12 +23,17 @@ struct Bot {
 
 impl Bot {
     fn new(url: &str) -> Bot {
+        Bot::with(url, "")
+    }
+
+    /// A bot whose document has `extra` lines (`language = "en"`).
+    fn with(url: &str, extra: &str) -> Bot {
         let bot = Bot {
             dir: tempfile::tempdir().expect("temp dir"),
         };
         let toml = format!(
             "[defaults]\nallow_private_addresses = true\nper_host_delay = \"0s\"\nbackoff_base = \"10ms\"\nretries = 0\ntimeout = \"5s\"\njitter = \"0s\"\nconfirm_after = \"0s\"\n\n\
-             [[documents]]\nid = \"p\"\nname = \"Privacy Policy\"\nservice = \"X\"\nurl = \"{url}\"\n{X_SELECT}\n"
+             [[documents]]\nid = \"p\"\nname = \"Privacy Policy\"\nservice = \"X\"\nurl = \"{url}\"\n{X_SELECT}\n{extra}\n"
         );
         std::fs::write(bot.config(), toml).expect("write bot.toml");
         bot
@@ -256,4 +261,57 @@ fn extract_refuses_a_pdf_file_named_html() {
         stderr.contains("privacy.html"),
         "the error names the file: {stderr}"
     );
+}
+
+/// A French privacy policy, as a site's French locale would serve it.
+fn french_policy() -> String {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/src/pipeline/content/testdata/privacy-policy-fr.md"
+    );
+    std::fs::read_to_string(path).expect("French fixture")
+}
+
+#[test]
+fn a_language_flip_english_french_english_records_a_failure_and_no_version() {
+    let server = TestServer::start();
+    let url = server.url("/en/privacy");
+    let (first, _) = two_real_versions();
+    let english = corpus::x_page(&first);
+    // The page template keeps `lang="en"`: the words are what counts.
+    let french = corpus::x_page(&french_policy());
+    // Without a configured language the first good version's is kept; with
+    // one, even a first version must be in it.
+    for extra in ["", "language = \"en\""] {
+        let bot = Bot::with(&url, extra);
+        server.set_route("/en/privacy", vec![Reply::html(&english)]);
+        assert!(bot.check().starts_with("p: new version 1"), "{extra}");
+
+        server.set_route("/en/privacy", vec![Reply::html(&french)]);
+        let out = bot.check();
+        assert!(
+            out.starts_with(&format!("p: failed (wrong_language): {url}")),
+            "{extra}: {out}"
+        );
+        let doc = bot.assert_recorded("the French page", 1, false);
+        assert_eq!(doc["last_error_class"], "wrong_language", "{doc}");
+        assert!(
+            doc["last_error"]
+                .as_str()
+                .is_some_and(|e| e.contains("in fr, not in the document's language en")),
+            "{doc}"
+        );
+
+        server.set_route("/en/privacy", vec![Reply::html(&english)]);
+        let out = bot.check();
+        assert!(out.starts_with("p: unchanged"), "{extra}: {out}");
+        let doc = bot.assert_recorded("English again", 1, false);
+        assert_eq!(doc["consecutive_failures"], 0, "{doc}");
+    }
+
+    let configured = Bot::with(&url, "language = \"en\"");
+    server.set_route("/en/privacy", vec![Reply::html(&french)]);
+    let out = configured.check();
+    assert!(out.starts_with("p: failed (wrong_language)"), "{out}");
+    configured.assert_recorded("a French first page", 0, false);
 }

@@ -106,3 +106,62 @@ fn snapshot_2026_07_16_matches_its_markdown_version() {
 fn snapshot_2026_01_16_matches_its_markdown_version() {
     check_snapshot("2026-01-16T005414Z");
 }
+
+#[path = "common/corpus.rs"]
+#[allow(dead_code)]
+mod corpus;
+
+/// Markup a reader should never see in a clause: Markdown headings,
+/// emphasis, links and list markers, and HTML tags.
+fn markup_in(text: &str) -> Option<&'static str> {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    if text.contains("**") {
+        Some("**")
+    } else if text.contains("](") {
+        Some("](")
+    } else if words.iter().any(|w| w.chars().all(|c| c == '#')) {
+        Some("#")
+    } else if words.contains(&"*") {
+        Some("*")
+    } else if text.contains("</") || text.contains("<br") || text.contains("<p>") {
+        Some("html")
+    } else {
+        None
+    }
+}
+
+#[test]
+fn corpus_pages_give_clauses_without_markup() {
+    let mut leaks = Vec::new();
+    for doc in [
+        "twitter/privacy-policy",
+        "twitter/terms-of-service",
+        "google/privacy-policy",
+        "reddit/privacy-policy",
+    ] {
+        for v in corpus::versions(doc) {
+            let page = corpus::x_page(&corpus::markdown(doc, &v.file));
+            let rules = Rules {
+                select: vec!["#twtr-main".into()],
+                ..Rules::default()
+            };
+            let md = corpus::markdown(doc, &v.file);
+            let mut clauses = split(&extract_html(&page, &rules).expect("page extracts"));
+            clauses.extend(split(&extract_markdown(&md)));
+            for c in &clauses {
+                if let Some(what) = markup_in(&c.text) {
+                    leaks.push(format!(
+                        "{doc}/{} #{} {what}: {:.150}",
+                        v.file, c.position, c.text
+                    ));
+                }
+            }
+        }
+    }
+    assert!(
+        leaks.is_empty(),
+        "{} clauses with markup:\n{}",
+        leaks.len(),
+        leaks.join("\n")
+    );
+}

@@ -53,7 +53,9 @@ pub fn split(ex: &Extracted) -> Vec<Clause> {
             .collect::<Vec<_>>()
             .join(" > ");
         if let ClauseKind::Heading { level } = block.kind {
-            headings.push((level, block.text.as_str()));
+            if !is_navigation(&norm) {
+                headings.push((level, block.text.as_str()));
+            }
         }
         if block.text.len() <= MAX_CLAUSE_BYTES {
             let hash = hex::encode(Sha256::digest(norm.as_bytes()));
@@ -87,6 +89,30 @@ pub fn split(ex: &Extracted) -> Vec<Clause> {
         }
     }
     clauses
+}
+
+/// Is a heading's normalized text the title of a page's navigation
+/// ("Table of Contents")?
+/// Such a heading ends the sections before it but names no section: what
+/// follows it is the policy, and a change there said to be in "Table of
+/// Contents" tells a reader nothing.
+pub fn is_navigation(norm: &str) -> bool {
+    let t = norm
+        .trim_matches(|c: char| !c.is_alphanumeric())
+        .to_lowercase();
+    matches!(
+        t.as_str(),
+        "table of contents"
+            | "contents"
+            | "on this page"
+            | "in this policy"
+            | "jump to section"
+            | "quick links"
+            | "sommaire"
+            | "table des matières"
+            | "sur cette page"
+            | "dans cette page"
+    )
 }
 
 /// Longest clause, in bytes. The longest clause of the corpus is about
@@ -135,12 +161,15 @@ pub fn version_hash(clauses: &[Clause]) -> String {
 
 /// Identifies the letters and digits of a clause list, in order, case
 /// folded: two versions with the same letters hash differ only in case,
-/// whitespace, punctuation, quote style or markup (a cosmetic change).
+/// whitespace, punctuation, quote style, markup or invisible characters (a
+/// cosmetic change). Read from the normalized text, so that a letter
+/// written with a combining accent is the same letter as the precomposed
+/// one.
 pub fn letters_hash(clauses: &[Clause]) -> String {
     let mut hasher = Sha256::new();
     let mut buf = [0u8; 4];
     for clause in clauses {
-        for c in clause.text.chars().filter(|c| c.is_alphanumeric()) {
+        for c in clause.norm.chars().filter(|c| c.is_alphanumeric()) {
             for l in c.to_lowercase() {
                 hasher.update(l.encode_utf8(&mut buf).as_bytes());
             }
@@ -199,6 +228,44 @@ mod tests {
     }
 
     #[test]
+    fn a_table_of_contents_heading_names_no_section() {
+        let h = |level| ClauseKind::Heading { level };
+        let ex = Extracted {
+            blocks: vec![
+                block(h(1), "Privacy Policy"),
+                block(h(2), "Table of Contents"),
+                block(ClauseKind::ListItem, "1. Information We Collect"),
+                block(h(3), "1. Information We Collect"),
+                block(ClauseKind::Paragraph, "We collect your email."),
+                block(h(2), "Sommaire :"),
+                block(h(3), "2. Partage"),
+                block(ClauseKind::Paragraph, "Nous partageons."),
+            ],
+        };
+        let clauses = split(&ex);
+        let paths: Vec<(&str, &str)> = clauses
+            .iter()
+            .map(|c| (c.text.as_str(), c.path.as_str()))
+            .collect();
+        assert_eq!(
+            paths,
+            [
+                ("Privacy Policy", ""),
+                ("Table of Contents", "Privacy Policy"),
+                ("1. Information We Collect", "Privacy Policy"),
+                ("1. Information We Collect", "Privacy Policy"),
+                (
+                    "We collect your email.",
+                    "Privacy Policy > 1. Information We Collect"
+                ),
+                ("Sommaire :", "Privacy Policy"),
+                ("2. Partage", "Privacy Policy"),
+                ("Nous partageons.", "Privacy Policy > 2. Partage"),
+            ]
+        );
+    }
+
+    #[test]
     fn letters_hash_ignores_everything_but_letters_and_digits() {
         let p = |t| block(ClauseKind::Paragraph, t);
         let a = split(&Extracted {
@@ -214,6 +281,15 @@ mod tests {
             blocks: vec![p("We collect data in Your X Data, identifiers, mobile, 2.")],
         });
         assert_eq!(letters_hash(&a), letters_hash(&b));
+        // Apostrophes stripped, a space before a comma, a combining accent,
+        // an invisible character.
+        let d = split(&Extracted {
+            blocks: vec![p("Weve updated the services , click \u{2060}Cafe\u{301}.")],
+        });
+        let e = split(&Extracted {
+            blocks: vec![p("We’ve updated the services, click Café.")],
+        });
+        assert_eq!(letters_hash(&d), letters_hash(&e));
         assert_ne!(letters_hash(&a), letters_hash(&c));
     }
 

@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 use super::classify::{self, PageProblem};
 use super::clauses::{self, Clause};
 pub use super::content::Baseline;
-use super::content::{self, ContentProblem};
+use super::content::{self, ContentProblem, Language};
 use super::extract::{self, ExtractError, Format, Rules};
 use super::fetch::{decode, FetchError, FetchReport, Fetched, Page};
 use super::noise::NoiseFilter;
@@ -22,8 +22,10 @@ use crate::domain::FailureClass;
 /// Bumped whenever a change to the extraction code may change the clauses of
 /// an unchanged page; stored pages are then re-extracted (a technical
 /// update) instead of being answered with 304. 2: Markdown through
-/// pulldown-cmark, response headers reach the classifier.
-pub const EXTRACTOR_VERSION: u32 = 2;
+/// pulldown-cmark, response headers reach the classifier. 3: list items and
+/// table rows holding sections split at them, stray emphasis markers and
+/// list markers leave page text, navigation headings name no section.
+pub const EXTRACTOR_VERSION: u32 = 3;
 
 /// Everything that turns one document's body into clauses.
 #[derive(Debug, Clone)]
@@ -38,6 +40,9 @@ pub struct ObserveRules {
     pub soft_error_ratio: f64,
     /// The input format, when it is not to be guessed (`extract --input`).
     pub format: Option<Format>,
+    /// The configured language a page must be in; without one, the last
+    /// good version's ([`Baseline::language`]).
+    pub language: Option<Language>,
 }
 
 impl ObserveRules {
@@ -53,6 +58,10 @@ impl ObserveRules {
             json_field: doc.json_field.clone(),
             soft_error_ratio: defaults.soft_error_ratio,
             format: None,
+            language: doc
+                .language_configured
+                .then(|| Language::from_tag(&doc.language))
+                .flatten(),
         }
     }
 
@@ -69,6 +78,7 @@ impl ObserveRules {
             json_field: None,
             soft_error_ratio: crate::defaults::SOFT_ERROR_RATIO,
             format: None,
+            language: None,
         }
     }
 
@@ -254,6 +264,16 @@ pub fn observe(
     if let Some(p) = content::inspect_decoding(&clauses, body.encoding, body.bytes, baseline) {
         return Err(content_problem(&p));
     }
+    // Before the length ratio: a page in another language is as long as the
+    // policy, and its language is the explanation.
+    let lang_attribute = match format {
+        Format::Html => content::html_lang(&text),
+        Format::Markdown | Format::Text => None,
+    };
+    let expected = rules.language.or(baseline.and_then(|b| b.language));
+    if let Some(p) = content::inspect_language(&clauses, lang_attribute, expected) {
+        return Err(content_problem(&p));
+    }
     let text: Vec<&str> = clauses.iter().map(|c| c.text.as_str()).collect();
     if let Some(p) = classify::inspect_extraction(
         char_count(&clauses),
@@ -402,6 +422,7 @@ mod tests {
         let far_longer = Baseline {
             chars: 10_000,
             suspicious_chars: 0,
+            language: None,
         };
         let f = observe(&Body::stored(PAGE, "p.html", None), &r, Some(far_longer)).unwrap_err();
         assert_eq!(f.class, FailureClass::SoftError);

@@ -19,8 +19,11 @@
 //! module only reads what came out of it: the raw bytes, the decoded text
 //! and the name of the encoding used. Everything here is pure.
 
+mod language;
 #[cfg(test)]
 mod tests;
+
+pub use language::{html_lang, page_language, Language};
 
 use super::clauses::Clause;
 use crate::domain::FailureClass;
@@ -32,6 +35,8 @@ pub enum ContentProblem {
     Unexpected { reason: String },
     /// Text decoded with the wrong charset.
     BadEncoding { reason: String },
+    /// A page in another language than the document's.
+    WrongLanguage { reason: String },
 }
 
 impl ContentProblem {
@@ -40,14 +45,15 @@ impl ContentProblem {
         match self {
             ContentProblem::Unexpected { .. } => FailureClass::UnexpectedContent,
             ContentProblem::BadEncoding { .. } => FailureClass::BadEncoding,
+            ContentProblem::WrongLanguage { .. } => FailureClass::WrongLanguage,
         }
     }
 
     pub fn reason(&self) -> &str {
         match self {
-            ContentProblem::Unexpected { reason } | ContentProblem::BadEncoding { reason } => {
-                reason
-            }
+            ContentProblem::Unexpected { reason }
+            | ContentProblem::BadEncoding { reason }
+            | ContentProblem::WrongLanguage { reason } => reason,
         }
     }
 }
@@ -61,6 +67,9 @@ pub struct Baseline {
     /// U+FFFD and mis-decoding sequences in the clause text
     /// ([`suspicious_count`]), for the bad-encoding check.
     pub suspicious_chars: usize,
+    /// The language detected in the clause text, for a document whose
+    /// language is not configured: later versions must keep it.
+    pub language: Option<Language>,
 }
 
 impl Baseline {
@@ -71,6 +80,7 @@ impl Baseline {
             b.chars += c.text.chars().count();
             b.suspicious_chars += suspicious_count(&c.text, true);
         }
+        b.language = Language::detect(clauses);
         b
     }
 
@@ -78,6 +88,25 @@ impl Baseline {
     fn per_mille(&self) -> f64 {
         per_mille(self.suspicious_chars, self.chars)
     }
+}
+
+/// After extraction: a page whose language (see [`page_language`]) is not
+/// `expected` (the configured language, else the baseline's) is a
+/// wrong-language failure. A page whose language cannot be told is not
+/// judged.
+pub fn inspect_language(
+    clauses: &[Clause],
+    lang_attribute: Option<&str>,
+    expected: Option<Language>,
+) -> Option<ContentProblem> {
+    let expected = expected?;
+    let found = page_language(clauses, lang_attribute)?;
+    (found != expected).then(|| ContentProblem::WrongLanguage {
+        reason: format!(
+            "the page is in {found}, not in the document's language {expected}; \
+             a page in another language is not a new version"
+        ),
+    })
 }
 
 /// Bytes sniffed at the start of a body, as browsers and `file(1)` do.

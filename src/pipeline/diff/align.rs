@@ -1,9 +1,12 @@
 //! Clause alignment: decides which old clause corresponds to which new one.
 //!
 //! Three passes, from most to least certain:
-//! 1. an LCS (patience) over `(is_heading, norm)` keys: these pairs are the
-//!    unchanged anchors, so an inserted section shifts positions without
-//!    disturbing the pairing of anything around it;
+//! 1. an LCS (patience) over `(is_heading, letters)` keys, `letters` being
+//!    the clause's letters and digits, case folded (see [`letters_key`]):
+//!    these pairs are the unchanged anchors, so an inserted section shifts
+//!    positions without disturbing the pairing of anything around it, and a
+//!    clause whose case, spacing, punctuation, quotes or markup alone
+//!    changed is unchanged;
 //! 2. clauses with an identical key left unmatched on both sides are *moved*
 //!    (multiset matching, so duplicated clause texts are counted correctly);
 //! 3. the rest pair up as *modified* by word similarity, first inside the gap
@@ -51,27 +54,98 @@ fn is_heading(c: &Clause) -> bool {
     matches!(c.kind, ClauseKind::Heading { .. })
 }
 
-type Key<'a> = (bool, &'a str);
+/// The letters and digits of a clause's normalized text, case folded, as a
+/// 64-bit hash: two clauses with the same key differ at most in what a
+/// reader does not read as wording. A collision would only pair two
+/// clauses as unchanged; at 64 bits, over a few thousand clauses, its odds
+/// are negligible.
+pub(crate) fn letters_key(norm: &str) -> u64 {
+    let mut h = LettersHasher::default();
+    // Policies are mostly ASCII: bytes first, characters only past one.
+    let bytes = norm.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b.is_ascii() {
+            if b.is_ascii_alphanumeric() {
+                h.push(u32::from(b.to_ascii_lowercase()));
+            }
+            i += 1;
+            continue;
+        }
+        let c = norm[i..].chars().next().unwrap_or_default();
+        if c.is_alphanumeric() {
+            for l in c.to_lowercase() {
+                h.push(u32::from(l));
+            }
+        }
+        i += c.len_utf8().max(1);
+    }
+    h.finish()
+}
 
-/// Replaces each distinct key by a small integer, so that long clause texts
-/// are hashed once here instead of many times inside the patience diff.
-fn intern<'a>(
-    old: &'a [Clause],
-    new: &'a [Clause],
-    key_of: fn(&Clause) -> Key<'_>,
-) -> (Vec<u32>, Vec<u32>) {
-    let mut ids: HashMap<Key<'a>, u32> = HashMap::with_capacity(old.len() + new.len());
-    let mut id = |c: &'a Clause| {
+/// Packs characters into 64-bit words and mixes a word at a time in two
+/// lanes with different multipliers: a multiply per character would make
+/// hashing the clauses cost more than the rest of an unchanged diff.
+#[derive(Default)]
+struct LettersHasher {
+    word: u64,
+    filled: u32,
+    count: u64,
+    a: u64,
+    b: u64,
+}
+
+impl LettersHasher {
+    fn push(&mut self, c: u32) {
+        // ASCII takes one byte of the word, anything else three.
+        let (value, bytes) = if c < 0x80 {
+            (u64::from(c), 1)
+        } else {
+            (u64::from(c) | 0x80_0000, 3)
+        };
+        if self.filled + bytes > 8 {
+            self.mix();
+        }
+        self.word |= value << (8 * self.filled);
+        self.filled += bytes;
+        self.count += 1;
+    }
+
+    fn mix(&mut self) {
+        self.a = (self.a ^ self.word)
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            .rotate_left(29);
+        self.b = (self.b.rotate_left(23) ^ self.word).wrapping_mul(0xC2B2_AE3D_27D4_EB4F);
+        self.word = 0;
+        self.filled = 0;
+    }
+
+    fn finish(mut self) -> u64 {
+        self.mix();
+        let mut x =
+            self.a ^ self.b.rotate_left(32) ^ self.count.wrapping_mul(0xFF51_AFD7_ED55_8CCD);
+        // Final avalanche (the MurmurHash3 finalizer).
+        x ^= x >> 33;
+        x = x.wrapping_mul(0xFF51_AFD7_ED55_8CCD);
+        x ^= x >> 33;
+        x = x.wrapping_mul(0xC4CE_B9FE_1A85_EC53);
+        x ^ (x >> 33)
+    }
+}
+
+type Key = (bool, u64);
+
+/// Replaces each distinct key by a small integer for the patience diff.
+fn intern(old: &[Key], new: &[Key]) -> (Vec<u32>, Vec<u32>) {
+    let mut ids: HashMap<Key, u32> = HashMap::with_capacity(old.len() + new.len());
+    let mut id = |k: &Key| {
         let next = ids.len() as u32;
-        *ids.entry(key_of(c)).or_insert(next)
+        *ids.entry(*k).or_insert(next)
     };
     let o = old.iter().map(&mut id).collect();
     let n = new.iter().map(&mut id).collect();
     (o, n)
-}
-
-fn key(c: &Clause) -> Key<'_> {
-    (is_heading(c), c.norm.as_str())
 }
 
 /// Sorted multiset of lowercase word hashes, for a cheap Dice similarity.
@@ -139,8 +213,23 @@ pub(crate) fn similarity(a: &str, b: &str) -> f64 {
     dice_at_least(&word_bag(a), &word_bag(b), 0.0).unwrap_or(0.0)
 }
 
-pub(crate) fn align(old: &[Clause], new: &[Clause], threshold: f64) -> Alignment {
-    let (ok, nk) = intern(old, new, key);
+/// Aligns `old` with `new`; `old_letters` and `new_letters` are their
+/// clauses' [`letters_key`]s.
+pub(crate) fn align(
+    old: &[Clause],
+    new: &[Clause],
+    old_letters: &[u64],
+    new_letters: &[u64],
+    threshold: f64,
+) -> Alignment {
+    let keys = |clauses: &[Clause], letters: &[u64], heading: bool| -> Vec<Key> {
+        clauses
+            .iter()
+            .zip(letters)
+            .map(|(c, &l)| (heading && is_heading(c), l))
+            .collect()
+    };
+    let (ok, nk) = intern(&keys(old, old_letters, true), &keys(new, new_letters, true));
     let ops = capture_diff_slices(Algorithm::Patience, &ok, &nk);
 
     let mut old_match: Vec<Option<Pairing>> = vec![None; old.len()];
@@ -178,11 +267,15 @@ pub(crate) fn align(old: &[Clause], new: &[Clause], threshold: f64) -> Alignment
     // document order so duplicates pair first-with-first. A second round
     // ignores heading-ness: the same words turned from heading into
     // paragraph (or back) are a formatting change, not a wording change.
-    fn words_only(c: &Clause) -> Key<'_> {
-        (false, c.norm.as_str())
-    }
-    for key_of in [key as fn(&Clause) -> Key<'_>, words_only] {
-        let (oid, nid) = intern(old, new, key_of);
+    for heading in [true, false] {
+        let (oid, nid) = if heading {
+            (ok.clone(), nk.clone())
+        } else {
+            intern(
+                &keys(old, old_letters, false),
+                &keys(new, new_letters, false),
+            )
+        };
         let mut pending: HashMap<u32, VecDeque<usize>> = HashMap::new();
         for (n, id) in nid.iter().enumerate() {
             if new_match[n].is_none() {
@@ -269,7 +362,15 @@ pub(crate) fn align(old: &[Clause], new: &[Clause], threshold: f64) -> Alignment
         .into_iter()
         .filter(|&n| new_match[n].is_none())
         .collect();
-    ctx.pair_best_first(&old_left, &new_left, &mut old_match, &mut new_match);
+    // Two clauses left over from the same gap were already compared there,
+    // at this threshold, and did not pair: only pairs across gaps can.
+    ctx.pair_best_first_across(
+        &old_left,
+        &new_left,
+        Some((&old_gap, &new_gap)),
+        &mut old_match,
+        &mut new_match,
+    );
 
     let mut pairings = Vec::with_capacity(old.len().max(new.len()));
     for (n, m) in new_match.iter().enumerate() {
@@ -312,9 +413,23 @@ impl PairCtx<'_> {
         old_match: &mut [Option<Pairing>],
         new_match: &mut [Option<Pairing>],
     ) {
+        self.pair_best_first_across(os, ns, None, old_match, new_match);
+    }
+
+    /// [`PairCtx::pair_best_first`], skipping pairs whose old and new gap
+    /// (`gaps`: gap ids by old and by new index) are the same.
+    fn pair_best_first_across(
+        &self,
+        os: &[usize],
+        ns: &[usize],
+        gaps: Option<(&[usize], &[usize])>,
+        old_match: &mut [Option<Pairing>],
+        new_match: &mut [Option<Pairing>],
+    ) {
         if os.is_empty() || ns.is_empty() {
             return;
         }
+        let same_gap = |o: usize, n: usize| gaps.is_some_and(|(og, ng)| og[o] == ng[n]);
         let mut cands: Vec<(f64, usize, usize, usize)> = Vec::new();
         let targets: Vec<(usize, bool, &[u64])> = ns
             .iter()
@@ -326,7 +441,7 @@ impl PairCtx<'_> {
             for &(n, nh, nb) in &targets {
                 // Headings only pair with headings: a heading that became a
                 // paragraph is a structural change, reported as remove + add.
-                if nh != oh || dice_bound(ob.len(), nb.len()) < self.threshold {
+                if nh != oh || dice_bound(ob.len(), nb.len()) < self.threshold || same_gap(o, n) {
                     continue;
                 }
                 if let Some(s) = dice_at_least(ob, nb, self.threshold) {
@@ -348,6 +463,22 @@ impl PairCtx<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn letters_keys_ignore_all_but_letters_and_digits() {
+        let k = letters_key;
+        assert_eq!(
+            k("We’ve updated the services , click"),
+            k("weve Updated the services, click")
+        );
+        assert_eq!(k("Café — 2023"), k("CAFÉ2023"));
+        assert_ne!(k("ab"), k("ba"));
+        assert_ne!(k("data"), k("date"));
+        assert_ne!(k(""), k("a"));
+        // Words that fill the packing differently still differ.
+        assert_ne!(k("abcdefgh i"), k("abcdefghj"));
+        assert_ne!(k("é"), k("e"));
+    }
 
     #[test]
     fn early_exit_agrees_with_full_score() {

@@ -21,9 +21,11 @@ mod render;
 mod watch;
 mod words;
 
+use std::collections::HashSet;
+
 use serde::{Deserialize, Serialize};
 
-use crate::pipeline::clauses::Clause;
+use crate::pipeline::clauses::{self, Clause};
 use align::Pairing;
 use watch::Direction;
 
@@ -47,9 +49,8 @@ pub enum ChangeKind {
     Removed,
     /// A non-heading clause reworded (similar enough to its old wording).
     Modified,
-    /// Same normalized wording found elsewhere (other place or section), or
-    /// turned from heading into paragraph or back. Quiet: see
-    /// [`ChangeSet::is_empty`].
+    /// Same normalized wording and kind found elsewhere (other place or
+    /// section). Quiet: see [`ChangeSet::is_empty`].
     Moved,
     /// A heading reworded (renumbered sections included).
     Renamed,
@@ -137,17 +138,31 @@ impl Default for DiffOptions {
 /// Diffs two clause lists of the same document. `language` picks the watch
 /// term list (falls back to English).
 pub fn diff(old: &[Clause], new: &[Clause], opts: &DiffOptions, language: &str) -> ChangeSet {
-    let alignment = align::align(old, new, opts.similarity);
+    let old_letters: Vec<u64> = old.iter().map(|c| align::letters_key(&c.norm)).collect();
+    let new_letters: Vec<u64> = new.iter().map(|c| align::letters_key(&c.norm)).collect();
+    let alignment = align::align(old, new, &old_letters, &new_letters, opts.similarity);
+    // Churn: a clause whose exact words still stand on the other side (a
+    // table of contents rebuilt or dropped, a duplicate of a kept clause, a
+    // heading turned into a paragraph) added or removed nothing a reader
+    // could lose or gain, so it is not reported at all.
+    let old_words: HashSet<u64> = old_letters.iter().copied().collect();
+    let new_words: HashSet<u64> = new_letters.iter().copied().collect();
     let mut changes = Vec::new();
     for (p, _) in alignment.pairings {
         let (kind, o, n) = match p {
             Pairing::Unchanged { .. } => continue,
+            Pairing::Added { new: n } if is_churn(&new[n], new_letters[n], &old_words) => continue,
+            Pairing::Removed { old: o } if is_churn(&old[o], old_letters[o], &new_words) => {
+                continue
+            }
+            // The same words as a heading on one side and a paragraph on
+            // the other: formatting, not a move.
+            Pairing::Moved { old: o, new: n } if is_heading(&old[o]) != is_heading(&new[n]) => {
+                continue
+            }
             Pairing::Moved { old: o, new: n } => (ChangeKind::Moved, Some(&old[o]), Some(&new[n])),
             Pairing::Modified { old: o, new: n } => {
-                let kind = if matches!(
-                    old[o].kind,
-                    crate::pipeline::clauses::ClauseKind::Heading { .. }
-                ) {
+                let kind = if is_heading(&old[o]) {
                     ChangeKind::Renamed
                 } else {
                     ChangeKind::Modified
@@ -163,6 +178,16 @@ pub fn diff(old: &[Clause], new: &[Clause], opts: &DiffOptions, language: &str) 
         summary: summarize(&changes),
         changes,
     }
+}
+
+/// Is an added or removed clause churn: its words stand on the other side,
+/// or it is the title of a table of contents, which says nothing itself.
+fn is_churn(c: &Clause, letters: u64, other_side: &HashSet<u64>) -> bool {
+    other_side.contains(&letters) || (is_heading(c) && clauses::is_navigation(&c.norm))
+}
+
+fn is_heading(c: &Clause) -> bool {
+    matches!(c.kind, crate::pipeline::clauses::ClauseKind::Heading { .. })
 }
 
 fn make_change(

@@ -184,7 +184,7 @@ fn modified_clause_gets_word_runs() {
 }
 
 #[test]
-fn duplicates_count_multiplicity() {
+fn duplicates_are_churn_and_moves_count_multiplicity() {
     let old = [
         "# A",
         "Same sentence here.",
@@ -192,12 +192,13 @@ fn duplicates_count_multiplicity() {
         "Same sentence here.",
         "Other text in B.",
     ];
-    // One copy removed; the other copy is unchanged.
+    // One copy removed; the other copy is unchanged, so a reader lost no
+    // words.
     let new = ["# A", "Same sentence here.", "# B", "Other text in B."];
     let cs = run(&old, &new);
-    assert_eq!(kinds(&cs), vec![ChangeKind::Removed]);
-    assert_eq!(cs.changes[0].path, "B");
-    // A copy added in a third section while the other two stay.
+    assert!(cs.changes.is_empty(), "{:?}", cs.changes);
+    // A copy added in a third section while the other two stay: only the
+    // new heading is new.
     let new2 = [
         "# A",
         "Same sentence here.",
@@ -208,8 +209,8 @@ fn duplicates_count_multiplicity() {
         "Same sentence here.",
     ];
     let cs = run(&old, &new2);
-    assert_eq!(kinds(&cs), vec![ChangeKind::Added, ChangeKind::Added]);
-    assert_eq!(cs.changes[1].path, "C");
+    assert_eq!(kinds(&cs), vec![ChangeKind::Added]);
+    assert_eq!(cs.changes[0].new.as_deref(), Some("C"));
     // Two copies swapping places with a distinct clause: one move, nothing else.
     let new3 = [
         "# A",
@@ -353,4 +354,85 @@ fn one_for_one_replacement_in_place_is_modified_even_if_short() {
         kinds(&run(&old, &new3)),
         vec![ChangeKind::Removed, ChangeKind::Added]
     );
+}
+
+#[test]
+fn a_table_of_contents_dropped_or_rebuilt_is_not_a_change() {
+    let with_toc = [
+        "# Privacy Policy",
+        "## Table of Contents",
+        "Information we collect",
+        "Children and minors",
+        "## Information we collect",
+        "We collect the information you give us when you create an account.",
+        "## Children and minors",
+        "Our services are not directed to children under 13.",
+    ];
+    let without: Vec<&str> = with_toc
+        .iter()
+        .copied()
+        .filter(|l| !matches!(*l, "Information we collect" | "Children and minors"))
+        .filter(|l| *l != "## Table of Contents")
+        .collect();
+    let dropped = run(&with_toc, &without);
+    // The entries' words still stand as the section headings, the title
+    // says nothing, and no topic is flagged as removed.
+    assert!(dropped.changes.is_empty(), "{:?}", dropped.changes);
+    let rebuilt = run(&without, &with_toc);
+    assert!(rebuilt.changes.is_empty(), "{:?}", rebuilt.changes);
+    // A real removal next to it is still reported, with its flag.
+    let mut gone = without.clone();
+    gone.retain(|l| !l.contains("children under 13"));
+    let cs = run(&with_toc, &gone);
+    assert!(cs.changes.iter().any(|c| c.kind == ChangeKind::Removed
+        && c.old.as_deref() == Some("Our services are not directed to children under 13.")
+        && c.flags_disappeared.contains(&"children".to_string())));
+}
+
+#[test]
+fn a_heading_turned_into_a_paragraph_is_not_a_move() {
+    let old = ["# Policy", "## Your choices", "You can opt out of ads."];
+    let new = ["# Policy", "Your choices", "You can opt out of ads."];
+    assert!(run(&old, &new).changes.is_empty());
+    assert!(run(&new, &old).changes.is_empty());
+    // Elsewhere and turned into a paragraph: still not a move.
+    let moved = ["# Policy", "You can opt out of ads.", "Your choices"];
+    let cs = run(&old, &moved);
+    assert!(
+        cs.changes
+            .iter()
+            .all(|c| c.old.as_deref() != Some("Your choices")),
+        "{:?}",
+        cs.changes
+    );
+}
+
+#[test]
+fn a_clause_whose_letters_did_not_change_is_not_a_change() {
+    let old = [
+        "# Privacy Policy",
+        "We’ve updated our policy. If you use our services, click here.",
+        "Your data is yours.",
+        "## Sharing",
+        "We share data with partners.",
+    ];
+    // Apostrophes stripped, a space before a comma, case, Markdown
+    // markers and an invisible character; then restored.
+    let new = [
+        "# PRIVACY POLICY",
+        "Weve updated our policy. If you use our services , click here.",
+        "**Your** data is \u{2060}yours",
+        "## Sharing",
+        "We share data with partners.",
+    ];
+    assert!(
+        run(&old, &new).changes.is_empty(),
+        "{:?}",
+        run(&old, &new).changes
+    );
+    assert!(run(&new, &old).changes.is_empty());
+    // One letter is a change.
+    let mut real = new;
+    real[2] = "Your data is ours";
+    assert_eq!(kinds(&run(&old, &real)), vec![ChangeKind::Modified]);
 }

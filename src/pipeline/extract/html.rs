@@ -14,7 +14,8 @@ use ego_tree::{NodeId, NodeRef};
 use scraper::{Html, Node, Selector};
 
 use super::{
-    collapse_ws, join_cells, Block, BlockSink, ClauseKind, ExtractError, Extracted, Rules,
+    cells_hold_blocks, collapse_ws, join_cells, Block, BlockSink, ClauseKind, ExtractError,
+    Extracted, Rules, BR,
 };
 
 /// Checks that `css` is a selector this extractor can apply.
@@ -82,46 +83,12 @@ pub fn extract_html(html: &str, rules: &Rules) -> Result<Extracted, ExtractError
         }
     }
     let mut sink = BlockSink::default();
+    // Two or more line breaks in a row look like a paragraph break and are
+    // one in the Markdown of such pages.
     for block in walker.blocks {
-        if block.kind == ClauseKind::Paragraph {
-            // Two or more line breaks in a row look like a paragraph break
-            // and are one in the Markdown of such pages.
-            for part in split_at_double_break(&block.text) {
-                sink.push(block.kind, &part.replace(BR, " "));
-            }
-        } else {
-            sink.push(block.kind, &block.text.replace(BR, " "));
-        }
+        sink.push_broken(block.kind, &block.text);
     }
     Ok(sink.finish())
-}
-
-/// Stands for `<br>` in block text until blocks are finished. A control
-/// character that has no business in page text; the walk deletes it from
-/// text nodes so that it only ever marks a `<br>`.
-const BR: char = '\u{1}';
-
-fn split_at_double_break(text: &str) -> Vec<&str> {
-    let mut parts = Vec::new();
-    let mut start = 0;
-    let mut breaks = 0;
-    let mut run_start = 0;
-    for (i, c) in text.char_indices() {
-        if c == BR {
-            if breaks == 0 {
-                run_start = i;
-            }
-            breaks += 1;
-        } else if !c.is_whitespace() {
-            if breaks >= 2 {
-                parts.push(&text[start..run_start]);
-                start = i;
-            }
-            breaks = 0;
-        }
-    }
-    parts.push(&text[start..]);
-    parts
 }
 
 /// Matches of all selectors, in document order, each element once, and
@@ -279,7 +246,19 @@ impl<'a> Walker<'a> {
                 }
                 Step::EndRow(index) => {
                     let cells = self.rows.pop().unwrap_or_default();
-                    self.blocks[index].text = join_cells(&cells);
+                    if cells_hold_blocks(&cells) {
+                        // Cells written as lines and blank lines (as a
+                        // Markdown table renders them) are each their own
+                        // text. Blocks after the row are finished ones, so
+                        // no open target moves.
+                        let cells = cells.into_iter().map(|text| Block {
+                            kind: ClauseKind::Paragraph,
+                            text,
+                        });
+                        self.blocks.splice(index..=index, cells);
+                    } else {
+                        self.blocks[index].text = join_cells(&cells);
+                    }
                 }
             }
         }
@@ -296,6 +275,9 @@ impl<'a> Walker<'a> {
             Node::Text(text) if text.contains(BR) => {
                 return self.push_text(target, &text.replace(BR, ""))
             }
+            Node::Text(text) if (text.contains("**") || text.contains("__")) && !in_code(node) => {
+                return self.push_text(target, &drop_stray_runs(text))
+            }
             Node::Text(text) => return self.push_text(target, text),
             Node::Element(element) => element,
             Node::Document | Node::Fragment => return children(stack, target),
@@ -308,6 +290,26 @@ impl<'a> Walker<'a> {
             Role::Skip => {}
             Role::Inline => children(stack, target),
             Role::Break => self.push_text(target, &BR.to_string()),
+            // A list item or a table row holding headings is a section laid
+            // out as a list or a table: its headings and paragraphs are
+            // blocks of their own, and the path follows its headings.
+            Role::Leaf(ClauseKind::ListItem) if holds_heading(node) => {
+                self.flush_loose();
+                stack.push(Step::FlushLoose);
+                children(stack, None);
+            }
+            Role::Row if node.children().any(holds_heading) => {
+                self.flush_loose();
+                for cell in node.children().rev() {
+                    stack.push(Step::FlushLoose);
+                    stack.push(Step::Node(cell, None));
+                }
+            }
+            Role::Space if target.is_none() && matches!(element.name(), "td" | "th") => {
+                self.flush_loose();
+                stack.push(Step::FlushLoose);
+                children(stack, None);
+            }
             Role::Leaf(kind) if target.is_none() || kind == ClauseKind::ListItem => {
                 let index = self.open(kind);
                 children(stack, Some(index));
@@ -347,6 +349,61 @@ impl<'a> Walker<'a> {
             }
         }
     }
+}
+
+/// Does an element hold a heading, other than in a nested list or table
+/// (which make their own blocks anyway)?
+fn holds_heading(node: NodeRef<'_, Node>) -> bool {
+    let mut stack: Vec<NodeRef<'_, Node>> = node.children().collect();
+    while let Some(n) = stack.pop() {
+        let Node::Element(e) = n.value() else {
+            continue;
+        };
+        match e.name() {
+            "h1" | "h2" | "h3" | "h4" | "h5" | "h6" => return true,
+            "ul" | "ol" | "menu" | "dl" | "table" => {}
+            _ => stack.extend(n.children()),
+        }
+    }
+    false
+}
+
+/// Is a text node inside code, where markers are what the page shows?
+fn in_code(node: NodeRef<'_, Node>) -> bool {
+    node.ancestors().any(|a| {
+        a.value()
+            .as_element()
+            .is_some_and(|e| matches!(e.name(), "code" | "pre" | "kbd" | "samp"))
+    })
+}
+
+/// Removes runs of two or three `*` or `_` that are not inside a word: the
+/// emphasis markers a Markdown converter left unpaired (`** Usage
+/// Information.**`), which a page built from that Markdown shows as text.
+/// The Markdown extractor drops the same runs, so that both observe alike.
+/// Longer runs (`____` blanks to fill in) stay.
+fn drop_stray_runs(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c != '*' && c != '_' {
+            out.push(c);
+            i += 1;
+            continue;
+        }
+        let end = i + chars[i..].iter().take_while(|&&x| x == c).count();
+        let before = i.checked_sub(1).map(|b| chars[b]);
+        let after = chars.get(end).copied();
+        let in_word =
+            before.is_some_and(char::is_alphanumeric) && after.is_some_and(char::is_alphanumeric);
+        if !(2..=3).contains(&(end - i)) || in_word {
+            out.extend(&chars[i..end]);
+        }
+        i = end;
+    }
+    out
 }
 
 #[cfg(test)]
@@ -404,6 +461,52 @@ mod tests {
                 (ClauseKind::TableRow, "Data | Kept for".into()),
                 (ClauseKind::TableRow, "Email | 18 months".into()),
                 (ClauseKind::TableRow, "Logs".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn table_cells_holding_headings_split_at_them() {
+        let got = blocks("sections-in-table-cells.html", &Rules::default());
+        let h = |t: &str| (ClauseKind::Heading { level: 2 }, t.to_string());
+        let p = |t: &str| (ClauseKind::Paragraph, t.to_string());
+        assert_eq!(
+            got,
+            [
+                h("Table of Contents"),
+                p("1. Using the Services 2. Your Content"),
+                h("1. Using the Services"),
+                p("You may use the services only if you agree to these terms."),
+                p("You must be at least 13 years old to use the services."),
+                h("2. Your Content"),
+                p("You keep ownership of what you post."),
+                p("You give us a licence to use what you post to train our models."),
+            ]
+        );
+        let clauses = split(
+            &extract_html(&fixture("sections-in-table-cells.html"), &Rules::default()).unwrap(),
+        );
+        let last = clauses.last().expect("clauses");
+        assert_eq!(last.path, "2. Your Content");
+    }
+
+    #[test]
+    fn stray_emphasis_runs_in_page_text_are_dropped() {
+        let html = "<p>** Usage Information.** We collect</p><p>**5. Take Control</p>\
+                    <p>snake__case, Name: ____, 2 ** 3</p><pre>let x = **p;</pre>";
+        let got: Vec<String> = extract_html(html, &Rules::default())
+            .unwrap()
+            .blocks
+            .into_iter()
+            .map(|b| b.text)
+            .collect();
+        assert_eq!(
+            got,
+            [
+                "Usage Information. We collect",
+                "5. Take Control",
+                "snake__case, Name: ____, 2 3",
+                "let x = **p;"
             ]
         );
     }

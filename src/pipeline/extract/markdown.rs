@@ -30,7 +30,10 @@ use std::ops::Range;
 
 use pulldown_cmark::{Event, HeadingLevel, Options, Parser, Tag, TagEnd};
 
-use super::{collapse_ws, extract_html, join_cells, Block, BlockSink, ClauseKind, Extracted};
+use super::{
+    cells_hold_blocks, collapse_ws, extract_html, join_cells, Block, BlockSink, ClauseKind,
+    Extracted, BR,
+};
 
 /// Extracts the blocks of a Markdown document. Markup is dropped: links
 /// become their text, images disappear, emphasis, code backticks, escapes
@@ -42,10 +45,6 @@ pub fn extract_markdown(md: &str) -> Extracted {
     }
     walk.finish()
 }
-
-/// Stands for a hard break in block text until blocks are finished; deleted
-/// from text so that it only ever marks a break.
-const BR: char = '\u{1}';
 
 /// What closing an element does.
 enum Close {
@@ -196,6 +195,17 @@ impl<'a> Walk<'a> {
         let target = self.target();
         self.in_code |= matches!(tag, Tag::CodeBlock(_));
         let frame = match tag {
+            Tag::Heading { level, .. }
+                if target.is_some_and(|i| self.blocks[i].kind == ClauseKind::ListItem) =>
+            {
+                self.split_item(target);
+                Frame {
+                    target: Some(self.open(ClauseKind::Heading {
+                        level: heading_level(level),
+                    })),
+                    close: Close::Nothing,
+                }
+            }
             Tag::Paragraph | Tag::Heading { .. } | Tag::CodeBlock(_) => {
                 let kind = match tag {
                     Tag::Heading { level, .. } => ClauseKind::Heading {
@@ -268,6 +278,19 @@ impl<'a> Walk<'a> {
         self.frames.push(frame);
     }
 
+    /// A list item that holds a heading is a section, not one clause (a
+    /// page laid out as a list of sections): the text before the heading
+    /// is a paragraph, and what follows it in the item opens its own blocks.
+    fn split_item(&mut self, item: Option<usize>) {
+        let Some(item) = item else { return };
+        self.blocks[item].kind = ClauseKind::Paragraph;
+        for frame in &mut self.frames {
+            if frame.target == Some(item) {
+                frame.target = None;
+            }
+        }
+    }
+
     fn end(&mut self, tag: TagEnd) {
         if tag == TagEnd::CodeBlock {
             self.in_code = false;
@@ -281,7 +304,7 @@ impl<'a> Walk<'a> {
             Close::Cell(start) => {
                 if let Some(index) = frame.target {
                     let text = &mut self.blocks[index].text;
-                    let cell = collapse_ws(&text[start..].replace(BR, " "));
+                    let cell = collapse_ws(&text[start..]);
                     text.truncate(start);
                     if let Some(Frame {
                         close: Close::Row(cells),
@@ -294,7 +317,18 @@ impl<'a> Walk<'a> {
             }
             Close::Row(cells) => {
                 if let Some(index) = frame.target {
-                    self.blocks[index].text = join_cells(&cells);
+                    if cells_hold_blocks(&cells) {
+                        // A table cell cannot hold blocks, so converters
+                        // write them with breaks: each cell is then its own
+                        // text, split into paragraphs and list items.
+                        self.blocks.truncate(index);
+                        self.blocks.extend(cells.into_iter().map(|text| Block {
+                            kind: ClauseKind::Paragraph,
+                            text,
+                        }));
+                    } else {
+                        self.blocks[index].text = join_cells(&cells);
+                    }
                 }
             }
             Close::Html(html) => self.html_block(&html, frame.target),
@@ -437,13 +471,7 @@ impl<'a> Walk<'a> {
         self.end_run();
         let mut sink = BlockSink::default();
         for block in self.blocks {
-            if block.kind == ClauseKind::Paragraph {
-                for part in split_at_double_break(&block.text) {
-                    sink.push(block.kind, &part.replace(BR, " "));
-                }
-            } else {
-                sink.push(block.kind, &block.text.replace(BR, " "));
-            }
+            sink.push_broken(block.kind, &block.text);
         }
         sink.finish()
     }
@@ -458,28 +486,6 @@ fn heading_level(level: HeadingLevel) -> u8 {
         HeadingLevel::H5 => 5,
         HeadingLevel::H6 => 6,
     }
-}
-
-/// Splits a paragraph's text where two or more breaks follow each other
-/// with only whitespace between them.
-fn split_at_double_break(text: &str) -> Vec<&str> {
-    let mut parts = Vec::new();
-    let mut start = 0;
-    let mut run: Option<(usize, usize)> = None; // (byte offset, breaks)
-    for (i, c) in text.char_indices() {
-        if c == BR {
-            run = Some(run.map_or((i, 1), |(at, n)| (at, n + 1)));
-        } else if !c.is_whitespace() {
-            if let Some((at, n)) = run.take() {
-                if n >= 2 {
-                    parts.push(&text[start..at]);
-                    start = i;
-                }
-            }
-        }
-    }
-    parts.push(&text[start..]);
-    parts
 }
 
 #[cfg(test)]
@@ -722,6 +728,59 @@ mod tests {
         assert_eq!(got[0].0, ClauseKind::Heading { level: 2 });
     }
 
+    #[test]
+    fn list_items_holding_headings_split_at_them() {
+        let md = blocks(&fixture("sections-in-list-items.md"));
+        let html = extract_html(&fixture("sections-in-list-items.html"), &Rules::default())
+            .expect("extracts");
+        let html: Vec<(ClauseKind, String)> =
+            html.blocks.into_iter().map(|b| (b.kind, b.text)).collect();
+        let h = |level, t: &str| (ClauseKind::Heading { level }, t.to_string());
+        let p = |t: &str| (ClauseKind::Paragraph, t.to_string());
+        let li = |t: &str| (ClauseKind::ListItem, t.to_string());
+        let want = [
+            h(1, "Privacy Policy"),
+            h(2, "Table of Contents"),
+            li("1. Information We Collect"),
+            li("2. How We Share Information"),
+            h(2, "1. Information We Collect"),
+            p("We collect the information you give us when you create an account."),
+            p("We also collect information about how you use the services."),
+            h(3, "Location"),
+            p("We collect your approximate location from your IP address."),
+            h(2, "2. How We Share Information"),
+            p("We share information with service providers who work for us."),
+            li("Payment processors"),
+            li("Hosting providers"),
+        ];
+        assert_eq!(md, want);
+        assert_eq!(html, want);
+    }
+
+    #[test]
+    fn table_cells_written_with_breaks_are_paragraphs_and_items() {
+        let got = blocks(&fixture("google-processing-table-cells.md"));
+        let p = |t: &str| (ClauseKind::Paragraph, t.to_string());
+        let li = |t: &str| (ClauseKind::ListItem, t.to_string());
+        let row = |t: &str| (ClauseKind::TableRow, t.to_string());
+        assert_eq!(
+            got,
+            [
+                row("Why and how we process data | What data is processed | Legal grounds"),
+                p("To provide Google services, products and features"),
+                p("Examples of processing activities:"),
+                li("We process the terms that you search for in order to return results."),
+                li("We use the IP address assigned to your device to send you the data that you've requested."),
+                p("The information processed will depend on how you use Google services and your settings, but could include the following:"),
+                li("Things that you create or provide to us:"),
+                li("Content that you create, upload or receive (like photos, videos, emails, docs and spreadsheets)."),
+                p("The legal grounds for processing this information will depend on how you use Google services and your settings, but could include the following:"),
+                li("To perform a contract with you."),
+                row("Email Phone | Kept for 18 months | Consent"),
+            ]
+        );
+    }
+
     /// The same Markdown rendered to HTML gives the same blocks.
     #[test]
     fn fixtures_match_their_html_rendering() {
@@ -729,6 +788,8 @@ mod tests {
             "nested-lists.md",
             "table-quote-code.md",
             "markdown-escapes.md",
+            "sections-in-list-items.md",
+            "google-processing-table-cells.md",
         ] {
             let md = fixture(name);
             let mut html = String::new();

@@ -280,6 +280,55 @@ pub(crate) fn join_cells(cells: &[String]) -> String {
     filled.join(" | ")
 }
 
+/// Stands for a line break (`<br>`, a Markdown hard break) in block text
+/// until blocks are finished. A control character that has no business in
+/// page text; the extractors delete it from text so that it only ever marks
+/// a break.
+pub(crate) const BR: char = '\u{1}';
+
+/// Splits text where two or more breaks follow each other with only
+/// whitespace between them.
+pub(crate) fn split_at_double_break(text: &str) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let mut start = 0;
+    let mut run: Option<(usize, usize)> = None; // (byte offset, breaks)
+    for (i, c) in text.char_indices() {
+        if c == BR {
+            run = Some(run.map_or((i, 1), |(at, n)| (at, n + 1)));
+        } else if !c.is_whitespace() {
+            if let Some((at, n)) = run.take() {
+                if n >= 2 {
+                    parts.push(&text[start..at]);
+                    start = i;
+                }
+            }
+        }
+    }
+    parts.push(&text[start..]);
+    parts
+}
+
+/// The text of a line that starts with a list marker (`* `, `- `, `+ `,
+/// `• `), without it.
+fn list_line(line: &str) -> Option<&str> {
+    let t = line.trim_start();
+    ["* ", "- ", "+ ", "• "]
+        .iter()
+        .find_map(|m| t.strip_prefix(m))
+        .filter(|rest| !rest.trim().is_empty())
+}
+
+/// Does a table row's cell text hold more than one block: a blank line or
+/// list lines between its breaks? Such a row is a layout row holding a
+/// section (Google's "Why and how we process data" table), not one clause.
+pub(crate) fn cells_hold_blocks(cells: &[String]) -> bool {
+    cells.iter().any(|cell| {
+        cell.contains(BR)
+            && (split_at_double_break(cell).len() > 1
+                || cell.split(BR).any(|l| list_line(l).is_some()))
+    })
+}
+
 /// Collects blocks, collapsing whitespace and dropping empty ones.
 #[derive(Default)]
 pub(crate) struct BlockSink {
@@ -291,6 +340,42 @@ impl BlockSink {
         let text = collapse_ws(text);
         if !text.is_empty() {
             self.blocks.push(Block { kind, text });
+        }
+    }
+
+    /// Pushes a block whose text may hold break markers. A paragraph splits
+    /// at double breaks, and its lines that start with a list marker are
+    /// list items: a converter that wrote a list as `<br>* item` lines (a
+    /// list inside a table cell, which Markdown cannot hold) leaves the
+    /// markers in the text, where a reader would see stray asterisks.
+    pub(crate) fn push_broken(&mut self, kind: ClauseKind, text: &str) {
+        if kind != ClauseKind::Paragraph {
+            return self.push(kind, &text.replace(BR, " "));
+        }
+        for part in split_at_double_break(text) {
+            if !part.split(BR).any(|l| list_line(l).is_some()) {
+                self.push(kind, &part.replace(BR, " "));
+                continue;
+            }
+            let mut current: Option<(ClauseKind, String)> = None;
+            for line in part.split(BR) {
+                if let Some(item) = list_line(line) {
+                    if let Some((kind, text)) = current.take() {
+                        self.push(kind, &text);
+                    }
+                    current = Some((ClauseKind::ListItem, item.to_string()));
+                } else {
+                    // A line after an item continues it; lines before the
+                    // first item are the paragraph that introduces the list.
+                    let (_, text) =
+                        current.get_or_insert_with(|| (ClauseKind::Paragraph, String::new()));
+                    text.push(' ');
+                    text.push_str(line);
+                }
+            }
+            if let Some((kind, text)) = current {
+                self.push(kind, &text);
+            }
         }
     }
 
