@@ -668,7 +668,7 @@ mod tests {
     #[test]
     fn history_entries_apply_before_their_date() {
         let dir = tempfile::tempdir().unwrap();
-        let file = write(
+        write(
             dir.path(),
             "E.json",
             r##"{"name": "E", "terms": {"Privacy Policy": {"fetch": "https://e.org/new", "select": "#new"}}}"##,
