@@ -705,6 +705,30 @@ impl Config {
         })
     }
 
+    /// One sentence naming the declaration filters clausewatch does not
+    /// run and the documents that have them, when there are any: `check`
+    /// and `doctor` say it once, since such a document is still watched
+    /// (its text may only carry a little more noise).
+    pub fn filters_note(&self) -> Option<String> {
+        let mut by_filter: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for d in &self.documents {
+            for f in &d.reach.filters_not_applied {
+                by_filter.entry(f).or_default().push(&d.id);
+            }
+        }
+        if by_filter.is_empty() {
+            return None;
+        }
+        let list: Vec<String> = by_filter
+            .iter()
+            .map(|(f, docs)| format!("{f} ({})", docs.join(", ")))
+            .collect();
+        Some(format!(
+            "declaration filters not applied (JavaScript functions of the collection, documents still watched without them): {}",
+            list.join("; ")
+        ))
+    }
+
     /// The document with this id.
     pub fn document(&self, id: &str) -> Option<&Document> {
         self.documents.iter().find(|d| d.id == id)

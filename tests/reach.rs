@@ -1,0 +1,306 @@
+//! Reach: Open Terms Archive declarations as published, PDF policies and
+//! pages written by JavaScript, through the `clausewatch` binary against
+//! loopback servers and a real SQLite file.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use common::server::{Reply, TestServer};
+use serde_json::Value;
+
+struct Bot {
+    dir: tempfile::TempDir,
+}
+
+const DEFAULTS: &str = "[defaults]\nper_host_delay = \"0s\"\nbackoff_base = \"10ms\"\nretries = 0\ntimeout = \"5s\"\njitter = \"0s\"\nconfirm_after = \"0s\"\nmin_chars = 20\n";
+
+impl Bot {
+    /// A bot whose `[ota] declarations` folder holds `declarations` (file
+    /// name, text), with `extra` appended to bot.toml.
+    fn new(declarations: &[(&str, String)], private: bool, extra: &str) -> Bot {
+        let bot = Bot {
+            dir: tempfile::tempdir().expect("temp dir"),
+        };
+        std::fs::create_dir(bot.dir.path().join("decl")).unwrap();
+        for (name, text) in declarations {
+            std::fs::write(bot.dir.path().join("decl").join(name), text).unwrap();
+        }
+        let toml = format!(
+            "{DEFAULTS}allow_private_addresses = {private}\n\n[ota]\ndeclarations = \"decl\"\n\n{extra}"
+        );
+        std::fs::write(bot.config(), toml).unwrap();
+        bot
+    }
+
+    fn config(&self) -> PathBuf {
+        self.dir.path().join("bot.toml")
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_clausewatch"))
+            .args(args)
+            .arg("--config")
+            .arg(self.config())
+            .env_remove("CLAUSEWATCH_DATABASE")
+            .output()
+            .expect("run clausewatch")
+    }
+
+    /// `check DOC`: the line printed for it, and stderr.
+    fn check(&self, doc: &str) -> (String, String) {
+        let out = self.run(&["check", doc]);
+        (
+            String::from_utf8_lossy(&out.stdout).trim().to_string(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    }
+
+    fn status(&self) -> Value {
+        let out = self.run(&["status", "--format", "json"]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).expect("status is JSON")
+    }
+
+    /// The clause texts of the latest version of `doc`.
+    fn clauses(&self, doc: &str) -> Vec<String> {
+        let out = self.run(&["show", doc, "--format", "json"]);
+        assert!(
+            out.status.success(),
+            "show {doc}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: Value = serde_json::from_slice(&out.stdout).expect("show is JSON");
+        let list = v["clauses"]
+            .as_array()
+            .or(v.as_array())
+            .expect("a clause list");
+        list.iter()
+            .map(|c| c["text"].as_str().unwrap_or_default().to_string())
+            .collect()
+    }
+}
+
+fn corpus() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus")
+}
+
+#[test]
+fn the_corpus_declarations_load_unedited_one_document_per_terms_type() {
+    let mut files = Vec::new();
+    for service in ["twitter", "google", "reddit"] {
+        for (from, to) in [
+            ("declaration.json", format!("{service}.json")),
+            (
+                "declaration.history.json",
+                format!("{service}.history.json"),
+            ),
+        ] {
+            if let Ok(text) = std::fs::read_to_string(corpus().join(service).join(from)) {
+                files.push((to, text));
+            }
+        }
+    }
+    let files: Vec<(&str, String)> = files.iter().map(|(n, t)| (n.as_str(), t.clone())).collect();
+    let bot = Bot::new(&files, false, "");
+    let status = bot.status();
+    let ids: Vec<&str> = status["documents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 14, "{ids:?}");
+    for id in [
+        "twitter-privacy-policy",
+        "twitter-community-guidelines",
+        "google-privacy-policy",
+        "reddit-quality-guidelines",
+    ] {
+        assert!(ids.contains(&id), "{id} not in {ids:?}");
+    }
+    let out = bot.run(&["doctor"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        stdout.matches("declaration filters not applied").count(),
+        1,
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("removeQueryParams (google-privacy-policy, google-terms-of-service)"),
+        "{stdout}"
+    );
+}
+
+const PRIVACY: &str = r#"<!DOCTYPE html><html lang="en"><body>
+<nav>Home · Products · Careers</nav>
+<main>
+  <p>Welcome banner before the policy text.</p>
+  <h1 id="start">Example Privacy Policy</h1>
+  <p>We collect the email address you give us when you sign up.</p>
+  <div class="ad">Try Example Premium free for thirty days!</div>
+  <h2>Sharing</h2>
+  <p>We never sell your personal data to advertisers.</p>
+  <p id="end">Was this page helpful? Yes / No</p>
+  <p>Footer links and copyright.</p>
+</main></body></html>"#;
+
+fn declaration(name: &str, terms: &str) -> String {
+    format!(r#"{{"name": "{name}", "terms": {{{terms}}}}}"#)
+}
+
+#[test]
+fn a_range_selector_keeps_exactly_the_text_between_the_markers_without_the_ad() {
+    let server = TestServer::start();
+    server.set_route("/privacy", vec![Reply::html(PRIVACY)]);
+    let decl = declaration(
+        "Example",
+        &format!(
+            r##""Privacy Policy": {{"fetch": "{}", "select": {{"startBefore": "#start", "endBefore": "#end"}}, "remove": ".ad"}}"##,
+            server.url("/privacy")
+        ),
+    );
+    let bot = Bot::new(&[("Example.json", decl)], true, "");
+    let (line, stderr) = bot.check("example-privacy-policy");
+    assert!(
+        line.starts_with("example-privacy-policy: "),
+        "{line} / {stderr}"
+    );
+    assert_eq!(
+        bot.clauses("example-privacy-policy"),
+        [
+            "Example Privacy Policy",
+            "We collect the email address you give us when you sign up.",
+            "Sharing",
+            "We never sell your personal data to advertisers.",
+        ]
+    );
+    // The marker gone: a recorded failure naming the selector, no version.
+    server.set_route(
+        "/privacy",
+        vec![Reply::html(&PRIVACY.replace("id=\"end\"", "id=\"later\""))],
+    );
+    let (line, _) = bot.check("example-privacy-policy");
+    assert!(
+        line.contains("selector_mismatch") && line.contains("#end"),
+        "{line}"
+    );
+    let status = bot.status();
+    assert_eq!(status["documents"][0]["versions"], 1, "{status}");
+}
+
+#[test]
+fn a_combined_document_holds_both_pages_text() {
+    let server = TestServer::start();
+    server.set_route(
+        "/rules",
+        vec![Reply::html(
+            "<html><body><nav>Menu</nav><article><h1>Rules</h1><p>Do not post spam or scams in any community.</p></article></body></html>",
+        )],
+    );
+    server.set_route(
+        "/violence",
+        vec![Reply::html(
+            "<html><body><article><h1>Violence</h1><p>Threats of violence are removed at once.</p><p class=\"share\">Share this</p></article></body></html>",
+        )],
+    );
+    let decl = declaration(
+        "Example",
+        &format!(
+            r#""Community Guidelines": {{"select": "article", "combine": [{{"fetch": "{}"}}, {{"fetch": "{}", "remove": ".share"}}]}}"#,
+            server.url("/rules"),
+            server.url("/violence")
+        ),
+    );
+    let bot = Bot::new(&[("Example.json", decl)], true, "");
+    let (line, stderr) = bot.check("example-community-guidelines");
+    assert!(!line.contains("failed"), "{line} / {stderr}");
+    assert_eq!(
+        bot.clauses("example-community-guidelines"),
+        [
+            "Rules",
+            "Do not post spam or scams in any community.",
+            "Violence",
+            "Threats of violence are removed at once.",
+        ]
+    );
+}
+
+#[test]
+fn a_loopback_url_from_a_declaration_is_refused_unlike_one_in_bot_toml() {
+    let server = TestServer::start();
+    server.set_route("/privacy", vec![Reply::html(PRIVACY)]);
+    let decl = declaration(
+        "Example",
+        &format!(
+            r#""Privacy Policy": {{"fetch": "{}", "select": "main"}}"#,
+            server.url("/privacy")
+        ),
+    );
+    let own = format!(
+        "[[documents]]\nid = \"mine\"\nname = \"Mine\"\nservice = \"Example\"\nurl = \"{}\"\nselect = \"main\"\n",
+        server.url("/privacy")
+    );
+    let bot = Bot::new(&[("Example.json", decl)], false, &own);
+    let (line, _) = bot.check("example-privacy-policy");
+    assert!(line.contains("private_address"), "{line}");
+    let (line, _) = bot.check("mine");
+    assert!(!line.contains("failed"), "{line}");
+    assert_eq!(
+        server.requests().len(),
+        1,
+        "only bot.toml's URL was fetched"
+    );
+}
+
+#[test]
+fn import_reads_pages_older_than_valid_until_with_the_rules_of_their_time() {
+    let decl = declaration(
+        "Example",
+        r##""Privacy Policy": {"fetch": "https://example.org/privacy", "select": "#new-main"}"##,
+    );
+    let history = r##"{"Privacy Policy": [{"fetch": "https://example.org/privacy", "select": ".old-main", "validUntil": "2022-01-01T00:00:00Z"}]}"##;
+    let bot = Bot::new(
+        &[
+            ("Example.json", decl),
+            ("Example.history.json", history.to_string()),
+        ],
+        false,
+        "",
+    );
+    let versions = bot.dir.path().join("versions");
+    std::fs::create_dir(&versions).unwrap();
+    std::fs::write(
+        versions.join("2021-06-01T000000Z.html"),
+        "<html><body><div class=\"old-main\"><p>Old wording of the data policy, kept for years.</p></div><div id=\"new-main\">Not yet.</div></body></html>",
+    )
+    .unwrap();
+    std::fs::write(
+        versions.join("2023-06-01T000000Z.html"),
+        "<html><body><div class=\"old-main\">Gone.</div><div id=\"new-main\"><p>New wording of the data policy, from this year on.</p></div></body></html>",
+    )
+    .unwrap();
+    let out = bot.run(&[
+        "import",
+        "example-privacy-policy",
+        versions.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = bot.run(&["show", "example-privacy-policy", "1", "--format", "json"]);
+    let first: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(first.to_string().contains("Old wording"), "{first}");
+    assert!(!first.to_string().contains("Not yet"), "{first}");
+    assert_eq!(
+        bot.clauses("example-privacy-policy"),
+        ["New wording of the data policy, from this year on."]
+    );
+}
