@@ -16,10 +16,13 @@ struct Bot {
 
 const DEFAULTS: &str = "[defaults]\nper_host_delay = \"0s\"\nbackoff_base = \"10ms\"\nretries = 0\ntimeout = \"5s\"\njitter = \"0s\"\nconfirm_after = \"0s\"\nmin_chars = 20\n";
 
+/// Loopback pages are what the tests serve.
+const PRIVATE: &str = "allow_private_addresses = true\n";
+
 impl Bot {
     /// A bot whose `[ota] declarations` folder holds `declarations` (file
     /// name, text), with `extra` appended to bot.toml.
-    fn new(declarations: &[(&str, String)], private: bool, extra: &str) -> Bot {
+    fn new(declarations: &[(&str, String)], defaults: &str, extra: &str) -> Bot {
         let bot = Bot {
             dir: tempfile::tempdir().expect("temp dir"),
         };
@@ -27,9 +30,7 @@ impl Bot {
         for (name, text) in declarations {
             std::fs::write(bot.dir.path().join("decl").join(name), text).unwrap();
         }
-        let toml = format!(
-            "{DEFAULTS}allow_private_addresses = {private}\n\n[ota]\ndeclarations = \"decl\"\n\n{extra}"
-        );
+        let toml = format!("{DEFAULTS}{defaults}\n\n[ota]\ndeclarations = \"decl\"\n\n{extra}");
         std::fs::write(bot.config(), toml).unwrap();
         bot
     }
@@ -107,7 +108,7 @@ fn the_corpus_declarations_load_unedited_one_document_per_terms_type() {
         }
     }
     let files: Vec<(&str, String)> = files.iter().map(|(n, t)| (n.as_str(), t.clone())).collect();
-    let bot = Bot::new(&files, false, "");
+    let bot = Bot::new(&files, "", "");
     let status = bot.status();
     let ids: Vec<&str> = status["documents"]
         .as_array()
@@ -165,7 +166,7 @@ fn a_range_selector_keeps_exactly_the_text_between_the_markers_without_the_ad() 
             server.url("/privacy")
         ),
     );
-    let bot = Bot::new(&[("Example.json", decl)], true, "");
+    let bot = Bot::new(&[("Example.json", decl)], PRIVATE, "");
     let (line, stderr) = bot.check("example-privacy-policy");
     assert!(
         line.starts_with("example-privacy-policy: "),
@@ -217,7 +218,7 @@ fn a_combined_document_holds_both_pages_text() {
             server.url("/violence")
         ),
     );
-    let bot = Bot::new(&[("Example.json", decl)], true, "");
+    let bot = Bot::new(&[("Example.json", decl)], PRIVATE, "");
     let (line, stderr) = bot.check("example-community-guidelines");
     assert!(!line.contains("failed"), "{line} / {stderr}");
     assert_eq!(
@@ -246,7 +247,7 @@ fn a_loopback_url_from_a_declaration_is_refused_unlike_one_in_bot_toml() {
         "[[documents]]\nid = \"mine\"\nname = \"Mine\"\nservice = \"Example\"\nurl = \"{}\"\nselect = \"main\"\n",
         server.url("/privacy")
     );
-    let bot = Bot::new(&[("Example.json", decl)], false, &own);
+    let bot = Bot::new(&[("Example.json", decl)], "", &own);
     let (line, _) = bot.check("example-privacy-policy");
     assert!(line.contains("private_address"), "{line}");
     let (line, _) = bot.check("mine");
@@ -270,7 +271,7 @@ fn import_reads_pages_older_than_valid_until_with_the_rules_of_their_time() {
             ("Example.json", decl),
             ("Example.history.json", history.to_string()),
         ],
-        false,
+        "",
         "",
     );
     let versions = bot.dir.path().join("versions");
@@ -303,4 +304,159 @@ fn import_reads_pages_older_than_valid_until_with_the_rules_of_their_time() {
         bot.clauses("example-privacy-policy"),
         ["New wording of the data policy, from this year on."]
     );
+}
+
+/// A one-page PDF whose text layer holds `lines` (an empty line is a
+/// paragraph gap), written with lopdf as a word processor would: Helvetica,
+/// one text object per line.
+fn pdf(lines: &[&str]) -> Vec<u8> {
+    pdf_with(lines, false)
+}
+
+/// [`pdf`], encrypted when `encrypted` (a standard security handler with
+/// a password nobody knows).
+fn pdf_with(lines: &[&str], encrypted: bool) -> Vec<u8> {
+    use lopdf::content::{Content, Operation};
+    use lopdf::{dictionary, Document, Object, Stream};
+    let mut doc = Document::with_version("1.5");
+    let pages_id = doc.new_object_id();
+    let font_id = doc.add_object(dictionary! {
+        "Type" => "Font", "Subtype" => "Type1", "BaseFont" => "Helvetica",
+    });
+    let resources_id = doc.add_object(dictionary! { "Font" => dictionary! { "F1" => font_id } });
+    let mut operations = Vec::new();
+    let mut y = 780;
+    for line in lines {
+        if line.is_empty() {
+            y -= 14;
+            continue;
+        }
+        operations.push(Operation::new("BT", vec![]));
+        operations.push(Operation::new("Tf", vec!["F1".into(), 11.into()]));
+        operations.push(Operation::new("Td", vec![72.into(), y.into()]));
+        operations.push(Operation::new("Tj", vec![Object::string_literal(*line)]));
+        operations.push(Operation::new("ET", vec![]));
+        y -= 14;
+    }
+    if lines.is_empty() {
+        // A scanned page: a filled shape, no text.
+        operations.push(Operation::new(
+            "re",
+            vec![72.into(), 72.into(), 400.into(), 600.into()],
+        ));
+        operations.push(Operation::new("f", vec![]));
+    }
+    let content = Content { operations };
+    let content_id = doc.add_object(Stream::new(dictionary! {}, content.encode().unwrap()));
+    let page_id = doc.add_object(dictionary! {
+        "Type" => "Page", "Parent" => pages_id, "Contents" => content_id,
+    });
+    doc.objects.insert(
+        pages_id,
+        Object::Dictionary(dictionary! {
+            "Type" => "Pages", "Kids" => vec![page_id.into()], "Count" => 1,
+            "Resources" => resources_id,
+            "MediaBox" => vec![0.into(), 0.into(), 595.into(), 842.into()],
+        }),
+    );
+    let catalog_id = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });
+    doc.trailer.set("Root", catalog_id);
+    if encrypted {
+        let encrypt = doc.add_object(dictionary! {
+            "Filter" => "Standard", "V" => 1, "R" => 2, "P" => -4,
+            "O" => Object::string_literal(vec![7u8; 32]),
+            "U" => Object::string_literal(vec![9u8; 32]),
+        });
+        doc.trailer.set("Encrypt", encrypt);
+    }
+    let mut out = Vec::new();
+    doc.save_to(&mut out).unwrap();
+    out
+}
+
+const PDF_POLICY: &[&str] = &[
+    "Example Privacy Policy",
+    "",
+    "We collect the email address you give us when you sign up.",
+    "",
+    "Sharing",
+    "",
+    "We never sell your personal data to advertisers.",
+];
+
+#[test]
+fn a_pdf_policy_gives_clauses_with_its_sentences_and_bad_pdfs_are_failures() {
+    let server = TestServer::start();
+    server.set_route(
+        "/privacy",
+        vec![Reply::ok(pdf(PDF_POLICY)).header("Content-Type", "application/pdf")],
+    );
+    let decl = declaration(
+        "Example",
+        &format!(
+            r#""Privacy Policy": {{"fetch": "{}"}}"#,
+            server.url("/privacy")
+        ),
+    );
+    let bot = Bot::new(&[("Example.json", decl)], PRIVATE, "");
+    let (line, stderr) = bot.check("example-privacy-policy");
+    assert!(line.contains("new version 1"), "{line} / {stderr}");
+    assert_eq!(
+        bot.clauses("example-privacy-policy"),
+        [
+            "Example Privacy Policy",
+            "We collect the email address you give us when you sign up.",
+            "Sharing",
+            "We never sell your personal data to advertisers.",
+        ]
+    );
+    // Scanned pages, an encrypted file, a truncated one: failures, never a
+    // version.
+    let encrypted = pdf_with(PDF_POLICY, true);
+    let full = pdf(PDF_POLICY);
+    let cases = [
+        (pdf(&[]), "pdf_no_text", "no text layer"),
+        (
+            full[..full.len() / 2].to_vec(),
+            "pdf_unreadable",
+            "cannot be read",
+        ),
+        (encrypted, "pdf_unreadable", "encrypted"),
+    ];
+    for (body, class, reason) in cases {
+        server.set_route(
+            "/privacy",
+            vec![Reply::ok(body).header("Content-Type", "application/pdf")],
+        );
+        let (line, _) = bot.check("example-privacy-policy");
+        assert!(
+            line.contains(&format!("failed ({class})")) && line.contains(reason),
+            "{class}: {line}"
+        );
+    }
+    let status = bot.status();
+    assert_eq!(status["documents"][0]["versions"], 1, "{status}");
+    // The body cap holds for PDFs too.
+    let capped = Bot::new(
+        &[(
+            "Example.json",
+            declaration(
+                "Example",
+                &format!(
+                    r#""Privacy Policy": {{"fetch": "{}"}}"#,
+                    server.url("/big.pdf")
+                ),
+            ),
+        )],
+        &format!("{PRIVATE}max_body_bytes = 2000\n"),
+        "",
+    );
+    let mut big = pdf(PDF_POLICY);
+    big.extend(std::iter::repeat_n(b'%', 4000));
+    server.set_route(
+        "/big.pdf",
+        vec![Reply::ok(big).header("Content-Type", "application/pdf")],
+    );
+    let (line, _) = capped.check("example-privacy-policy");
+    assert!(line.contains("failed (too_large)"), "{line}");
 }
