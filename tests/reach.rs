@@ -40,11 +40,16 @@ impl Bot {
     }
 
     fn run(&self, args: &[&str]) -> Output {
+        self.run_with(args, &[])
+    }
+
+    fn run_with(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
         Command::new(env!("CARGO_BIN_EXE_clausewatch"))
             .args(args)
             .arg("--config")
             .arg(self.config())
             .env_remove("CLAUSEWATCH_DATABASE")
+            .envs(env.iter().copied())
             .output()
             .expect("run clausewatch")
     }
@@ -125,6 +130,23 @@ fn the_corpus_declarations_load_unedited_one_document_per_terms_type() {
     ] {
         assert!(ids.contains(&id), "{id} not in {ids:?}");
     }
+    let out = bot.run(&["list", "--format", "json"]);
+    let listed: Value = serde_json::from_slice(&out.stdout).expect("list is JSON");
+    let listed = listed["documents"].as_array().unwrap();
+    assert_eq!(listed.len(), 14);
+    let cg = listed
+        .iter()
+        .find(|d| d["id"] == "twitter-community-guidelines")
+        .unwrap();
+    assert_eq!(cg["pages"], 18, "{cg}");
+    assert_eq!(cg["render"], "auto", "{cg}");
+    assert!(
+        cg["declared_in"]
+            .as_str()
+            .unwrap()
+            .ends_with("twitter.json"),
+        "{cg}"
+    );
     let out = bot.run(&["doctor"]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(
@@ -459,4 +481,112 @@ fn a_pdf_policy_gives_clauses_with_its_sentences_and_bad_pdfs_are_failures() {
     );
     let (line, _) = capped.check("example-privacy-policy");
     assert!(line.contains("failed (too_large)"), "{line}");
+}
+
+/// A page whose policy a script writes after load: a plain fetch sees an
+/// empty `<main>`.
+const SCRIPTED: &str = r#"<!DOCTYPE html><html lang="en"><head><title>Privacy</title></head><body>
+<main id="policy"></main>
+<script>
+setTimeout(function () {
+  document.getElementById("policy").innerHTML =
+    "<h1>Scripted Privacy Policy</h1><p>This sentence was written by a script after the page loaded.</p>";
+}, 300);
+</script></body></html>"#;
+
+/// The browser Debian's package installs (`.ci/run` installs it), or the
+/// one `CHROMIUM` names.
+fn chromium() -> String {
+    let path = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    assert!(
+        Path::new(&path).is_file(),
+        "these tests need Chromium at {path} (apt-get install chromium, or set CHROMIUM)"
+    );
+    path
+}
+
+#[test]
+fn a_page_written_by_a_script_gives_that_text_in_the_browser() {
+    let chromium = chromium();
+    let server = TestServer::start();
+    server.set_route("/privacy", vec![Reply::html(SCRIPTED)]);
+    let decl = declaration(
+        "Example",
+        &format!(
+            r##""Privacy Policy": {{"fetch": "{}", "select": "#policy", "executeClientScripts": true}}"##,
+            server.url("/privacy")
+        ),
+    );
+    let bot = Bot::new(&[("Example.json", decl)], PRIVATE, "");
+    let out = bot.run_with(&["check"], &[("CHROMIUM", &chromium)]);
+    let line = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        line.contains("new version 1"),
+        "{line} / {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        bot.clauses("example-privacy-policy"),
+        [
+            "Scripted Privacy Policy",
+            "This sentence was written by a script after the page loaded.",
+        ]
+    );
+}
+
+#[test]
+fn without_a_browser_such_documents_fail_with_no_browser_and_the_rest_run() {
+    let server = TestServer::start();
+    server.set_route("/privacy", vec![Reply::html(SCRIPTED)]);
+    server.set_route("/terms", vec![Reply::html(PRIVACY)]);
+    let decl = declaration(
+        "Example",
+        &format!(
+            r##""Privacy Policy": {{"fetch": "{}", "select": "#policy", "executeClientScripts": true}},
+                "Terms of Service": {{"fetch": "{}", "select": "main"}}"##,
+            server.url("/privacy"),
+            server.url("/terms")
+        ),
+    );
+    let bot = Bot::new(&[("Example.json", decl)], PRIVATE, "");
+    let out = bot.run_with(&["check"], &[("CHROMIUM", "/nonexistent/chromium")]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("example-privacy-policy: failed (no_browser)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("example-terms-of-service: new version 1"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn a_refused_plain_fetch_is_retried_once_in_the_browser() {
+    let chromium = chromium();
+    let server = TestServer::start();
+    // The plain client is turned away; the next visitor (the browser) is
+    // served.
+    server.set_route("/privacy", vec![Reply::status(403), Reply::html(SCRIPTED)]);
+    let decl = declaration(
+        "Example",
+        &format!(
+            r##""Privacy Policy": {{"fetch": "{}", "select": "#policy"}}"##,
+            server.url("/privacy")
+        ),
+    );
+    let bot = Bot::new(&[("Example.json", decl)], PRIVATE, "");
+    let out = bot.run_with(&["check"], &[("CHROMIUM", &chromium)]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("new version 1"), "{stdout}");
+    assert_eq!(
+        bot.clauses("example-privacy-policy")[0],
+        "Scripted Privacy Policy"
+    );
+    let page_requests = server
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/privacy")
+        .count();
+    assert_eq!(page_requests, 2, "one plain GET, one browser visit");
 }

@@ -2,6 +2,7 @@
 //! failures, and the outbox.
 
 use super::*;
+use crate::pipeline::fetch::browser;
 
 #[derive(Args, Debug)]
 pub struct StatusArgs {
@@ -77,6 +78,12 @@ pub async fn status(args: StatusArgs) -> Result<Exit> {
                 outbox: (&outbox).into(),
                 mention_cursor: cursor.clone(),
                 publishing_paused: paused.clone(),
+            };
+            let mut report = serde_json::to_value(&report)?;
+            // The browser is the daemon's, seen from here through /proc.
+            report["browser"] = match browser::memory() {
+                Some(m) => serde_json::json!({"processes": m.processes, "rss_bytes": m.rss_bytes}),
+                None => serde_json::Value::Null,
             };
             serde_json::to_writer_pretty(&mut out, &report)?;
             writeln!(out)?;
@@ -162,6 +169,15 @@ pub async fn status(args: StatusArgs) -> Result<Exit> {
                 "mention cursor: {}",
                 cursor.as_deref().unwrap_or("none")
             )?;
+            match browser::memory() {
+                Some(m) => writeln!(
+                    out,
+                    "browser: running, {} processes, {:.1} MiB resident",
+                    m.processes,
+                    m.rss_bytes as f64 / (1024.0 * 1024.0)
+                )?,
+                None => writeln!(out, "browser: not running")?,
+            }
         }
     }
     Ok(Exit::Ok)

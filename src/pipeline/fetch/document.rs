@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::assemble;
 use super::{redact, Conditional, FetchError, FetchReport, Fetched, Fetcher, Page, Trust};
-use crate::config::ota::PageRules;
+use crate::config::ota::{PageRules, Selection};
 use crate::config::{Document, Origin, Render};
 use crate::pipeline::classify::{self, PageProblem};
 
@@ -19,21 +19,26 @@ impl Fetcher {
             Origin::Declaration(_) => Trust::Collection,
         };
         if doc.reach.pages.is_empty() {
-            return self.read(&doc.url, cond, doc.reach.render, trust).await;
+            return self
+                .read(&doc.url, cond, doc.reach.render, trust, &doc.select)
+                .await;
         }
         self.assemble(doc, cond, trust).await
     }
 
+    /// One page; `wait_for` names the elements whose text a browser waits
+    /// for.
     async fn read(
         &self,
         url: &url::Url,
         cond: &Conditional,
         render: Render,
         trust: Trust,
+        wait_for: &[String],
     ) -> FetchReport {
         match render {
             Render::Fetch => self.fetch_trusting(url, cond, trust).await,
-            Render::Browser => self.render(url, trust).await,
+            Render::Browser => self.render(url, trust, wait_for).await,
             Render::FetchOrBrowser => {
                 let plain = self.fetch_trusting(url, cond, trust).await;
                 if !refused(&plain) {
@@ -42,7 +47,7 @@ impl Fetcher {
                 // As Open Terms Archive does: a site that turns the plain
                 // client away gets one visit from a real browser. Without
                 // one, the plain answer explains more than "no browser".
-                let rendered = self.render(url, trust).await;
+                let rendered = self.render(url, trust, wait_for).await;
                 match rendered.result {
                     Err(FetchError::NoBrowser { .. }) => plain,
                     _ => rendered,
@@ -65,13 +70,17 @@ impl Fetcher {
         let (mut attempts, mut bytes, mut duration) = (0, 0, Duration::ZERO);
         let (mut started_at, mut status, mut validators) = (None, None, (None, None));
         for rules in pages {
+            let wait_for: Vec<String> = rules
+                .select
+                .iter()
+                .map(|s| match s {
+                    Selection::Css(css) => css.clone(),
+                    Selection::Range(r) => r.start.selector().to_string(),
+                })
+                .collect();
+            let cond = if single { cond } else { &none };
             let mut report = self
-                .read(
-                    &rules.url,
-                    if single { cond } else { &none },
-                    rules.render,
-                    trust,
-                )
+                .read(&rules.url, cond, rules.render, trust, &wait_for)
                 .await;
             attempts += report.attempts;
             bytes += report.bytes;

@@ -40,7 +40,7 @@
 
 mod address;
 pub mod assemble;
-mod browser;
+pub mod browser;
 mod charset;
 mod document;
 mod limit;
@@ -277,6 +277,7 @@ struct Inner {
     client: reqwest::Client,
     settings: FetchSettings,
     limiter: Limiter,
+    browser: browser::Pool,
 }
 
 /// Raised inside the redirect policy; recovered from the reqwest error's source chain.
@@ -416,6 +417,7 @@ impl Fetcher {
                 client,
                 settings,
                 limiter,
+                browser: browser::Pool::default(),
             }),
         })
     }
