@@ -146,33 +146,58 @@ pub struct BrowserMemory {
 }
 
 /// The browser processes of any clausewatch on this machine (the daemon's,
-/// when `status` asks), or `None` when none runs.
+/// when `status` asks), or `None` when none runs: the processes started
+/// with our profile folder and all their descendants (renderers, the GPU
+/// and network services).
 pub fn memory() -> Option<BrowserMemory> {
-    let mut found = BrowserMemory {
-        processes: 0,
-        rss_bytes: 0,
-    };
+    // pid → (parent, resident KiB, ours by its command line)
+    let mut procs: Vec<(u32, u32, u64, bool)> = Vec::new();
     for entry in std::fs::read_dir("/proc").ok()?.flatten() {
-        let dir = entry.path();
-        let Ok(cmdline) = std::fs::read(dir.join("cmdline")) else {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
             continue;
         };
+        let dir = entry.path();
+        let cmdline = std::fs::read(dir.join("cmdline")).unwrap_or_default();
         let ours = cmdline
             .split(|b| *b == 0)
             .any(|arg| arg.starts_with(b"--user-data-dir=") && memchr(arg, PROFILE_PREFIX));
-        if !ours {
-            continue;
-        }
         let status = std::fs::read_to_string(dir.join("status")).unwrap_or_default();
-        let kib: u64 = status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.split_whitespace().next()?.parse().ok())
-            .unwrap_or(0);
-        found.processes += 1;
-        found.rss_bytes += kib * 1024;
+        let field = |name: &str| -> u64 {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .and_then(|v| v.split_whitespace().next()?.parse().ok())
+                .unwrap_or(0)
+        };
+        procs.push((pid, field("PPid:") as u32, field("VmRSS:"), ours));
     }
-    (found.processes > 0).then_some(found)
+    let mut members: std::collections::HashSet<u32> =
+        procs.iter().filter(|p| p.3).map(|p| p.0).collect();
+    // Descendants, however deep: repeat until no process joins.
+    loop {
+        let before = members.len();
+        for p in &procs {
+            if members.contains(&p.1) {
+                members.insert(p.0);
+            }
+        }
+        if members.len() == before {
+            break;
+        }
+    }
+    let rss_kib: u64 = procs
+        .iter()
+        .filter(|p| members.contains(&p.0))
+        .map(|p| p.2)
+        .sum();
+    (!members.is_empty()).then_some(BrowserMemory {
+        processes: members.len(),
+        rss_bytes: rss_kib * 1024,
+    })
 }
 
 fn memchr(haystack: &[u8], needle: &str) -> bool {
