@@ -82,7 +82,9 @@ pub async fn status(args: StatusArgs) -> Result<Exit> {
             let mut report = serde_json::to_value(&report)?;
             // The browser is the daemon's, seen from here through /proc.
             report["browser"] = match browser::memory() {
-                Some(m) => serde_json::json!({"processes": m.processes, "rss_bytes": m.rss_bytes}),
+                Some(m) => {
+                    serde_json::json!({"processes": m.processes, "memory_bytes": m.memory_bytes})
+                }
                 None => serde_json::Value::Null,
             };
             serde_json::to_writer_pretty(&mut out, &report)?;
@@ -172,9 +174,9 @@ pub async fn status(args: StatusArgs) -> Result<Exit> {
             match browser::memory() {
                 Some(m) => writeln!(
                     out,
-                    "browser: running, {} processes, {:.1} MiB resident",
+                    "browser: running, {} processes, {:.1} MiB (proportional set size)",
                     m.processes,
-                    m.rss_bytes as f64 / (1024.0 * 1024.0)
+                    m.memory_bytes as f64 / (1024.0 * 1024.0)
                 )?,
                 None => writeln!(out, "browser: not running")?,
             }

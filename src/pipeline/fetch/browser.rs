@@ -137,12 +137,13 @@ async fn launch(exe: &Path, settings: &FetchSettings) -> Result<Running, String>
     })
 }
 
-/// The memory of the running browser: its processes and their resident
-/// set, read from `/proc` by the profile folder they were started with.
+/// The memory of the running browser: its processes and their
+/// proportional set size (shared pages split among them), read from
+/// `/proc` by the profile folder they were started with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BrowserMemory {
     pub processes: usize,
-    pub rss_bytes: u64,
+    pub memory_bytes: u64,
 }
 
 /// The browser processes of any clausewatch on this machine (the daemon's,
@@ -173,7 +174,16 @@ pub fn memory() -> Option<BrowserMemory> {
                 .and_then(|v| v.split_whitespace().next()?.parse().ok())
                 .unwrap_or(0)
         };
-        procs.push((pid, field("PPid:") as u32, field("VmRSS:"), ours));
+        // The proportional set size splits the pages the browser's
+        // processes share among them; their resident sizes added up would
+        // count the shared libraries once per process.
+        let rollup = std::fs::read_to_string(dir.join("smaps_rollup")).unwrap_or_default();
+        let pss = rollup
+            .lines()
+            .find_map(|l| l.strip_prefix("Pss:"))
+            .and_then(|v| v.split_whitespace().next()?.parse().ok())
+            .unwrap_or_else(|| field("VmRSS:"));
+        procs.push((pid, field("PPid:") as u32, pss, ours));
     }
     let mut members: std::collections::HashSet<u32> =
         procs.iter().filter(|p| p.3).map(|p| p.0).collect();
@@ -189,14 +199,14 @@ pub fn memory() -> Option<BrowserMemory> {
             break;
         }
     }
-    let rss_kib: u64 = procs
+    let kib: u64 = procs
         .iter()
         .filter(|p| members.contains(&p.0))
         .map(|p| p.2)
         .sum();
     (!members.is_empty()).then_some(BrowserMemory {
         processes: members.len(),
-        rss_bytes: rss_kib * 1024,
+        memory_bytes: kib * 1024,
     })
 }
 
