@@ -64,6 +64,8 @@ enum Command {
     Diff(app::DiffArgs),
     /// Show each document's last check, last change and failures.
     Status(app::StatusArgs),
+    /// List the configured documents (bot.toml and declaration folders).
+    List(app::ListArgs),
     /// List the outbox's threads and posts; `outbox retry [KEY]` re-queues
     /// refused posts.
     Outbox(app::OutboxArgs),
@@ -143,6 +145,7 @@ fn main() -> ExitCode {
             Command::Extract(a) => app::extract_cmd(a).await,
             Command::Diff(a) => app::diff_cmd(a).await,
             Command::Status(a) => app::status(a).await,
+            Command::List(a) => app::list(a).await,
             Command::Outbox(a) => app::outbox(a).await,
             Command::Backup(a) => app::backup(a).await,
             Command::Export(a) => app::export(a).await,

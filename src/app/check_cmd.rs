@@ -26,6 +26,9 @@ pub async fn check(args: CheckArgs) -> Result<Exit> {
             })
             .collect::<Result<_>>()?
     };
+    if let Some(note) = config.filters_note() {
+        eprintln!("clausewatch: note: {note}");
+    }
     let store = open_store(&config).await?;
     let checker = Checker::new(&config, store.clone(), Announce::from_config(&config))?;
     let docs: Vec<Document> = docs.into_iter().cloned().collect();

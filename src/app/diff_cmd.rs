@@ -172,6 +172,7 @@ pub async fn diff_cmd(args: DiffArgs) -> Result<Exit> {
                 tags: Vec::new(),
                 json_field: None,
                 ignore: Vec::new(),
+                reach: crate::config::Reach::default(),
             });
             let posts = announce.change_posts(&doc, &cs, 2, Some(1), Utc::now());
             let texts: Vec<&str> = posts.iter().map(|p| p.text.as_str()).collect();

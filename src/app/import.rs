@@ -112,10 +112,16 @@ pub async fn import(args: ImportArgs) -> Result<Exit> {
             path.extension().and_then(|e| e.to_str()),
             Some("md" | "markdown" | "txt")
         );
+        // A page recorded before the declaration changed is read with the
+        // rules of its time (`validUntil` in the history file).
+        let dated;
         let rules = if extracted_text {
             &text_rules
-        } else {
+        } else if doc.reach.history.is_empty() {
             &page_rules
+        } else {
+            dated = ObserveRules::for_document(&doc.as_of(*date), &config.defaults);
+            &dated
         };
         let bytes = std::fs::read(path).map_err(|e| bad(format!("cannot read {source}: {e}")))?;
         let observation = observe::observe_bytes(&bytes, &source, None, rules, None)?;

@@ -42,6 +42,9 @@ pub async fn login(args: LoginArgs) -> Result<Exit> {
 pub async fn doctor(args: DoctorArgs) -> Result<Exit> {
     let config = args.config.load()?;
     let mut out = std::io::stdout();
+    if let Some(note) = config.filters_note() {
+        writeln!(out, "note: {note}")?;
+    }
     let ok = crate::fediverse::setup::doctor(&config, &mut out).await?;
     Ok(if ok { Exit::Ok } else { Exit::CheckFailed })
 }

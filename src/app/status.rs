@@ -2,6 +2,7 @@
 //! failures, and the outbox.
 
 use super::*;
+use crate::pipeline::fetch::browser;
 
 #[derive(Args, Debug)]
 pub struct StatusArgs {
@@ -28,18 +29,39 @@ pub async fn status(args: StatusArgs) -> Result<Exit> {
     } else {
         Some(args.db.config.load()?)
     };
-    let store = args.db.open().await?;
-    let docs = store.statuses().await?;
+    // A config whose database is not made yet still has documents to
+    // show: every one is "not checked yet".
+    let fresh = match (&config, &args.db.db) {
+        (Some(c), None) => !c.storage.path.exists(),
+        _ => false,
+    };
+    let store = if fresh {
+        None
+    } else {
+        Some(args.db.open().await?)
+    };
+    let mut docs = match &store {
+        Some(store) => store.statuses().await?,
+        None => Vec::new(),
+    };
+    if let Some(config) = &config {
+        add_unchecked(&mut docs, config);
+    }
     let now = Utc::now();
     let next: Vec<NextCheck> = docs
         .iter()
         .map(|d| next_check(config.as_ref(), d, now))
         .collect();
-    let outbox = store.outbox_summary().await?;
-    let cursor = store.kv_get("mention_cursor").await?;
-    let paused = store
-        .kv_get(crate::fediverse::publisher::BLOCKED_KEY)
-        .await?;
+    let (outbox, cursor, paused) = match &store {
+        Some(store) => (
+            store.outbox_summary().await?,
+            store.kv_get("mention_cursor").await?,
+            store
+                .kv_get(crate::fediverse::publisher::BLOCKED_KEY)
+                .await?,
+        ),
+        None => Default::default(),
+    };
     let mut out = std::io::stdout().lock();
     match args.format {
         OutputFormat::Json => {
@@ -56,6 +78,14 @@ pub async fn status(args: StatusArgs) -> Result<Exit> {
                 outbox: (&outbox).into(),
                 mention_cursor: cursor.clone(),
                 publishing_paused: paused.clone(),
+            };
+            let mut report = serde_json::to_value(&report)?;
+            // The browser is the daemon's, seen from here through /proc.
+            report["browser"] = match browser::memory() {
+                Some(m) => {
+                    serde_json::json!({"processes": m.processes, "memory_bytes": m.memory_bytes})
+                }
+                None => serde_json::Value::Null,
             };
             serde_json::to_writer_pretty(&mut out, &report)?;
             writeln!(out)?;
@@ -141,9 +171,48 @@ pub async fn status(args: StatusArgs) -> Result<Exit> {
                 "mention cursor: {}",
                 cursor.as_deref().unwrap_or("none")
             )?;
+            match browser::memory() {
+                Some(m) => writeln!(
+                    out,
+                    "browser: running, {} processes, {:.1} MiB (proportional set size)",
+                    m.processes,
+                    m.memory_bytes as f64 / (1024.0 * 1024.0)
+                )?,
+                None => writeln!(out, "browser: not running")?,
+            }
         }
     }
     Ok(Exit::Ok)
+}
+
+/// The configured documents the store has not seen yet (a declaration
+/// folder just added, a database not made yet), in config order after the
+/// known ones.
+fn add_unchecked(docs: &mut Vec<crate::store::DocumentStatus>, config: &Config) {
+    for d in &config.documents {
+        if docs.iter().any(|known| known.id == d.id) {
+            continue;
+        }
+        docs.push(crate::store::DocumentStatus {
+            id: d.id.clone(),
+            name: d.name.clone(),
+            url: crate::pipeline::fetch::redact(&d.url).to_string(),
+            paused: false,
+            versions: 0,
+            last_check: None,
+            last_success: None,
+            last_change: None,
+            consecutive_failures: 0,
+            failing_since: None,
+            last_error_class: None,
+            last_error: None,
+            flapping: false,
+            flapping_since: None,
+            last_flap_at: None,
+            pending_change_since: None,
+            not_found_since: None,
+        });
+    }
 }
 
 /// When a document is checked next, as far as `status` can tell.

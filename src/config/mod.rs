@@ -39,6 +39,51 @@ pub enum ConfigError {
     File { path: PathBuf, message: String },
 }
 
+/// Where a document was declared. A URL from a declaration folder was
+/// written by someone else (a shared collection), so it gets none of the
+/// trust an operator's own `bot.toml` line gets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// A `[[documents]]` entry of bot.toml.
+    Config,
+    /// An Open Terms Archive declaration file.
+    Declaration(PathBuf),
+}
+
+/// How a document's page is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Render {
+    /// An HTTP GET; the body as served.
+    Fetch,
+    /// Loaded in a headless browser; the DOM once scripts have written it
+    /// (`executeClientScripts: true`, `render = "browser"`).
+    Browser,
+    /// An HTTP GET, and once in the browser when the site refuses it (403,
+    /// 406, a bot challenge): declarations that leave
+    /// `executeClientScripts` unset, `render = "auto"`.
+    FetchOrBrowser,
+}
+
+impl Render {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Render::Fetch => "fetch",
+            Render::Browser => "browser",
+            Render::FetchOrBrowser => "auto",
+        }
+    }
+}
+
+/// The rules a declaration's history says were in force until a date.
+#[derive(Debug, Clone)]
+pub struct PastRules {
+    pub valid_until: chrono::DateTime<chrono::Utc>,
+    pub url: Url,
+    pub select: Vec<String>,
+    pub remove: Vec<String>,
+    pub pages: Vec<ota::PageRules>,
+}
+
 /// The validated configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -165,8 +210,58 @@ pub struct Document {
     /// hashing and quoting (counters, dates the site rewrites on every
     /// visit).
     pub ignore: Vec<regex::Regex>,
+    /// Where it was declared and how its page is read.
+    pub reach: Reach,
 }
 
+/// Where a document was declared and how its page is read: one field of
+/// [`Document`], so that a document written by hand needs one line for it
+/// (`reach: Reach::default()`).
+#[derive(Debug, Clone)]
+pub struct Reach {
+    pub origin: Origin,
+    pub render: Render,
+    /// Set when the fetcher assembles the page itself (range selectors,
+    /// several pages combined): each page with the rules that cut its part
+    /// out. `select` and `remove` are then empty.
+    pub pages: Vec<ota::PageRules>,
+    /// Declaration filters (JavaScript functions of the Open Terms Archive
+    /// collection) that clausewatch does not run.
+    pub filters_not_applied: Vec<String>,
+    /// Earlier rules, oldest first, each in force until its date.
+    pub history: Vec<PastRules>,
+}
+
+impl Default for Reach {
+    fn default() -> Reach {
+        Reach {
+            origin: Origin::Config,
+            render: Render::Fetch,
+            pages: Vec::new(),
+            filters_not_applied: Vec::new(),
+            history: Vec::new(),
+        }
+    }
+}
+
+impl Document {
+    /// The document with the rules that were in force at `at`: those of
+    /// the first history entry still valid then, else today's. Versions
+    /// recorded before a declaration changed are re-extracted with the
+    /// rules they were recorded with.
+    pub fn as_of(&self, at: chrono::DateTime<chrono::Utc>) -> Document {
+        let mut doc = self.clone();
+        if let Some(past) = self.reach.history.iter().find(|p| at < p.valid_until) {
+            doc.url = past.url.clone();
+            doc.select = past.select.clone();
+            doc.remove = past.remove.clone();
+            doc.reach.pages = past.pages.clone();
+        }
+        doc
+    }
+}
+
+pub mod ota;
 mod schedule;
 pub use schedule::Schedule;
 
@@ -192,7 +287,16 @@ struct RawConfig {
     #[serde(default)]
     http: Option<RawHttp>,
     #[serde(default)]
+    ota: Option<RawOta>,
+    #[serde(default)]
     documents: Vec<RawDocument>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOta {
+    /// A folder of Open Terms Archive declarations, relative to bot.toml.
+    declarations: Spanned<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -279,6 +383,7 @@ struct RawDocument {
     json_field: Option<String>,
     #[serde(default)]
     ignore: Option<Spanned<OneOrMany>>,
+    render: Option<Spanned<String>>,
 }
 
 /// A string or a list of strings (`select = "#main"` or `select = ["a", "b"]`).
@@ -472,6 +577,23 @@ impl Config {
             None => D::SIMILARITY,
         };
 
+        let mut declared = match &raw.ota {
+            Some(ota) => {
+                let dir = PathBuf::from(ota.declarations.get_ref());
+                let dir = match path.parent() {
+                    Some(parent) if dir.is_relative() => parent.join(dir),
+                    _ => dir,
+                };
+                if !dir.is_dir() {
+                    return Err(loc.spanned(
+                        &ota.declarations,
+                        format!("declarations folder {} is not a folder", dir.display()),
+                    ));
+                }
+                ota::load_dir(&dir, &defaults)?
+            }
+            None => Vec::new(),
+        };
         let mut seen = HashSet::new();
         let mut documents = Vec::with_capacity(raw.documents.len());
         for rd in &raw.documents {
@@ -498,6 +620,23 @@ impl Config {
                 Some(s) => Schedule::parse(s.get_ref()).map_err(|m| loc.spanned(s, m))?,
                 None => defaults.schedule.clone(),
             };
+            let render = match &rd.render {
+                None => Render::Fetch,
+                Some(r) => match r.get_ref().as_str() {
+                    "fetch" => Render::Fetch,
+                    "browser" => Render::Browser,
+                    "auto" => Render::FetchOrBrowser,
+                    other => {
+                        return Err(loc.spanned(
+                            r,
+                            format!("render {other:?} must be \"fetch\", \"browser\" or \"auto\""),
+                        ))
+                    }
+                },
+            };
+            // bot.toml is the operator's word: its entry replaces a declared
+            // document of the same id.
+            declared.retain(|d| d.id != *id);
             documents.push(Document {
                 id: id.clone(),
                 name: rd.name.clone(),
@@ -511,8 +650,14 @@ impl Config {
                 tags: rd.tags.clone(),
                 json_field: rd.json_field.clone(),
                 ignore,
+                reach: Reach {
+                    render,
+                    ..Reach::default()
+                },
             });
         }
+        declared.append(&mut documents);
+        let documents = declared;
 
         let address = |l: Option<&Spanned<String>>| match l {
             Some(l) => l.get_ref().parse().map(Some).map_err(|e| {
@@ -565,6 +710,30 @@ impl Config {
             watch_terms: raw.watch_terms,
             documents,
         })
+    }
+
+    /// One sentence naming the declaration filters clausewatch does not
+    /// run and the documents that have them, when there are any: `check`
+    /// and `doctor` say it once, since such a document is still watched
+    /// (its text may only carry a little more noise).
+    pub fn filters_note(&self) -> Option<String> {
+        let mut by_filter: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for d in &self.documents {
+            for f in &d.reach.filters_not_applied {
+                by_filter.entry(f).or_default().push(&d.id);
+            }
+        }
+        if by_filter.is_empty() {
+            return None;
+        }
+        let list: Vec<String> = by_filter
+            .iter()
+            .map(|(f, docs)| format!("{f} ({})", docs.join(", ")))
+            .collect();
+        Some(format!(
+            "declaration filters not applied (JavaScript functions of the collection, documents still watched without them): {}",
+            list.join("; ")
+        ))
     }
 
     /// The document with this id.
@@ -835,5 +1004,43 @@ mod tests {
     fn storage_path_is_relative_to_config_file() {
         let c = Config::parse(Path::new("/etc/cw/bot.toml"), DOC).unwrap();
         assert_eq!(c.storage.path, PathBuf::from("/etc/cw/clausewatch.db"));
+    }
+
+    #[test]
+    fn declarations_live_beside_documents_and_bot_toml_overrides() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("decl")).unwrap();
+        std::fs::write(
+            dir.path().join("decl/X.json"),
+            r#"{"name": "X", "terms": {"Privacy Policy": {"fetch": "https://x.com/p"}, "Terms of Service": {"fetch": "https://x.com/t"}}}"#,
+        )
+        .unwrap();
+        let bot = dir.path().join("bot.toml");
+        let c = Config::parse(
+            &bot,
+            "[ota]\ndeclarations = \"decl\"\n[[documents]]\nid = \"x-privacy-policy\"\nname = \"Mine\"\nservice = \"X\"\nurl = \"https://x.com/mine\"\nrender = \"browser\"\n",
+        )
+        .unwrap();
+        let ids: Vec<&str> = c.documents.iter().map(|d| d.id.as_str()).collect();
+        assert_eq!(ids, ["x-terms-of-service", "x-privacy-policy"]);
+        let mine = c.document("x-privacy-policy").unwrap();
+        assert_eq!(mine.url.as_str(), "https://x.com/mine");
+        assert_eq!(mine.reach.render, Render::Browser);
+        assert_eq!(mine.reach.origin, Origin::Config);
+        assert!(matches!(
+            c.document("x-terms-of-service").unwrap().reach.origin,
+            Origin::Declaration(_)
+        ));
+        let err = Config::parse(&bot, "[ota]\ndeclarations = \"nowhere\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("bot.toml:2:16:") && err.contains("nowhere"),
+            "{err}"
+        );
+        let err = Config::parse(&bot, &format!("{DOC}render = \"chrome\"\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("render \"chrome\""), "{err}");
     }
 }

@@ -10,3 +10,4 @@ pub mod extract;
 pub mod fetch;
 pub mod noise;
 pub mod observe;
+pub mod pdf;

@@ -220,6 +220,10 @@ pub fn observe(
     rules: &ObserveRules,
     baseline: Option<Baseline>,
 ) -> Result<Observation, Failure> {
+    // A PDF policy has its own reader, then the same clause splitting.
+    if super::pdf::is_expected_pdf(body, rules) {
+        return super::pdf::observe_pdf(body, rules, baseline);
+    }
     let failed = |class: FailureClass, error: String| Failure {
         class,
         error,

@@ -189,7 +189,7 @@ impl Checker {
     }
 
     async fn fetch(&self, doc: &Document, cond: &Conditional) -> FetchReport {
-        let report = self.fetcher.fetch(&doc.url, cond).await;
+        let report = self.fetcher.fetch_document(doc, cond).await;
         self.metrics.fetch_latency(report.duration);
         if report.status == Some(429) {
             self.metrics

@@ -39,7 +39,10 @@
 #![allow(clippy::result_large_err)]
 
 mod address;
+pub mod assemble;
+pub mod browser;
 mod charset;
+mod document;
 mod limit;
 mod retry;
 
@@ -218,6 +221,20 @@ pub enum FetchError {
     },
     #[error("HTTP client error: {message}")]
     Client { message: String },
+    /// A page of a declaration's document lacks the part its rules cut
+    /// out (a range bound, every selected element).
+    #[error("{url}: {message}")]
+    Selection { url: Url, message: String },
+    /// The document needs a browser and none could be used.
+    #[error("{url}: {message}")]
+    NoBrowser { url: Url, message: String },
+}
+
+/// Who wrote a URL: the operator in bot.toml, or a declaration folder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Trust {
+    Operator,
+    Collection,
 }
 
 impl FetchError {
@@ -243,6 +260,8 @@ impl FetchError {
             FetchError::InvalidUrl { .. } => FailureClass::InvalidUrl,
             FetchError::PrivateAddress { .. } => FailureClass::PrivateAddress,
             FetchError::Client { .. } => FailureClass::Client,
+            FetchError::Selection { .. } => FailureClass::SelectorMismatch,
+            FetchError::NoBrowser { .. } => FailureClass::NoBrowser,
         }
     }
 }
@@ -258,6 +277,7 @@ struct Inner {
     client: reqwest::Client,
     settings: FetchSettings,
     limiter: Limiter,
+    browser: browser::Pool,
 }
 
 /// Raised inside the redirect policy; recovered from the reqwest error's source chain.
@@ -397,6 +417,7 @@ impl Fetcher {
                 client,
                 settings,
                 limiter,
+                browser: browser::Pool::default(),
             }),
         })
     }
@@ -404,6 +425,11 @@ impl Fetcher {
     /// Fetches `url`, retrying transient failures. Never panics and never returns early
     /// without a report: every outcome, including invalid input, is in `result`.
     pub async fn fetch(&self, url: &Url, cond: &Conditional) -> FetchReport {
+        self.fetch_trusting(url, cond, Trust::Operator).await
+    }
+
+    /// [`Fetcher::fetch`], with the trust the URL's author gets.
+    async fn fetch_trusting(&self, url: &Url, cond: &Conditional, trust: Trust) -> FetchReport {
         let started_at = Utc::now();
         let start = Instant::now();
         let settings = &self.inner.settings;
@@ -431,7 +457,9 @@ impl Fetcher {
         // the operator's explicit choice (a page this machine serves, the
         // shared benchmark's site): fetched. A name that resolves to one, a
         // redirect to one, and every other private range stay refused.
-        let written_loopback = |found: &PrivateHost| found.kind == "loopback";
+        // A declaration folder is someone else's writing: no exception.
+        let written_loopback =
+            |found: &PrivateHost| found.kind == "loopback" && trust == Trust::Operator;
         if let (false, Some(found)) = (settings.allow_private_addresses, literal_private(url)) {
             if written_loopback(&found) {
                 debug!(url = %shown, "a loopback address written in the document URL: fetched");
