@@ -272,12 +272,16 @@ fn a_loopback_url_from_a_declaration_is_refused_unlike_one_in_bot_toml() {
     let bot = Bot::new(&[("Example.json", decl)], "", &own);
     let (line, _) = bot.check("example-privacy-policy");
     assert!(line.contains("private_address"), "{line}");
-    let (line, _) = bot.check("mine");
-    assert!(!line.contains("failed"), "{line}");
     assert_eq!(
         server.requests().len(),
-        1,
-        "only bot.toml's URL was fetched"
+        0,
+        "the declaration's URL was refused before any request"
+    );
+    let (line, _) = bot.check("mine");
+    assert!(!line.contains("failed"), "{line}");
+    assert!(
+        !server.requests().is_empty(),
+        "bot.toml's URL, the same address, was fetched"
     );
 }
 
@@ -565,9 +569,18 @@ fn without_a_browser_such_documents_fail_with_no_browser_and_the_rest_run() {
 fn a_refused_plain_fetch_is_retried_once_in_the_browser() {
     let chromium = chromium();
     let server = TestServer::start();
-    // The plain client is turned away; the next visitor (the browser) is
-    // served.
-    server.set_route("/privacy", vec![Reply::status(403), Reply::html(SCRIPTED)]);
+    // The plain client is turned away every time; the visitor after it
+    // (the browser) is served. A first version is confirmed by a second
+    // fetch, which takes the same way.
+    server.set_route(
+        "/privacy",
+        vec![
+            Reply::status(403),
+            Reply::html(SCRIPTED),
+            Reply::status(403),
+            Reply::html(SCRIPTED),
+        ],
+    );
     let decl = declaration(
         "Example",
         &format!(
@@ -588,5 +601,8 @@ fn a_refused_plain_fetch_is_retried_once_in_the_browser() {
         .iter()
         .filter(|r| r.path == "/privacy")
         .count();
-    assert_eq!(page_requests, 2, "one plain GET, one browser visit");
+    assert_eq!(
+        page_requests, 4,
+        "per fetch (the first and its confirmation) one plain GET, one browser visit"
+    );
 }

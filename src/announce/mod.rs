@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use crate::config::{Config, Document};
 use crate::domain::{Lang, ThreadKind, Visibility};
 use crate::pipeline::clauses::Clause;
-use crate::pipeline::diff::{ChangeSet, DiffOptions, WatchTerms};
+use crate::pipeline::diff::{ChangeKind, ChangeSet, DiffOptions, WatchTerms};
 pub use compose::PageSizes;
 use compose::{compose_after_bad_baseline, compose_thread, ComposeOptions, ThreadInput};
 use count::status_length;
@@ -52,6 +52,52 @@ pub struct Announce {
     pub public_url: Option<url::Url>,
     /// How the check diffs, to tell the change behind a doubled page.
     pub diff: DiffOptions,
+}
+
+/// Whether `cs` changes the page's structure and no sentence of the
+/// policy: every change adds or removes a heading (a table of contents
+/// gaining an "Introduction"), or the clauses removed hold, in order, the
+/// same letters as the clauses added (a bold "**Your Rights** **Data
+/// Subject Requests**" paragraph split into a heading and a paragraph). A
+/// follower has nothing to read; the version is stored and shown on the web
+/// pages all the same.
+fn structure_only(cs: &ChangeSet, old: &[Clause], new: &[Clause]) -> bool {
+    use crate::pipeline::extract::ClauseKind;
+    let heading = |side: &[Clause], at: Option<u32>| {
+        at.and_then(|p| side.get(p as usize))
+            .is_some_and(|c| matches!(c.kind, ClauseKind::Heading { .. }))
+    };
+    let letters = |text: &str, out: &mut String| {
+        out.extend(
+            text.chars()
+                .filter(|c| c.is_alphanumeric())
+                .flat_map(char::to_lowercase),
+        );
+    };
+    let (mut removed, mut added) = (String::new(), String::new());
+    let mut all_headings = true;
+    let mut any = false;
+    for c in &cs.changes {
+        match c.kind {
+            ChangeKind::Added => {
+                all_headings &= heading(new, c.new_position);
+                letters(c.new.as_deref().unwrap_or(""), &mut added);
+            }
+            ChangeKind::Removed => {
+                all_headings &= heading(old, c.old_position);
+                letters(c.old.as_deref().unwrap_or(""), &mut removed);
+            }
+            ChangeKind::Moved => continue,
+            // Half of a split clause pairs with the old one as a rewording.
+            ChangeKind::Modified | ChangeKind::Renamed => {
+                all_headings = false;
+                letters(c.old.as_deref().unwrap_or(""), &mut removed);
+                letters(c.new.as_deref().unwrap_or(""), &mut added);
+            }
+        }
+        any = true;
+    }
+    any && (all_headings || (!added.is_empty() && added == removed))
 }
 
 impl Announce {
@@ -180,6 +226,11 @@ impl Announce {
             }
         }
         let cs = told.as_ref().unwrap_or(cs);
+        if let Some((old, new)) = pages {
+            if structure_only(cs, old, new) {
+                return None;
+            }
+        }
         let posts = self
             .posts(doc, cs, version, previous, seen_at, sizes)
             .into_iter()
@@ -579,7 +630,7 @@ mod tests {
     /// command; never to the policy page.
     #[test]
     fn a_capped_thread_points_to_the_change_page_or_the_command() {
-        use crate::pipeline::diff::{Change, ChangeKind, Summary};
+        use crate::pipeline::diff::{Change, Summary};
         let changes = (0..30)
             .map(|i| Change {
                 kind: ChangeKind::Added,
@@ -635,6 +686,74 @@ mod tests {
             first.contains("https://watch.example/bot/documents/x-privacy/changes/5"),
             "{first}"
         );
+    }
+
+    #[test]
+    fn a_change_of_structure_alone_is_not_announced() {
+        use crate::pipeline::extract::{Block, ClauseKind, Extracted};
+        let page = |blocks: &[(ClauseKind, &str)]| {
+            crate::pipeline::clauses::split(&Extracted {
+                blocks: blocks
+                    .iter()
+                    .map(|(kind, text)| Block {
+                        kind: *kind,
+                        text: text.to_string(),
+                    })
+                    .collect(),
+            })
+        };
+        let h = ClauseKind::Heading { level: 2 };
+        let p = ClauseKind::Paragraph;
+        let body = "You may ask us for a copy of your personal information at any time.";
+        // Reddit 2021-12-17 → 2022-07-06: a bold line became a heading and
+        // a paragraph.
+        let old = page(&[
+            (
+                p,
+                "Your Rights Data Subject and Consumer Information Requests",
+            ),
+            (p, body),
+        ]);
+        let split = page(&[
+            (h, "Your Rights"),
+            (p, "Data Subject and Consumer Information Requests"),
+            (p, body),
+        ]);
+        // A heading added above unchanged text.
+        let headed = page(&[
+            (h, "Introduction"),
+            (
+                p,
+                "Your Rights Data Subject and Consumer Information Requests",
+            ),
+            (p, body),
+        ]);
+        // A sentence added: a change.
+        let real = page(&[
+            (
+                p,
+                "Your Rights Data Subject and Consumer Information Requests",
+            ),
+            (p, body),
+            (p, "We may use your posts to train AI models."),
+        ]);
+        let a = announce();
+        let thread = |new: &[Clause]| {
+            let cs = crate::pipeline::diff::diff(&old, new, &a.diff, "en");
+            assert!(!cs.is_empty());
+            a.change_thread(
+                &doc("en"),
+                &cs,
+                2,
+                Some(1),
+                Utc::now(),
+                "k".into(),
+                Some((&old, new)),
+            )
+        };
+        assert!(thread(&split).is_none());
+        assert!(thread(&headed).is_none());
+        assert!(thread(&real).is_some());
     }
 
     #[test]

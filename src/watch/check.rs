@@ -300,6 +300,23 @@ impl Checker {
                 observe_off_thread(report, &rules, baseline).await
             }
         };
+        // A body cut short mid-clause is a failure to record, not a version
+        // that removes the end of the policy.
+        let seen = match (seen, old_clauses.as_deref()) {
+            (Seen::Page { page, observation }, Some(old))
+                if crate::pipeline::content::truncated(old, &observation.clauses) =>
+            {
+                Seen::Failed(Failure {
+                    class: FailureClass::SoftError,
+                    error: format!(
+                        "{}: the page stops in the middle of a clause the last version holds in full (a truncated body)",
+                        crate::pipeline::fetch::redact(&page.final_url)
+                    ),
+                    status: Some(page.status),
+                })
+            }
+            (seen, _) => seen,
+        };
         let now = Utc::now();
         let decision = match decide::decide(&state, &seen, None, &self.settings(), now) {
             Step::Decided(d) => d,

@@ -49,7 +49,10 @@ pub fn markdown(doc: &str, file: &str) -> String {
 /// are built, so that the X selectors apply.
 pub fn x_page(markdown: &str) -> String {
     let mut body = String::new();
-    pulldown_cmark::html::push_html(&mut body, pulldown_cmark::Parser::new(markdown));
+    // Tables too: OTA's Markdown keeps the policies' tables (Reddit's, Google's)
+    // as pipe tables, which the real pages serve as `<table>`.
+    let parser = pulldown_cmark::Parser::new_ext(markdown, pulldown_cmark::Options::ENABLE_TABLES);
+    pulldown_cmark::html::push_html(&mut body, parser);
     format!(
         r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Privacy</title>
 <style>.x{{color:red}}</style><script>window.__INITIAL_STATE__ = {{"session":"abc"}};</script></head>

@@ -44,6 +44,9 @@ pub enum Label {
     Revert,
     /// Only case, spacing, punctuation, quotes or markup changed.
     Cosmetic,
+    /// Only a clause whose exact text already stands on the other side was
+    /// added or removed (a button label repeated, a table of contents).
+    Churn,
 }
 
 impl Label {
@@ -59,6 +62,7 @@ impl Label {
             "doubling" => Label::Doubling,
             "revert" => Label::Revert,
             "cosmetic" => Label::Cosmetic,
+            "churn" => Label::Churn,
             _ => return None,
         })
     }
@@ -82,7 +86,7 @@ pub fn labels() -> BTreeMap<(String, String), Label> {
                 out.insert((doc.trim().to_string(), file.trim().to_string()), label);
             }
             _ => panic!(
-                "{}:{}: expected DOCUMENT<TAB>FILE<TAB>LABEL[<TAB>NOTE], LABEL one of first, real, refilter, doubling, revert, cosmetic: {line:?}",
+                "{}:{}: expected DOCUMENT<TAB>FILE<TAB>LABEL[<TAB>NOTE], LABEL one of first, real, refilter, doubling, revert, cosmetic, churn: {line:?}",
                 path.display(),
                 n + 1
             ),

@@ -421,3 +421,66 @@ fn control_tally(units: impl Iterator<Item = u32>) -> (usize, usize, usize) {
     }
     (nul, controls, total)
 }
+
+/// Whether `new` is `old` cut short: every clause of `new` but the last is
+/// the same as `old`'s at that place, the last one is a strict beginning of
+/// `old`'s clause there ("If you ar" for "If you are a California
+/// resident…"), and clauses of `old` are missing after it. That is a body
+/// truncated in transit or by the server, not an edit of the policy: an
+/// editor who removes the end of a policy does not stop mid-word.
+pub fn truncated(old: &[Clause], new: &[Clause]) -> bool {
+    let Some((last, kept)) = new.split_last() else {
+        return false;
+    };
+    if new.len() >= old.len() {
+        return false;
+    }
+    let cut = &old[kept.len()];
+    kept.iter().zip(old).all(|(n, o)| n.hash == o.hash)
+        && cut.text.len() > last.text.len()
+        && cut.text.starts_with(last.text.as_str())
+}
+
+#[cfg(test)]
+mod truncation_tests {
+    use super::truncated;
+    use crate::pipeline::clauses;
+    use crate::pipeline::extract::{Block, ClauseKind, Extracted};
+
+    fn page(texts: &[&str]) -> Vec<crate::pipeline::clauses::Clause> {
+        let blocks: Vec<Block> = texts
+            .iter()
+            .map(|t| Block {
+                kind: ClauseKind::Paragraph,
+                text: t.to_string(),
+            })
+            .collect();
+        clauses::split(&Extracted { blocks })
+    }
+
+    #[test]
+    fn a_policy_cut_mid_clause_is_truncated_and_an_edit_is_not() {
+        // Reddit's privacy policy as recorded on 2020-12-29 06:48, restored
+        // sixteen minutes later.
+        let full = page(&[
+            "We collect the information you give us.",
+            "If you are a California resident, you have additional rights under the CCPA.",
+            "Children under the age of 13 are not allowed to create an account.",
+        ]);
+        let cut = page(&["We collect the information you give us.", "If you ar"]);
+        assert!(truncated(&full, &cut));
+        // The last clauses removed on purpose: no clause stops mid-way.
+        let shortened = page(&[
+            "We collect the information you give us.",
+            "If you are a California resident, you have additional rights under the CCPA.",
+        ]);
+        assert!(!truncated(&full, &shortened));
+        // A reworded clause that happens to begin like the old one, with
+        // the rest of the page kept, is an edit.
+        let mut edited = full.clone();
+        edited[1] = page(&["If you are"])[0].clone();
+        assert!(!truncated(&full, &edited));
+        assert!(!truncated(&full, &full));
+        assert!(!truncated(&full, &[]));
+    }
+}
