@@ -323,7 +323,26 @@ impl Checker {
             Step::ConfirmByFetch => {
                 let report = self.fetch(doc, &Conditional::default()).await;
                 let mut log = fetch_log(&report);
-                let second = observe_off_thread(report, &rules, baseline).await;
+                // The same bytes, status and type as the first fetch observe
+                // the same: only a different body is worth parsing again.
+                let second = match (&seen, report.result) {
+                    (
+                        Seen::Page { page, observation },
+                        Ok(crate::pipeline::fetch::Fetched::Page(again)),
+                    ) if again.body == page.body
+                        && again.status == page.status
+                        && again.content_type == page.content_type =>
+                    {
+                        Seen::Page {
+                            page: again,
+                            observation: observation.clone(),
+                        }
+                    }
+                    (_, result) => {
+                        let report = FetchReport { result, ..report };
+                        observe_off_thread(report, &rules, baseline).await
+                    }
+                };
                 log.outcome = "confirmation";
                 if let Seen::Failed(f) = &second {
                     log.error = Some((f.class, f.error.clone()));
