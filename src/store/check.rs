@@ -12,10 +12,10 @@ use chrono::{DateTime, Utc};
 
 use super::outbox::{self, NewThread};
 use super::versions::{self, ChangeSetIn, SnapshotIn};
-use super::{documents, fetches, ts, FetchLog, Result, Store, Tx};
+use super::{ts, FetchLog, Result, Store, Tx};
 use crate::config::Document;
 use crate::pipeline::clauses::Clause;
-use crate::watch::decide::{Decision, Next, Validators, Verdict};
+use crate::watch::decide::{Decision, Validators, Verdict};
 
 /// A re-extraction of the latest version with new rules.
 pub struct TechnicalWrite<'a> {
@@ -72,26 +72,39 @@ pub enum Recorded {
 
 impl Store {
     /// Applies a check's decision in one transaction.
+    ///
+    /// A check that stores no version (a 304, an unchanged page, a failure,
+    /// a pending change: nearly every check) sends all its statements as
+    /// one multi-statement query: each query is a round trip to the
+    /// database thread, and those round trips were most of such a check's
+    /// cost.
     pub async fn record_check(&self, w: CheckWrite<'_>) -> Result<Recorded> {
         let now = ts(w.now);
-        let mut tx = self.write().await?;
-        documents::sync(&mut tx, w.document).await?;
-        let id = w.document.id.as_str();
-        for f in w.fetches {
-            fetches::insert(&mut tx, id, f).await?;
-        }
         let writes_version = matches!(
             w.decision.verdict,
             Verdict::NewVersion { .. } | Verdict::TechnicalUpdate { .. }
         ) || w.technical.is_some();
-        // Only a write of a version needs the latest one in hand: a 304 or
-        // an unchanged page touches it by a subquery, one round trip less.
-        let latest = if writes_version {
-            versions::latest_in(&mut tx, id).await?
-        } else {
-            None
-        };
-        if writes_version && latest.as_ref().map(|(_, _, h)| h.as_str()) != w.expected_latest {
+        let mut conn = self.lane().await?;
+        let mut batch = Batch::new(&w, &now);
+        if !writes_version && w.notice.is_none() {
+            batch.state(&w);
+            batch.run_alone(&mut conn).await?;
+            return Ok(Recorded::Applied { version_id: None });
+        }
+        let mut tx = sqlx::Connection::begin_with(&mut *conn, "BEGIN IMMEDIATE").await?;
+        if !writes_version {
+            batch.state(&w);
+            batch.run(&mut tx).await?;
+            if let Some(notice) = w.notice {
+                outbox::insert_thread(&mut tx, notice, None, &now).await?;
+            }
+            tx.commit().await?;
+            return Ok(Recorded::Applied { version_id: None });
+        }
+        batch.run(&mut tx).await?;
+        let id = w.document.id.as_str();
+        let latest = versions::latest_in(&mut tx, id).await?;
+        if latest.as_ref().map(|(_, _, h)| h.as_str()) != w.expected_latest {
             let (latest_id, number, hash) = latest.expect("a version appeared meanwhile");
             let same = w.version.as_ref().is_some_and(|v| v.hash == hash);
             sqlx::query("UPDATE documents SET last_check_at = ? WHERE id = ?")
@@ -100,7 +113,11 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             if same {
-                touch_version(&mut tx, latest_id, &now).await?;
+                sqlx::query("UPDATE versions SET last_seen = ? WHERE id = ?")
+                    .bind(&now)
+                    .bind(latest_id)
+                    .execute(&mut *tx)
+                    .await?;
             }
             tx.commit().await?;
             return Ok(if same {
@@ -113,62 +130,32 @@ impl Store {
             versions::replace_clauses(&mut tx, t.version_id, t.clauses, t.hash, w.rules_hash, &now)
                 .await?;
         }
-        let next = &w.decision.next;
+        let mut state = Batch::empty(&w, &now);
+        state.state(&w);
+        state.run(&mut tx).await?;
         let mut version_id = None;
-        match &w.decision.verdict {
-            Verdict::Failed { class, error } => {
-                sqlx::query(
-                    "UPDATE documents SET last_check_at = ?1, consecutive_failures = consecutive_failures + 1,
-                        failing_since = COALESCE(failing_since, ?1), last_error = ?2, last_error_class = ?3,
-                        not_found_since = ?4
-                     WHERE id = ?5",
-                )
-                .bind(&now)
-                .bind(error)
-                .bind(class.as_str())
-                .bind(next.not_found_since.map(ts))
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
+        if let Verdict::NewVersion { version, .. } = &w.decision.verdict {
+            let v = w
+                .version
+                .as_ref()
+                .expect("a new version verdict comes with its content");
+            let new_id = versions::insert_version(
+                &mut tx,
+                id,
+                *version,
+                latest.as_ref().map(|(id, _, _)| *id),
+                Some(&v.snapshot),
+                &now,
+                v.clauses,
+                v.hash,
+                v.cosmetic,
+                v.changeset.as_ref(),
+            )
+            .await?;
+            if let Some(thread) = &v.announcement {
+                outbox::insert_thread(&mut tx, thread, Some(new_id), &now).await?;
             }
-            Verdict::Paused | Verdict::Superseded => {}
-            verdict => {
-                let validators =
-                    (next.validators == Validators::Replace).then_some((w.etag, w.last_modified));
-                mark_success(&mut tx, id, &now, w.rules_hash, next, validators).await?;
-                match verdict {
-                    Verdict::NotModified
-                    | Verdict::Unchanged { .. }
-                    | Verdict::TechnicalUpdate { .. } => match &latest {
-                        Some((latest_id, _, _)) => touch_version(&mut tx, *latest_id, &now).await?,
-                        None => touch_latest(&mut tx, id, &now).await?,
-                    },
-                    Verdict::NewVersion { version, .. } => {
-                        let v = w
-                            .version
-                            .as_ref()
-                            .expect("a new version verdict comes with its content");
-                        let new_id = versions::insert_version(
-                            &mut tx,
-                            id,
-                            *version,
-                            latest.as_ref().map(|(id, _, _)| *id),
-                            Some(&v.snapshot),
-                            &now,
-                            v.clauses,
-                            v.hash,
-                            v.cosmetic,
-                            v.changeset.as_ref(),
-                        )
-                        .await?;
-                        if let Some(thread) = &v.announcement {
-                            outbox::insert_thread(&mut tx, thread, Some(new_id), &now).await?;
-                        }
-                        version_id = Some(new_id);
-                    }
-                    _ => {}
-                }
-            }
+            version_id = Some(new_id);
         }
         if let Some(notice) = w.notice {
             outbox::insert_thread(&mut tx, notice, None, &now).await?;
@@ -178,64 +165,190 @@ impl Store {
     }
 }
 
-/// A check that saw the page: failures end, and the document's state is the
-/// decision's; `validators`, when given, replace the stored ones (in the
-/// same statement: each one is a round trip to the database thread).
-async fn mark_success(
-    tx: &mut Tx<'_>,
-    id: &str,
-    now: &str,
-    rules_hash: &str,
-    next: &Next,
-    validators: Option<(Option<&str>, Option<&str>)>,
-) -> Result<()> {
-    let (etag, last_modified) = validators.unwrap_or_default();
-    sqlx::query(
-        "UPDATE documents SET last_check_at = ?1, last_success_at = ?1, consecutive_failures = 0,
-            failing_since = NULL, last_error = NULL, last_error_class = NULL,
-            not_found_since = ?2, rules_hash = ?3, pending_hash = ?4, pending_since = ?5,
-            flapping_since = ?6, last_flap_at = CASE WHEN ?7 THEN ?1 ELSE last_flap_at END,
-            stable_checks = ?8,
-            etag = CASE WHEN ?10 THEN ?11 ELSE etag END,
-            last_modified = CASE WHEN ?10 THEN ?12 ELSE last_modified END
-         WHERE id = ?9",
-    )
-    .bind(now)
-    .bind(next.not_found_since.map(ts))
-    .bind(rules_hash)
-    .bind(next.pending.as_ref().map(|p| p.hash.as_str()))
-    .bind(next.pending.as_ref().map(|p| ts(p.since)))
-    .bind(next.flapping_since.map(ts))
-    .bind(next.flapped)
-    .bind(next.stable_checks)
-    .bind(id)
-    .bind(validators.is_some())
-    .bind(etag)
-    .bind(last_modified)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
+/// A value bound to a parameter of a [`Batch`].
+enum Arg<'a> {
+    Text(Option<&'a str>),
+    Owned(Option<String>),
+    Int(Option<i64>),
+    Bool(bool),
 }
 
-async fn touch_latest(tx: &mut Tx<'_>, document_id: &str, now: &str) -> Result<()> {
-    sqlx::query(
-        "UPDATE versions SET last_seen = ?1 WHERE id =
-            (SELECT id FROM versions WHERE document_id = ?2 ORDER BY number DESC LIMIT 1)",
-    )
-    .bind(now)
-    .bind(document_id)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
+type Query<'q> = sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>;
+
+impl<'a> Arg<'a> {
+    fn bind_to(self, q: Query<'a>) -> Query<'a> {
+        match self {
+            Arg::Text(v) => q.bind(v),
+            Arg::Owned(v) => q.bind(v),
+            Arg::Int(v) => q.bind(v),
+            Arg::Bool(v) => q.bind(v),
+        }
+    }
 }
 
-async fn touch_version(tx: &mut Tx<'_>, id: i64, now: &str) -> Result<()> {
-    sqlx::query("UPDATE versions SET last_seen = ? WHERE id = ?")
-        .bind(now)
-        .bind(id)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
+/// Several statements sent as one query. Their parameters are plain `?`s,
+/// which SQLite's driver binds in order across the statements, so a value
+/// used twice is pushed twice (numbered `?N`s would not do: the driver
+/// stops binding at a statement's first gap in the numbering).
+struct Batch<'a> {
+    sql: String,
+    args: Vec<Arg<'a>>,
+    id: &'a str,
+    now: &'a str,
+}
+
+impl<'a> Batch<'a> {
+    fn empty(w: &CheckWrite<'a>, now: &'a str) -> Batch<'a> {
+        Batch {
+            sql: String::new(),
+            args: Vec::new(),
+            id: &w.document.id,
+            now,
+        }
+    }
+
+    /// Keeps the document's row in step with the configuration, then logs
+    /// the check's requests.
+    fn new(w: &CheckWrite<'a>, now: &'a str) -> Batch<'a> {
+        let doc = w.document;
+        let mut b = Batch::empty(w, now);
+        b.sql.push_str(
+            "INSERT INTO documents (id, name, service, url, language) VALUES (?, ?, ?, ?, ?)
+             ON CONFLICT(id) DO UPDATE SET name = excluded.name, service = excluded.service,
+                url = excluded.url, language = excluded.language;\n",
+        );
+        b.args.extend([
+            Arg::Text(Some(&doc.id)),
+            Arg::Text(Some(&doc.name)),
+            Arg::Text(Some(&doc.service)),
+            // Credentials in a watched URL are the operator's: `status`
+            // shows `***@host`, the database keeps no password.
+            Arg::Owned(Some(crate::pipeline::fetch::redact(&doc.url).to_string())),
+            Arg::Text(Some(&doc.language)),
+        ]);
+        for f in w.fetches {
+            b.sql.push_str(
+                "INSERT INTO fetches (document_id, url, started_at, status, bytes, duration_ms, attempts, outcome, error_class, error)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?);\n",
+            );
+            b.args.extend([
+                Arg::Text(Some(b.id)),
+                Arg::Owned(Some(f.url.clone())),
+                Arg::Owned(Some(ts(f.started_at))),
+                Arg::Int(f.status.map(i64::from)),
+                Arg::Int(Some(f.bytes as i64)),
+                Arg::Int(Some(f.duration_ms as i64)),
+                Arg::Int(Some(i64::from(f.attempts))),
+                Arg::Text(Some(f.outcome)),
+                Arg::Text(f.error.as_ref().map(|(c, _)| c.as_str())),
+                Arg::Text(f.error.as_ref().map(|(_, e)| e.as_str())),
+            ]);
+        }
+        b
+    }
+
+    /// The document's new state, as decided: a failure counts up; a check
+    /// that saw the page ends the failures, takes the decision's state and,
+    /// when told, the response's validators; the version still served is
+    /// marked as seen.
+    fn state(&mut self, w: &CheckWrite<'a>) {
+        let next = &w.decision.next;
+        let (id, now) = (self.id, self.now);
+        match &w.decision.verdict {
+            Verdict::Failed { class, error } => {
+                self.sql.push_str(
+                    "UPDATE documents SET last_check_at = ?, consecutive_failures = consecutive_failures + 1,
+                        failing_since = COALESCE(failing_since, ?), last_error = ?,
+                        last_error_class = ?, not_found_since = ?
+                     WHERE id = ?;\n",
+                );
+                self.args.extend([
+                    Arg::Text(Some(now)),
+                    Arg::Text(Some(now)),
+                    Arg::Owned(Some(error.clone())),
+                    Arg::Text(Some(class.as_str())),
+                    Arg::Owned(next.not_found_since.map(ts)),
+                    Arg::Text(Some(id)),
+                ]);
+            }
+            Verdict::Paused | Verdict::Superseded => {}
+            verdict => {
+                let replace = next.validators == Validators::Replace;
+                self.sql.push_str(
+                    "UPDATE documents SET last_check_at = ?, last_success_at = ?, consecutive_failures = 0,
+                        failing_since = NULL, last_error = NULL, last_error_class = NULL,
+                        not_found_since = ?, rules_hash = ?, pending_hash = ?, pending_since = ?,
+                        flapping_since = ?, last_flap_at = CASE WHEN ? THEN ? ELSE last_flap_at END,
+                        stable_checks = ?,
+                        etag = CASE WHEN ? THEN ? ELSE etag END,
+                        last_modified = CASE WHEN ? THEN ? ELSE last_modified END
+                     WHERE id = ?;\n",
+                );
+                self.args.extend([
+                    Arg::Text(Some(now)),
+                    Arg::Text(Some(now)),
+                    Arg::Owned(next.not_found_since.map(ts)),
+                    Arg::Text(Some(w.rules_hash)),
+                    Arg::Owned(next.pending.as_ref().map(|p| p.hash.clone())),
+                    Arg::Owned(next.pending.as_ref().map(|p| ts(p.since))),
+                    Arg::Owned(next.flapping_since.map(ts)),
+                    Arg::Bool(next.flapped),
+                    Arg::Text(Some(now)),
+                    Arg::Int(Some(next.stable_checks)),
+                    Arg::Bool(replace),
+                    Arg::Text(w.etag),
+                    Arg::Bool(replace),
+                    Arg::Text(w.last_modified),
+                    Arg::Text(Some(id)),
+                ]);
+                if matches!(
+                    verdict,
+                    Verdict::NotModified
+                        | Verdict::Unchanged { .. }
+                        | Verdict::TechnicalUpdate { .. }
+                ) {
+                    self.sql.push_str(
+                        "UPDATE versions SET last_seen = ? WHERE id =
+                            (SELECT id FROM versions WHERE document_id = ? ORDER BY number DESC LIMIT 1);\n",
+                    );
+                    self.args
+                        .extend([Arg::Text(Some(now)), Arg::Text(Some(id))]);
+                }
+            }
+        }
+    }
+
+    /// Runs the batch as a transaction of its own, begun and committed in
+    /// the same query, so that the whole write is one round trip.
+    async fn run_alone(mut self, conn: &mut sqlx::SqliteConnection) -> Result<()> {
+        self.sql.insert_str(0, "BEGIN IMMEDIATE;\n");
+        self.sql.push_str("COMMIT;");
+        let mut q = sqlx::query(&self.sql);
+        for a in self.args {
+            q = a.bind_to(q);
+        }
+        if let Err(e) = q.execute(&mut *conn).await {
+            // A statement failed inside the transaction, which is still
+            // open: end it, so the connection's next check starts clean.
+            if let Err(r) = sqlx::query("ROLLBACK").execute(&mut *conn).await {
+                tracing::debug!(error = %r, "rolling back a failed check write");
+            }
+            return Err(e.into());
+        }
+        Ok(())
+    }
+
+    async fn run(self, tx: &mut Tx<'_>) -> Result<()> {
+        if self.sql.is_empty() {
+            return Ok(());
+        }
+        let mut q = sqlx::query(&self.sql);
+        for a in self.args {
+            q = a.bind_to(q);
+        }
+        q.execute(&mut **tx).await?;
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -178,8 +178,30 @@ impl Store {
     /// What a check needs before it fetches: the document's state, its
     /// latest version and the hashes of the `flap_window` versions before.
     pub async fn known(&self, id: &str, flap_window: usize) -> Result<Known> {
-        let state = self.document_state(id).await?.unwrap_or_default();
-        let mut history = self.history(id, Some(flap_window as i64 + 1)).await?;
+        // One query, the state beside each recent version (or alone when
+        // there is none yet): each query is a round trip to the database
+        // thread, and this one runs before every check.
+        let rows = sqlx::query(&format!(
+            "SELECT {STATE_COLUMNS}, v.* FROM documents d
+             LEFT JOIN (SELECT {} FROM versions v LEFT JOIN changesets c ON c.version_id = v.id
+                 WHERE v.document_id = ?1 ORDER BY v.number DESC LIMIT ?2) v ON 1
+             WHERE d.id = ?1 ORDER BY v.number DESC",
+            super::versions::VERSION_COLUMNS
+        ))
+        .bind(id)
+        .bind(flap_window as i64 + 1)
+        .fetch_all(&mut *self.lane().await?)
+        .await?;
+        let state = match rows.first() {
+            Some(row) => StateRow::from_row(row)?.into(),
+            None => DocumentState::default(),
+        };
+        let mut history = Vec::with_capacity(rows.len());
+        for row in &rows {
+            if sqlx::Row::try_get::<Option<i64>, _>(row, "id")?.is_some() {
+                history.push(super::versions::version_of(row)?);
+            }
+        }
         let latest = if history.is_empty() {
             None
         } else {

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{ts, Result, Store, Tx};
+use super::{Result, Store};
 use crate::domain::FailureClass;
 
 /// One entry of the fetch log.
@@ -17,26 +17,6 @@ pub struct FetchLog {
     /// What the check made of it (`new_version`, `confirmation`, …).
     pub outcome: &'static str,
     pub error: Option<(FailureClass, String)>,
-}
-
-pub(super) async fn insert(tx: &mut Tx<'_>, document_id: &str, f: &FetchLog) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO fetches (document_id, url, started_at, status, bytes, duration_ms, attempts, outcome, error_class, error)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(document_id)
-    .bind(&f.url)
-    .bind(ts(f.started_at))
-    .bind(f.status.map(i64::from))
-    .bind(f.bytes as i64)
-    .bind(f.duration_ms as i64)
-    .bind(f.attempts as i64)
-    .bind(f.outcome)
-    .bind(f.error.as_ref().map(|(c, _)| c.as_str()))
-    .bind(f.error.as_ref().map(|(_, e)| e.as_str()))
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
 }
 
 impl Store {

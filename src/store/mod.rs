@@ -11,8 +11,10 @@ use std::path::Path;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use sha2::{Digest, Sha256};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::SqlitePool;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{Connection, SqlitePool};
 
 pub mod check;
 mod codec;
@@ -136,6 +138,31 @@ type Tx<'c> = sqlx::Transaction<'c, sqlx::Sqlite>;
 #[derive(Clone)]
 pub struct Store {
     pool: SqlitePool,
+    lane: Lane,
+}
+
+/// The check path's own connection, outside the pool.
+///
+/// Why: sqlx pings a pooled connection (a round trip to its worker thread)
+/// every time it goes back to the pool, and an unchanged page's check is
+/// otherwise little more than a few such round trips; with one connection
+/// held by the checks, a 304 costs its statements only. SQLite takes one
+/// writer at a time anyway, and this connection's statement and page
+/// caches stay warm. Opened on first use, so the read commands never open
+/// it.
+#[derive(Clone)]
+struct Lane {
+    options: SqliteConnectOptions,
+    conn: std::sync::Arc<tokio::sync::Mutex<Option<SqliteConnection>>>,
+}
+
+impl Lane {
+    fn new(options: SqliteConnectOptions) -> Lane {
+        Lane {
+            options,
+            conn: Default::default(),
+        }
+    }
 }
 
 impl Store {
@@ -148,17 +175,28 @@ impl Store {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
-            .busy_timeout(std::time::Duration::from_secs(10));
+            .busy_timeout(std::time::Duration::from_secs(10))
+            // A checkpoint every 1,000 log pages (SQLite's default) ran
+            // several times in a first run of a large watch list, each one
+            // copying again the pages every check touches and syncing the
+            // file; every 8,000 (32 MB of log at most) copies them once.
+            .pragma("wal_autocheckpoint", "8000");
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
-            .connect_with(options)
+            // A connection to a local file does not go stale: the ping
+            // before each use would only be a round trip to its thread.
+            .test_before_acquire(false)
+            .connect_with(options.clone())
             .await
             .map_err(|e| open_error(path, &e))?;
         MIGRATOR
             .run(&pool)
             .await
             .map_err(|e| migrate_error(path, &e))?;
-        Ok(Store { pool })
+        Ok(Store {
+            pool,
+            lane: Lane::new(options),
+        })
     }
 
     /// Opens an existing database for reading only (the read commands):
@@ -245,10 +283,14 @@ impl Store {
             .busy_timeout(std::time::Duration::from_secs(10));
         let pool = SqlitePoolOptions::new()
             .max_connections(2)
-            .connect_with(options)
+            .test_before_acquire(false)
+            .connect_with(options.clone())
             .await
             .map_err(|e| open_error(path, &e))?;
-        Ok(Store { pool })
+        Ok(Store {
+            pool,
+            lane: Lane::new(options),
+        })
     }
 
     /// Whether the migrations recorded in the database are exactly the
@@ -302,7 +344,25 @@ impl Store {
     }
 
     pub async fn close(&self) {
+        if let Some(conn) = self.lane.conn.lock().await.take() {
+            // Closing it is what lets the last connection checkpoint the
+            // log; an error here leaves a -wal file the next open replays.
+            if let Err(e) = conn.close().await {
+                tracing::debug!(error = %e, "closing the check connection");
+            }
+        }
         self.pool.close().await;
+    }
+
+    /// The check path's connection (see [`Lane`]), opened on first use.
+    async fn lane(&self) -> Result<tokio::sync::MappedMutexGuard<'_, SqliteConnection>> {
+        let mut guard = self.lane.conn.lock().await;
+        if guard.is_none() {
+            *guard = Some(SqliteConnection::connect_with(&self.lane.options).await?);
+        }
+        Ok(tokio::sync::MutexGuard::map(guard, |c| {
+            c.as_mut().expect("opened just above")
+        }))
     }
 
     /// A write transaction that takes the database's write lock at once

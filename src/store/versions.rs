@@ -49,7 +49,8 @@ pub struct ChangeSetIn {
     pub json: String,
 }
 
-const VERSION_COLUMNS: &str = "v.id, v.number, v.first_seen, v.last_seen, v.hash, v.clause_count, \
+pub(super) const VERSION_COLUMNS: &str =
+    "v.id, v.number, v.first_seen, v.last_seen, v.hash, v.clause_count, \
      v.snapshot_hash, v.cosmetic, c.added, c.removed, c.modified, c.moved, c.renamed";
 
 #[derive(FromRow)]
@@ -689,6 +690,12 @@ pub(super) async fn replace_clauses(
         .execute(&mut **tx)
         .await?;
     Ok(())
+}
+
+/// A version read from a row that holds `VERSION_COLUMNS` among others.
+pub(super) fn version_of(row: &sqlx::sqlite::SqliteRow) -> Result<VersionInfo> {
+    use sqlx::FromRow;
+    Ok(VersionRow::from_row(row)?.into())
 }
 
 impl Store {
