@@ -73,6 +73,29 @@ impl Bot {
         serde_json::from_slice(&out.stdout).expect("status is JSON")
     }
 
+    /// Rows of the bot's database.
+    fn rows<T>(&self, sql: &str) -> Vec<T>
+    where
+        T: Send + Unpin + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>,
+    {
+        let db = self.dir.path().join("clausewatch.db");
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(async {
+                let pool = common::raw_db(&db).await;
+                let rows = sqlx::query_as::<_, T>(sql).fetch_all(&pool).await;
+                pool.close().await;
+                rows.expect("query")
+            })
+    }
+
+    /// Rewrites a declaration file in place.
+    fn declare(&self, name: &str, text: &str) {
+        std::fs::write(self.dir.path().join("decl").join(name), text).unwrap();
+    }
+
     /// The clause texts of the latest version of `doc`.
     fn clauses(&self, doc: &str) -> Vec<String> {
         let out = self.run(&["show", doc, "--format", "json"]);
@@ -605,4 +628,168 @@ fn a_refused_plain_fetch_is_retried_once_in_the_browser() {
         page_requests, 4,
         "per fetch (the first and its confirmation) one plain GET, one browser visit"
     );
+}
+
+#[test]
+fn format_pdf_reads_a_pdf_served_as_octets_and_format_html_never_reads_one() {
+    let server = TestServer::start();
+    server.set_route(
+        "/download",
+        vec![Reply::ok(pdf(PDF_POLICY)).header("Content-Type", "application/octet-stream")],
+    );
+    server.set_route(
+        "/policy.pdf",
+        vec![Reply::ok(pdf(PDF_POLICY)).header("Content-Type", "application/pdf")],
+    );
+    let doc = |id: &str, path: &str, format: &str| {
+        format!(
+            "[[documents]]\nid = \"{id}\"\nname = \"{id}\"\nservice = \"Example\"\nurl = \"{}\"\n{format}\n",
+            server.url(path)
+        )
+    };
+    let docs = [
+        doc("octets-pdf", "/download?id=7", "format = \"pdf\""),
+        doc("octets-auto", "/download?id=7", ""),
+        doc("typed-html", "/policy.pdf", "format = \"html\""),
+        doc("typed-auto", "/policy.pdf", "format = \"auto\""),
+    ]
+    .concat();
+    let bot = Bot::new(&[], "", &docs);
+    let out = bot.run(&["check"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = |id: &str| {
+        stdout
+            .lines()
+            .find(|l| l.starts_with(&format!("{id}: ")))
+            .unwrap_or_else(|| panic!("no line for {id}: {stdout}"))
+            .to_string()
+    };
+    for id in ["octets-pdf", "octets-auto", "typed-auto"] {
+        assert!(line(id).contains("new version 1"), "{id}: {stdout}");
+    }
+    assert_eq!(
+        bot.clauses("octets-pdf"),
+        [
+            "Example Privacy Policy",
+            "We collect the email address you give us when you sign up.",
+            "Sharing",
+            "We never sell your personal data to advertisers.",
+        ]
+    );
+    // Declared a page, a PDF is refused even where it would be read.
+    assert!(
+        line("typed-html").contains("failed (unexpected_content)"),
+        "{stdout}"
+    );
+    // A page where the PDF was declared (left to the body, it would be read
+    // as a page): a failure naming the declaration.
+    server.set_route(
+        "/download",
+        vec![Reply::html("<html><body><p>Please sign in to download our privacy policy document.</p></body></html>")],
+    );
+    let (line, _) = bot.check("octets-pdf");
+    assert!(
+        line.contains("failed (unexpected_content)") && line.contains("format = \"pdf\""),
+        "{line}"
+    );
+}
+
+/// A combined document's second page: a note the declaration may remove.
+const VIOLENCE: &str = "<html><body><article><h1>Violence</h1><p>Threats of violence are removed at once.</p><p class=\"note\">Appeals go to the review team within a week.</p></article></body></html>";
+
+#[test]
+fn new_range_markers_and_removals_re_cut_the_stored_pages_as_a_technical_update() {
+    let server = TestServer::start();
+    server.set_route("/privacy", vec![Reply::html(PRIVACY)]);
+    server.set_route("/terms", vec![Reply::html(PRIVACY)]);
+    server.set_route(
+        "/rules",
+        vec![Reply::html("<html><body><article><h1>Rules</h1><p>Do not post spam or scams in any community.</p></article></body></html>")],
+    );
+    server.set_route("/violence", vec![Reply::html(VIOLENCE)]);
+    let decl = |end: &str, remove: &str| {
+        declaration(
+            "Example",
+            &format!(
+                r##""Privacy Policy": {{"fetch": "{}", "select": {{"startBefore": "#start", "endBefore": "{end}"}}, "remove": ".ad"}},
+                "Community Guidelines": {{"select": "article", "combine": [{{"fetch": "{}"}}, {{"fetch": "{}", "remove": "{remove}"}}]}},
+                "Terms of Service": {{"fetch": "{}", "select": "main", "remove": ".ad"}}"##,
+                server.url("/privacy"),
+                server.url("/rules"),
+                server.url("/violence"),
+                server.url("/terms"),
+            ),
+        )
+    };
+    let bot = Bot::new(&[("Example.json", decl("#end", ".share"))], PRIVATE, "");
+    let out = bot.run(&["check"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(stdout.matches("new version 1").count(), 3, "{stdout}");
+    let guidelines = bot.clauses("example-community-guidelines");
+    assert!(
+        guidelines.contains(&"Appeals go to the review team within a week.".to_string()),
+        "{guidelines:?}"
+    );
+    let threads = || bot.rows::<(i64,)>("SELECT COUNT(*) FROM threads")[0].0;
+    let threads_before = threads();
+
+    // The same pages, new rules: the privacy policy now ends before its
+    // second heading, the guidelines drop the note.
+    bot.declare("Example.json", &decl("h2", ".note"));
+    let out = bot.run(&["check"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    for id in ["example-privacy-policy", "example-community-guidelines"] {
+        assert!(
+            stdout.contains(&format!("{id}: technical update")),
+            "{id}: {stdout}"
+        );
+    }
+    assert!(
+        stdout.contains("example-terms-of-service: unchanged"),
+        "{stdout}"
+    );
+    assert_eq!(
+        bot.clauses("example-privacy-policy"),
+        [
+            "Example Privacy Policy",
+            "We collect the email address you give us when you sign up.",
+        ]
+    );
+    assert_eq!(
+        bot.clauses("example-community-guidelines"),
+        [
+            "Rules",
+            "Do not post spam or scams in any community.",
+            "Violence",
+            "Threats of violence are removed at once.",
+        ]
+    );
+    assert_eq!(
+        threads(),
+        threads_before,
+        "a technical update is never announced"
+    );
+    let versions: Vec<(String, i64)> =
+        bot.rows("SELECT document_id, COUNT(*) FROM versions GROUP BY document_id ORDER BY 1");
+    assert!(versions.iter().all(|(_, n)| *n == 1), "{versions:?}");
+    let technical: Vec<(i64,)> = bot.rows("SELECT COUNT(*) FROM technical_updates");
+    assert_eq!(technical[0].0, 2);
+
+    // What is stored: the page as served for a document cut by CSS alone,
+    // the pages as fetched, before any cut, for the assembled ones.
+    use sha2::{Digest, Sha256};
+    let snapshots: Vec<(String, String, Option<String>)> = bot.rows(
+        "SELECT v.document_id, s.hash, s.content_type FROM versions v JOIN snapshots s ON s.hash = v.snapshot_hash ORDER BY 1",
+    );
+    let of = |id: &str| snapshots.iter().find(|s| s.0 == id).unwrap().clone();
+    let terms = of("example-terms-of-service");
+    assert_eq!(terms.1, hex::encode(Sha256::digest(PRIVACY.as_bytes())));
+    assert!(terms.2.unwrap().starts_with("text/html"));
+    for id in ["example-privacy-policy", "example-community-guidelines"] {
+        assert_eq!(
+            of(id).2.as_deref(),
+            Some("application/vnd.clausewatch.parts"),
+            "{id}"
+        );
+    }
 }
