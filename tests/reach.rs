@@ -793,3 +793,67 @@ fn new_range_markers_and_removals_re_cut_the_stored_pages_as_a_technical_update(
         );
     }
 }
+
+#[test]
+fn the_browser_refuses_what_a_page_loads_from_private_addresses_but_its_own_origin() {
+    let chromium = chromium();
+    let page = TestServer::start();
+    let elsewhere = TestServer::start();
+    let other = |path: &str| elsewhere.url(path);
+    let named = elsewhere.url_with_host("localhost", "/named");
+    page.set_route(
+        "/privacy",
+        vec![Reply::html(&format!(
+            r#"<!DOCTYPE html><html lang="en"><body><main id="policy"></main>
+<img src="{}"><iframe src="{}"></iframe>
+<script src="/app.js"></script></body></html>"#,
+            other("/pixel.png"),
+            other("/frame")
+        ))],
+    );
+    // Same origin as the page: let through. It writes the policy once the
+    // requests elsewhere have settled, so that they were all made.
+    page.set_route(
+        "/app.js",
+        vec![Reply::ok(format!(
+            r#"Promise.allSettled([fetch("{}"), fetch("{named}")]).then(function () {{
+  document.getElementById("policy").innerHTML =
+    "<h1>Guarded Privacy Policy</h1><p>The script that wrote this came from the page's own origin.</p>";
+}});"#,
+            other("/beacon")
+        ))
+        .header("Content-Type", "text/javascript")],
+    );
+    let doc = format!(
+        "[[documents]]\nid = \"guarded\"\nname = \"Guarded\"\nservice = \"Example\"\nurl = \"{}\"\nselect = \"#policy\"\nrender = \"browser\"\n",
+        page.url("/privacy")
+    );
+    let bot = Bot::new(&[], "", &doc);
+    let out = bot.run_with(&["check", "guarded"], &[("CHROMIUM", &chromium)]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("new version 1"),
+        "{stdout} / {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        bot.clauses("guarded"),
+        [
+            "Guarded Privacy Policy",
+            "The script that wrote this came from the page's own origin.",
+        ]
+    );
+    assert!(
+        page.requests_to("/app.js").len() >= 2,
+        "the page's own script was loaded (a first fetch and its confirmation)"
+    );
+    let reached: Vec<String> = elsewhere
+        .requests()
+        .iter()
+        .map(|r| r.path.clone())
+        .collect();
+    assert!(
+        reached.is_empty(),
+        "another loopback port and a name for loopback were reached: {reached:?}"
+    );
+}
