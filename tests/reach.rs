@@ -545,13 +545,20 @@ fn a_page_written_by_a_script_gives_that_text_in_the_browser() {
         ),
     );
     let bot = Bot::new(&[("Example.json", decl)], PRIVATE, "");
-    let out = bot.run_with(&["check"], &[("CHROMIUM", &chromium)]);
+    let child = Command::new(env!("CARGO_BIN_EXE_clausewatch"))
+        .args(["check", "--config"])
+        .arg(bot.config())
+        .env_remove("CLAUSEWATCH_DATABASE")
+        .env("CHROMIUM", &chromium)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let out = child.wait_with_output().unwrap();
     let line = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        line.contains("new version 1"),
-        "{line} / {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(line.contains("new version 1"), "{line} / {stderr}");
     assert_eq!(
         bot.clauses("example-privacy-policy"),
         [
@@ -559,6 +566,11 @@ fn a_page_written_by_a_script_gives_that_text_in_the_browser() {
             "This sentence was written by a script after the page loaded.",
         ]
     );
+    // The command ends with the browser up: it is stopped without a word,
+    // and its profile is gone with it.
+    assert!(!stderr.contains(" WARN "), "{stderr}");
+    let profile = std::env::temp_dir().join(format!("clausewatch-browser-{pid}-0"));
+    assert!(!profile.exists(), "{} left behind", profile.display());
 }
 
 #[test]

@@ -31,6 +31,7 @@ use chromiumoxide::cdp::browser_protocol::fetch::{
     ContinueRequestParams, EnableParams, EventRequestPaused, FailRequestParams, RequestPattern,
 };
 use chromiumoxide::cdp::browser_protocol::network::ErrorReason;
+use chromiumoxide::error::CdpError;
 use chromiumoxide::Page as Tab;
 use futures_util::StreamExt;
 use tokio::sync::Mutex;
@@ -85,9 +86,21 @@ impl Running {
 }
 
 impl Drop for Running {
-    /// The browser itself is killed when its handle drops (a command that
-    /// ends before the idle stop); its profile goes with it.
+    /// A command that ends before the idle stop drops a running browser:
+    /// it is killed and reaped here, before its profile is removed (the
+    /// handle would kill it later, in the background, while the profile is
+    /// being deleted under it, and warn about it).
     fn drop(&mut self) {
+        if let Some(child) = self.browser.get_mut_child() {
+            let child = child.as_mut_inner();
+            if matches!(child.try_wait(), Ok(None)) && child.start_kill().is_ok() {
+                let deadline = Instant::now() + Duration::from_secs(2);
+                while matches!(child.try_wait(), Ok(None)) && Instant::now() < deadline {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+            }
+        }
+        self.events.abort();
         let _ = std::fs::remove_dir_all(&self.profile);
     }
 }
@@ -143,11 +156,22 @@ async fn launch(exe: &Path, settings: &FetchSettings) -> Result<Running, String>
             "TranslateUI,IsolateOrigins,site-per-process",
         ))
         .arg(("user-agent", settings.user_agent.as_str()))
+        // Handed to the event loop below instead of logged as warnings.
+        .surface_invalid_messages()
         .build()?;
     let (browser, mut handler) = Browser::launch(config)
         .await
         .map_err(|e| format!("cannot start {}: {e}", exe.display()))?;
-    let events = tokio::spawn(async move { while handler.next().await.is_some() {} });
+    let events = tokio::spawn(async move {
+        while let Some(event) = handler.next().await {
+            // Events of a newer browser than the crate's protocol
+            // definitions do not parse; nothing clausewatch reads is among
+            // them. Connection errors are logged by the crate as errors.
+            if let Err(e @ CdpError::InvalidMessage(..)) = event {
+                debug!(error = %e, "browser event not understood");
+            }
+        }
+    });
     info!(browser = %exe.display(), "browser started");
     Ok(Running {
         browser,
