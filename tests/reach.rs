@@ -240,15 +240,21 @@ fn a_range_selector_keeps_exactly_the_text_between_the_markers_without_the_ad() 
     assert_eq!(status["documents"][0]["versions"], 1, "{status}");
 }
 
+/// A combined document's first page.
+const RULES: &str = "<html><body><nav>Menu</nav><article><h1>Rules</h1><p>Do not post spam or scams in any community.</p></article></body></html>";
+
+/// The clauses of the combined document, both pages cut.
+const GUIDELINES: [&str; 4] = [
+    "Rules",
+    "Do not post spam or scams in any community.",
+    "Violence",
+    "Threats of violence are removed at once.",
+];
+
 #[test]
 fn a_combined_document_holds_both_pages_text() {
     let server = TestServer::start();
-    server.set_route(
-        "/rules",
-        vec![Reply::html(
-            "<html><body><nav>Menu</nav><article><h1>Rules</h1><p>Do not post spam or scams in any community.</p></article></body></html>",
-        )],
-    );
+    server.set_route("/rules", vec![Reply::html(RULES)]);
     server.set_route(
         "/violence",
         vec![Reply::html(
@@ -266,15 +272,7 @@ fn a_combined_document_holds_both_pages_text() {
     let bot = Bot::new(&[("Example.json", decl)], PRIVATE, "");
     let (line, stderr) = bot.check("example-community-guidelines");
     assert!(!line.contains("failed"), "{line} / {stderr}");
-    assert_eq!(
-        bot.clauses("example-community-guidelines"),
-        [
-            "Rules",
-            "Do not post spam or scams in any community.",
-            "Violence",
-            "Threats of violence are removed at once.",
-        ]
-    );
+    assert_eq!(bot.clauses("example-community-guidelines"), GUIDELINES);
 }
 
 #[test]
@@ -714,10 +712,7 @@ fn new_range_markers_and_removals_re_cut_the_stored_pages_as_a_technical_update(
     let server = TestServer::start();
     server.set_route("/privacy", vec![Reply::html(PRIVACY)]);
     server.set_route("/terms", vec![Reply::html(PRIVACY)]);
-    server.set_route(
-        "/rules",
-        vec![Reply::html("<html><body><article><h1>Rules</h1><p>Do not post spam or scams in any community.</p></article></body></html>")],
-    );
+    server.set_route("/rules", vec![Reply::html(RULES)]);
     server.set_route("/violence", vec![Reply::html(VIOLENCE)]);
     let decl = |end: &str, remove: &str| {
         declaration(
@@ -767,15 +762,7 @@ fn new_range_markers_and_removals_re_cut_the_stored_pages_as_a_technical_update(
             "We collect the email address you give us when you sign up.",
         ]
     );
-    assert_eq!(
-        bot.clauses("example-community-guidelines"),
-        [
-            "Rules",
-            "Do not post spam or scams in any community.",
-            "Violence",
-            "Threats of violence are removed at once.",
-        ]
-    );
+    assert_eq!(bot.clauses("example-community-guidelines"), GUIDELINES);
     assert_eq!(
         threads(),
         threads_before,

@@ -650,34 +650,26 @@ impl Config {
                 Some(s) => Schedule::parse(s.get_ref()).map_err(|m| loc.spanned(s, m))?,
                 None => defaults.schedule.clone(),
             };
-            let render = match &rd.render {
-                None => Render::Fetch,
-                Some(r) => match r.get_ref().as_str() {
-                    "fetch" => Render::Fetch,
-                    "browser" => Render::Browser,
-                    "auto" => Render::FetchOrBrowser,
-                    other => {
-                        return Err(loc.spanned(
-                            r,
-                            format!("render {other:?} must be \"fetch\", \"browser\" or \"auto\""),
-                        ))
-                    }
-                },
-            };
-            let format = match &rd.format {
-                None => BodyFormat::Auto,
-                Some(f) => match f.get_ref().as_str() {
-                    "auto" => BodyFormat::Auto,
-                    "html" => BodyFormat::Html,
-                    "pdf" => BodyFormat::Pdf,
-                    other => {
-                        return Err(loc.spanned(
-                            f,
-                            format!("format {other:?} must be \"auto\", \"html\" or \"pdf\""),
-                        ))
-                    }
-                },
-            };
+            let render = one_of(
+                &loc,
+                "render",
+                rd.render.as_ref(),
+                &[
+                    ("fetch", Render::Fetch),
+                    ("browser", Render::Browser),
+                    ("auto", Render::FetchOrBrowser),
+                ],
+            )?;
+            let format = one_of(
+                &loc,
+                "format",
+                rd.format.as_ref(),
+                &[
+                    ("auto", BodyFormat::Auto),
+                    ("html", BodyFormat::Html),
+                    ("pdf", BodyFormat::Pdf),
+                ],
+            )?;
             if let (Some(f), BodyFormat::Pdf) = (&rd.format, format) {
                 // A PDF has no elements to select and no JSON field: rules
                 // that would silently do nothing are a mistake to show.
@@ -926,6 +918,32 @@ fn ignore_patterns(
             Err(e) => Err(loc.spanned(v, format!("invalid ignore pattern {p:?}: {e}"))),
         })
         .collect()
+}
+
+/// The value of a key that takes one of a few words, the first when the
+/// key is absent; another word is an error at its place naming them all.
+fn one_of<T: Copy>(
+    loc: &Locator,
+    key: &str,
+    value: Option<&Spanned<String>>,
+    words: &[(&str, T)],
+) -> Result<T, ConfigError> {
+    let Some(value) = value else {
+        return Ok(words[0].1);
+    };
+    if let Some((_, v)) = words.iter().find(|(w, _)| w == value.get_ref()) {
+        return Ok(*v);
+    }
+    let names: Vec<String> = words.iter().map(|(w, _)| format!("{w:?}")).collect();
+    let (last, first) = names.split_last().expect("at least one word");
+    Err(loc.spanned(
+        value,
+        format!(
+            "{key} {:?} must be {} or {last}",
+            value.get_ref(),
+            first.join(", ")
+        ),
+    ))
 }
 
 fn is_slug(s: &str) -> bool {
