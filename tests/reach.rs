@@ -73,6 +73,29 @@ impl Bot {
         serde_json::from_slice(&out.stdout).expect("status is JSON")
     }
 
+    /// Rows of the bot's database.
+    fn rows<T>(&self, sql: &str) -> Vec<T>
+    where
+        T: Send + Unpin + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>,
+    {
+        let db = self.dir.path().join("clausewatch.db");
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(async {
+                let pool = common::raw_db(&db).await;
+                let rows = sqlx::query_as::<_, T>(sql).fetch_all(&pool).await;
+                pool.close().await;
+                rows.expect("query")
+            })
+    }
+
+    /// Rewrites a declaration file in place.
+    fn declare(&self, name: &str, text: &str) {
+        std::fs::write(self.dir.path().join("decl").join(name), text).unwrap();
+    }
+
     /// The clause texts of the latest version of `doc`.
     fn clauses(&self, doc: &str) -> Vec<String> {
         let out = self.run(&["show", doc, "--format", "json"]);
@@ -217,15 +240,21 @@ fn a_range_selector_keeps_exactly_the_text_between_the_markers_without_the_ad() 
     assert_eq!(status["documents"][0]["versions"], 1, "{status}");
 }
 
+/// A combined document's first page.
+const RULES: &str = "<html><body><nav>Menu</nav><article><h1>Rules</h1><p>Do not post spam or scams in any community.</p></article></body></html>";
+
+/// The clauses of the combined document, both pages cut.
+const GUIDELINES: [&str; 4] = [
+    "Rules",
+    "Do not post spam or scams in any community.",
+    "Violence",
+    "Threats of violence are removed at once.",
+];
+
 #[test]
 fn a_combined_document_holds_both_pages_text() {
     let server = TestServer::start();
-    server.set_route(
-        "/rules",
-        vec![Reply::html(
-            "<html><body><nav>Menu</nav><article><h1>Rules</h1><p>Do not post spam or scams in any community.</p></article></body></html>",
-        )],
-    );
+    server.set_route("/rules", vec![Reply::html(RULES)]);
     server.set_route(
         "/violence",
         vec![Reply::html(
@@ -243,15 +272,7 @@ fn a_combined_document_holds_both_pages_text() {
     let bot = Bot::new(&[("Example.json", decl)], PRIVATE, "");
     let (line, stderr) = bot.check("example-community-guidelines");
     assert!(!line.contains("failed"), "{line} / {stderr}");
-    assert_eq!(
-        bot.clauses("example-community-guidelines"),
-        [
-            "Rules",
-            "Do not post spam or scams in any community.",
-            "Violence",
-            "Threats of violence are removed at once.",
-        ]
-    );
+    assert_eq!(bot.clauses("example-community-guidelines"), GUIDELINES);
 }
 
 #[test]
@@ -522,13 +543,20 @@ fn a_page_written_by_a_script_gives_that_text_in_the_browser() {
         ),
     );
     let bot = Bot::new(&[("Example.json", decl)], PRIVATE, "");
-    let out = bot.run_with(&["check"], &[("CHROMIUM", &chromium)]);
+    let child = Command::new(env!("CARGO_BIN_EXE_clausewatch"))
+        .args(["check", "--config"])
+        .arg(bot.config())
+        .env_remove("CLAUSEWATCH_DATABASE")
+        .env("CHROMIUM", &chromium)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let out = child.wait_with_output().unwrap();
     let line = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        line.contains("new version 1"),
-        "{line} / {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(line.contains("new version 1"), "{line} / {stderr}");
     assert_eq!(
         bot.clauses("example-privacy-policy"),
         [
@@ -536,6 +564,11 @@ fn a_page_written_by_a_script_gives_that_text_in_the_browser() {
             "This sentence was written by a script after the page loaded.",
         ]
     );
+    // The command ends with the browser up: it is stopped without a word,
+    // and its profile is gone with it.
+    assert!(!stderr.contains(" WARN "), "{stderr}");
+    let profile = std::env::temp_dir().join(format!("clausewatch-browser-{pid}-0"));
+    assert!(!profile.exists(), "{} left behind", profile.display());
 }
 
 #[test]
@@ -604,5 +637,222 @@ fn a_refused_plain_fetch_is_retried_once_in_the_browser() {
     assert_eq!(
         page_requests, 4,
         "per fetch (the first and its confirmation) one plain GET, one browser visit"
+    );
+}
+
+#[test]
+fn format_pdf_reads_a_pdf_served_as_octets_and_format_html_never_reads_one() {
+    let server = TestServer::start();
+    server.set_route(
+        "/download",
+        vec![Reply::ok(pdf(PDF_POLICY)).header("Content-Type", "application/octet-stream")],
+    );
+    server.set_route(
+        "/policy.pdf",
+        vec![Reply::ok(pdf(PDF_POLICY)).header("Content-Type", "application/pdf")],
+    );
+    let doc = |id: &str, path: &str, format: &str| {
+        format!(
+            "[[documents]]\nid = \"{id}\"\nname = \"{id}\"\nservice = \"Example\"\nurl = \"{}\"\n{format}\n",
+            server.url(path)
+        )
+    };
+    let docs = [
+        doc("octets-pdf", "/download?id=7", "format = \"pdf\""),
+        doc("octets-auto", "/download?id=7", ""),
+        doc("typed-html", "/policy.pdf", "format = \"html\""),
+        doc("typed-auto", "/policy.pdf", "format = \"auto\""),
+    ]
+    .concat();
+    let bot = Bot::new(&[], "", &docs);
+    let out = bot.run(&["check"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = |id: &str| {
+        stdout
+            .lines()
+            .find(|l| l.starts_with(&format!("{id}: ")))
+            .unwrap_or_else(|| panic!("no line for {id}: {stdout}"))
+            .to_string()
+    };
+    for id in ["octets-pdf", "octets-auto", "typed-auto"] {
+        assert!(line(id).contains("new version 1"), "{id}: {stdout}");
+    }
+    assert_eq!(
+        bot.clauses("octets-pdf"),
+        [
+            "Example Privacy Policy",
+            "We collect the email address you give us when you sign up.",
+            "Sharing",
+            "We never sell your personal data to advertisers.",
+        ]
+    );
+    // Declared a page, a PDF is refused even where it would be read.
+    assert!(
+        line("typed-html").contains("failed (unexpected_content)"),
+        "{stdout}"
+    );
+    // A page where the PDF was declared (left to the body, it would be read
+    // as a page): a failure naming the declaration.
+    server.set_route(
+        "/download",
+        vec![Reply::html("<html><body><p>Please sign in to download our privacy policy document.</p></body></html>")],
+    );
+    let (line, _) = bot.check("octets-pdf");
+    assert!(
+        line.contains("failed (unexpected_content)") && line.contains("format = \"pdf\""),
+        "{line}"
+    );
+}
+
+/// A combined document's second page: a note the declaration may remove.
+const VIOLENCE: &str = "<html><body><article><h1>Violence</h1><p>Threats of violence are removed at once.</p><p class=\"note\">Appeals go to the review team within a week.</p></article></body></html>";
+
+#[test]
+fn new_range_markers_and_removals_re_cut_the_stored_pages_as_a_technical_update() {
+    let server = TestServer::start();
+    server.set_route("/privacy", vec![Reply::html(PRIVACY)]);
+    server.set_route("/terms", vec![Reply::html(PRIVACY)]);
+    server.set_route("/rules", vec![Reply::html(RULES)]);
+    server.set_route("/violence", vec![Reply::html(VIOLENCE)]);
+    let decl = |end: &str, remove: &str| {
+        declaration(
+            "Example",
+            &format!(
+                r##""Privacy Policy": {{"fetch": "{}", "select": {{"startBefore": "#start", "endBefore": "{end}"}}, "remove": ".ad"}},
+                "Community Guidelines": {{"select": "article", "combine": [{{"fetch": "{}"}}, {{"fetch": "{}", "remove": "{remove}"}}]}},
+                "Terms of Service": {{"fetch": "{}", "select": "main", "remove": ".ad"}}"##,
+                server.url("/privacy"),
+                server.url("/rules"),
+                server.url("/violence"),
+                server.url("/terms"),
+            ),
+        )
+    };
+    let bot = Bot::new(&[("Example.json", decl("#end", ".share"))], PRIVATE, "");
+    let out = bot.run(&["check"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(stdout.matches("new version 1").count(), 3, "{stdout}");
+    let guidelines = bot.clauses("example-community-guidelines");
+    assert!(
+        guidelines.contains(&"Appeals go to the review team within a week.".to_string()),
+        "{guidelines:?}"
+    );
+    let threads = || bot.rows::<(i64,)>("SELECT COUNT(*) FROM threads")[0].0;
+    let threads_before = threads();
+
+    // The same pages, new rules: the privacy policy now ends before its
+    // second heading, the guidelines drop the note.
+    bot.declare("Example.json", &decl("h2", ".note"));
+    let out = bot.run(&["check"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    for id in ["example-privacy-policy", "example-community-guidelines"] {
+        assert!(
+            stdout.contains(&format!("{id}: technical update")),
+            "{id}: {stdout}"
+        );
+    }
+    assert!(
+        stdout.contains("example-terms-of-service: unchanged"),
+        "{stdout}"
+    );
+    assert_eq!(
+        bot.clauses("example-privacy-policy"),
+        [
+            "Example Privacy Policy",
+            "We collect the email address you give us when you sign up.",
+        ]
+    );
+    assert_eq!(bot.clauses("example-community-guidelines"), GUIDELINES);
+    assert_eq!(
+        threads(),
+        threads_before,
+        "a technical update is never announced"
+    );
+    let versions: Vec<(String, i64)> =
+        bot.rows("SELECT document_id, COUNT(*) FROM versions GROUP BY document_id ORDER BY 1");
+    assert!(versions.iter().all(|(_, n)| *n == 1), "{versions:?}");
+    let technical: Vec<(i64,)> = bot.rows("SELECT COUNT(*) FROM technical_updates");
+    assert_eq!(technical[0].0, 2);
+
+    // What is stored: the page as served for a document cut by CSS alone,
+    // the pages as fetched, before any cut, for the assembled ones.
+    use sha2::{Digest, Sha256};
+    let snapshots: Vec<(String, String, Option<String>)> = bot.rows(
+        "SELECT v.document_id, s.hash, s.content_type FROM versions v JOIN snapshots s ON s.hash = v.snapshot_hash ORDER BY 1",
+    );
+    let of = |id: &str| snapshots.iter().find(|s| s.0 == id).unwrap().clone();
+    let terms = of("example-terms-of-service");
+    assert_eq!(terms.1, hex::encode(Sha256::digest(PRIVACY.as_bytes())));
+    assert!(terms.2.unwrap().starts_with("text/html"));
+    for id in ["example-privacy-policy", "example-community-guidelines"] {
+        assert_eq!(
+            of(id).2.as_deref(),
+            Some("application/vnd.clausewatch.parts"),
+            "{id}"
+        );
+    }
+}
+
+#[test]
+fn the_browser_refuses_what_a_page_loads_from_private_addresses_but_its_own_origin() {
+    let chromium = chromium();
+    let page = TestServer::start();
+    let elsewhere = TestServer::start();
+    let other = |path: &str| elsewhere.url(path);
+    let named = elsewhere.url_with_host("localhost", "/named");
+    page.set_route(
+        "/privacy",
+        vec![Reply::html(&format!(
+            r#"<!DOCTYPE html><html lang="en"><body><main id="policy"></main>
+<img src="{}"><iframe src="{}"></iframe>
+<script src="/app.js"></script></body></html>"#,
+            other("/pixel.png"),
+            other("/frame")
+        ))],
+    );
+    // Same origin as the page: let through. It writes the policy once the
+    // requests elsewhere have settled, so that they were all made.
+    page.set_route(
+        "/app.js",
+        vec![Reply::ok(format!(
+            r#"Promise.allSettled([fetch("{}"), fetch("{named}")]).then(function () {{
+  document.getElementById("policy").innerHTML =
+    "<h1>Guarded Privacy Policy</h1><p>The script that wrote this came from the page's own origin.</p>";
+}});"#,
+            other("/beacon")
+        ))
+        .header("Content-Type", "text/javascript")],
+    );
+    let doc = format!(
+        "[[documents]]\nid = \"guarded\"\nname = \"Guarded\"\nservice = \"Example\"\nurl = \"{}\"\nselect = \"#policy\"\nrender = \"browser\"\n",
+        page.url("/privacy")
+    );
+    let bot = Bot::new(&[], "", &doc);
+    let out = bot.run_with(&["check", "guarded"], &[("CHROMIUM", &chromium)]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("new version 1"),
+        "{stdout} / {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        bot.clauses("guarded"),
+        [
+            "Guarded Privacy Policy",
+            "The script that wrote this came from the page's own origin.",
+        ]
+    );
+    assert!(
+        page.requests_to("/app.js").len() >= 2,
+        "the page's own script was loaded (a first fetch and its confirmation)"
+    );
+    let reached: Vec<String> = elsewhere
+        .requests()
+        .iter()
+        .map(|r| r.path.clone())
+        .collect();
+    assert!(
+        reached.is_empty(),
+        "another loopback port and a name for loopback were reached: {reached:?}"
     );
 }

@@ -74,6 +74,32 @@ impl Render {
     }
 }
 
+/// What a document's body is, as `format` in `[[documents]]` declares it.
+/// A server may send a PDF as `application/octet-stream` from an address
+/// without `.pdf`, or a page that looks like a PDF to the sniffer: the
+/// operator's word then decides which reader gets the body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BodyFormat {
+    /// PDF when the body says so (its type or first bytes) and the
+    /// document expects one; a page otherwise.
+    #[default]
+    Auto,
+    /// Always a page: a PDF body is refused, never read as the policy.
+    Html,
+    /// Always the PDF reader, whatever the type the server sends.
+    Pdf,
+}
+
+impl BodyFormat {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BodyFormat::Auto => "auto",
+            BodyFormat::Html => "html",
+            BodyFormat::Pdf => "pdf",
+        }
+    }
+}
+
 /// The rules a declaration's history says were in force until a date.
 #[derive(Debug, Clone)]
 pub struct PastRules {
@@ -221,6 +247,8 @@ pub struct Document {
 pub struct Reach {
     pub origin: Origin,
     pub render: Render,
+    /// `format` in `[[documents]]`; declarations leave it to the body.
+    pub format: BodyFormat,
     /// Set when the fetcher assembles the page itself (range selectors,
     /// several pages combined): each page with the rules that cut its part
     /// out. `select` and `remove` are then empty.
@@ -237,6 +265,7 @@ impl Default for Reach {
         Reach {
             origin: Origin::Config,
             render: Render::Fetch,
+            format: BodyFormat::Auto,
             pages: Vec::new(),
             filters_not_applied: Vec::new(),
             history: Vec::new(),
@@ -384,6 +413,7 @@ struct RawDocument {
     #[serde(default)]
     ignore: Option<Spanned<OneOrMany>>,
     render: Option<Spanned<String>>,
+    format: Option<Spanned<String>>,
 }
 
 /// A string or a list of strings (`select = "#main"` or `select = ["a", "b"]`).
@@ -620,20 +650,41 @@ impl Config {
                 Some(s) => Schedule::parse(s.get_ref()).map_err(|m| loc.spanned(s, m))?,
                 None => defaults.schedule.clone(),
             };
-            let render = match &rd.render {
-                None => Render::Fetch,
-                Some(r) => match r.get_ref().as_str() {
-                    "fetch" => Render::Fetch,
-                    "browser" => Render::Browser,
-                    "auto" => Render::FetchOrBrowser,
-                    other => {
-                        return Err(loc.spanned(
-                            r,
-                            format!("render {other:?} must be \"fetch\", \"browser\" or \"auto\""),
-                        ))
-                    }
-                },
-            };
+            let render = one_of(
+                &loc,
+                "render",
+                rd.render.as_ref(),
+                &[
+                    ("fetch", Render::Fetch),
+                    ("browser", Render::Browser),
+                    ("auto", Render::FetchOrBrowser),
+                ],
+            )?;
+            let format = one_of(
+                &loc,
+                "format",
+                rd.format.as_ref(),
+                &[
+                    ("auto", BodyFormat::Auto),
+                    ("html", BodyFormat::Html),
+                    ("pdf", BodyFormat::Pdf),
+                ],
+            )?;
+            if let (Some(f), BodyFormat::Pdf) = (&rd.format, format) {
+                // A PDF has no elements to select and no JSON field: rules
+                // that would silently do nothing are a mistake to show.
+                let cuts = [
+                    ("select", !select.is_empty()),
+                    ("remove", !remove.is_empty()),
+                    ("json_field", rd.json_field.is_some()),
+                ];
+                if let Some((key, _)) = cuts.iter().find(|(_, set)| *set) {
+                    return Err(loc.spanned(
+                        f,
+                        format!("format = \"pdf\" cannot be combined with {key} (a PDF has no HTML elements or JSON fields)"),
+                    ));
+                }
+            }
             // bot.toml is the operator's word: its entry replaces a declared
             // document of the same id.
             declared.retain(|d| d.id != *id);
@@ -652,6 +703,7 @@ impl Config {
                 ignore,
                 reach: Reach {
                     render,
+                    format,
                     ..Reach::default()
                 },
             });
@@ -868,6 +920,32 @@ fn ignore_patterns(
         .collect()
 }
 
+/// The value of a key that takes one of a few words, the first when the
+/// key is absent; another word is an error at its place naming them all.
+fn one_of<T: Copy>(
+    loc: &Locator,
+    key: &str,
+    value: Option<&Spanned<String>>,
+    words: &[(&str, T)],
+) -> Result<T, ConfigError> {
+    let Some(value) = value else {
+        return Ok(words[0].1);
+    };
+    if let Some((_, v)) = words.iter().find(|(w, _)| w == value.get_ref()) {
+        return Ok(*v);
+    }
+    let names: Vec<String> = words.iter().map(|(w, _)| format!("{w:?}")).collect();
+    let (last, first) = names.split_last().expect("at least one word");
+    Err(loc.spanned(
+        value,
+        format!(
+            "{key} {:?} must be {} or {last}",
+            value.get_ref(),
+            first.join(", ")
+        ),
+    ))
+}
+
 fn is_slug(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 64
@@ -1042,5 +1120,31 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("render \"chrome\""), "{err}");
+    }
+
+    #[test]
+    fn format_is_typed_and_a_bad_value_is_located() {
+        let c = parse(&format!("{DOC}format = \"pdf\"\n")).unwrap();
+        assert_eq!(c.documents[0].reach.format, BodyFormat::Pdf);
+        let c = parse(&format!("{DOC}format = \"html\"\n")).unwrap();
+        assert_eq!(c.documents[0].reach.format, BodyFormat::Html);
+        assert_eq!(
+            parse(DOC).unwrap().documents[0].reach.format,
+            BodyFormat::Auto
+        );
+        let err = parse(&format!("{DOC}format = \"docx\"\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("bot.toml:6:10: format \"docx\" must be"),
+            "{err}"
+        );
+        let err = parse(&format!("{DOC}select = \"main\"\nformat = \"pdf\"\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("bot.toml:7:10: format = \"pdf\" cannot be combined with select"),
+            "{err}"
+        );
     }
 }

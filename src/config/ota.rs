@@ -21,7 +21,7 @@ use serde_json::Value;
 use unicode_normalization::UnicodeNormalization;
 use url::Url;
 
-use super::{ConfigError, Defaults, Document, Origin, PastRules, Reach, Render};
+use super::{BodyFormat, ConfigError, Defaults, Document, Origin, PastRules, Reach, Render};
 
 /// One `select` or `remove` entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -525,6 +525,7 @@ pub fn load_file(file: &Path, defaults: &Defaults) -> Result<Vec<Document>, Conf
             reach: Reach {
                 origin: Origin::Declaration(file.to_path_buf()),
                 render: resolved.render,
+                format: BodyFormat::Auto,
                 pages: resolved.pages,
                 filters_not_applied: resolved.filters,
                 history: past,

@@ -14,9 +14,11 @@ use super::clauses::{self, Clause};
 pub use super::content::Baseline;
 use super::content::{self, ContentProblem, Language};
 use super::extract::{self, ExtractError, Format, Rules};
+use super::fetch::assemble::{self, AssembleError};
 use super::fetch::{decode, FetchError, FetchReport, Fetched, Page};
 use super::noise::NoiseFilter;
-use crate::config::{Defaults, Document};
+use crate::config::ota::PageRules;
+use crate::config::{BodyFormat, Defaults, Document};
 use crate::domain::FailureClass;
 
 /// Bumped whenever a change to the extraction code may change the clauses of
@@ -43,6 +45,11 @@ pub struct ObserveRules {
     /// The configured language a page must be in; without one, the last
     /// good version's ([`Baseline::language`]).
     pub language: Option<Language>,
+    /// Whether the body goes to the PDF reader (`format` in bot.toml).
+    pub body_format: BodyFormat,
+    /// The pages of a range-selected or combined document with the rules
+    /// that cut each one, applied to a framed body of raw pages.
+    pub pages: Vec<PageRules>,
 }
 
 impl ObserveRules {
@@ -62,6 +69,8 @@ impl ObserveRules {
                 .language_configured
                 .then(|| Language::from_tag(&doc.language))
                 .flatten(),
+            body_format: doc.reach.format,
+            pages: doc.reach.pages.clone(),
         }
     }
 
@@ -79,6 +88,8 @@ impl ObserveRules {
             soft_error_ratio: crate::defaults::SOFT_ERROR_RATIO,
             format: None,
             language: None,
+            body_format: BodyFormat::Auto,
+            pages: Vec::new(),
         }
     }
 
@@ -105,6 +116,19 @@ impl ObserveRules {
         }
         if let Some(format) = self.format {
             h.update(format!("format {format:?}").as_bytes());
+        }
+        // Only when declared, so that the documents that leave it to the
+        // body keep the fingerprint their versions were made with.
+        if self.body_format != BodyFormat::Auto {
+            h.update(b"body_format");
+            h.update(self.body_format.as_str().as_bytes());
+        }
+        // The cut of every page, and which pages there are: a page left
+        // out of `combine` is a rules change too.
+        for page in &self.pages {
+            h.update(b"page");
+            h.update(page.url.as_str().as_bytes());
+            h.update(format!("{:?} {:?}", page.select, page.remove).as_bytes());
         }
         h.update(self.noise.fingerprint().as_bytes());
         hex::encode(h.finalize())
@@ -220,6 +244,32 @@ pub fn observe(
     rules: &ObserveRules,
     baseline: Option<Baseline>,
 ) -> Result<Observation, Failure> {
+    // The pages of an assembled document, as fetched: cut and joined here
+    // with the rules of the moment, then read like any page.
+    if let Some(bytes) = body
+        .bytes
+        .filter(|b| assemble::is_framed(body.content_type, b))
+    {
+        let joined = assemble::assemble(bytes, &rules.pages).map_err(|e| Failure {
+            class: match e {
+                AssembleError::Cut { .. } => FailureClass::SelectorMismatch,
+                AssembleError::Frame(_) | AssembleError::Missing { .. } => FailureClass::Extraction,
+            },
+            error: match e {
+                AssembleError::Frame(_) => format!("{}: {e}", body.source),
+                _ => e.to_string(),
+            },
+            status: Some(body.status),
+        })?;
+        let page = Body {
+            text: &joined,
+            content_type: Some("text/html; charset=utf-8"),
+            bytes: Some(joined.as_bytes()),
+            encoding: Some("UTF-8"),
+            ..*body
+        };
+        return observe(&page, rules, baseline);
+    }
     // A PDF policy has its own reader, then the same clause splitting.
     if super::pdf::is_expected_pdf(body, rules) {
         return super::pdf::observe_pdf(body, rules, baseline);
@@ -323,6 +373,14 @@ pub fn observe_bytes(
     rules: &ObserveRules,
     baseline: Option<Baseline>,
 ) -> Result<Observation, Failure> {
+    if assemble::is_framed(content_type, bytes) {
+        // Parts are decoded one by one, each with its own type.
+        let body = Body {
+            bytes: Some(bytes),
+            ..Body::stored("", source, content_type)
+        };
+        return observe(&body, rules, baseline);
+    }
     let (text, encoding) = decode(bytes, content_type);
     let body = Body {
         bytes: Some(bytes),
@@ -461,7 +519,9 @@ mod tests {
         ignoring.noise = NoiseFilter::new(&[regex::Regex::new("Visitors: \\d+").unwrap()]);
         let mut json = base.clone();
         json.json_field = Some("content".into());
-        let prints = [&base, &other_select, &ignoring, &json].map(|r| r.fingerprint());
+        let mut pdf = base.clone();
+        pdf.body_format = BodyFormat::Pdf;
+        let prints = [&base, &other_select, &ignoring, &json, &pdf].map(|r| r.fingerprint());
         for (i, a) in prints.iter().enumerate() {
             for b in &prints[i + 1..] {
                 assert_ne!(a, b);

@@ -12,9 +12,11 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
+use super::classify::{self, PageProblem};
 use super::clauses;
 use super::extract::{Block, ClauseKind, Extracted};
 use super::observe::{char_count, Baseline, Body, Failure, Observation, ObserveRules};
+use crate::config::BodyFormat;
 use crate::domain::FailureClass;
 
 /// Why a PDF gave no text.
@@ -38,27 +40,37 @@ impl PdfError {
     }
 }
 
-/// Whether the body is a PDF that the document expects: it says it is one
-/// (its type or its first bytes) and the document is a PDF policy (its
-/// URL ends in `.pdf`, or it has no CSS selection to apply). A PDF in the
-/// place of a page cut by selectors is a stand-in, which the content
-/// checks refuse.
+/// Whether the body goes to the PDF reader. A document declared
+/// `format = "pdf"` always does and one declared `"html"` never does;
+/// otherwise the body must say it is a PDF (its type or its first bytes)
+/// and the document be a PDF policy (its URL ends in `.pdf`, or it has no
+/// CSS selection to apply). A PDF in the place of a page cut by selectors
+/// is a stand-in, which the content checks refuse.
 pub fn is_expected_pdf(body: &Body<'_>, rules: &ObserveRules) -> bool {
+    match rules.body_format {
+        BodyFormat::Pdf => return true,
+        BodyFormat::Html => return false,
+        BodyFormat::Auto => {}
+    }
     let typed = body
         .content_type
         .and_then(|c| c.split(';').next())
         .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/pdf"));
-    let magic = body.bytes.is_some_and(|b| {
-        let start = b.iter().position(|c| !c.is_ascii_whitespace()).unwrap_or(0);
-        b[start..].starts_with(b"%PDF-")
-    });
     let path = body
         .source
         .split(['?', '#'])
         .next()
         .unwrap_or_default()
         .to_ascii_lowercase();
-    (typed || magic) && (path.ends_with(".pdf") || rules.extract.select.is_empty())
+    (typed || has_magic(body)) && (path.ends_with(".pdf") || rules.extract.select.is_empty())
+}
+
+/// The body starts (after blank space) as every PDF file does.
+fn has_magic(body: &Body<'_>) -> bool {
+    body.bytes.is_some_and(|b| {
+        let start = b.iter().position(|c| !c.is_ascii_whitespace()).unwrap_or(0);
+        b[start..].starts_with(b"%PDF-")
+    })
 }
 
 /// The blocks of a PDF's text layer.
@@ -102,6 +114,22 @@ pub fn observe_pdf(
         error: format!("{}: {reason}", body.source),
         status: Some(body.status),
     };
+    if rules.body_format == BodyFormat::Pdf && !has_magic(body) {
+        // Declared a PDF, served something else: a challenge page says
+        // what happened; anything else is a stand-in, never the policy.
+        if let Some(p @ PageProblem::Blocked { .. }) =
+            classify::inspect_page(body.status, body.headers, body.text)
+        {
+            return Err(failed(p.class(), p.reason().to_string()));
+        }
+        return Err(failed(
+            FailureClass::UnexpectedContent,
+            format!(
+                "format = \"pdf\" is declared, but the body is not a PDF (content type {})",
+                body.content_type.unwrap_or("none")
+            ),
+        ));
+    }
     let bytes = body.bytes.unwrap_or(body.text.as_bytes());
     let extracted = extract_pdf(bytes).map_err(|e| failed(e.class(), e.to_string()))?;
     let clauses = clauses::split(&rules.noise.clean_blocks(extracted));
@@ -116,7 +144,7 @@ pub fn observe_pdf(
         ));
     }
     let text: Vec<&str> = clauses.iter().map(|c| c.text.as_str()).collect();
-    if let Some(p) = super::classify::inspect_extraction(
+    if let Some(p) = classify::inspect_extraction(
         chars,
         &text.join("\n"),
         baseline.map(|b| b.chars),
@@ -279,5 +307,39 @@ mod tests {
         ));
         let html = Body::stored("<html></html>", "https://e.org/p", Some("text/html"));
         assert!(!is_expected_pdf(&html, &rules));
+        // The declaration decides over type, bytes and URL.
+        let declared = |format| ObserveRules {
+            body_format: format,
+            ..css.clone()
+        };
+        let octets = body(
+            "https://e.org/download?id=7",
+            Some("application/octet-stream"),
+        );
+        assert!(!is_expected_pdf(&octets, &css));
+        assert!(is_expected_pdf(&octets, &declared(BodyFormat::Pdf)));
+        let typed = body("https://e.org/p.pdf", Some("application/pdf"));
+        assert!(!is_expected_pdf(&typed, &declared(BodyFormat::Html)));
+    }
+
+    #[test]
+    fn a_declared_pdf_that_is_not_one_is_a_stand_in() {
+        let rules = ObserveRules {
+            body_format: BodyFormat::Pdf,
+            ..ObserveRules::ad_hoc(Vec::new(), Vec::new())
+        };
+        let page = "<html><body><p>Sign in to download the policy.</p></body></html>";
+        let body = Body {
+            bytes: Some(page.as_bytes()),
+            ..Body::stored(page, "https://e.org/download", Some("text/html"))
+        };
+        let f = observe_pdf(&body, &rules, None).unwrap_err();
+        assert_eq!(f.class, FailureClass::UnexpectedContent);
+        assert!(
+            f.error
+                .starts_with("https://e.org/download: format = \"pdf\" is declared"),
+            "{}",
+            f.error
+        );
     }
 }

@@ -6,6 +6,13 @@
 //! served. A range is not an element, so it cannot be handed to a CSS
 //! extractor: here the chosen part of each page is written out again as a
 //! small HTML document that the one observation path reads like any page.
+//!
+//! The fetcher does not cut: it keeps every page as it came ([`Part`]) in
+//! one framed body of its own type ([`PARTS_TYPE`]), which is what the
+//! store keeps as the snapshot. Observing that body cuts and joins the
+//! parts with the document's rules of the moment, so new range markers or
+//! a new `remove` re-cut a stored snapshot exactly as they cut a fresh
+//! fetch (a technical update, not a change).
 
 use ego_tree::iter::Edge;
 use std::collections::HashMap;
@@ -13,7 +20,162 @@ use std::collections::HashMap;
 use ego_tree::{NodeId, NodeRef};
 use scraper::{Html, Node, Selector};
 
-use crate::config::ota::{Bound, Range, Selection};
+use crate::config::ota::{Bound, PageRules, Range, Selection};
+
+/// The content type of a framed body: the pages of one document as they
+/// were fetched.
+pub const PARTS_TYPE: &str = "application/vnd.clausewatch.parts";
+
+/// The first line of a framed body; the number is the framing's version.
+const MAGIC: &[u8] = b"clausewatch-parts 1\n";
+
+/// One page of an assembled document, as fetched: the URL asked for
+/// (redacted), the type it was served with, its raw body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Part<'a> {
+    pub url: &'a str,
+    pub content_type: Option<&'a str>,
+    pub body: &'a [u8],
+}
+
+/// Why a framed body could not be read back.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FrameError {
+    #[error("not a framed body (no {:?} line)", String::from_utf8_lossy(MAGIC).trim_end())]
+    NoMagic,
+    #[error("framed part {index}: {message}")]
+    Part { index: usize, message: String },
+}
+
+/// Whether `bytes` are a framed body: by its type or, for a file given by
+/// hand, its first line.
+pub fn is_framed(content_type: Option<&str>, bytes: &[u8]) -> bool {
+    content_type
+        .and_then(|c| c.split(';').next())
+        .is_some_and(|m| m.trim().eq_ignore_ascii_case(PARTS_TYPE))
+        || bytes.starts_with(MAGIC)
+}
+
+/// The pages in one body. Each part is a header line, `part LENGTH URL
+/// CONTENT-TYPE` (`-` without a type; a URL holds no space once
+/// serialized, a header value no line break), then its bytes and a line
+/// break: raw bytes need no escaping, and an unchanged page frames to the
+/// same bytes, which the store deduplicates and compresses against.
+pub fn frame(parts: &[Part<'_>]) -> Vec<u8> {
+    let size: usize = parts.iter().map(|p| p.body.len() + p.url.len() + 64).sum();
+    let mut out = Vec::with_capacity(MAGIC.len() + size);
+    out.extend_from_slice(MAGIC);
+    for p in parts {
+        let content_type = p.content_type.map(|c| c.replace(['\r', '\n'], " "));
+        out.extend_from_slice(
+            format!(
+                "part {} {} {}\n",
+                p.body.len(),
+                p.url,
+                content_type.as_deref().unwrap_or("-")
+            )
+            .as_bytes(),
+        );
+        out.extend_from_slice(p.body);
+        out.push(b'\n');
+    }
+    out
+}
+
+/// The parts of a framed body, in order.
+pub fn unframe(bytes: &[u8]) -> Result<Vec<Part<'_>>, FrameError> {
+    let mut rest = bytes.strip_prefix(MAGIC).ok_or(FrameError::NoMagic)?;
+    let mut parts = Vec::new();
+    while !rest.is_empty() {
+        let index = parts.len() + 1;
+        let bad = |message: &str| FrameError::Part {
+            index,
+            message: message.to_string(),
+        };
+        let end = rest
+            .iter()
+            .position(|b| *b == b'\n')
+            .ok_or_else(|| bad("no header line"))?;
+        let header = std::str::from_utf8(&rest[..end]).map_err(|_| bad("header is not UTF-8"))?;
+        let mut fields = header.splitn(4, ' ');
+        let (Some("part"), Some(len), Some(url), Some(content_type)) =
+            (fields.next(), fields.next(), fields.next(), fields.next())
+        else {
+            return Err(bad("header is not \"part LENGTH URL CONTENT-TYPE\""));
+        };
+        let len: usize = len.parse().map_err(|_| bad("length is not a number"))?;
+        let body_start = end + 1;
+        let body = rest
+            .get(body_start..body_start + len)
+            .ok_or_else(|| bad("body shorter than its length"))?;
+        if rest.get(body_start + len) != Some(&b'\n') {
+            return Err(bad("body not followed by a line break"));
+        }
+        parts.push(Part {
+            url,
+            content_type: (content_type != "-").then_some(content_type),
+            body,
+        });
+        rest = &rest[body_start + len + 1..];
+    }
+    Ok(parts)
+}
+
+/// Why the pages of a framed body gave no page.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AssembleError {
+    #[error(transparent)]
+    Frame(#[from] FrameError),
+    /// A page the rules name is not among those fetched (added to the
+    /// document after the body was stored).
+    #[error("{url}: the stored pages hold none from this address")]
+    Missing { url: String },
+    #[error("{url}: {error}")]
+    Cut { url: String, error: CutError },
+}
+
+/// The one page a framed body makes under `pages`: each page of the rules
+/// cut out of the part fetched from its URL, in the rules' order, parts no
+/// rule names left out. Without rules (a framed file read by hand) every
+/// part is kept whole.
+pub fn assemble(bytes: &[u8], pages: &[PageRules]) -> Result<String, AssembleError> {
+    let parts = unframe(bytes)?;
+    let none: &[Selection] = &[];
+    let wanted: Vec<(String, &[Selection], &[Selection])> = if pages.is_empty() {
+        parts
+            .iter()
+            .map(|p| (p.url.to_string(), none, none))
+            .collect()
+    } else {
+        pages
+            .iter()
+            .map(|p| {
+                (
+                    super::redact(&p.url).to_string(),
+                    &p.select[..],
+                    &p.remove[..],
+                )
+            })
+            .collect()
+    };
+    let mut cut_parts = Vec::with_capacity(wanted.len());
+    let mut lang = None;
+    for (i, (url, select, remove)) in wanted.into_iter().enumerate() {
+        // The same page may be cut twice with two rules: the part at the
+        // rule's own place first, else the first from its address.
+        let part = parts
+            .get(i)
+            .filter(|p| p.url == url)
+            .or_else(|| parts.iter().find(|p| p.url == url))
+            .ok_or_else(|| AssembleError::Missing { url: url.clone() })?;
+        let (text, _) = super::decode(part.body, part.content_type);
+        let (html, page_lang) =
+            cut(&text, select, remove).map_err(|error| AssembleError::Cut { url, error })?;
+        cut_parts.push(html);
+        lang = lang.or(page_lang);
+    }
+    Ok(join(&cut_parts, lang.as_deref()))
+}
 
 /// Why a page's part could not be cut out.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -362,6 +524,40 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "the selectors match nothing (\".missing\")"
+        );
+    }
+
+    #[test]
+    fn framed_parts_come_back_as_they_went_in() {
+        let binary = [0u8, 10, 13, 255, 10];
+        let parts = [
+            Part {
+                url: "https://e.org/a",
+                content_type: Some("text/html; charset=iso-8859-1"),
+                body: "<p>caf\u{e9}</p>\n".as_bytes(),
+            },
+            Part {
+                url: "https://e.org/b?x=1",
+                content_type: None,
+                body: &binary,
+            },
+            Part {
+                url: "https://e.org/empty",
+                content_type: Some("text/html"),
+                body: b"",
+            },
+        ];
+        let framed = frame(&parts);
+        assert!(is_framed(None, &framed) && is_framed(Some(PARTS_TYPE), b""));
+        assert!(!is_framed(Some("text/html"), b"<html>"));
+        assert_eq!(unframe(&framed).unwrap(), parts);
+        assert_eq!(frame(&parts), framed, "the same pages frame alike");
+        assert_eq!(unframe(b"<html>").unwrap_err(), FrameError::NoMagic);
+        let two = frame(&parts[..2]);
+        let cut_short = &two[..two.len() - 3];
+        assert_eq!(
+            unframe(cut_short).unwrap_err().to_string(),
+            "framed part 2: body shorter than its length"
         );
     }
 

@@ -10,8 +10,15 @@
 //!
 //! The private-address guard is applied to the page's URL before the
 //! browser sees it (IP literals and the name's resolution), as the HTTP
-//! fetcher applies it; what the page then loads by itself is the
-//! browser's business, on its own fresh profile.
+//! fetcher applies it, and to every request the page then makes
+//! (redirects, scripts, images, `fetch`): each is paused over the DevTools
+//! `Fetch` domain and failed when it goes to a private address. The one
+//! exception is the plain fetch's: a loopback address the operator wrote in
+//! the document's URL, for requests to that same origin. Iframes stay in
+//! the page's process so that their requests are paused too. The browser
+//! resolves names itself after the check, so a name that changes its
+//! answer between the two (DNS rebinding) is not covered, nor are
+//! WebSockets, which the `Fetch` domain does not pause.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -20,6 +27,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chromiumoxide::browser::{Browser, BrowserConfig};
+use chromiumoxide::cdp::browser_protocol::fetch::{
+    ContinueRequestParams, EnableParams, EventRequestPaused, FailRequestParams, RequestPattern,
+};
+use chromiumoxide::cdp::browser_protocol::network::ErrorReason;
+use chromiumoxide::error::CdpError;
+use chromiumoxide::Page as Tab;
 use futures_util::StreamExt;
 use tokio::sync::Mutex;
 use tracing::{debug, info};
@@ -73,9 +86,21 @@ impl Running {
 }
 
 impl Drop for Running {
-    /// The browser itself is killed when its handle drops (a command that
-    /// ends before the idle stop); its profile goes with it.
+    /// A command that ends before the idle stop drops a running browser:
+    /// it is killed and reaped here, before its profile is removed (the
+    /// handle would kill it later, in the background, while the profile is
+    /// being deleted under it, and warn about it).
     fn drop(&mut self) {
+        if let Some(child) = self.browser.get_mut_child() {
+            let child = child.as_mut_inner();
+            if matches!(child.try_wait(), Ok(None)) && child.start_kill().is_ok() {
+                let deadline = Instant::now() + Duration::from_secs(2);
+                while matches!(child.try_wait(), Ok(None)) && Instant::now() < deadline {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+            }
+        }
+        self.events.abort();
         let _ = std::fs::remove_dir_all(&self.profile);
     }
 }
@@ -122,13 +147,31 @@ async fn launch(exe: &Path, settings: &FetchSettings) -> Result<Running, String>
             "disable-background-networking",
             "disable-component-update",
             "disable-sync",
+            // Cross-site iframes in the page's own process, where its
+            // request guard sees them.
+            "disable-site-isolation-trials",
         ])
+        .arg((
+            "disable-features",
+            "TranslateUI,IsolateOrigins,site-per-process",
+        ))
         .arg(("user-agent", settings.user_agent.as_str()))
+        // Handed to the event loop below instead of logged as warnings.
+        .surface_invalid_messages()
         .build()?;
     let (browser, mut handler) = Browser::launch(config)
         .await
         .map_err(|e| format!("cannot start {}: {e}", exe.display()))?;
-    let events = tokio::spawn(async move { while handler.next().await.is_some() {} });
+    let events = tokio::spawn(async move {
+        while let Some(event) = handler.next().await {
+            // Events of a newer browser than the crate's protocol
+            // definitions do not parse; nothing clausewatch reads is among
+            // them. Connection errors are logged by the crate as errors.
+            if let Err(e @ CdpError::InvalidMessage(..)) = event {
+                debug!(error = %e, "browser event not understood");
+            }
+        }
+    });
     info!(browser = %exe.display(), "browser started");
     Ok(Running {
         browser,
@@ -283,9 +326,10 @@ impl Fetcher {
             }
         }
         let browser = &running.as_ref().expect("started above").browser;
+        let guard = (!settings.allow_private_addresses).then(|| RequestGuard::for_page(url, trust));
         let outcome = tokio::time::timeout(
             settings.timeout,
-            load(browser, url, wait_for, settings.timeout),
+            load(browser, url, wait_for, settings.timeout, guard),
         )
         .await;
         let result = match outcome {
@@ -396,18 +440,141 @@ impl Fetcher {
     }
 }
 
+/// The private-address guard for the requests a page makes, with the
+/// origin it exempts: the document's own, when the operator wrote it as a
+/// loopback address.
+#[derive(Debug, Clone)]
+struct RequestGuard {
+    exempt: Option<url::Origin>,
+}
+
+/// What becomes of one request the page makes.
+#[derive(Debug, PartialEq, Eq)]
+enum Verdict {
+    Allow,
+    Refuse(String),
+    /// A name: allowed when it resolves to a public address.
+    Resolve(String, u16),
+}
+
+impl RequestGuard {
+    fn for_page(url: &Url, trust: Trust) -> RequestGuard {
+        let exempt = (trust == Trust::Operator
+            && literal_private(url).is_some_and(|found| found.kind == "loopback"))
+        .then(|| url.origin());
+        RequestGuard { exempt }
+    }
+
+    fn verdict(&self, url: &str) -> Verdict {
+        let Ok(url) = Url::parse(url) else {
+            return Verdict::Refuse("not a URL".into());
+        };
+        // data:, blob: and the like reach no host.
+        if !matches!(url.scheme(), "http" | "https" | "ws" | "wss") {
+            return Verdict::Allow;
+        }
+        if self.exempt.as_ref() == Some(&url.origin()) {
+            return Verdict::Allow;
+        }
+        if let Some(found) = literal_private(&url) {
+            return Verdict::Refuse(format!("{} is a {} address", found.host, found.kind));
+        }
+        match (url.host_str(), url.port_or_known_default()) {
+            (Some(host), Some(port)) => Verdict::Resolve(host.to_string(), port),
+            _ => Verdict::Refuse("no host".into()),
+        }
+    }
+
+    /// Why the request to `url` is refused, or `None`; each name is
+    /// resolved once per page.
+    async fn refusal(
+        &self,
+        url: &str,
+        resolved: &mut std::collections::HashMap<(String, u16), Option<String>>,
+    ) -> Option<String> {
+        match self.verdict(url) {
+            Verdict::Allow => None,
+            Verdict::Refuse(why) => Some(why),
+            Verdict::Resolve(host, port) => {
+                if let Some(known) = resolved.get(&(host.clone(), port)) {
+                    return known.clone();
+                }
+                let why = match tokio::net::lookup_host((host.as_str(), port)).await {
+                    Ok(addrs) => keep_public(&host, addrs).err().map(|r| r.to_string()),
+                    Err(e) => Some(format!("{host} does not resolve: {e}")),
+                };
+                resolved.insert((host, port), why.clone());
+                why
+            }
+        }
+    }
+
+    /// Pauses every request of `tab` and lets through only those the
+    /// guard allows, until the returned task is aborted.
+    async fn watch(self, tab: &Tab) -> Result<tokio::task::JoinHandle<()>, String> {
+        let mut paused = tab
+            .event_listener::<EventRequestPaused>()
+            .await
+            .map_err(|e| e.to_string())?;
+        tab.execute(
+            EnableParams::builder()
+                .pattern(RequestPattern::builder().url_pattern("*").build())
+                .build(),
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+        let tab = tab.clone();
+        Ok(tokio::spawn(async move {
+            let mut resolved = std::collections::HashMap::new();
+            while let Some(event) = paused.next().await {
+                let id = event.request_id.clone();
+                let answer = match self.refusal(&event.request.url, &mut resolved).await {
+                    None => tab
+                        .execute(ContinueRequestParams::new(id))
+                        .await
+                        .map(|_| ()),
+                    Some(why) => {
+                        let shown = Url::parse(&event.request.url)
+                            .map(|u| redact(&u).to_string())
+                            .unwrap_or_default();
+                        debug!(url = %shown, reason = %why, "browser request refused: private address");
+                        tab.execute(FailRequestParams::new(id, ErrorReason::BlockedByClient))
+                            .await
+                            .map(|_| ())
+                    }
+                };
+                if let Err(e) = answer {
+                    debug!(error = %e, "browser request not answered");
+                }
+            }
+        }))
+    }
+}
+
 /// Opens `url` in a new tab, waits for its text, reads the DOM, closes
-/// the tab: (status, final URL, HTML).
+/// the tab: (status, final URL, HTML). With a `guard`, every request the
+/// page makes passes it first.
 async fn load(
     browser: &Browser,
     url: &Url,
     wait_for: &[String],
     bound: Duration,
+    guard: Option<RequestGuard>,
 ) -> Result<(u16, Option<Url>, String), String> {
     let page = browser
         .new_page("about:blank")
         .await
         .map_err(|e| e.to_string())?;
+    let watching = match guard {
+        Some(guard) => match guard.watch(&page).await {
+            Ok(task) => Some(task),
+            Err(e) => {
+                let _ = page.close().await;
+                return Err(format!("cannot guard the page's requests: {e}"));
+            }
+        },
+        None => None,
+    };
     let result = async {
         page.goto(url.as_str()).await.map_err(|e| e.to_string())?;
         let response = page
@@ -442,6 +609,9 @@ async fn load(
         Ok((status, final_url, html))
     }
     .await;
+    if let Some(task) = watching {
+        task.abort();
+    }
     let _ = page.close().await;
     result
 }
@@ -449,6 +619,42 @@ async fn load(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_page_requests_guard_exempts_only_the_operators_loopback_origin() {
+        let own = Url::parse("http://127.0.0.1:8080/privacy").unwrap();
+        let guard = RequestGuard::for_page(&own, Trust::Operator);
+        assert_eq!(
+            guard.verdict("http://127.0.0.1:8080/app.js"),
+            Verdict::Allow
+        );
+        assert_eq!(guard.verdict("data:text/plain,hi"), Verdict::Allow);
+        for other in [
+            "http://127.0.0.1:9090/beacon",
+            "https://127.0.0.1:8080/app.js",
+            "http://169.254.169.254/latest/meta-data",
+            "http://[::1]:8080/",
+            "http://10.0.0.1/",
+        ] {
+            assert!(
+                matches!(guard.verdict(other), Verdict::Refuse(_)),
+                "{other}"
+            );
+        }
+        assert_eq!(
+            guard.verdict("https://cdn.example.org/a.js"),
+            Verdict::Resolve("cdn.example.org".into(), 443)
+        );
+        // A declaration's loopback URL, or a public page, exempts nothing.
+        let collection = RequestGuard::for_page(&own, Trust::Collection);
+        assert!(matches!(
+            collection.verdict("http://127.0.0.1:8080/app.js"),
+            Verdict::Refuse(_)
+        ));
+        let public = Url::parse("https://example.org/privacy").unwrap();
+        let guard = RequestGuard::for_page(&public, Trust::Operator);
+        assert_eq!(guard.exempt, None);
+    }
 
     #[test]
     fn the_ready_script_names_the_selectors_as_json() {

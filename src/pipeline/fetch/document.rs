@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::assemble;
 use super::{redact, Conditional, FetchError, FetchReport, Fetched, Fetcher, Page, Trust};
-use crate::config::ota::{PageRules, Selection};
+use crate::config::ota::Selection;
 use crate::config::{Document, Origin, Render};
 use crate::pipeline::classify::{self, PageProblem};
 
@@ -56,19 +56,20 @@ impl Fetcher {
         }
     }
 
-    /// The pages of a range-selected or combined document, each cut by its
-    /// rules, as one page. Any page that fails fails the document, with
-    /// that page's report; a challenge page is passed on whole so that the
-    /// classifier names it.
+    /// The pages of a range-selected or combined document, as fetched, in
+    /// one framed body ([`assemble::frame`]) that observing cuts and joins:
+    /// kept raw, so that new rules re-cut a stored snapshot. Any page that
+    /// fails fails the document, with that page's report; a page that is
+    /// not HTML or is a challenge is passed on whole so that the content
+    /// checks and the classifier name it.
     async fn assemble(&self, doc: &Document, cond: &Conditional, trust: Trust) -> FetchReport {
         let pages = &doc.reach.pages;
         // Validators only mean something for a document of one page.
         let single = pages.len() == 1;
         let none = Conditional::default();
-        let mut parts = Vec::with_capacity(pages.len());
-        let mut lang = None;
+        let mut fetched: Vec<(String, Box<Page>)> = Vec::with_capacity(pages.len());
         let (mut attempts, mut bytes, mut duration) = (0, 0, Duration::ZERO);
-        let (mut started_at, mut status, mut validators) = (None, None, (None, None));
+        let (mut started_at, mut status) = (None, None);
         for rules in pages {
             let wait_for: Vec<String> = rules
                 .select
@@ -95,24 +96,21 @@ impl Fetcher {
                 report.result = Ok(Fetched::Page(page));
                 return report;
             }
-            match cut(&page, rules) {
-                Ok((html, page_lang)) => {
-                    parts.push(html);
-                    lang = lang.or(page_lang);
-                }
-                Err(message) => {
-                    report.result = Err(FetchError::Selection {
-                        url: page.final_url.clone(),
-                        message,
-                    });
-                    return report;
-                }
-            }
-            if single {
-                validators = (page.etag.clone(), page.last_modified.clone());
-            }
+            fetched.push((redact(&rules.url).to_string(), page));
         }
-        let text = assemble::join(&parts, lang.as_deref());
+        let parts: Vec<assemble::Part<'_>> = fetched
+            .iter()
+            .map(|(url, page)| assemble::Part {
+                url,
+                content_type: page.content_type.as_deref(),
+                body: &page.body,
+            })
+            .collect();
+        let body = assemble::frame(&parts);
+        let (etag, last_modified) = match (single, fetched.first()) {
+            (true, Some((_, page))) => (page.etag.clone(), page.last_modified.clone()),
+            _ => (None, None),
+        };
         FetchReport {
             url: redact(&doc.url),
             started_at: started_at.unwrap_or_else(chrono::Utc::now),
@@ -124,20 +122,18 @@ impl Fetcher {
             result: Ok(Fetched::Page(Box::new(Page {
                 final_url: redact(&doc.url),
                 status: 200,
-                content_type: Some("text/html; charset=utf-8".into()),
-                body: text.clone().into_bytes(),
-                text,
+                content_type: Some(assemble::PARTS_TYPE.into()),
+                body,
+                // Observing reads the parts from the body; the joined text
+                // exists only once they are cut.
+                text: String::new(),
                 encoding: "UTF-8",
-                etag: validators.0,
-                last_modified: validators.1,
+                etag,
+                last_modified,
                 headers: Vec::new(),
             }))),
         }
     }
-}
-
-fn cut(page: &Page, rules: &PageRules) -> Result<(String, Option<String>), String> {
-    assemble::cut(&page.text, &rules.select, &rules.remove).map_err(|e| e.to_string())
 }
 
 fn is_html(page: &Page) -> bool {

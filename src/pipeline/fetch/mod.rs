@@ -221,10 +221,6 @@ pub enum FetchError {
     },
     #[error("HTTP client error: {message}")]
     Client { message: String },
-    /// A page of a declaration's document lacks the part its rules cut
-    /// out (a range bound, every selected element).
-    #[error("{url}: {message}")]
-    Selection { url: Url, message: String },
     /// The document needs a browser and none could be used.
     #[error("{url}: {message}")]
     NoBrowser { url: Url, message: String },
@@ -260,7 +256,6 @@ impl FetchError {
             FetchError::InvalidUrl { .. } => FailureClass::InvalidUrl,
             FetchError::PrivateAddress { .. } => FailureClass::PrivateAddress,
             FetchError::Client { .. } => FailureClass::Client,
-            FetchError::Selection { .. } => FailureClass::SelectorMismatch,
             FetchError::NoBrowser { .. } => FailureClass::NoBrowser,
         }
     }
