@@ -482,7 +482,7 @@ mod tests {
         assert!(!Arc::ptr_eq(&a.compiled, &other.compiled));
         // Shared or not, it is the same schedule.
         let t = at("2026-01-01T00:00:00Z");
-        assert_eq!(b.next_after(t), Some(at("2026-01-01T06:17:00Z")));
+        assert_eq!(b.next_after(t), Some(at("2026-01-01T00:17:00Z")));
         assert_eq!(b.expr, "17 */6 * * 1-5");
         // Once every holder is gone, the expression compiles afresh.
         drop((a, b));
