@@ -31,7 +31,6 @@ pub async fn check(args: CheckArgs) -> Result<Exit> {
     }
     let store = open_store(&config).await?;
     let checker = Checker::new(&config, store.clone(), Announce::from_config(&config))?;
-    let docs: Vec<Document> = docs.into_iter().cloned().collect();
     let results = checker.check_many(&docs).await;
     let mut failed = 0;
     let mut out = std::io::stdout().lock();

@@ -16,23 +16,37 @@
 //! handed to the crate as a plain list of the crate's numbers. Messages name
 //! the field in the user's terms, never the crate's.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 use std::str::FromStr;
+use std::sync::{Arc, Mutex, Weak};
 
 use chrono::{DateTime, Utc};
 
 /// A cron schedule, keeping the expression as written for messages.
+///
+/// Clones share one compiled form, and so do schedules parsed from the same
+/// expression: a `cron::Schedule` holds an ordered set per field (130 years,
+/// 31 days…), about 3 KB, and 10,000 documents on one schedule would
+/// otherwise keep 10,000 copies of it.
 #[derive(Clone)]
 pub struct Schedule {
     /// The expression as written in `bot.toml`.
     pub expr: String,
+    compiled: Arc<Compiled>,
+}
+
+/// What the expression compiles to.
+struct Compiled {
     /// One schedule, or two when both day fields are restricted (classic
     /// cron fires when either matches): the next tick is the earlier one.
     crons: Vec<cron::Schedule>,
     /// Ticks per minute (1 without a seconds field).
     per_minute: usize,
 }
+
+/// Compiled forms by expression, while some schedule still holds them.
+static COMPILED: Mutex<Option<HashMap<String, Weak<Compiled>>>> = Mutex::new(None);
 
 impl fmt::Debug for Schedule {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -208,6 +222,38 @@ impl Schedule {
     /// day-of-month month weekday), or six with a leading seconds field, or
     /// seven with a trailing years field.
     pub fn parse(expr: &str) -> Result<Schedule, String> {
+        let compiled = {
+            let mut interned = COMPILED.lock().unwrap_or_else(|e| e.into_inner());
+            let interned = interned.get_or_insert_with(HashMap::new);
+            match interned.get(expr).and_then(Weak::upgrade) {
+                Some(compiled) => compiled,
+                None => {
+                    let compiled = Arc::new(Schedule::compile(expr)?);
+                    // Entries whose schedules are all dropped go now and
+                    // then (as the map doubles: linear overall), so that
+                    // configs read again and again do not pile them up.
+                    if interned.len() >= 64 && interned.len().is_power_of_two() {
+                        interned.retain(|_, c| c.strong_count() > 0);
+                    }
+                    interned.insert(expr.to_string(), Arc::downgrade(&compiled));
+                    compiled
+                }
+            }
+        };
+        // Checked on every parse, not only the first: an expression that
+        // fired when it was first read may have no tick left now.
+        if compiled.next_after(Utc::now()).is_none() {
+            return Err(format!(
+                "cron expression {expr:?} never fires (no such date ahead)"
+            ));
+        }
+        Ok(Schedule {
+            expr: expr.to_string(),
+            compiled,
+        })
+    }
+
+    fn compile(expr: &str) -> Result<Compiled, String> {
         let fields: Vec<&str> = expr.split_whitespace().collect();
         let (seconds, rest, years) = match fields.len() {
             5 => (None, &fields[..], None),
@@ -252,22 +298,12 @@ impl Schedule {
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let schedule = Schedule {
-            expr: expr.to_string(),
-            crons,
-            per_minute,
-        };
-        if schedule.next_after(Utc::now()).is_none() {
-            return Err(format!(
-                "cron expression {expr:?} never fires (no such date ahead)"
-            ));
-        }
-        Ok(schedule)
+        Ok(Compiled { crons, per_minute })
     }
 
     /// The first tick strictly after `t`.
     pub fn next_after(&self, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        self.crons.iter().filter_map(|c| c.after(&t).next()).min()
+        self.compiled.next_after(t)
     }
 
     /// The gap between the first two ticks after `t`: the schedule's period
@@ -282,7 +318,13 @@ impl Schedule {
     /// field with several values): worth a warning, pages do not change
     /// that fast and hosts notice.
     pub fn more_than_once_a_minute(&self) -> bool {
-        self.per_minute > 1
+        self.compiled.per_minute > 1
+    }
+}
+
+impl Compiled {
+    fn next_after(&self, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        self.crons.iter().filter_map(|c| c.after(&t).next()).min()
     }
 }
 
@@ -428,6 +470,24 @@ mod tests {
         assert!(Schedule::parse("0 0 30 2 *")
             .unwrap_err()
             .contains("never fires"));
+    }
+
+    #[test]
+    fn equal_expressions_share_one_compiled_schedule() {
+        let a = Schedule::parse("17 */6 * * 1-5").unwrap();
+        let b = Schedule::parse("17 */6 * * 1-5").unwrap();
+        assert!(Arc::ptr_eq(&a.compiled, &b.compiled));
+        assert!(Arc::ptr_eq(&a.compiled, &a.clone().compiled));
+        let other = Schedule::parse("18 */6 * * 1-5").unwrap();
+        assert!(!Arc::ptr_eq(&a.compiled, &other.compiled));
+        // Shared or not, it is the same schedule.
+        let t = at("2026-01-01T00:00:00Z");
+        assert_eq!(b.next_after(t), Some(at("2026-01-01T00:17:00Z")));
+        assert_eq!(b.expr, "17 */6 * * 1-5");
+        // Once every holder is gone, the expression compiles afresh.
+        drop((a, b));
+        let again = Schedule::parse("17 */6 * * 1-5").unwrap();
+        assert_eq!(Arc::strong_count(&again.compiled), 1);
     }
 
     #[test]

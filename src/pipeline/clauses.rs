@@ -6,6 +6,8 @@
 //! comparing), so that re-wrapped markup or a changed quote style never looks
 //! like a change.
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 
 /// One clause of one version of a document.
@@ -33,37 +35,53 @@ use crate::pipeline::extract::{normalize, Extracted};
 /// Splits extracted blocks into clauses: one clause per block whose
 /// normalized text is not empty, with the path of enclosing headings.
 pub fn split(ex: &Extracted) -> Vec<Clause> {
+    split_blocks(
+        ex.blocks
+            .iter()
+            .map(|b| (b.kind, Cow::Borrowed(b.text.as_str()))),
+    )
+}
+
+/// [`split`], taking the blocks: each block's text becomes its clause's
+/// without a copy, and goes once split, so that a big page is not held
+/// twice (as blocks and as clauses).
+pub fn split_owned(ex: Extracted) -> Vec<Clause> {
+    split_blocks(ex.blocks.into_iter().map(|b| (b.kind, Cow::Owned(b.text))))
+}
+
+fn split_blocks<'a>(blocks: impl Iterator<Item = (ClauseKind, Cow<'a, str>)>) -> Vec<Clause> {
     // Open headings, outermost first: (level, original text).
-    let mut headings: Vec<(u8, &str)> = Vec::new();
+    let mut headings: Vec<(u8, String)> = Vec::new();
     let mut clauses = Vec::new();
-    for block in &ex.blocks {
-        let norm = normalize(&block.text);
+    // The path of the open headings, joined once per heading change
+    // rather than once per clause.
+    let mut path = String::new();
+    for (kind, text) in blocks {
+        let norm = normalize(&text);
         if norm.is_empty() {
             continue;
         }
-        if let ClauseKind::Heading { level } = block.kind {
+        if let ClauseKind::Heading { level } = kind {
             // A heading closes every open heading at its level or deeper.
             while headings.last().is_some_and(|&(l, _)| l >= level) {
                 headings.pop();
             }
+            path = joined_path(&headings);
         }
-        let path = headings
-            .iter()
-            .map(|&(_, t)| t)
-            .collect::<Vec<_>>()
-            .join(" > ");
-        if let ClauseKind::Heading { level } = block.kind {
+        let clause_path = path.clone();
+        if let ClauseKind::Heading { level } = kind {
             if !is_navigation(&norm) {
-                headings.push((level, block.text.as_str()));
+                headings.push((level, text.to_string()));
+                path = joined_path(&headings);
             }
         }
-        if block.text.len() <= MAX_CLAUSE_BYTES {
+        if text.len() <= MAX_CLAUSE_BYTES {
             let hash = hex::encode(Sha256::digest(norm.as_bytes()));
             clauses.push(Clause {
                 position: u32::try_from(clauses.len()).unwrap_or(u32::MAX),
-                kind: block.kind,
-                path,
-                text: block.text.clone(),
+                kind,
+                path: clause_path,
+                text: text.into_owned(),
                 norm,
                 hash,
             });
@@ -72,7 +90,7 @@ pub fn split(ex: &Extracted) -> Vec<Clause> {
         // A block longer than any real clause (a page without structure, a
         // runaway text node) is cut at sentence ends, so that the diff and
         // the posts work on pieces of a sane size.
-        for piece in cut_long(&block.text, MAX_CLAUSE_BYTES) {
+        for piece in cut_long(&text, MAX_CLAUSE_BYTES) {
             let norm = normalize(piece);
             if norm.is_empty() {
                 continue;
@@ -80,8 +98,8 @@ pub fn split(ex: &Extracted) -> Vec<Clause> {
             let hash = hex::encode(Sha256::digest(norm.as_bytes()));
             clauses.push(Clause {
                 position: u32::try_from(clauses.len()).unwrap_or(u32::MAX),
-                kind: block.kind,
-                path: path.clone(),
+                kind,
+                path: clause_path.clone(),
                 text: piece.to_string(),
                 norm,
                 hash,
@@ -89,6 +107,14 @@ pub fn split(ex: &Extracted) -> Vec<Clause> {
         }
     }
     clauses
+}
+
+fn joined_path(headings: &[(u8, String)]) -> String {
+    headings
+        .iter()
+        .map(|(_, t)| t.as_str())
+        .collect::<Vec<_>>()
+        .join(" > ")
 }
 
 /// Is a heading's normalized text the title of a page's navigation
@@ -225,6 +251,8 @@ mod tests {
             ]
         );
         assert_eq!(clauses[1].hash, hex::encode(Sha256::digest(b"Intro")));
+        // Taking the blocks splits them the same way.
+        assert_eq!(split_owned(ex), clauses);
     }
 
     #[test]

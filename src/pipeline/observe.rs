@@ -299,9 +299,10 @@ pub fn observe(
     }
     let (text, format) = match &rules.json_field {
         Some(field) => json_field(body.text, field)
+            .map(|(text, format)| (std::borrow::Cow::Owned(text), format))
             .map_err(|m| failed(FailureClass::Json, format!("{}: {m}", body.source)))?,
         None => (
-            body.text.to_string(),
+            std::borrow::Cow::Borrowed(body.text),
             rules
                 .format
                 .unwrap_or_else(|| Format::guess(body.source, body.content_type, body.text)),
@@ -309,7 +310,7 @@ pub fn observe(
     };
     let extracted = extract::extract(&text, format, &rules.extract)
         .map_err(|e| failed(extract_error_class(&e), format!("{}: {e}", body.source)))?;
-    let clauses = clauses::split(&rules.noise.clean_blocks(extracted));
+    let clauses = clauses::split_owned(rules.noise.clean_blocks(extracted));
     if let Some(p) = &page_problem {
         return Err(problem(p));
     }

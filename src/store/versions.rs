@@ -166,33 +166,6 @@ pub(super) async fn insert_version(
     Ok(version_id)
 }
 
-thread_local! {
-    /// One compression context per thread, reused: making one per snapshot
-    /// cost megabytes of allocation each time.
-    static COMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Compressor<'static>>> =
-        const { std::cell::RefCell::new(None) };
-}
-
-/// zstd level 3 (level 9 cost about 20 ms of CPU per version), with
-/// `prefix` as raw-content dictionary when it is not empty.
-fn compress(body: &[u8], prefix: &[u8]) -> std::io::Result<Vec<u8>> {
-    COMPRESSOR.with(|cell| {
-        let mut slot = cell.borrow_mut();
-        if slot.is_none() {
-            *slot = Some(zstd::bulk::Compressor::new(3)?);
-        }
-        let c = slot.as_mut().expect("made above");
-        // The dictionary is sticky: set it (or clear it) for every body.
-        c.set_dictionary(3, prefix)?;
-        c.compress(body)
-    })
-}
-
-fn decompress(blob: &[u8], prefix: &[u8], size: usize) -> std::io::Result<Vec<u8>> {
-    let mut d = zstd::bulk::Decompressor::with_dictionary(prefix)?;
-    d.decompress(blob, size)
-}
-
 /// How many snapshots may be chained through `base_hash` before one is
 /// compressed against its own clause texts again: reading a snapshot
 /// decompresses its whole chain.
@@ -284,7 +257,7 @@ async fn insert_snapshot(
             (None, Some(dict), 0, prefix)
         }
     };
-    let compressed = compress(s.body, &prefix).map_err(corrupt)?;
+    let compressed = codec::compress(s.body, &prefix).map_err(corrupt)?;
     sqlx::query(
         "INSERT INTO snapshots (hash, size, content_type, encoding, body_zstd, first_seen, base_hash, dict, depth)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -352,12 +325,13 @@ async fn read_snapshot(
             Some(dict) => text_prefix(&mut *conn, &dict_ids(dict)).await?,
             None => body,
         };
-        body = decompress(&row.body_zstd, &prefix, row.size.max(0) as usize).map_err(|e| {
-            StoreError::Snapshot {
-                hash: h.clone(),
-                message: e.to_string(),
-            }
-        })?;
+        body =
+            codec::decompress(&row.body_zstd, &prefix, row.size.max(0) as usize).map_err(|e| {
+                StoreError::Snapshot {
+                    hash: h.clone(),
+                    message: e.to_string(),
+                }
+            })?;
     }
     Ok(Some((body, content_type)))
 }

@@ -333,9 +333,14 @@ impl Checker {
                         && again.status == page.status
                         && again.content_type == page.content_type =>
                     {
+                        // `decide` reads only the hash of the second
+                        // observation: a big page's clauses are not copied.
                         Seen::Page {
                             page: again,
-                            observation: observation.clone(),
+                            observation: observe::Observation {
+                                clauses: Vec::new(),
+                                hash: observation.hash.clone(),
+                            },
                         }
                     }
                     (_, result) => {
@@ -370,21 +375,23 @@ impl Checker {
         let mut seen = seen;
         let mut composed = None;
         if let (Verdict::NewVersion { version, previous }, Seen::Page { observation, .. }) =
-            (&decision.verdict, &seen)
+            (&decision.verdict, &mut seen)
         {
             let (version, previous) = (*version, *previous);
             let key = expected_latest.as_ref().map(|old| {
                 announce::change_key(&doc.id, state_hash(&state, old), &observation.hash)
             });
-            let new_clauses = observation.clauses.clone();
+            // Both clause lists go to the blocking pool and the new one
+            // comes back: a big page's clauses are not copied twice more.
+            let new_clauses = std::mem::take(&mut observation.clauses);
             let (old, options, announce, doc2) = (
-                old_clauses.clone(),
+                old_clauses,
                 self.diff_options.clone(),
                 self.announce.clone(),
                 doc.clone(),
             );
             let work = cpu("diffing and composing the change", move || {
-                compose_change(
+                let composed = compose_change(
                     &doc2,
                     old.as_deref(),
                     &new_clauses,
@@ -394,11 +401,15 @@ impl Checker {
                     previous,
                     now,
                     key,
-                )
+                );
+                (composed, new_clauses)
             })
             .await;
             match work {
-                Ok(c) => composed = Some(c),
+                Ok((c, clauses)) => {
+                    observation.clauses = clauses;
+                    composed = Some(c);
+                }
                 Err(failure) => {
                     tracing::error!(document = %doc.id, error = %failure.error, "check abandoned");
                     let failed = Seen::Failed(failure);
@@ -491,7 +502,10 @@ impl Checker {
     /// Checks several documents, at most [`checks_in_flight`] at once: a
     /// check is started only when a permit is free, so memory stays flat
     /// however many documents there are. Results come in `docs` order.
-    pub async fn check_many(&self, docs: &[Document]) -> Vec<Result<Outcome, StoreError>> {
+    pub async fn check_many<D: std::borrow::Borrow<Document>>(
+        &self,
+        docs: &[D],
+    ) -> Vec<Result<Outcome, StoreError>> {
         let permits = Arc::new(tokio::sync::Semaphore::new(checks_in_flight(
             &self.defaults,
         )));
@@ -512,7 +526,7 @@ impl Checker {
                 .await
                 .expect("the semaphore is never closed");
             let checker = self.clone();
-            let doc = doc.clone();
+            let doc = doc.borrow().clone();
             set.spawn(async move {
                 let outcome = checker.check(&doc).await;
                 drop(permit);
@@ -534,7 +548,7 @@ impl Checker {
                 r.unwrap_or_else(|| {
                     Ok(Outcome::of(Verdict::Failed {
                         class: crate::domain::FailureClass::Internal,
-                        error: format!("{}: the check did not finish", doc.id),
+                        error: format!("{}: the check did not finish", doc.borrow().id),
                     }))
                 })
             })

@@ -346,7 +346,7 @@ pub(super) fn normalize_text(text: &str) -> String {
     let s = s
         .replace(['\u{2019}', '\u{2018}', '\u{02bc}'], "'")
         .replace('\u{2026}', "...");
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
+    crate::pipeline::extract::collapse_ws(&s)
 }
 
 /// Decodes `&#NN;` and `&#xHH;` (block pages spell URLs and punctuation that

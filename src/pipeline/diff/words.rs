@@ -1,5 +1,7 @@
 //! Word-level quoting of a modified clause.
 
+use std::collections::HashMap;
+
 use serde::{Deserialize, Serialize};
 use similar::{capture_diff_slices, Algorithm, DiffTag};
 use unicode_segmentation::UnicodeSegmentation;
@@ -45,8 +47,15 @@ fn tokens(text: &str) -> Vec<&str> {
 pub fn word_ops(old: &str, new: &str) -> Vec<WordOp> {
     let ot = tokens(old);
     let nt = tokens(new);
-    let ok: Vec<&str> = ot.iter().map(|t| t.trim_end()).collect();
-    let nk: Vec<&str> = nt.iter().map(|t| t.trim_end()).collect();
+    // Compared as small integers, one per distinct word: the diff hashes
+    // and compares its elements many times over, words once each here.
+    fn id<'a>(ids: &mut HashMap<&'a str, u32>, token: &'a str) -> u32 {
+        let next = ids.len() as u32;
+        *ids.entry(token.trim_end()).or_insert(next)
+    }
+    let mut ids = HashMap::with_capacity(ot.len() + nt.len());
+    let ok: Vec<u32> = ot.iter().map(|t| id(&mut ids, t)).collect();
+    let nk: Vec<u32> = nt.iter().map(|t| id(&mut ids, t)).collect();
     let mut out: Vec<WordOp> = Vec::new();
     let mut push = |op: WordOpKind, parts: &[&str]| {
         let text: String = parts.concat();

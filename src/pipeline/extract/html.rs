@@ -82,10 +82,16 @@ pub fn extract_html(html: &str, rules: &Rules) -> Result<Extracted, ExtractError
             walker.walk(node);
         }
     }
+    let blocks = walker.blocks;
+    // The tree is several times the page's size: gone before the blocks
+    // are collapsed, so that the two are never held at once.
+    drop(removed);
+    drop(doc);
     let mut sink = BlockSink::default();
     // Two or more line breaks in a row look like a paragraph break and are
-    // one in the Markdown of such pages.
-    for block in walker.blocks {
+    // one in the Markdown of such pages. Each raw block goes as soon as it
+    // is collapsed.
+    for block in blocks {
         sink.push_broken(block.kind, &block.text);
     }
     Ok(sink.finish())
