@@ -33,12 +33,25 @@ fn main() {
     let server = TestServer::start();
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let show_threads = std::env::var_os("REPLAY_THREADS").is_some();
+    let show_steps = std::env::var_os("REPLAY_STEPS").is_some();
     println!("{}", replay::header());
     let mut total = Report::default();
     for doc in DOCUMENTS {
         let replayed = runtime.block_on(replay::replay(doc, &server));
         println!("{}", replay::row(doc, &replayed.report));
         total.add(&replayed.report);
+        if show_steps {
+            for s in &replayed.steps {
+                println!(
+                    "  {} {:?} {} technical {} thread {}",
+                    s.file,
+                    s.label,
+                    s.verdict.label(),
+                    s.technical,
+                    s.thread.as_ref().map_or(0, Vec::len)
+                );
+            }
+        }
         if show_threads {
             for s in &replayed.steps {
                 if let Some(posts) = &s.thread {

@@ -121,6 +121,9 @@ pub struct Step {
     pub label: Label,
     pub verdict: Verdict,
     pub cosmetic: bool,
+    /// The check recorded a technical update (the rules changed and the
+    /// stored page re-extracted to other clauses).
+    pub technical: bool,
     /// The posts of the thread announcing it, if one was queued.
     pub thread: Option<Vec<String>>,
 }
@@ -130,6 +133,7 @@ pub struct Report {
     pub versions: usize,
     pub new_versions: usize,
     pub cosmetic: usize,
+    pub technical_updates: usize,
     pub threads: usize,
     pub posts: usize,
     pub noise_threads: usize,
@@ -148,6 +152,7 @@ impl Report {
         self.versions += r.versions;
         self.new_versions += r.new_versions;
         self.cosmetic += r.cosmetic;
+        self.technical_updates += r.technical_updates;
         self.threads += r.threads;
         self.posts += r.posts;
         self.noise_threads += r.noise_threads;
@@ -226,6 +231,147 @@ pub fn both_ways(first_post: &str) -> bool {
     new.iter().any(|t| removed.contains(t))
 }
 
+/// The top-level Markdown blocks of a file (a paragraph, a heading, a
+/// whole list, a table), each with the text up to the next one, so that
+/// joined again they parse as the file did.
+pub fn blocks(markdown: &str) -> Vec<&str> {
+    use pulldown_cmark::{Event, Options, Parser};
+    let mut starts = vec![0];
+    let mut depth = 0usize;
+    for (event, range) in Parser::new_ext(markdown, Options::ENABLE_TABLES).into_offset_iter() {
+        match event {
+            Event::Start(_) => {
+                if depth == 0 {
+                    starts.push(range.start);
+                }
+                depth += 1;
+            }
+            Event::End(_) => depth -= 1,
+            _ if depth == 0 => starts.push(range.start),
+            _ => {}
+        }
+    }
+    starts.push(markdown.len());
+    starts.dedup();
+    starts
+        .windows(2)
+        .map(|w| markdown[w[0]..w[1]].trim_end())
+        .filter(|b| !b.trim().is_empty())
+        .collect()
+}
+
+/// What one OTA refilter (step `k`) did to the page's text: the blocks it
+/// dropped, and the blocks it added, each run after the block it follows.
+pub struct Refilter {
+    k: usize,
+    dropped: std::collections::HashSet<String>,
+    added: Vec<(Option<String>, Vec<String>)>,
+}
+
+impl Refilter {
+    /// From the records before (`old`) and at (`new`) the refilter.
+    pub fn between(old: &str, new: &str, k: usize) -> Refilter {
+        let (a, b) = (blocks(old), blocks(new));
+        let mut rf = Refilter {
+            k,
+            dropped: Default::default(),
+            added: Vec::new(),
+        };
+        for op in similar::capture_diff_slices(similar::Algorithm::Myers, &a, &b) {
+            let (_, old_range, new_range) = op.as_tag_tuple();
+            if matches!(op, similar::DiffOp::Equal { .. }) {
+                continue;
+            }
+            let anchor = old_range.end.checked_sub(1).map(|i| a[i].to_string());
+            rf.dropped
+                .extend(a[old_range].iter().map(|s| s.to_string()));
+            if !new_range.is_empty() {
+                rf.added
+                    .push((anchor, b[new_range].iter().map(|s| s.to_string()).collect()));
+            }
+        }
+        rf
+    }
+
+    /// The page of a record before the refilter, as the site served it all
+    /// along: what the refilter drops is wrapped in an element of class
+    /// `rf{k}-old`, what it adds stands in one of class `rf{k}-new`.
+    /// Removing the first gives the refiltered text, removing the second
+    /// the record's: the page did not change, OTA's rules did.
+    pub fn apply(&self, markdown: &str) -> String {
+        let wrap = |class: &str, part: &[String]| {
+            format!(
+                "<div class=\"rf{}-{class}\">\n\n{}\n\n</div>",
+                self.k,
+                part.join("\n\n")
+            )
+        };
+        let mut pending: Vec<&(Option<String>, Vec<String>)> = self.added.iter().collect();
+        let mut out: Vec<String> = Vec::new();
+        let mut insert_after = |anchor: Option<&str>, out: &mut Vec<String>| {
+            pending.retain(|(a, part)| {
+                let here = a.as_deref() == anchor;
+                if here {
+                    out.push(wrap("new", part));
+                }
+                !here
+            });
+        };
+        insert_after(None, &mut out);
+        for b in blocks(markdown) {
+            if self.dropped.contains(b) {
+                out.push(wrap("old", &[b.to_string()]));
+            } else {
+                out.push(b.to_string());
+            }
+            insert_after(Some(b), &mut out);
+        }
+        out.join("\n\n") + "\n"
+    }
+}
+
+/// The pages and `remove` rules of each step of a history. `refilters`
+/// are the steps where OTA re-extracted the page with new rules; `undos`
+/// pair a step with the refilter it takes back (the record after it is
+/// byte-identical to the one before it). Each page holds what the next
+/// refilter changes ([`Refilter::apply`]); the rules remove, for every
+/// refilter, what it dropped once it is in force and what it adds while it
+/// is not. So the rules change only where OTA's did, and there the stored
+/// page re-extracts to the refiltered text: a technical update.
+pub fn pages_and_rules(
+    markdown: &[String],
+    refilters: &[usize],
+    undos: &[(usize, usize)],
+) -> Vec<(String, Vec<String>)> {
+    let changes: Vec<Refilter> = refilters
+        .iter()
+        .map(|&k| Refilter::between(&markdown[k - 1], &markdown[k], k))
+        .collect();
+    let mut in_force: Vec<usize> = Vec::new();
+    (0..markdown.len())
+        .map(|i| {
+            if refilters.contains(&i) {
+                in_force.push(i);
+            }
+            if let Some((_, k)) = undos.iter().find(|(u, _)| *u == i) {
+                in_force.retain(|r| r != k);
+            }
+            let page = match changes.iter().find(|rf| rf.k > i) {
+                Some(rf) => rf.apply(&markdown[i]),
+                None => markdown[i].clone(),
+            };
+            let remove = refilters
+                .iter()
+                .map(|r| {
+                    let part = if in_force.contains(r) { "old" } else { "new" };
+                    format!(".rf{r}-{part}")
+                })
+                .collect();
+            (page, remove)
+        })
+        .collect()
+}
+
 /// Replays one history through a fresh database and checker.
 pub async fn replay(doc: &str, server: &TestServer) -> Replayed {
     let labels = labels();
@@ -254,16 +400,39 @@ pub async fn replay(doc: &str, server: &TestServer) -> Replayed {
     let store = Store::open(&config.storage.path).await.expect("database");
     let checker =
         Checker::new(&config, store.clone(), Announce::from_config(&config)).expect("checker");
-    let document = config.documents[0].clone();
+    let versions = corpus::versions(doc);
+    let step_labels: Vec<Label> = versions.iter().map(|v| label_of(&labels, doc, v)).collect();
+    let refilters: Vec<usize> = (1..versions.len())
+        .filter(|&i| step_labels[i] == Label::Refilter)
+        .collect();
+    let markdown: Vec<String> = versions
+        .iter()
+        .map(|v| corpus::markdown(doc, &v.file))
+        .collect();
+    let undos: Vec<(usize, usize)> = refilters
+        .iter()
+        .filter(|&&k| k >= 1 && k + 1 < markdown.len() && markdown[k + 1] == markdown[k - 1])
+        .map(|&k| (k + 1, k))
+        .collect();
+    let plan = pages_and_rules(&markdown, &refilters, &undos);
     let mut r = Report::default();
     let mut steps = Vec::new();
     let mut by_version: BTreeMap<i64, usize> = BTreeMap::new();
-    for v in corpus::versions(doc) {
+    let mut technical_updates = 0;
+    for ((v, label), (page, remove)) in versions.iter().zip(step_labels).zip(plan) {
         r.versions += 1;
-        let label = label_of(&labels, doc, &v);
-        let page = corpus::x_page(&corpus::markdown(doc, &v.file));
-        server.set_route(&path, vec![Reply::html(&page)]);
+        server.set_route(&path, vec![Reply::html(&corpus::x_page(&page))]);
+        let mut document = config.documents[0].clone();
+        document.remove = remove;
         let outcome = checker.check(&document).await.expect("check recorded");
+        let updates = store
+            .technical_updates(&document.id)
+            .await
+            .expect("technical updates")
+            .len();
+        let technical = updates > technical_updates;
+        technical_updates = updates;
+        r.technical_updates += usize::from(technical);
         if label.is_noise() {
             r.noise_records += 1;
         }
@@ -285,6 +454,7 @@ pub async fn replay(doc: &str, server: &TestServer) -> Replayed {
             label,
             verdict: outcome.verdict.clone(),
             cosmetic: outcome.cosmetic,
+            technical,
             thread: None,
         });
     }
@@ -324,11 +494,12 @@ pub async fn replay(doc: &str, server: &TestServer) -> Replayed {
 /// The report table's header.
 pub fn header() -> String {
     format!(
-        "{:<26} {:>8} {:>5} {:>8} {:>7} {:>5} {:>13} {:>9} {:>9} {:>9} {:>5} {:>12}",
+        "{:<26} {:>8} {:>5} {:>8} {:>4} {:>7} {:>5} {:>13} {:>9} {:>9} {:>9} {:>5} {:>12}",
         "document",
         "versions",
         "new",
         "cosmetic",
+        "tech",
         "threads",
         "posts",
         "noise thr/rec",
@@ -343,11 +514,12 @@ pub fn header() -> String {
 /// One row of the report table.
 pub fn row(name: &str, r: &Report) -> String {
     format!(
-        "{:<26} {:>8} {:>5} {:>8} {:>7} {:>5} {:>13} {:>9} {:>9} {:>9} {:>5} {:>12.1}",
+        "{:<26} {:>8} {:>5} {:>8} {:>4} {:>7} {:>5} {:>13} {:>9} {:>9} {:>9} {:>5} {:>12.1}",
         name,
         r.versions,
         r.new_versions,
         r.cosmetic,
+        r.technical_updates,
         r.threads,
         r.posts,
         format!("{}/{}", r.noise_threads, r.noise_records),
