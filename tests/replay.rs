@@ -260,21 +260,24 @@ fn rewrapped(markdown: &str) -> String {
         }
         // Trailing spaces are a hard line break: kept at the end.
         let content = line.trim_end_matches(' ');
-        let mut width = 0;
-        for (i, word) in content.split(' ').enumerate() {
-            let starts_block = word.starts_with(['-', '+', '*', '#', '>', '|', '='])
+        // A new line never starts with what would open a block (a list
+        // marker, a heading, a number), nor with an empty word.
+        let mut wrapped: Vec<String> = vec![String::new()];
+        for word in content.split(' ') {
+            let opens_block = word.is_empty()
+                || word.starts_with(['-', '+', '*', '#', '>', '|', '='])
                 || word.starts_with(|c: char| c.is_ascii_digit());
-            if i > 0 {
-                if width > 60 && !starts_block {
-                    out.push('\n');
-                    width = 0;
-                } else {
-                    out.push(' ');
+            let line = wrapped.last_mut().expect("one line");
+            if line.len() > 60 && !opens_block {
+                wrapped.push(word.to_string());
+            } else {
+                if !line.is_empty() {
+                    line.push(' ');
                 }
+                line.push_str(word);
             }
-            out.push_str(word);
-            width += word.len() + 1;
         }
+        out.push_str(&wrapped.join("\n"));
         out.push_str(&line[content.len()..]);
         out.push('\n');
     }
