@@ -303,6 +303,8 @@ pub struct Step {
 pub struct Report {
     pub versions: usize,
     pub new_versions: usize,
+    /// New versions that went back to an older version's text.
+    pub reverts: usize,
     pub cosmetic: usize,
     pub technical_updates: usize,
     pub threads: usize,
@@ -326,6 +328,7 @@ impl Report {
     pub fn add(&mut self, r: &Report) {
         self.versions += r.versions;
         self.new_versions += r.new_versions;
+        self.reverts += r.reverts;
         self.cosmetic += r.cosmetic;
         self.technical_updates += r.technical_updates;
         self.threads += r.threads;
@@ -549,7 +552,12 @@ pub fn pages_and_rules(
         .collect()
 }
 
-/// Replays one history through a fresh database and checker.
+/// Checks of each record: enough for a page that stays on an older
+/// version to be taken as having gone back to it.
+pub const CHECKS_PER_RECORD: i64 = clausewatch::watch::decide::STABLE_CHECKS_END_FLAP;
+
+/// Replays one history through a fresh database and checker, each record
+/// checked [`CHECKS_PER_RECORD`] times.
 pub async fn replay(history: &History, server: &TestServer) -> Replayed {
     let doc = history.name.as_str();
     let dir = tempfile::tempdir().expect("temp dir");
@@ -603,7 +611,27 @@ pub async fn replay(history: &History, server: &TestServer) -> Replayed {
         server.set_route(&path, vec![Reply::html(&corpus::x_page(&page))]);
         let mut document = config.documents[0].clone();
         document.remove = remove;
-        let outcome = checker.check(&document).await.expect("check recorded");
+        // The bot checks a page many times between two changes, and a page
+        // back at an older version becomes a version (a revert) only once
+        // it has stayed there for that many checks: each record is checked
+        // as often. Its step is the check that recorded something, if any.
+        let mut outcome = None;
+        for _ in 0..CHECKS_PER_RECORD {
+            let o = checker.check(&document).await.expect("check recorded");
+            let records = |o: &clausewatch::watch::check::Outcome| {
+                matches!(
+                    o.verdict,
+                    Verdict::NewVersion { .. } | Verdict::TechnicalUpdate { .. }
+                )
+            };
+            if outcome
+                .as_ref()
+                .is_none_or(|kept| !records(kept) && records(&o))
+            {
+                outcome = Some(o);
+            }
+        }
+        let outcome = outcome.expect("at least one check");
         let updates = store
             .technical_updates(&document.id)
             .await
@@ -621,8 +649,14 @@ pub async fn replay(history: &History, server: &TestServer) -> Replayed {
         if label == Label::Real {
             r.real_records += 1;
         }
-        if let Verdict::NewVersion { version, .. } = outcome.verdict {
+        if let Verdict::NewVersion {
+            version,
+            returns_to,
+            ..
+        } = outcome.verdict
+        {
             r.new_versions += 1;
+            r.reverts += usize::from(returns_to.is_some());
             r.cosmetic += usize::from(outcome.cosmetic);
             by_version.insert(version, steps.len());
             if let Some(cs) = &outcome.changes {
@@ -679,10 +713,11 @@ pub async fn replay(history: &History, server: &TestServer) -> Replayed {
 /// The report table's header.
 pub fn header() -> String {
     format!(
-        "{:<26} {:>8} {:>5} {:>8} {:>4} {:>7} {:>5} {:>13} {:>12} {:>9} {:>9} {:>9} {:>5} {:>12}",
+        "{:<26} {:>8} {:>5} {:>7} {:>8} {:>4} {:>7} {:>5} {:>13} {:>12} {:>9} {:>9} {:>9} {:>5} {:>12}",
         "document",
         "versions",
         "new",
+        "reverts",
         "cosmetic",
         "tech",
         "threads",
@@ -700,10 +735,11 @@ pub fn header() -> String {
 /// One row of the report table.
 pub fn row(name: &str, r: &Report) -> String {
     format!(
-        "{:<26} {:>8} {:>5} {:>8} {:>4} {:>7} {:>5} {:>13} {:>12} {:>9} {:>9} {:>9} {:>5} {:>12.1}",
+        "{:<26} {:>8} {:>5} {:>7} {:>8} {:>4} {:>7} {:>5} {:>13} {:>12} {:>9} {:>9} {:>9} {:>5} {:>12.1}",
         name,
         r.versions,
         r.new_versions,
+        r.reverts,
         r.cosmetic,
         r.technical_updates,
         r.threads,
