@@ -291,12 +291,9 @@ pub fn decide(
                 returns_to,
             },
             Next {
-                pending: None,
-                not_found_since: None,
                 flapping_since: None,
                 stable_checks: 0,
-                flapped: false,
-                validators: Validators::Replace,
+                ..stable()
             },
         )
     };
