@@ -43,6 +43,14 @@ pub enum Label {
     Doubling,
     /// Back to an earlier version's text.
     Revert,
+    /// The upcoming and the current policy again, right after a revert
+    /// from such a page: the page a follower was last told about holds one
+    /// policy, so this opens a doubling (announced when the upcoming policy
+    /// takes effect). Only a checker that saw the revert persist reads it
+    /// so; one that looked at the revert once took it for a flap, and reads
+    /// this record as a change between two doubled pages
+    /// (`tests/realworld.rs`, which checks each record once, announces it).
+    Reopened,
     /// Only case, spacing, punctuation, quotes or markup changed.
     Cosmetic,
     /// Only a clause whose exact text already stands on the other side was
@@ -70,6 +78,7 @@ impl Label {
             "refilter" => Label::Refilter,
             "doubling" => Label::Doubling,
             "revert" => Label::Revert,
+            "reopened" => Label::Reopened,
             "cosmetic" => Label::Cosmetic,
             "churn" => Label::Churn,
             "flip" => Label::Flip,
