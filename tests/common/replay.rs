@@ -105,7 +105,7 @@ pub fn labels() -> BTreeMap<(String, String), Label> {
                 out.insert((doc.trim().to_string(), file.trim().to_string()), label);
             }
             _ => panic!(
-                "{}:{}: expected DOCUMENT<TAB>FILE<TAB>LABEL[<TAB>NOTE], LABEL one of first, real, refilter, doubling, revert, cosmetic, churn, flip: {line:?}",
+                "{}:{}: expected DOCUMENT<TAB>FILE<TAB>LABEL[<TAB>NOTE], LABEL one of first, real, refilter, doubling, revert, reopened, cosmetic, churn, flip: {line:?}",
                 path.display(),
                 n + 1
             ),
