@@ -1,6 +1,7 @@
 //! Replays every shared corpus history the way the bot would meet it: each
 //! recorded version served in turn as an HTML page on 127.0.0.1, checked
-//! through the real `Checker` (changes confirmed at once), and writes a
+//! through the real `Checker` as often as a page must stay on an older
+//! version to be a revert (changes confirmed at once), and writes a
 //! report of what a follower would read: threads, posts, threads for the
 //! labelled noise records (`tests/fixtures/replay/labels.tsv`: OTA's
 //! `Refilter …` records, the "upcoming + current policy" doubling,
@@ -79,5 +80,5 @@ fn main() {
         "threads for letter-less changes or language flips, topics both ways, Markdown leaks, \"Table of Contents\" sections: {four} ({})",
         if ok { "meets issue 10" } else { "misses issue 10: each must be 0, 95% of real changes announced" }
     );
-    println!("columns: tech = technical updates; noise thr/rec = threads for labelled noise records (refilter, doubling, revert, cosmetic, churn, flip) / such records; cos+flip t/r = the same for letter-less changes and language flips; real ann. = labelled real changes announced / such records; both-ways = first posts naming a topic as new and removed; md-leaks = posts with Markdown or HTML; toc = posts naming \"Table of Contents\"; read/changed = words in posts per changed word");
+    println!("columns: reverts = new versions going back to an older one's text (never announced); tech = technical updates; noise thr/rec = threads for labelled noise records (refilter, doubling, revert, reopened, cosmetic, churn, flip) / such records; cos+flip t/r = the same for letter-less changes and language flips; real ann. = labelled real changes announced / such records; both-ways = first posts naming a topic as new and removed; md-leaks = posts with Markdown or HTML; toc = posts naming \"Table of Contents\"; read/changed = words in posts per changed word");
 }
