@@ -1462,13 +1462,17 @@ mod tests {
             summary: Default::default(),
             changes,
         };
+        thread_of(&cs, opts)
+    }
+
+    fn thread_of(cs: &ChangeSet, opts: &ComposeOptions) -> Vec<Post> {
         let input = ThreadInput {
             service: "X",
             document_name: "X Privacy Policy",
             document_id: "x-privacy",
             url: "https://x.test/privacy",
             language: "en",
-            changes: &cs,
+            changes: cs,
             version: 7,
             previous_version: Some(6),
             seen_at: DateTime::parse_from_rfc3339("2023-09-29T23:12:59Z")
@@ -1479,6 +1483,81 @@ mod tests {
     }
 
     use WordOpKind::{Delete as D, Equal as E, Insert as I};
+
+    /// The web pages show a change set's flags (`ChangeSet::net_flags`),
+    /// the posts its topics: both come from one list and one matcher, so
+    /// they name the same topics in the same direction, a topic reworded
+    /// around unchanged words in neither.
+    #[test]
+    fn web_flags_and_the_topic_lines_name_the_same_topics() {
+        use crate::pipeline::clauses::split;
+        use crate::pipeline::diff::{diff, DiffOptions};
+        use crate::pipeline::extract::{Block, ClauseKind, Extracted};
+        let paragraph = |t: &&str| Block {
+            kind: ClauseKind::Paragraph,
+            text: t.to_string(),
+        };
+        let page = |texts: &[&str]| {
+            let blocks = texts.iter().map(paragraph).collect();
+            split(&Extracted { blocks })
+        };
+        let old = page(&[
+            "We share your information with third parties for analytics and research.",
+            "Any dispute will be resolved by binding arbitration and you waive any class action.",
+            "You can close your account at any time from the settings page of the app.",
+        ]);
+        let new = page(&[
+            "We share some of your information with third parties for analytics and research.",
+            "You can close your account at any time from the settings page of the app.",
+            "We collect biometric information such as your face geometry to verify your identity.",
+        ]);
+        let cs = diff(&old, &new, &DiffOptions::default(), "en");
+        let topics = crate::pipeline::topics::builtin();
+        let label = |name: &str| -> String {
+            topics
+                .of_language("en")
+                .iter()
+                .find(|t| t.name == name)
+                .map(|t| t.label.clone())
+                .unwrap_or_else(|| panic!("no topic {name}"))
+        };
+        let web: Vec<(String, bool)> = cs
+            .net_flags()
+            .iter()
+            .map(|f| (label(&f.flag), f.appeared))
+            .collect();
+        let first = thread_of(&cs, &ComposeOptions::default())[0].text.clone();
+        let line = |prefix: &str| -> Vec<String> {
+            first
+                .lines()
+                .filter_map(|l| l.strip_prefix(prefix))
+                .flat_map(|rest| rest.trim_end_matches('.').split("; ").map(str::to_string))
+                .collect()
+        };
+        let mut posts: Vec<(String, bool)> = line("New text about: ")
+            .into_iter()
+            .map(|t| (t, true))
+            .chain(line("Text removed about: ").into_iter().map(|t| (t, false)))
+            .collect();
+        // A consequence line ("X may now collect biometric data.") stands
+        // for its topic instead of the topic line.
+        for t in topics.of_language("en") {
+            for (said, added) in [(&t.new, true), (&t.removed, false)] {
+                if said.as_ref().is_some_and(|s| first.contains(s.as_str())) {
+                    posts.push((t.label.clone(), added));
+                }
+            }
+        }
+        let (mut web, mut posts) = (web, posts);
+        web.sort();
+        posts.sort();
+        assert!(!web.is_empty(), "{first}");
+        assert_eq!(web, posts, "{first}");
+        assert!(
+            web.iter().all(|(l, _)| *l != label("third_parties")),
+            "{web:?}"
+        );
+    }
 
     #[test]
     fn a_reworded_clause_is_one_marked_excerpt() {

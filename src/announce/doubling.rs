@@ -68,14 +68,24 @@ pub fn is_doubled(clauses: &[Clause]) -> bool {
 /// The policy that was current on a doubled page, once the page shows
 /// `new` alone: the old page's clauses less one copy of each clause of
 /// `new`, the first one (the upcoming policy comes first on such pages).
+/// Clauses are matched on their letters and digits: a doubled page stored
+/// with other punctuation or quotes (a cosmetic version) still holds the
+/// upcoming policy.
 pub fn previous_policy(old: &[Clause], new: &[Clause]) -> Vec<Clause> {
-    let mut wanted: HashMap<&str, usize> = HashMap::new();
+    let letters = |c: &Clause| -> String {
+        c.norm
+            .chars()
+            .filter(|c| c.is_alphanumeric())
+            .flat_map(char::to_lowercase)
+            .collect()
+    };
+    let mut wanted: HashMap<String, usize> = HashMap::new();
     for c in new {
-        *wanted.entry(c.hash.as_str()).or_default() += 1;
+        *wanted.entry(letters(c)).or_default() += 1;
     }
     let mut kept = Vec::new();
     for c in old {
-        match wanted.get_mut(c.hash.as_str()) {
+        match wanted.get_mut(&letters(c)) {
             Some(n) if *n > 0 => *n -= 1,
             _ => kept.push(c.clone()),
         }
@@ -140,5 +150,21 @@ mod tests {
         let mut short = policy("", 5);
         short.extend(policy("", 5));
         assert!(!is_doubled(&short));
+    }
+
+    #[test]
+    fn the_current_policy_is_recovered_from_a_doubled_page_with_other_punctuation() {
+        let current = policy("", 30);
+        let mut upcoming = current.clone();
+        upcoming.push(clause(
+            "We may use what we collect to help train machine learning models.",
+        ));
+        let respaced = |c: &Clause| clause(&c.text.replace(", ", " , ").replace('.', " ."));
+        let page: Vec<Clause> = upcoming.iter().chain(&current).map(respaced).collect();
+        let recovered = previous_policy(&page, &upcoming);
+        assert_eq!(recovered.len(), current.len());
+        assert!(recovered
+            .iter()
+            .all(|c| !c.text.contains("machine learning")));
     }
 }

@@ -8,7 +8,7 @@ pub mod compose;
 pub mod count;
 pub mod doubling;
 pub mod text;
-pub mod topics;
+pub use crate::pipeline::topics;
 
 use chrono::{DateTime, Utc};
 
@@ -103,9 +103,9 @@ fn structure_only(cs: &ChangeSet, old: &[Clause], new: &[Clause]) -> bool {
 impl Announce {
     pub fn from_config(config: &Config) -> Announce {
         let mut compose = ComposeOptions::default();
-        if !config.watch_terms.is_empty() {
-            compose.topics = std::sync::Arc::new(topics::Topics::with_config(&config.watch_terms));
-        }
+        // One compiled list for the diff's flags and the posts' topics.
+        let watch_terms = WatchTerms::with_config(&config.watch_terms);
+        compose.topics = watch_terms.topics().clone();
         let (mut visibility, mut reply_visibility) = (Visibility::Public, Visibility::Unlisted);
         if let Some(f) = &config.fediverse {
             compose.spoiler = f.content_warning.clone();
@@ -124,7 +124,7 @@ impl Announce {
             public_url: config.public_url.clone(),
             diff: DiffOptions {
                 similarity: config.diff.similarity,
-                watch_terms: WatchTerms::with_config(&config.watch_terms),
+                watch_terms,
             },
         }
     }

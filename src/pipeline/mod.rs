@@ -11,3 +11,4 @@ pub mod fetch;
 pub mod noise;
 pub mod observe;
 pub mod pdf;
+pub mod topics;

@@ -411,6 +411,7 @@ mod tests {
             verdict: Verdict::NewVersion {
                 version,
                 previous: (version > 1).then_some(version - 1),
+                returns_to: None,
             },
             next: next(),
             gone_since: None,

@@ -61,8 +61,15 @@ impl std::fmt::Display for Outcome {
         match &self.verdict {
             Verdict::NotModified => write!(f, "unchanged (not modified)"),
             Verdict::Unchanged { version } => write!(f, "unchanged (version {version})"),
-            Verdict::NewVersion { version, .. } => {
+            Verdict::NewVersion {
+                version,
+                returns_to,
+                ..
+            } => {
                 write!(f, "new version {version}")?;
+                if let Some(older) = returns_to {
+                    write!(f, " (back to version {older}'s text; not announced)")?;
+                }
                 if let Some(cs) = &self.changes {
                     let s = &cs.summary;
                     write!(
@@ -374,13 +381,23 @@ impl Checker {
         let mut decision = decision;
         let mut seen = seen;
         let mut composed = None;
-        if let (Verdict::NewVersion { version, previous }, Seen::Page { observation, .. }) =
-            (&decision.verdict, &mut seen)
+        if let (
+            Verdict::NewVersion {
+                version,
+                previous,
+                returns_to,
+            },
+            Seen::Page { observation, .. },
+        ) = (&decision.verdict, &mut seen)
         {
             let (version, previous) = (*version, *previous);
-            let key = expected_latest.as_ref().map(|old| {
-                announce::change_key(&doc.id, state_hash(&state, old), &observation.hash)
-            });
+            // A revert is stored with its diff but never announced.
+            let key = expected_latest
+                .as_ref()
+                .filter(|_| returns_to.is_none())
+                .map(|old| {
+                    announce::change_key(&doc.id, state_hash(&state, old), &observation.hash)
+                });
             // Both clause lists go to the blocking pool and the new one
             // comes back: a big page's clauses are not copied twice more.
             let new_clauses = std::mem::take(&mut observation.clauses);

@@ -5,9 +5,11 @@
 //! the store applies the [`Decision`] in one transaction. The rules it
 //! holds: a changed page must be confirmed (by a second fetch when
 //! `confirm_after` is zero, else by a later check that still sees it after
-//! the delay); a page equal to a recent older version is a flap; enough
-//! checks at the latest version end a flapping period; a page answering
-//! 404/410 for `gone_after` is announced once as gone.
+//! the delay); a page equal to a recent older version is a flap, until it
+//! has shown that version on enough checks in a row, when it is a revert
+//! (a version of its own, never announced); enough checks at the latest
+//! version end a flapping period; a page answering 404/410 for
+//! `gone_after` is announced once as gone.
 
 use std::time::Duration;
 
@@ -17,7 +19,13 @@ use crate::domain::FailureClass;
 use crate::pipeline::observe::Seen;
 
 /// Checks in a row at the latest version after which a flapping document is
-/// no longer shown as flapping.
+/// no longer shown as flapping; and checks in a row at one older version
+/// after which the page is taken to have gone back to it (a revert). One
+/// number for both: each says the page has settled on one text. An A/B test
+/// or a geo variant alternates and never shows the older text that many
+/// times in a row; a page that really went back keeps it for weeks, and if
+/// it stayed a flap, its next change would be read against the abandoned
+/// version and announce as news what the revert had already undone.
 pub const STABLE_CHECKS_END_FLAP: i64 = 5;
 
 /// The `[defaults]` the decision depends on.
@@ -47,10 +55,14 @@ pub struct State {
     pub latest: Option<Latest>,
     /// Versions before the latest, newest first, within the flap window.
     pub recent: Vec<Latest>,
+    /// A changed page waiting for its confirmation; or, when its hash is an
+    /// older version's, the revert waiting for enough checks in a row.
     pub pending: Option<Pending>,
     /// First 404/410 of the current run of "not found" answers.
     pub not_found_since: Option<DateTime<Utc>>,
     pub flapping_since: Option<DateTime<Utc>>,
+    /// Checks in a row at the latest version; while `pending` is a revert,
+    /// checks in a row at that older version.
     pub stable_checks: i64,
     /// The latest version was re-extracted with new rules in this check.
     pub technical: bool,
@@ -66,10 +78,21 @@ pub enum Verdict {
     /// New rules re-extracted the latest version and the page matches it:
     /// replaced silently, never announced.
     TechnicalUpdate { version: i64 },
-    /// A new version, confirmed.
-    NewVersion { version: i64, previous: Option<i64> },
-    /// The page equals an older version (A/B test, geo variant): nothing
-    /// stored, nothing announced.
+    /// A new version, confirmed. `returns_to` names the older version whose
+    /// text it repeats (a revert): stored, with its diff, so that history
+    /// shows it and the next change is read against what the page really
+    /// showed, but never announced. A thread saying only "went back to
+    /// version N" would tell a follower nothing the earlier thread about
+    /// that version did not, and its diff would quote as new the text the
+    /// page had before; the revert shows in the document's history.
+    NewVersion {
+        version: i64,
+        previous: Option<i64>,
+        returns_to: Option<i64>,
+    },
+    /// The page equals an older version (A/B test, geo variant) on fewer
+    /// than [`STABLE_CHECKS_END_FLAP`] checks in a row: nothing stored,
+    /// nothing announced.
     Flap { version: i64 },
     /// Changed, seen once: a later check must see it again after
     /// `retry_after`.
@@ -153,13 +176,24 @@ pub fn decide(
     settings: &Settings,
     now: DateTime<Utc>,
 ) -> Step {
+    // While a revert is waiting, `stable_checks` counts the checks at the
+    // older version: none of them was at the latest.
+    let reverting = state
+        .pending
+        .as_ref()
+        .filter(|p| state.recent.iter().any(|v| v.hash == p.hash));
+    let at_latest = if reverting.is_some() {
+        0
+    } else {
+        state.stable_checks
+    };
     let stable = || Next {
         pending: None,
         not_found_since: None,
         flapping_since: state
             .flapping_since
-            .filter(|_| state.stable_checks + 1 < STABLE_CHECKS_END_FLAP),
-        stable_checks: state.stable_checks + 1,
+            .filter(|_| at_latest + 1 < STABLE_CHECKS_END_FLAP),
+        stable_checks: at_latest + 1,
         flapped: false,
         validators: Validators::Replace,
     };
@@ -167,7 +201,7 @@ pub fn decide(
         pending,
         not_found_since: None,
         flapping_since: state.flapping_since,
-        stable_checks: state.stable_checks,
+        stable_checks: at_latest,
         flapped: false,
         validators: Validators::Keep,
     };
@@ -226,6 +260,7 @@ pub fn decide(
                 Verdict::NewVersion {
                     version: 1,
                     previous: None,
+                    returns_to: None,
                 },
                 Next {
                     flapping_since: None,
@@ -248,25 +283,12 @@ pub fn decide(
         };
         return decided(verdict, stable());
     }
-    if let Some(older) = state.recent.iter().find(|v| v.hash == hash) {
-        let next = Next {
-            flapping_since: Some(state.flapping_since.unwrap_or(now)),
-            stable_checks: 0,
-            flapped: true,
-            ..unsettled(None)
-        };
-        return decided(
-            Verdict::Flap {
-                version: older.number,
-            },
-            next,
-        );
-    }
-    let new_version = || {
+    let new_version = |returns_to: Option<i64>| {
         decided(
             Verdict::NewVersion {
                 version: latest.number + 1,
                 previous: Some(latest.number),
+                returns_to,
             },
             Next {
                 flapping_since: None,
@@ -275,10 +297,36 @@ pub fn decide(
             },
         )
     };
+    if let Some(older) = state.recent.iter().find(|v| v.hash == hash) {
+        let (since, checks) = match reverting {
+            Some(p) if p.hash == hash => (p.since, state.stable_checks + 1),
+            _ => (now, 1),
+        };
+        // Seen on enough checks in a row, each one a confirmation already:
+        // no second fetch or delay is asked for.
+        if checks >= STABLE_CHECKS_END_FLAP {
+            return new_version(Some(older.number));
+        }
+        let next = Next {
+            flapping_since: Some(state.flapping_since.unwrap_or(now)),
+            stable_checks: checks,
+            flapped: true,
+            ..unsettled(Some(Pending {
+                hash: hash.to_string(),
+                since,
+            }))
+        };
+        return decided(
+            Verdict::Flap {
+                version: older.number,
+            },
+            next,
+        );
+    }
     if settings.confirm_after.is_zero() {
         return match confirmation {
             None => Step::ConfirmByFetch,
-            Some(second) if second.hash() == Some(hash) => new_version(),
+            Some(second) if second.hash() == Some(hash) => new_version(None),
             Some(_) => decided(Verdict::Disagreed, unsettled(None)),
         };
     }
@@ -286,7 +334,7 @@ pub fn decide(
         Some(p) if p.hash == hash => {
             let waited = (now - p.since).to_std().unwrap_or_default();
             if waited >= settings.confirm_after {
-                new_version()
+                new_version(None)
             } else {
                 decided(
                     Verdict::Pending {
@@ -426,6 +474,7 @@ mod tests {
                 Verdict::NewVersion {
                     version: 1,
                     previous: None,
+                    returns_to: None,
                 },
             ),
             (
@@ -508,6 +557,7 @@ mod tests {
                 Verdict::NewVersion {
                     version: 4,
                     previous: Some(3),
+                    returns_to: None,
                 },
             ),
             (
@@ -529,6 +579,7 @@ mod tests {
                 Verdict::NewVersion {
                     version: 4,
                     previous: Some(3),
+                    returns_to: None,
                 },
             ),
             (
@@ -602,6 +653,7 @@ mod tests {
         assert_eq!(flap.next.flapping_since, Some(now));
         assert!(flap.next.flapped);
         let mut state = State {
+            pending: flap.next.pending.clone(),
             flapping_since: flap.next.flapping_since,
             stable_checks: flap.next.stable_checks,
             ..at_version(3, "cur")
@@ -618,6 +670,7 @@ mod tests {
             );
             state.stable_checks = d.next.stable_checks;
             state.flapping_since = d.next.flapping_since;
+            state.pending = d.next.pending;
         }
     }
 
@@ -659,5 +712,96 @@ mod tests {
             panic!()
         };
         assert_eq!(d.next.not_found_since, None);
+    }
+
+    /// Runs `pages` through [`decide`] one check each, the state carried
+    /// over as the store would, from version 3 ("cur") with version 2
+    /// ("older") before it; the verdicts.
+    fn checks(pages: &[&str]) -> Vec<Verdict> {
+        let now = t("2026-03-01T12:00:00Z");
+        let mut state = at_version(3, "cur");
+        let mut out = Vec::new();
+        for (i, hash) in pages.iter().enumerate() {
+            let at = now + chrono::Duration::minutes(i as i64);
+            let Step::Decided(d) = decide(&state, &page(hash), None, &WAIT, at) else {
+                panic!("check {i} asked for a confirmation fetch")
+            };
+            if let Verdict::NewVersion { version, .. } = d.verdict {
+                let latest = state.latest.take().unwrap();
+                state.recent.insert(0, latest);
+                state.latest = Some(v(version, hash));
+            }
+            state.pending = d.next.pending.clone();
+            state.flapping_since = d.next.flapping_since;
+            state.stable_checks = d.next.stable_checks;
+            out.push(d.verdict);
+        }
+        out
+    }
+
+    #[test]
+    fn a_page_that_stays_on_an_older_version_is_a_revert() {
+        let n = STABLE_CHECKS_END_FLAP as usize;
+        let got = checks(&vec!["older"; n + 1]);
+        for (i, verdict) in got[..n - 1].iter().enumerate() {
+            assert_eq!(*verdict, Verdict::Flap { version: 2 }, "check {i}");
+        }
+        assert_eq!(
+            got[n - 1],
+            Verdict::NewVersion {
+                version: 4,
+                previous: Some(3),
+                returns_to: Some(2),
+            }
+        );
+        // The revert is the latest now: the same page is unchanged, and the
+        // next change is read against it.
+        assert_eq!(got[n], Verdict::Unchanged { version: 4 });
+    }
+
+    #[test]
+    fn an_ab_flap_that_alternates_stays_a_flap() {
+        let n = STABLE_CHECKS_END_FLAP as usize;
+        let pages: Vec<&str> = (0..4 * n)
+            .map(|i| if i % 2 == 0 { "older" } else { "cur" })
+            .collect();
+        for (i, verdict) in checks(&pages).into_iter().enumerate() {
+            let want = if i % 2 == 0 {
+                Verdict::Flap { version: 2 }
+            } else {
+                Verdict::Unchanged { version: 3 }
+            };
+            assert_eq!(verdict, want, "check {i}");
+        }
+        // One short of a revert, back at the latest once: the count starts
+        // again, and the flapping period does not end early either.
+        let mut pages = vec!["older"; n - 1];
+        pages.push("cur");
+        pages.extend(vec!["older"; n - 1]);
+        let got = checks(&pages);
+        assert!(
+            got.iter().all(|v| !matches!(v, Verdict::NewVersion { .. })),
+            "{got:?}"
+        );
+    }
+
+    #[test]
+    fn checks_at_an_older_version_do_not_end_a_flapping_period() {
+        let now = t("2026-03-01T12:00:00Z");
+        let mut state = at_version(3, "cur");
+        for _ in 0..STABLE_CHECKS_END_FLAP - 1 {
+            let Step::Decided(d) = decide(&state, &page("older"), None, &WAIT, now) else {
+                panic!()
+            };
+            state.pending = d.next.pending;
+            state.flapping_since = d.next.flapping_since;
+            state.stable_checks = d.next.stable_checks;
+        }
+        let Step::Decided(d) = decide(&state, &page("cur"), None, &WAIT, now) else {
+            panic!()
+        };
+        assert_eq!(d.next.stable_checks, 1);
+        assert_eq!(d.next.flapping_since, Some(now));
+        assert_eq!(d.next.pending, None);
     }
 }

@@ -137,10 +137,7 @@ pub async fn document(w: &Web, id: &str) -> WebResult<DocumentView> {
             None
         };
         versions.push(VersionRow {
-            flags: cs
-                .as_ref()
-                .map(|c| c.summary.flags.clone())
-                .unwrap_or_default(),
+            flags: cs.as_ref().map(|c| c.net_flags()).unwrap_or_default(),
             only_moves: cs.as_ref().is_some_and(|c| c.is_empty()),
             technical: technical
                 .iter()

@@ -433,7 +433,7 @@ pub fn change(base: &Url, v: &ChangeView) -> Markup {
         }
         p { strong { (counts_line(&check::counts(&v.changes))) } }
         @if v.to.cosmetic && from + 1 == to { p { span class="tag" { "cosmetic" } "Only case, spacing, punctuation or markup changed: not announced." } }
-        (flags(&v.changes.summary.flags))
+        (flags(&v.changes.net_flags()))
         nav class="pager" aria-label="Changes" {
             span { @if let Some(p) = v.prev { a href=(links::change(base, &d.id, p)) rel="prev" { "← Previous change" } } }
             span { a href=(links::version(base, &d.id, to)) { "Version " (to) " in full" } }

@@ -20,6 +20,7 @@ use clausewatch::watch::decide::Verdict;
 use crate::corpus;
 use crate::server::{Reply, TestServer};
 
+/// The shared corpus's histories the replay serves by default.
 pub const DOCUMENTS: &[&str] = &[
     "twitter/privacy-policy",
     "twitter/terms-of-service",
@@ -42,16 +43,32 @@ pub enum Label {
     Doubling,
     /// Back to an earlier version's text.
     Revert,
+    /// The upcoming and the current policy again, right after a revert
+    /// from such a page: the page a follower was last told about holds one
+    /// policy, so this opens a doubling (announced when the upcoming policy
+    /// takes effect). Only a checker that saw the revert persist reads it
+    /// so; one that looked at the revert once took it for a flap, and reads
+    /// this record as a change between two doubled pages
+    /// (`tests/realworld.rs`, which checks each record once, announces it).
+    Reopened,
     /// Only case, spacing, punctuation, quotes or markup changed.
     Cosmetic,
     /// Only a clause whose exact text already stands on the other side was
     /// added or removed (a button label repeated, a table of contents).
     Churn,
+    /// The page is in another language than the document's.
+    Flip,
 }
 
 impl Label {
     pub fn is_noise(self) -> bool {
         !matches!(self, Label::First | Label::Real)
+    }
+
+    /// Nothing a follower could read changed: no letter, or not their
+    /// language.
+    pub fn is_quiet(self) -> bool {
+        matches!(self, Label::Cosmetic | Label::Flip)
     }
 
     fn parse(s: &str) -> Option<Label> {
@@ -61,8 +78,10 @@ impl Label {
             "refilter" => Label::Refilter,
             "doubling" => Label::Doubling,
             "revert" => Label::Revert,
+            "reopened" => Label::Reopened,
             "cosmetic" => Label::Cosmetic,
             "churn" => Label::Churn,
+            "flip" => Label::Flip,
             _ => return None,
         })
     }
@@ -86,7 +105,7 @@ pub fn labels() -> BTreeMap<(String, String), Label> {
                 out.insert((doc.trim().to_string(), file.trim().to_string()), label);
             }
             _ => panic!(
-                "{}:{}: expected DOCUMENT<TAB>FILE<TAB>LABEL[<TAB>NOTE], LABEL one of first, real, refilter, doubling, revert, cosmetic, churn: {line:?}",
+                "{}:{}: expected DOCUMENT<TAB>FILE<TAB>LABEL[<TAB>NOTE], LABEL one of first, real, refilter, doubling, revert, reopened, cosmetic, churn, flip: {line:?}",
                 path.display(),
                 n + 1
             ),
@@ -95,23 +114,184 @@ pub fn labels() -> BTreeMap<(String, String), Label> {
     out
 }
 
-/// The label of one version: the fixture's, else what OTA's commit
-/// subject says.
-pub fn label_of(
-    labels: &BTreeMap<(String, String), Label>,
-    doc: &str,
-    v: &corpus::Version,
-) -> Label {
-    if let Some(l) = labels.get(&(doc.to_string(), v.file.clone())) {
-        return *l;
+/// One recorded version of a history.
+#[derive(Debug, Clone)]
+pub struct Record {
+    pub file: String,
+    pub subject: String,
+    pub markdown: String,
+}
+
+/// A history in the corpus's layout: `ROOT/<service>/<document>/` with an
+/// `index.tsv` (a header row naming at least `file`; `commit_subject` is
+/// read when present) and the Markdown files it lists, oldest first.
+#[derive(Debug, Clone)]
+pub struct History {
+    /// `service/document`, the key of `labels.tsv`.
+    pub name: String,
+    pub records: Vec<Record>,
+}
+
+impl History {
+    /// `ROOT/NAME/index.tsv` and its files; errors name the file and line.
+    pub fn open(root: &std::path::Path, name: &str) -> Result<History, String> {
+        let dir = root.join(name);
+        let index = dir.join("index.tsv");
+        let text =
+            std::fs::read_to_string(&index).map_err(|e| format!("{}: {e}", index.display()))?;
+        let mut lines = text.lines().enumerate();
+        let header: Vec<&str> = lines
+            .next()
+            .map(|(_, l)| l.split('\t').map(str::trim).collect())
+            .unwrap_or_default();
+        let column = |name: &str| header.iter().position(|c| *c == name);
+        let file_col = column("file").ok_or_else(|| {
+            format!(
+                "{}:1: the header row names no `file` column",
+                index.display()
+            )
+        })?;
+        let subject_col = column("commit_subject");
+        let mut records = Vec::new();
+        for (n, line) in lines.filter(|(_, l)| !l.trim().is_empty()) {
+            let cols: Vec<&str> = line.split('\t').collect();
+            let file = cols
+                .get(file_col)
+                .map(|f| f.trim().to_string())
+                .filter(|f| !f.is_empty())
+                .ok_or_else(|| {
+                    format!(
+                        "{}:{}: no file in column {}",
+                        index.display(),
+                        n + 1,
+                        file_col + 1
+                    )
+                })?;
+            let path = dir.join(&file);
+            let markdown = std::fs::read_to_string(&path)
+                .map_err(|e| format!("{}:{}: {}: {e}", index.display(), n + 1, path.display()))?;
+            let subject = subject_col
+                .and_then(|c| cols.get(c))
+                .map_or(String::new(), |s| s.trim().to_string());
+            records.push(Record {
+                file,
+                subject,
+                markdown,
+            });
+        }
+        if records.is_empty() {
+            return Err(format!("{}: lists no versions", index.display()));
+        }
+        Ok(History {
+            name: name.to_string(),
+            records,
+        })
     }
-    if v.subject.starts_with("Start tracking") {
-        Label::First
-    } else if v.subject.starts_with("Refilter") || v.subject.starts_with("Apply technical") {
-        Label::Refilter
-    } else {
-        Label::Real
+
+    /// `service/document` of the shared corpus.
+    pub fn corpus(name: &str) -> History {
+        History::open(&corpus::dir(), name).unwrap_or_else(|e| panic!("{e}"))
     }
+
+    /// Every history under `root` (`<service>/<document>/index.tsv`), in
+    /// name order.
+    pub fn all_in(root: &std::path::Path) -> Result<Vec<History>, String> {
+        let read = |dir: &std::path::Path| -> Result<Vec<std::path::PathBuf>, String> {
+            let mut out: Vec<_> = std::fs::read_dir(dir)
+                .map_err(|e| format!("{}: {e}", dir.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.is_dir())
+                .collect();
+            out.sort();
+            Ok(out)
+        };
+        let mut histories = Vec::new();
+        for service in read(root)? {
+            for document in read(&service)? {
+                if document.join("index.tsv").is_file() {
+                    let name = document
+                        .strip_prefix(root)
+                        .map_err(|e| format!("{}: {e}", document.display()))?
+                        .to_string_lossy()
+                        .replace('\\', "/");
+                    histories.push(History::open(root, &name)?);
+                }
+            }
+        }
+        if histories.is_empty() {
+            return Err(format!(
+                "{}: no <service>/<document>/index.tsv under it",
+                root.display()
+            ));
+        }
+        Ok(histories)
+    }
+}
+
+/// The words of a Markdown file (link targets and markup left out).
+pub fn plain_text(markdown: &str) -> String {
+    use pulldown_cmark::{Event, Options, Parser};
+    let mut out = String::new();
+    for event in Parser::new_ext(markdown, Options::ENABLE_TABLES) {
+        if let Event::Text(t) | Event::Code(t) = event {
+            out.push_str(&t);
+            out.push(' ');
+        }
+    }
+    out
+}
+
+/// Letters and digits only, lower case: what a cosmetic change keeps.
+pub fn letters(text: &str) -> String {
+    text.chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// The label of each record: `labels.tsv`'s where it lists the record,
+/// else derived from the data: the first record, OTA's commit subject
+/// (refilter), a file byte-identical to an earlier one (revert), a text in
+/// another language than the first record's (flip), letters and digits
+/// equal to the previous record in the document's language (cosmetic) or
+/// to an earlier one (revert), else a real change.
+pub fn labels_of(history: &History, fixture: &BTreeMap<(String, String), Label>) -> Vec<Label> {
+    let language = |r: &Record| whatlang::detect(&plain_text(&r.markdown)).map(|i| i.lang());
+    let records = &history.records;
+    let document_language = language(&records[0]);
+    let mut last_letters: Option<String> = None;
+    let mut seen_letters = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    for (i, r) in records.iter().enumerate() {
+        let own = language(r) == document_language;
+        let text_letters = letters(&plain_text(&r.markdown));
+        let earlier = !seen_letters.insert(text_letters.clone());
+        let derived = if i == 0 || r.subject.starts_with("Start tracking") {
+            Label::First
+        } else if r.subject.starts_with("Refilter") || r.subject.starts_with("Apply technical") {
+            Label::Refilter
+        } else if records[..i].iter().any(|e| e.markdown == r.markdown) {
+            Label::Revert
+        } else if !own {
+            Label::Flip
+        } else if last_letters.as_deref() == Some(text_letters.as_str()) {
+            Label::Cosmetic
+        } else if earlier {
+            Label::Revert
+        } else {
+            Label::Real
+        };
+        if own {
+            last_letters = Some(text_letters);
+        }
+        out.push(
+            fixture
+                .get(&(history.name.clone(), r.file.clone()))
+                .copied()
+                .unwrap_or(derived),
+        );
+    }
+    out
 }
 
 /// One recorded version as the checker met it.
@@ -121,6 +301,9 @@ pub struct Step {
     pub label: Label,
     pub verdict: Verdict,
     pub cosmetic: bool,
+    /// The check recorded a technical update (the rules changed and the
+    /// stored page re-extracted to other clauses).
+    pub technical: bool,
     /// The posts of the thread announcing it, if one was queued.
     pub thread: Option<Vec<String>>,
 }
@@ -129,11 +312,18 @@ pub struct Step {
 pub struct Report {
     pub versions: usize,
     pub new_versions: usize,
+    /// New versions that went back to an older version's text.
+    pub reverts: usize,
     pub cosmetic: usize,
+    pub technical_updates: usize,
     pub threads: usize,
     pub posts: usize,
     pub noise_threads: usize,
     pub noise_records: usize,
+    /// Threads for records whose letters did not change or whose language
+    /// is not the document's, and such records.
+    pub quiet_threads: usize,
+    pub quiet_records: usize,
     pub real_records: usize,
     pub real_announced: usize,
     pub both_ways: usize,
@@ -147,11 +337,15 @@ impl Report {
     pub fn add(&mut self, r: &Report) {
         self.versions += r.versions;
         self.new_versions += r.new_versions;
+        self.reverts += r.reverts;
         self.cosmetic += r.cosmetic;
+        self.technical_updates += r.technical_updates;
         self.threads += r.threads;
         self.posts += r.posts;
         self.noise_threads += r.noise_threads;
         self.noise_records += r.noise_records;
+        self.quiet_threads += r.quiet_threads;
+        self.quiet_records += r.quiet_records;
         self.real_records += r.real_records;
         self.real_announced += r.real_announced;
         self.both_ways += r.both_ways;
@@ -226,22 +420,174 @@ pub fn both_ways(first_post: &str) -> bool {
     new.iter().any(|t| removed.contains(t))
 }
 
-/// Replays one history through a fresh database and checker.
-pub async fn replay(doc: &str, server: &TestServer) -> Replayed {
-    let labels = labels();
+/// The top-level Markdown blocks of a file (a paragraph, a heading, a
+/// whole list, a table), each with the text up to the next one, so that
+/// joined again they parse as the file did.
+pub fn blocks(markdown: &str) -> Vec<&str> {
+    use pulldown_cmark::{Event, Options, Parser};
+    let mut starts = vec![0];
+    let mut depth = 0usize;
+    for (event, range) in Parser::new_ext(markdown, Options::ENABLE_TABLES).into_offset_iter() {
+        match event {
+            Event::Start(_) => {
+                if depth == 0 {
+                    starts.push(range.start);
+                }
+                depth += 1;
+            }
+            Event::End(_) => depth -= 1,
+            _ if depth == 0 => starts.push(range.start),
+            _ => {}
+        }
+    }
+    starts.push(markdown.len());
+    starts.dedup();
+    starts
+        .windows(2)
+        .map(|w| markdown[w[0]..w[1]].trim_end())
+        .filter(|b| !b.trim().is_empty())
+        .collect()
+}
+
+/// What one OTA refilter (step `k`) did to the page's text: the blocks it
+/// dropped, and the blocks it added, each run after the block it follows.
+pub struct Refilter {
+    k: usize,
+    dropped: std::collections::HashSet<String>,
+    added: Vec<(Option<String>, Vec<String>)>,
+}
+
+impl Refilter {
+    /// From the records before (`old`) and at (`new`) the refilter.
+    pub fn between(old: &str, new: &str, k: usize) -> Refilter {
+        let (a, b) = (blocks(old), blocks(new));
+        let mut rf = Refilter {
+            k,
+            dropped: Default::default(),
+            added: Vec::new(),
+        };
+        for op in similar::capture_diff_slices(similar::Algorithm::Myers, &a, &b) {
+            let (_, old_range, new_range) = op.as_tag_tuple();
+            if matches!(op, similar::DiffOp::Equal { .. }) {
+                continue;
+            }
+            let anchor = old_range.end.checked_sub(1).map(|i| a[i].to_string());
+            rf.dropped
+                .extend(a[old_range].iter().map(|s| s.to_string()));
+            if !new_range.is_empty() {
+                rf.added
+                    .push((anchor, b[new_range].iter().map(|s| s.to_string()).collect()));
+            }
+        }
+        rf
+    }
+
+    /// The page of a record before the refilter, as the site served it all
+    /// along: what the refilter drops is wrapped in an element of class
+    /// `rf{k}-old`, what it adds stands in one of class `rf{k}-new`.
+    /// Removing the first gives the refiltered text, removing the second
+    /// the record's: the page did not change, OTA's rules did.
+    pub fn apply(&self, markdown: &str) -> String {
+        let wrap = |class: &str, part: &[String]| {
+            format!(
+                "<div class=\"rf{}-{class}\">\n\n{}\n\n</div>",
+                self.k,
+                part.join("\n\n")
+            )
+        };
+        let mut pending: Vec<&(Option<String>, Vec<String>)> = self.added.iter().collect();
+        let mut out: Vec<String> = Vec::new();
+        let mut insert_after = |anchor: Option<&str>, out: &mut Vec<String>| {
+            pending.retain(|(a, part)| {
+                let here = a.as_deref() == anchor;
+                if here {
+                    out.push(wrap("new", part));
+                }
+                !here
+            });
+        };
+        insert_after(None, &mut out);
+        for b in blocks(markdown) {
+            if self.dropped.contains(b) {
+                out.push(wrap("old", &[b.to_string()]));
+            } else {
+                out.push(b.to_string());
+            }
+            insert_after(Some(b), &mut out);
+        }
+        out.join("\n\n") + "\n"
+    }
+}
+
+/// The pages and `remove` rules of each step of a history. `refilters`
+/// are the steps where OTA re-extracted the page with new rules; `undos`
+/// pair a step with the refilter it takes back (the record after it is
+/// byte-identical to the one before it). Each page holds what the next
+/// refilter changes ([`Refilter::apply`]); the rules remove, for every
+/// refilter, what it dropped once it is in force and what it adds while it
+/// is not. So the rules change only where OTA's did, and there the stored
+/// page re-extracts to the refiltered text: a technical update.
+pub fn pages_and_rules(
+    markdown: &[String],
+    refilters: &[usize],
+    undos: &[(usize, usize)],
+) -> Vec<(String, Vec<String>)> {
+    let changes: Vec<Refilter> = refilters
+        .iter()
+        .map(|&k| Refilter::between(&markdown[k - 1], &markdown[k], k))
+        .collect();
+    let mut in_force: Vec<usize> = Vec::new();
+    (0..markdown.len())
+        .map(|i| {
+            if refilters.contains(&i) {
+                in_force.push(i);
+            }
+            if let Some((_, k)) = undos.iter().find(|(u, _)| *u == i) {
+                in_force.retain(|r| r != k);
+            }
+            let page = match changes.iter().find(|rf| rf.k > i) {
+                Some(rf) => rf.apply(&markdown[i]),
+                None => markdown[i].clone(),
+            };
+            let remove = refilters
+                .iter()
+                .map(|r| {
+                    let part = if in_force.contains(r) { "old" } else { "new" };
+                    format!(".rf{r}-{part}")
+                })
+                .collect();
+            (page, remove)
+        })
+        .collect()
+}
+
+/// Checks of each record: enough for a page that stays on an older
+/// version to be taken as having gone back to it.
+pub const CHECKS_PER_RECORD: i64 = clausewatch::watch::decide::STABLE_CHECKS_END_FLAP;
+
+/// Replays one history through a fresh database and checker, each record
+/// checked [`CHECKS_PER_RECORD`] times.
+pub async fn replay(history: &History, server: &TestServer) -> Replayed {
+    let doc = history.name.as_str();
     let dir = tempfile::tempdir().expect("temp dir");
     let path = format!("/{}", doc.replace('/', "-"));
-    let service = match doc.split('/').next().unwrap_or("") {
-        "twitter" => "X",
-        "google" => "Google",
-        "reddit" => "Reddit",
-        other => other,
+    let words = |slug: &str| -> String {
+        slug.split('-')
+            .map(|w| {
+                let mut c = w.chars();
+                c.next()
+                    .map(|f| f.to_uppercase().chain(c).collect::<String>())
+                    .unwrap_or_default()
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
     };
-    let name = if doc.ends_with("terms-of-service") {
-        "Terms of Service"
-    } else {
-        "Privacy Policy"
+    let (service_slug, document_slug) = doc.split_once('/').unwrap_or((doc, "policy"));
+    let service = match service_slug {
+        "twitter" => "X".to_string(),
+        other => words(other),
     };
+    let name = words(document_slug);
     let toml = format!(
         "[defaults]\nper_host_delay = \"0s\"\nretries = 0\njitter = \"0s\"\nconfirm_after = \"0s\"\n\
          min_chars = 100\n\n[storage]\npath = \"{}\"\n\n[[documents]]\nid = \"{}\"\nname = \"{service} {name}\"\n\
@@ -254,24 +600,72 @@ pub async fn replay(doc: &str, server: &TestServer) -> Replayed {
     let store = Store::open(&config.storage.path).await.expect("database");
     let checker =
         Checker::new(&config, store.clone(), Announce::from_config(&config)).expect("checker");
-    let document = config.documents[0].clone();
+    let step_labels = labels_of(history, &labels());
+    let refilters: Vec<usize> = (1..step_labels.len())
+        .filter(|&i| step_labels[i] == Label::Refilter)
+        .collect();
+    let markdown: Vec<String> = history.records.iter().map(|r| r.markdown.clone()).collect();
+    let undos: Vec<(usize, usize)> = refilters
+        .iter()
+        .filter(|&&k| k + 1 < markdown.len() && markdown[k + 1] == markdown[k - 1])
+        .map(|&k| (k + 1, k))
+        .collect();
+    let plan = pages_and_rules(&markdown, &refilters, &undos);
     let mut r = Report::default();
     let mut steps = Vec::new();
     let mut by_version: BTreeMap<i64, usize> = BTreeMap::new();
-    for v in corpus::versions(doc) {
+    let mut technical_updates = 0;
+    for ((v, label), (page, remove)) in history.records.iter().zip(step_labels).zip(plan) {
         r.versions += 1;
-        let label = label_of(&labels, doc, &v);
-        let page = corpus::x_page(&corpus::markdown(doc, &v.file));
-        server.set_route(&path, vec![Reply::html(&page)]);
-        let outcome = checker.check(&document).await.expect("check recorded");
+        server.set_route(&path, vec![Reply::html(&corpus::x_page(&page))]);
+        let mut document = config.documents[0].clone();
+        document.remove = remove;
+        // The bot checks a page many times between two changes, and a page
+        // back at an older version becomes a version (a revert) only once
+        // it has stayed there for that many checks: each record is checked
+        // as often. Its step is the check that recorded something, if any.
+        let mut outcome = None;
+        for _ in 0..CHECKS_PER_RECORD {
+            let o = checker.check(&document).await.expect("check recorded");
+            let records = |o: &clausewatch::watch::check::Outcome| {
+                matches!(
+                    o.verdict,
+                    Verdict::NewVersion { .. } | Verdict::TechnicalUpdate { .. }
+                )
+            };
+            if outcome
+                .as_ref()
+                .is_none_or(|kept| !records(kept) && records(&o))
+            {
+                outcome = Some(o);
+            }
+        }
+        let outcome = outcome.expect("at least one check");
+        let updates = store
+            .technical_updates(&document.id)
+            .await
+            .expect("technical updates")
+            .len();
+        let technical = updates > technical_updates;
+        technical_updates = updates;
+        r.technical_updates += usize::from(technical);
         if label.is_noise() {
             r.noise_records += 1;
+        }
+        if label.is_quiet() {
+            r.quiet_records += 1;
         }
         if label == Label::Real {
             r.real_records += 1;
         }
-        if let Verdict::NewVersion { version, .. } = outcome.verdict {
+        if let Verdict::NewVersion {
+            version,
+            returns_to,
+            ..
+        } = outcome.verdict
+        {
             r.new_versions += 1;
+            r.reverts += usize::from(returns_to.is_some());
             r.cosmetic += usize::from(outcome.cosmetic);
             by_version.insert(version, steps.len());
             if let Some(cs) = &outcome.changes {
@@ -285,6 +679,7 @@ pub async fn replay(doc: &str, server: &TestServer) -> Replayed {
             label,
             verdict: outcome.verdict.clone(),
             cosmetic: outcome.cosmetic,
+            technical,
             thread: None,
         });
     }
@@ -309,6 +704,9 @@ pub async fn replay(doc: &str, server: &TestServer) -> Replayed {
         if s.thread.is_some() && s.label.is_noise() {
             r.noise_threads += 1;
         }
+        if s.thread.is_some() && s.label.is_quiet() {
+            r.quiet_threads += 1;
+        }
         if s.thread.is_some() && s.label == Label::Real {
             r.real_announced += 1;
         }
@@ -324,14 +722,17 @@ pub async fn replay(doc: &str, server: &TestServer) -> Replayed {
 /// The report table's header.
 pub fn header() -> String {
     format!(
-        "{:<26} {:>8} {:>5} {:>8} {:>7} {:>5} {:>13} {:>9} {:>9} {:>9} {:>5} {:>12}",
+        "{:<26} {:>8} {:>5} {:>7} {:>8} {:>4} {:>7} {:>5} {:>13} {:>12} {:>9} {:>9} {:>9} {:>5} {:>12}",
         "document",
         "versions",
         "new",
+        "reverts",
         "cosmetic",
+        "tech",
         "threads",
         "posts",
         "noise thr/rec",
+        "cos+flip t/r",
         "real ann.",
         "both-ways",
         "md-leaks",
@@ -343,18 +744,50 @@ pub fn header() -> String {
 /// One row of the report table.
 pub fn row(name: &str, r: &Report) -> String {
     format!(
-        "{:<26} {:>8} {:>5} {:>8} {:>7} {:>5} {:>13} {:>9} {:>9} {:>9} {:>5} {:>12.1}",
+        "{:<26} {:>8} {:>5} {:>7} {:>8} {:>4} {:>7} {:>5} {:>13} {:>12} {:>9} {:>9} {:>9} {:>5} {:>12.1}",
         name,
         r.versions,
         r.new_versions,
+        r.reverts,
         r.cosmetic,
+        r.technical_updates,
         r.threads,
         r.posts,
         format!("{}/{}", r.noise_threads, r.noise_records),
+        format!("{}/{}", r.quiet_threads, r.quiet_records),
         format!("{}/{}", r.real_announced, r.real_records),
         r.both_ways,
         r.markdown_leaks,
         r.toc_sections,
         r.words_read as f64 / r.words_changed.max(1) as f64
     )
+}
+
+impl Report {
+    /// The four numbers a history the project has not seen is judged by
+    /// (threads for letter-less changes or language flips, topics both
+    /// ways, Markdown leaks, sections named "Table of Contents": each must
+    /// be 0) and whether at least 95% of its real changes are announced.
+    pub fn unseen_verdict(&self) -> (bool, String) {
+        let four = [
+            self.quiet_threads,
+            self.both_ways,
+            self.markdown_leaks,
+            self.toc_sections,
+        ];
+        let enough = self.real_announced * 100 >= self.real_records * 95;
+        (
+            four.iter().all(|n| *n == 0) && enough,
+            format!(
+                "{}, {}, {} and {} of {} threads; {} of {} real changes announced",
+                four[0],
+                four[1],
+                four[2],
+                four[3],
+                self.threads,
+                self.real_announced,
+                self.real_records
+            ),
+        )
+    }
 }

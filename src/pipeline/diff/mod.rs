@@ -116,6 +116,26 @@ impl ChangeSet {
     pub fn is_empty(&self) -> bool {
         self.changes.iter().all(|c| c.kind == ChangeKind::Moved)
     }
+
+    /// The flags as a reader is told them, on the web as in the posts'
+    /// topic lines: each topic once, in the direction most of its changes
+    /// take (with that direction's count); a topic as often added as
+    /// removed is reworded text, not news, and is left out.
+    pub fn net_flags(&self) -> Vec<FlagSummary> {
+        let mut out: Vec<FlagSummary> = Vec::new();
+        for f in &self.summary.flags {
+            let other = self
+                .summary
+                .flags
+                .iter()
+                .find(|g| g.flag == f.flag && g.appeared != f.appeared)
+                .map_or(0, |g| g.count);
+            if f.count > other {
+                out.push(f.clone());
+            }
+        }
+        out
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -203,28 +223,15 @@ fn make_change(
         }
         _ => Vec::new(),
     };
-    let raised = if kind == ChangeKind::Moved {
-        Vec::new()
-    } else {
-        opts.watch_terms.flags(
-            language,
-            o.map(|c| c.norm.as_str()),
-            n.map(|c| c.norm.as_str()),
-        )
-    };
     let path = n.or(o).map(|c| c.path.clone()).unwrap_or_default();
-    Change {
+    let mut change = Change {
         kind,
         path,
         old: o.map(|c| c.text.clone()),
         new: n.map(|c| c.text.clone()),
         words,
-        flags: raised.iter().map(|(f, _)| f.clone()).collect(),
-        flags_disappeared: raised
-            .iter()
-            .filter(|(_, d)| *d == Direction::Disappeared)
-            .map(|(f, _)| f.clone())
-            .collect(),
+        flags: Vec::new(),
+        flags_disappeared: Vec::new(),
         old_position: o.map(|c| c.position),
         new_position: n.map(|c| c.position),
         old_path: if kind == ChangeKind::Moved {
@@ -232,7 +239,18 @@ fn make_change(
         } else {
             None
         },
+    };
+    // The flags are read from the changed words, as the posts' topic lines
+    // are (one list and one matcher for both).
+    if kind != ChangeKind::Moved {
+        for (flag, direction) in opts.watch_terms.flags(language, &change) {
+            if direction == Direction::Disappeared {
+                change.flags_disappeared.push(flag.clone());
+            }
+            change.flags.push(flag);
+        }
     }
+    change
 }
 
 fn summarize(changes: &[Change]) -> Summary {
