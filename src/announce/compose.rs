@@ -1035,7 +1035,10 @@ fn mostly_changed(words: &[WordOp]) -> bool {
 /// ends, deletions as `[- … -]` and insertions as `[+ … +]` (marks that a
 /// plain-text client shows and a screen reader reads out).
 fn marked_excerpt(words: &[WordOp]) -> String {
-    let changed = |w: &WordOp| w.op != WordOpKind::Equal;
+    // An edit of spacing alone (a no-break space replaced by ", Inc., ")
+    // is not marked: "[- -]" would read as an empty deletion.
+    let blank = |w: &WordOp| w.op != WordOpKind::Equal && w.text.trim().is_empty();
+    let changed = |w: &WordOp| w.op != WordOpKind::Equal && !blank(w);
     let (Some(first), Some(last)) = (
         words.iter().position(changed),
         words.iter().rposition(changed),
@@ -1049,6 +1052,12 @@ fn marked_excerpt(words: &[WordOp]) -> String {
     };
     let mut out = String::new();
     for (i, w) in words.iter().enumerate() {
+        if blank(w) {
+            if !out.is_empty() && !out.ends_with(char::is_whitespace) {
+                out.push(' ');
+            }
+            continue;
+        }
         let piece = match w.op {
             WordOpKind::Equal if i < first => keep_words(&w.text, CONTEXT_WORDS, Keep::Tail),
             WordOpKind::Equal if i > last => keep_words(&w.text, CONTEXT_WORDS, Keep::Head),
@@ -1557,6 +1566,19 @@ mod tests {
             web.iter().all(|(l, _)| *l != label("third_parties")),
             "{web:?}"
         );
+    }
+
+    #[test]
+    fn an_edit_of_spacing_alone_is_not_marked() {
+        // Reddit 2026-01-06: "Reddit\u{a0}complies" became "Reddit, Inc., complies".
+        let words = vec![
+            op(E, "Reddit"),
+            op(D, "\u{a0}"),
+            op(I, ", Inc., "),
+            op(E, "complies with the framework."),
+        ];
+        let text = marked_excerpt(&words);
+        assert_eq!(text, "Reddit [+ , Inc., +] complies with the framework.");
     }
 
     #[test]
