@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 
 use super::outbox::{self, NewThread};
 use super::versions::{self, ChangeSetIn, SnapshotIn};
-use super::{ts, FetchLog, Result, Store, Tx};
+use super::{documents, ts, FetchLog, Result, Store, Tx};
 use crate::config::Document;
 use crate::pipeline::clauses::Clause;
 use crate::watch::decide::{Decision, Validators, Verdict};
@@ -175,17 +175,6 @@ enum Arg<'a> {
 
 type Query<'q> = sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>;
 
-impl<'a> Arg<'a> {
-    fn bind_to(self, q: Query<'a>) -> Query<'a> {
-        match self {
-            Arg::Text(v) => q.bind(v),
-            Arg::Owned(v) => q.bind(v),
-            Arg::Int(v) => q.bind(v),
-            Arg::Bool(v) => q.bind(v),
-        }
-    }
-}
-
 /// Several statements sent as one query. Their parameters are plain `?`s,
 /// which SQLite's driver binds in order across the statements, so a value
 /// used twice is pushed twice (numbered `?N`s would not do: the driver
@@ -210,21 +199,16 @@ impl<'a> Batch<'a> {
     /// Keeps the document's row in step with the configuration, then logs
     /// the check's requests.
     fn new(w: &CheckWrite<'a>, now: &'a str) -> Batch<'a> {
-        let doc = w.document;
         let mut b = Batch::empty(w, now);
-        b.sql.push_str(
-            "INSERT INTO documents (id, name, service, url, language) VALUES (?, ?, ?, ?, ?)
-             ON CONFLICT(id) DO UPDATE SET name = excluded.name, service = excluded.service,
-                url = excluded.url, language = excluded.language;\n",
-        );
+        b.sql.push_str(documents::SYNC);
+        b.sql.push_str(";\n");
+        let (id, name, service, url, language) = documents::sync_values(w.document);
         b.args.extend([
-            Arg::Text(Some(&doc.id)),
-            Arg::Text(Some(&doc.name)),
-            Arg::Text(Some(&doc.service)),
-            // Credentials in a watched URL are the operator's: `status`
-            // shows `***@host`, the database keeps no password.
-            Arg::Owned(Some(crate::pipeline::fetch::redact(&doc.url).to_string())),
-            Arg::Text(Some(&doc.language)),
+            Arg::Text(Some(id)),
+            Arg::Text(Some(name)),
+            Arg::Text(Some(service)),
+            Arg::Owned(Some(url)),
+            Arg::Text(Some(language)),
         ]);
         for f in w.fetches {
             b.sql.push_str(
@@ -323,11 +307,7 @@ impl<'a> Batch<'a> {
     async fn run_alone(mut self, conn: &mut sqlx::SqliteConnection) -> Result<()> {
         self.sql.insert_str(0, "BEGIN IMMEDIATE;\n");
         self.sql.push_str("COMMIT;");
-        let mut q = sqlx::query(&self.sql);
-        for a in self.args {
-            q = a.bind_to(q);
-        }
-        if let Err(e) = q.execute(&mut *conn).await {
+        if let Err(e) = bound(&self.sql, self.args).execute(&mut *conn).await {
             // A statement failed inside the transaction, which is still
             // open: end it, so the connection's next check starts clean.
             if let Err(r) = sqlx::query("ROLLBACK").execute(&mut *conn).await {
@@ -342,13 +322,19 @@ impl<'a> Batch<'a> {
         if self.sql.is_empty() {
             return Ok(());
         }
-        let mut q = sqlx::query(&self.sql);
-        for a in self.args {
-            q = a.bind_to(q);
-        }
-        q.execute(&mut **tx).await?;
+        bound(&self.sql, self.args).execute(&mut **tx).await?;
         Ok(())
     }
+}
+
+/// A batch's text with its values bound, in order.
+fn bound<'q>(sql: &'q str, args: Vec<Arg<'q>>) -> Query<'q> {
+    args.into_iter().fold(sqlx::query(sql), |q, a| match a {
+        Arg::Text(v) => q.bind(v),
+        Arg::Owned(v) => q.bind(v),
+        Arg::Int(v) => q.bind(v),
+        Arg::Bool(v) => q.bind(v),
+    })
 }
 
 #[cfg(test)]
@@ -591,6 +577,52 @@ mod tests {
         assert_eq!(store.history("p", None).await.unwrap().len(), 2);
         // Every request is logged, raced or not.
         assert_eq!(store.fetch_count("p").await.unwrap(), 4);
+    }
+
+    #[tokio::test]
+    async fn a_failed_one_query_write_is_rolled_back_and_the_next_check_is_written() {
+        let (_dir, store) = testing::store().await;
+        let d = doc();
+        // A write that fails in its last statement but one.
+        sqlx::query(
+            "CREATE TRIGGER refuse BEFORE INSERT ON fetches WHEN NEW.outcome = 'refused'
+             BEGIN SELECT RAISE(ABORT, 'refused'); END",
+        )
+        .execute(&store.pool)
+        .await
+        .unwrap();
+        let now = Utc::now();
+        let failed = Decision {
+            verdict: Verdict::Failed {
+                class: FailureClass::Timeout,
+                error: "timed out".into(),
+            },
+            next: next(),
+            gone_since: None,
+        };
+        let write = |fetches| CheckWrite {
+            document: &d,
+            fetches,
+            rules_hash: "rules",
+            expected_latest: None,
+            technical: None,
+            decision: &failed,
+            etag: None,
+            last_modified: None,
+            version: None,
+            notice: None,
+            now,
+        };
+        let refused = [fetch("refused")];
+        assert!(store.record_check(write(&refused)).await.is_err());
+        // Nothing of it stays, and the check connection is not left inside
+        // the failed transaction.
+        assert!(store.document_state("p").await.unwrap().is_none());
+        let logged = [fetch("failed")];
+        store.record_check(write(&logged)).await.unwrap();
+        let s = store.document_state("p").await.unwrap().unwrap();
+        assert_eq!(s.consecutive_failures, 1);
+        assert_eq!(store.fetch_count("p").await.unwrap(), 1);
     }
 
     #[tokio::test]

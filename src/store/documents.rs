@@ -145,22 +145,35 @@ struct StatusRow {
 }
 
 /// Makes the documents table match the config's metadata (documents that
-/// left the config are kept, with their history).
-pub(super) async fn sync(tx: &mut Tx<'_>, doc: &Document) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO documents (id, name, service, url, language) VALUES (?, ?, ?, ?, ?)
-         ON CONFLICT(id) DO UPDATE SET name = excluded.name, service = excluded.service,
-            url = excluded.url, language = excluded.language",
+/// left the config are kept, with their history); binds [`sync_values`].
+pub(super) const SYNC: &str =
+    "INSERT INTO documents (id, name, service, url, language) VALUES (?, ?, ?, ?, ?)
+     ON CONFLICT(id) DO UPDATE SET name = excluded.name, service = excluded.service,
+        url = excluded.url, language = excluded.language";
+
+/// [`SYNC`]'s values, in order: id, name, service, URL, language.
+pub(super) fn sync_values(doc: &Document) -> (&str, &str, &str, String, &str) {
+    (
+        &doc.id,
+        &doc.name,
+        &doc.service,
+        // Credentials in a watched URL are the operator's: `status` shows
+        // `***@host`, the database keeps no password.
+        crate::pipeline::fetch::redact(&doc.url).to_string(),
+        &doc.language,
     )
-    .bind(&doc.id)
-    .bind(&doc.name)
-    .bind(&doc.service)
-    // Credentials in a watched URL are the operator's: `status` shows
-    // `***@host`, the database keeps no password.
-    .bind(crate::pipeline::fetch::redact(&doc.url).as_str())
-    .bind(&doc.language)
-    .execute(&mut **tx)
-    .await?;
+}
+
+pub(super) async fn sync(tx: &mut Tx<'_>, doc: &Document) -> Result<()> {
+    let (id, name, service, url, language) = sync_values(doc);
+    sqlx::query(SYNC)
+        .bind(id)
+        .bind(name)
+        .bind(service)
+        .bind(url)
+        .bind(language)
+        .execute(&mut **tx)
+        .await?;
     Ok(())
 }
 
