@@ -11,7 +11,7 @@
 use chrono::{DateTime, Utc};
 
 use super::outbox::{self, NewThread};
-use super::versions::{self, ChangeSetIn, SnapshotIn};
+use super::versions::{self, ChangeSetIn, SnapshotIn, StoredClauses};
 use super::{documents, ts, FetchLog, Result, Store, Tx};
 use crate::config::Document;
 use crate::pipeline::clauses::Clause;
@@ -31,6 +31,9 @@ pub struct VersionWrite<'a> {
     pub hash: &'a str,
     pub cosmetic: bool,
     pub changeset: Option<ChangeSetIn>,
+    /// The latest version's clauses as the check read them, when it did:
+    /// what of them is stored is not looked up again.
+    pub parent_clauses: Option<&'a StoredClauses>,
     /// Written in the same transaction as the version, so that a version is
     /// never stored without its thread.
     pub announcement: Option<NewThread>,
@@ -74,24 +77,23 @@ impl Store {
     /// Applies a check's decision in one transaction.
     ///
     /// A check that stores no version (a 304, an unchanged page, a failure,
-    /// a pending change: nearly every check) sends all its statements as
-    /// one multi-statement query: each query is a round trip to the
-    /// database thread, and those round trips were most of such a check's
-    /// cost.
+    /// a pending change: nearly every check) is written on the checks' own
+    /// connection, in process (`store::lane`); one that stores a
+    /// version goes to the pool, as one multi-statement query for its
+    /// small statements.
     pub async fn record_check(&self, w: CheckWrite<'_>) -> Result<Recorded> {
         let now = ts(w.now);
         let writes_version = matches!(
             w.decision.verdict,
             Verdict::NewVersion { .. } | Verdict::TechnicalUpdate { .. }
         ) || w.technical.is_some();
-        let mut conn = self.lane().await?;
         let mut batch = Batch::new(&w, &now);
         if !writes_version && w.notice.is_none() {
             batch.state(&w);
-            batch.run_alone(&mut conn).await?;
+            self.lane.with(|c| batch.run_on_lane(c)).await?;
             return Ok(Recorded::Applied { version_id: None });
         }
-        let mut tx = sqlx::Connection::begin_with(&mut *conn, "BEGIN IMMEDIATE").await?;
+        let mut tx = self.write().await?;
         if !writes_version {
             batch.state(&w);
             batch.run(&mut tx).await?;
@@ -150,6 +152,10 @@ impl Store {
                 v.hash,
                 v.cosmetic,
                 v.changeset.as_ref(),
+                // Held clauses of any other version (one replaced
+                // meanwhile) would name wordings the parent lacks.
+                v.parent_clauses
+                    .filter(|p| latest.as_ref().is_some_and(|(id, _, _)| p.of_version(*id))),
             )
             .await?;
             if let Some(thread) = &v.announcement {
@@ -175,12 +181,14 @@ enum Arg<'a> {
 
 type Query<'q> = sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>;
 
-/// Several statements sent as one query. Their parameters are plain `?`s,
-/// which SQLite's driver binds in order across the statements, so a value
+/// Several statements, run one by one on the checks' connection or sent
+/// to the pool as one query. Their parameters are plain `?`s, which
+/// sqlx's SQLite driver binds in order across the statements, so a value
 /// used twice is pushed twice (numbered `?N`s would not do: the driver
 /// stops binding at a statement's first gap in the numbering).
 struct Batch<'a> {
-    sql: String,
+    /// Each statement with how many of `args` it takes.
+    statements: Vec<(&'static str, usize)>,
     args: Vec<Arg<'a>>,
     id: &'a str,
     now: &'a str,
@@ -189,7 +197,7 @@ struct Batch<'a> {
 impl<'a> Batch<'a> {
     fn empty(w: &CheckWrite<'a>, now: &'a str) -> Batch<'a> {
         Batch {
-            sql: String::new(),
+            statements: Vec::new(),
             args: Vec::new(),
             id: &w.document.id,
             now,
@@ -200,22 +208,22 @@ impl<'a> Batch<'a> {
     /// the check's requests.
     fn new(w: &CheckWrite<'a>, now: &'a str) -> Batch<'a> {
         let mut b = Batch::empty(w, now);
-        b.sql.push_str(documents::SYNC);
-        b.sql.push_str(";\n");
         let (id, name, service, url, language) = documents::sync_values(w.document);
-        b.args.extend([
-            Arg::Text(Some(id)),
-            Arg::Text(Some(name)),
-            Arg::Text(Some(service)),
-            Arg::Owned(Some(url)),
-            Arg::Text(Some(language)),
-        ]);
+        b.push(
+            documents::SYNC,
+            [
+                Arg::Text(Some(id)),
+                Arg::Text(Some(name)),
+                Arg::Text(Some(service)),
+                Arg::Owned(Some(url)),
+                Arg::Text(Some(language)),
+            ],
+        );
         for f in w.fetches {
-            b.sql.push_str(
+            b.push(
                 "INSERT INTO fetches (document_id, url, started_at, status, bytes, duration_ms, attempts, outcome, error_class, error)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?);\n",
-            );
-            b.args.extend([
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
                 Arg::Text(Some(b.id)),
                 Arg::Owned(Some(f.url.clone())),
                 Arg::Owned(Some(ts(f.started_at))),
@@ -226,9 +234,15 @@ impl<'a> Batch<'a> {
                 Arg::Text(Some(f.outcome)),
                 Arg::Text(f.error.as_ref().map(|(c, _)| c.as_str())),
                 Arg::Text(f.error.as_ref().map(|(_, e)| e.as_str())),
-            ]);
+                ],
+            );
         }
         b
+    }
+
+    fn push<const N: usize>(&mut self, sql: &'static str, args: [Arg<'a>; N]) {
+        self.statements.push((sql, N));
+        self.args.extend(args);
     }
 
     /// The document's new state, as decided: a failure counts up; a check
@@ -240,25 +254,25 @@ impl<'a> Batch<'a> {
         let (id, now) = (self.id, self.now);
         match &w.decision.verdict {
             Verdict::Failed { class, error } => {
-                self.sql.push_str(
+                self.push(
                     "UPDATE documents SET last_check_at = ?, consecutive_failures = consecutive_failures + 1,
                         failing_since = COALESCE(failing_since, ?), last_error = ?,
                         last_error_class = ?, not_found_since = ?
-                     WHERE id = ?;\n",
-                );
-                self.args.extend([
+                     WHERE id = ?",
+                    [
                     Arg::Text(Some(now)),
                     Arg::Text(Some(now)),
                     Arg::Owned(Some(error.clone())),
                     Arg::Text(Some(class.as_str())),
                     Arg::Owned(next.not_found_since.map(ts)),
                     Arg::Text(Some(id)),
-                ]);
+                    ],
+                );
             }
             Verdict::Paused | Verdict::Superseded => {}
             verdict => {
                 let replace = next.validators == Validators::Replace;
-                self.sql.push_str(
+                self.push(
                     "UPDATE documents SET last_check_at = ?, last_success_at = ?, consecutive_failures = 0,
                         failing_since = NULL, last_error = NULL, last_error_class = NULL,
                         not_found_since = ?, rules_hash = ?, pending_hash = ?, pending_since = ?,
@@ -266,9 +280,8 @@ impl<'a> Batch<'a> {
                         stable_checks = ?,
                         etag = CASE WHEN ? THEN ? ELSE etag END,
                         last_modified = CASE WHEN ? THEN ? ELSE last_modified END
-                     WHERE id = ?;\n",
-                );
-                self.args.extend([
+                     WHERE id = ?",
+                    [
                     Arg::Text(Some(now)),
                     Arg::Text(Some(now)),
                     Arg::Owned(next.not_found_since.map(ts)),
@@ -284,46 +297,60 @@ impl<'a> Batch<'a> {
                     Arg::Bool(replace),
                     Arg::Text(w.last_modified),
                     Arg::Text(Some(id)),
-                ]);
+                    ],
+                );
                 if matches!(
                     verdict,
                     Verdict::NotModified
                         | Verdict::Unchanged { .. }
                         | Verdict::TechnicalUpdate { .. }
                 ) {
-                    self.sql.push_str(
+                    self.push(
                         "UPDATE versions SET last_seen = ? WHERE id =
-                            (SELECT id FROM versions WHERE document_id = ? ORDER BY number DESC LIMIT 1);\n",
+                            (SELECT id FROM versions WHERE document_id = ? ORDER BY number DESC LIMIT 1)",
+                        [Arg::Text(Some(now)), Arg::Text(Some(id))],
                     );
-                    self.args
-                        .extend([Arg::Text(Some(now)), Arg::Text(Some(id))]);
                 }
             }
         }
     }
 
-    /// Runs the batch as a transaction of its own, begun and committed in
-    /// the same query, so that the whole write is one round trip.
-    async fn run_alone(mut self, conn: &mut sqlx::SqliteConnection) -> Result<()> {
-        self.sql.insert_str(0, "BEGIN IMMEDIATE;\n");
-        self.sql.push_str("COMMIT;");
-        if let Err(e) = bound(&self.sql, self.args).execute(&mut *conn).await {
-            // A statement failed inside the transaction, which is still
-            // open: end it, so the connection's next check starts clean.
-            if let Err(r) = sqlx::query("ROLLBACK").execute(&mut *conn).await {
-                tracing::debug!(error = %r, "rolling back a failed check write");
-            }
-            return Err(e.into());
+    /// Runs the batch as a transaction of its own on the checks'
+    /// connection. A failed statement drops the transaction, which rolls
+    /// it back: the connection's next check starts clean.
+    fn run_on_lane(&self, conn: &mut rusqlite::Connection) -> rusqlite::Result<()> {
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let mut args = self.args.iter();
+        for (sql, n) in &self.statements {
+            tx.prepare_cached(sql)?
+                .execute(rusqlite::params_from_iter(args.by_ref().take(*n)))?;
         }
-        Ok(())
+        tx.commit()
     }
 
     async fn run(self, tx: &mut Tx<'_>) -> Result<()> {
-        if self.sql.is_empty() {
+        if self.statements.is_empty() {
             return Ok(());
         }
-        bound(&self.sql, self.args).execute(&mut **tx).await?;
+        let sql = self
+            .statements
+            .iter()
+            .map(|(s, _)| *s)
+            .collect::<Vec<_>>()
+            .join(";\n");
+        bound(&sql, self.args).execute(&mut **tx).await?;
         Ok(())
+    }
+}
+
+impl rusqlite::ToSql for Arg<'_> {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        match self {
+            Arg::Text(v) => v.to_sql(),
+            Arg::Owned(v) => v.to_sql(),
+            Arg::Int(v) => v.to_sql(),
+            Arg::Bool(v) => v.to_sql(),
+        }
     }
 }
 
@@ -411,7 +438,7 @@ mod tests {
         decision: &Decision,
         cl: &[Clause],
     ) -> Recorded {
-        write_page(store, doc, expected, decision, cl, b"<p>body</p>").await
+        write_page(store, doc, expected, decision, cl, b"<p>body</p>", None).await
     }
 
     async fn write_page(
@@ -421,6 +448,7 @@ mod tests {
         decision: &Decision,
         cl: &[Clause],
         body: &[u8],
+        parent_clauses: Option<&StoredClauses>,
     ) -> Recorded {
         let hash = version_hash(cl);
         let fetches = [fetch("new_version")];
@@ -444,6 +472,7 @@ mod tests {
                     hash: &hash,
                     cosmetic: false,
                     changeset: None,
+                    parent_clauses,
                     announcement: None,
                 }),
                 notice: None,
@@ -504,6 +533,7 @@ mod tests {
             html + "</main><footer>Footer</footer></body></html>"
         };
         let mut bodies = Vec::new();
+        let mut versions = Vec::new();
         let mut expected = None;
         for round in 0..20i64 {
             let mut texts = texts.clone();
@@ -512,6 +542,13 @@ mod tests {
             let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
             let cl = clauses(&refs);
             let hash = version_hash(&cl);
+            // Every other version is written as a check writes it, with the
+            // parent's clauses held: its wordings and the parent snapshot's
+            // dictionary then come from them, not from the database.
+            let parent = match (round % 2, store.latest_version("p").await.unwrap()) {
+                (1, Some(v)) => Some(store.stored_clauses(v.id).await.unwrap()),
+                _ => None,
+            };
             write_page(
                 &store,
                 &d,
@@ -519,10 +556,12 @@ mod tests {
                 &new_version(round + 1),
                 &cl,
                 body.as_bytes(),
+                parent.as_ref(),
             )
             .await;
             expected = Some(hash);
             bodies.push(body);
+            versions.push(cl);
         }
         let history = store.history("p", None).await.unwrap();
         assert_eq!(history.len(), 20);
@@ -538,7 +577,21 @@ mod tests {
                 "version {}",
                 v.version
             );
+            assert_eq!(
+                store.clauses(v.id).await.unwrap(),
+                versions[v.version as usize - 1],
+                "version {}",
+                v.version
+            );
         }
+        let (texts, paths): (i64, i64) = sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM texts), (SELECT COUNT(*) FROM heading_paths)",
+        )
+        .fetch_one(&store.pool)
+        .await
+        .unwrap();
+        // Each wording once: 60 clauses and one changed one per version.
+        assert_eq!((texts, paths), (60 + 20, 1));
         let sizes: Vec<(i64, i64, bool)> = sqlx::query_as(
             "SELECT length(body_zstd), depth, dict IS NOT NULL FROM snapshots ORDER BY first_seen, rowid",
         )

@@ -83,7 +83,6 @@ pub struct DocumentStatus {
 const STATE_COLUMNS: &str = "paused, etag, last_modified, rules_hash, consecutive_failures, \
      last_check_at, pending_hash, pending_since, not_found_since, flapping_since, stable_checks";
 
-#[derive(FromRow)]
 struct StateRow {
     paused: bool,
     etag: Option<String>,
@@ -96,6 +95,25 @@ struct StateRow {
     not_found_since: Option<String>,
     flapping_since: Option<String>,
     stable_checks: i64,
+}
+
+impl StateRow {
+    /// The row's [`STATE_COLUMNS`], by name.
+    fn from_lane(r: &rusqlite::Row<'_>) -> rusqlite::Result<StateRow> {
+        Ok(StateRow {
+            paused: r.get("paused")?,
+            etag: r.get("etag")?,
+            last_modified: r.get("last_modified")?,
+            rules_hash: r.get("rules_hash")?,
+            consecutive_failures: r.get("consecutive_failures")?,
+            last_check_at: r.get("last_check_at")?,
+            pending_hash: r.get("pending_hash")?,
+            pending_since: r.get("pending_since")?,
+            not_found_since: r.get("not_found_since")?,
+            flapping_since: r.get("flapping_since")?,
+            stable_checks: r.get("stable_checks")?,
+        })
+    }
 }
 
 impl From<StateRow> for DocumentState {
@@ -179,12 +197,16 @@ pub(super) async fn sync(tx: &mut Tx<'_>, doc: &Document) -> Result<()> {
 
 impl Store {
     pub async fn document_state(&self, id: &str) -> Result<Option<DocumentState>> {
-        let row: Option<StateRow> = sqlx::query_as(&format!(
-            "SELECT {STATE_COLUMNS} FROM documents WHERE id = ?"
-        ))
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?;
+        use rusqlite::OptionalExtension;
+        let sql = format!("SELECT {STATE_COLUMNS} FROM documents WHERE id = ?");
+        let row = self
+            .lane
+            .with(|c| {
+                c.prepare_cached(&sql)?
+                    .query_row([id], StateRow::from_lane)
+                    .optional()
+            })
+            .await?;
         Ok(row.map(DocumentState::from))
     }
 
@@ -194,27 +216,32 @@ impl Store {
         // One query, the state beside each recent version (or alone when
         // there is none yet): each query is a round trip to the database
         // thread, and this one runs before every check.
-        let rows = sqlx::query(&format!(
+        let sql = format!(
             "SELECT {STATE_COLUMNS}, v.* FROM documents d
              LEFT JOIN (SELECT {} FROM versions v LEFT JOIN changesets c ON c.version_id = v.id
                  WHERE v.document_id = ?1 ORDER BY v.number DESC LIMIT ?2) v ON 1
              WHERE d.id = ?1 ORDER BY v.number DESC",
             super::versions::VERSION_COLUMNS
-        ))
-        .bind(id)
-        .bind(flap_window as i64 + 1)
-        .fetch_all(&mut *self.lane().await?)
-        .await?;
-        let state = match rows.first() {
-            Some(row) => StateRow::from_row(row)?.into(),
-            None => DocumentState::default(),
-        };
-        let mut history = Vec::with_capacity(rows.len());
-        for row in &rows {
-            if sqlx::Row::try_get::<Option<i64>, _>(row, "id")?.is_some() {
-                history.push(super::versions::version_of(row)?);
-            }
-        }
+        );
+        let (state, mut history) = self
+            .lane
+            .with(|c| {
+                let mut st = c.prepare_cached(&sql)?;
+                let mut rows = st.query(rusqlite::params![id, flap_window as i64 + 1])?;
+                let mut state = None;
+                let mut history = Vec::with_capacity(flap_window + 1);
+                while let Some(row) = rows.next()? {
+                    if state.is_none() {
+                        state = Some(StateRow::from_lane(row)?);
+                    }
+                    if row.get::<_, Option<i64>>("id")?.is_some() {
+                        history.push(super::versions::version_of_lane(row)?);
+                    }
+                }
+                Ok((state, history))
+            })
+            .await?;
+        let state = state.map(DocumentState::from).unwrap_or_default();
         let latest = if history.is_empty() {
             None
         } else {

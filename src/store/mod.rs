@@ -11,16 +11,15 @@ use std::path::Path;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use sha2::{Digest, Sha256};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
-};
-use sqlx::{Connection, SqlitePool};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::SqlitePool;
 
 pub mod check;
 mod codec;
 pub mod documents;
 pub mod fetches;
 pub mod kv;
+mod lane;
 pub mod mentions;
 pub mod outbox;
 pub mod versions;
@@ -31,7 +30,7 @@ pub use documents::{DocumentState, DocumentStatus, Known};
 pub use fetches::FetchLog;
 pub use mentions::MentionRecord;
 pub use outbox::{DuePost, NewPost, NewThread, OutboxFailure, OutboxSummary, PostView, ThreadView};
-pub use versions::{ChangeCounts, ChangeSetIn, SnapshotIn, VersionInfo};
+pub use versions::{ChangeCounts, ChangeSetIn, SnapshotIn, StoredClauses, VersionInfo};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -45,6 +44,9 @@ pub enum StoreError {
     Unusable { path: String, message: String },
     #[error("database error: {0}")]
     Sql(sqlx::Error),
+    /// An error of the check path's own connection (`store::lane`).
+    #[error("database error: {0}")]
+    Lane(rusqlite::Error),
     #[error("snapshot {hash} is corrupt: {message}")]
     Snapshot { hash: String, message: String },
     /// A stored value that cannot be read back (a damaged file).
@@ -57,6 +59,12 @@ pub enum StoreError {
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> StoreError {
         StoreError::Sql(e)
+    }
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> StoreError {
+        StoreError::Lane(e)
     }
 }
 
@@ -138,31 +146,8 @@ type Tx<'c> = sqlx::Transaction<'c, sqlx::Sqlite>;
 #[derive(Clone)]
 pub struct Store {
     pool: SqlitePool,
-    lane: Lane,
-}
-
-/// The check path's own connection, outside the pool.
-///
-/// Why: sqlx pings a pooled connection (a round trip to its worker thread)
-/// every time it goes back to the pool, and an unchanged page's check is
-/// otherwise little more than a few such round trips; with one connection
-/// held by the checks, a 304 costs its statements only. SQLite takes one
-/// writer at a time anyway, and this connection's statement and page
-/// caches stay warm. Opened on first use, so the read commands never open
-/// it.
-#[derive(Clone)]
-struct Lane {
-    options: SqliteConnectOptions,
-    conn: std::sync::Arc<tokio::sync::Mutex<Option<SqliteConnection>>>,
-}
-
-impl Lane {
-    fn new(options: SqliteConnectOptions) -> Lane {
-        Lane {
-            options,
-            conn: Default::default(),
-        }
-    }
+    /// The check path's connection, outside the pool (see [`lane`]).
+    lane: lane::Lane,
 }
 
 impl Store {
@@ -195,7 +180,7 @@ impl Store {
             .map_err(|e| migrate_error(path, &e))?;
         Ok(Store {
             pool,
-            lane: Lane::new(options),
+            lane: lane::Lane::new(path.to_path_buf()),
         })
     }
 
@@ -289,7 +274,7 @@ impl Store {
             .map_err(|e| open_error(path, &e))?;
         Ok(Store {
             pool,
-            lane: Lane::new(options),
+            lane: lane::Lane::none(),
         })
     }
 
@@ -344,25 +329,10 @@ impl Store {
     }
 
     pub async fn close(&self) {
-        if let Some(conn) = self.lane.conn.lock().await.take() {
-            // Closing it is what lets the last connection checkpoint the
-            // log; an error here leaves a -wal file the next open replays.
-            if let Err(e) = conn.close().await {
-                tracing::debug!(error = %e, "closing the check connection");
-            }
-        }
+        // Closing every connection is what lets the last one checkpoint
+        // the log; an error here leaves a -wal file the next open replays.
+        self.lane.close().await;
         self.pool.close().await;
-    }
-
-    /// The check path's connection (see [`Lane`]), opened on first use.
-    async fn lane(&self) -> Result<tokio::sync::MappedMutexGuard<'_, SqliteConnection>> {
-        let mut guard = self.lane.conn.lock().await;
-        if guard.is_none() {
-            *guard = Some(SqliteConnection::connect_with(&self.lane.options).await?);
-        }
-        Ok(tokio::sync::MutexGuard::map(guard, |c| {
-            c.as_mut().expect("opened just above")
-        }))
     }
 
     /// A write transaction that takes the database's write lock at once

@@ -119,10 +119,11 @@ pub(super) async fn insert_version(
     hash: &str,
     cosmetic: bool,
     changeset: Option<&ChangeSetIn>,
+    parent_clauses: Option<&StoredClauses>,
 ) -> Result<i64> {
-    let seq = intern_clauses(tx, clauses).await?;
+    let seq = intern_clauses(tx, clauses, parent_clauses).await?;
     let snapshot = match snapshot {
-        Some(s) => Some(insert_snapshot(tx, s, parent, &seq, clauses, at).await?),
+        Some(s) => Some(insert_snapshot(tx, s, parent, &seq, clauses, parent_clauses, at).await?),
         None => None,
     };
     let version_id: i64 = sqlx::query_scalar(
@@ -172,15 +173,31 @@ pub(super) async fn insert_version(
 const MAX_DEPTH: i64 = 15;
 
 /// The wordings of `ids` joined by newlines: the dictionary a snapshot
-/// compressed against its clause texts was made with.
-async fn text_prefix(conn: &mut sqlx::SqliteConnection, ids: &[i64]) -> Result<Vec<u8>> {
-    let texts = texts_by_id(conn, ids).await?;
+/// compressed against its clause texts was made with. Only the wordings
+/// `held` lacks are read.
+async fn text_prefix(
+    conn: &mut sqlx::SqliteConnection,
+    ids: &[i64],
+    held: Option<&StoredClauses>,
+) -> Result<Vec<u8>> {
+    let held: std::collections::HashMap<i64, &str> =
+        held.map(|h| h.texts_by_id().collect()).unwrap_or_default();
+    let missing: Vec<i64> = ids
+        .iter()
+        .copied()
+        .filter(|id| !held.contains_key(id))
+        .collect();
+    let texts = if missing.is_empty() {
+        Default::default()
+    } else {
+        texts_by_id(conn, &missing).await?
+    };
     let ordered = ids
         .iter()
         .map(|id| {
-            texts
-                .get(id)
-                .map(|t| t.text.as_str())
+            held.get(id)
+                .copied()
+                .or_else(|| texts.get(id).map(|t| t.text.as_str()))
                 .ok_or_else(|| StoreError::Corrupt {
                     what: "snapshot dictionary".into(),
                     message: format!("clause text {id} is missing"),
@@ -215,6 +232,7 @@ async fn insert_snapshot(
     parent: Option<i64>,
     seq: &[codec::SeqEntry],
     clauses: &[Clause],
+    parent_clauses: Option<&StoredClauses>,
     at: &str,
 ) -> Result<String> {
     let hash = sha256_hex(s.body);
@@ -242,7 +260,9 @@ async fn insert_snapshot(
     };
     let (base_hash, dict, depth, prefix) = match base.filter(|(_, d)| *d < MAX_DEPTH) {
         Some((base_hash, depth)) => {
-            let body = read_snapshot(tx, &base_hash).await?.map(|(b, _)| b);
+            let body = read_snapshot(tx, &base_hash, parent_clauses)
+                .await?
+                .map(|(b, _)| b);
             (Some(base_hash), None, depth + 1, body.unwrap_or_default())
         }
         None => {
@@ -286,10 +306,11 @@ struct SnapshotRow {
 }
 
 /// A snapshot's body and content type, decompressing its chain of bases
-/// from the oldest.
+/// from the oldest. Wordings of a dictionary that `held` has are not read.
 async fn read_snapshot(
     conn: &mut sqlx::SqliteConnection,
     hash: &str,
+    held: Option<&StoredClauses>,
 ) -> Result<Option<(Vec<u8>, Option<String>)>> {
     let mut chain: Vec<(String, SnapshotRow)> = Vec::new();
     let mut next = Some(hash.to_string());
@@ -322,7 +343,7 @@ async fn read_snapshot(
     let mut body = Vec::new();
     for (h, row) in chain.into_iter().rev() {
         let prefix = match &row.dict {
-            Some(dict) => text_prefix(&mut *conn, &dict_ids(dict)).await?,
+            Some(dict) => text_prefix(&mut *conn, &dict_ids(dict), held).await?,
             None => body,
         };
         body =
@@ -357,17 +378,31 @@ fn padded<T>(chunk: &[T]) -> impl Iterator<Item = &T> {
 
 /// Makes sure every clause's wording and heading path is stored, and
 /// returns the version's sequence. Wordings already stored (most of them,
-/// for a version that changes a few clauses) cost one lookup, no write.
-async fn intern_clauses(tx: &mut Tx<'_>, clauses: &[Clause]) -> Result<Vec<codec::SeqEntry>> {
+/// for a version that changes a few clauses) cost one lookup, no write;
+/// those of `held` (the parent version's, as the check read them) cost
+/// nothing.
+async fn intern_clauses(
+    tx: &mut Tx<'_>,
+    clauses: &[Clause],
+    held: Option<&StoredClauses>,
+) -> Result<Vec<codec::SeqEntry>> {
     use sha2::{Digest, Sha256};
     let hashes: Vec<[u8; 32]> = clauses
         .iter()
         .map(|c| Sha256::digest(c.text.as_bytes()).into())
         .collect();
     let mut text_ids: std::collections::HashMap<[u8; 32], i64> = Default::default();
+    let mut paths: std::collections::HashMap<&str, i64> = Default::default();
+    if let Some(h) = held {
+        for (c, r) in h.clauses.iter().zip(&h.refs) {
+            text_ids.insert(r.hash, r.text);
+            paths.insert(c.path.as_str(), r.path);
+        }
+    }
     let mut distinct: Vec<usize> = Vec::new();
     for (i, h) in hashes.iter().enumerate() {
-        if text_ids.insert(*h, 0).is_none() {
+        if let std::collections::hash_map::Entry::Vacant(e) = text_ids.entry(*h) {
+            e.insert(0);
             distinct.push(i);
         }
     }
@@ -425,11 +460,13 @@ async fn intern_clauses(tx: &mut Tx<'_>, clauses: &[Clause]) -> Result<Vec<codec
             }
         }
     }
-    let mut paths: std::collections::HashMap<&str, i64> = Default::default();
+    let mut distinct: Vec<&str> = Vec::new();
     for c in clauses {
-        paths.entry(c.path.as_str()).or_insert(0);
+        if let std::collections::hash_map::Entry::Vacant(e) = paths.entry(c.path.as_str()) {
+            e.insert(0);
+            distinct.push(c.path.as_str());
+        }
     }
-    let distinct: Vec<&str> = paths.keys().copied().collect();
     for chunk in distinct.chunks(ROWS_PER_STATEMENT) {
         let sql = format!(
             "SELECT id, path FROM heading_paths WHERE path IN ({})",
@@ -527,12 +564,15 @@ async fn texts_by_id(
     conn: &mut sqlx::SqliteConnection,
     ids: &[i64],
 ) -> Result<std::collections::HashMap<i64, StoredText>> {
-    let rows: Vec<TextRow> = rows_by_id(
-        conn,
-        "SELECT id, hash, text, norm, norm_edit, norm_hash FROM texts",
-        ids,
-    )
-    .await?;
+    let rows: Vec<TextRow> = rows_by_id(conn, TEXTS_SELECT, ids).await?;
+    stored_texts(rows)
+}
+
+const TEXTS_SELECT: &str = "SELECT id, hash, text, norm, norm_edit, norm_hash FROM texts";
+const PATHS_SELECT: &str = "SELECT id, path FROM heading_paths";
+
+/// Stored wordings with their normalized forms rebuilt, by id.
+fn stored_texts(rows: Vec<TextRow>) -> Result<std::collections::HashMap<i64, StoredText>> {
     rows.into_iter()
         .map(|r| {
             let norm = match (r.norm, r.norm_edit) {
@@ -564,8 +604,7 @@ async fn paths_by_id(
     conn: &mut sqlx::SqliteConnection,
     ids: &[i64],
 ) -> Result<std::collections::HashMap<i64, String>> {
-    let rows: Vec<(i64, String)> =
-        rows_by_id(conn, "SELECT id, path FROM heading_paths", ids).await?;
+    let rows: Vec<(i64, String)> = rows_by_id(conn, PATHS_SELECT, ids).await?;
     Ok(rows.into_iter().collect())
 }
 
@@ -578,21 +617,105 @@ async fn seq_of(
         .bind(version_id)
         .fetch_optional(&mut *conn)
         .await?;
+    decoded_seq(version_id, blob)
+}
+
+fn decoded_seq(version_id: i64, blob: Option<Vec<u8>>) -> Result<Vec<codec::SeqEntry>> {
     codec::decode_seq(&blob.unwrap_or_default()).map_err(|message| StoreError::Corrupt {
         what: format!("version {version_id}"),
         message,
     })
 }
 
+/// [`rows_by_id`] on the checks' connection.
+fn lane_rows_by_id<R>(
+    conn: &rusqlite::Connection,
+    select: &str,
+    ids: &[i64],
+    mut map: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<R>,
+) -> rusqlite::Result<Vec<R>> {
+    let mut unique: Vec<i64> = ids.to_vec();
+    unique.sort_unstable();
+    unique.dedup();
+    let mut out = Vec::with_capacity(unique.len());
+    for chunk in unique.chunks(ROWS_PER_STATEMENT) {
+        let (marks, values) = super::lane::padded_in(chunk);
+        let mut st = conn.prepare_cached(&format!("{select} WHERE id IN ({marks})"))?;
+        let mut rows = st.query(rusqlite::params_from_iter(values))?;
+        while let Some(row) = rows.next()? {
+            out.push(map(row)?);
+        }
+    }
+    Ok(out)
+}
+
+/// A version's clauses as stored, with the ids of their wordings and
+/// heading paths.
+///
+/// Why: the check that writes the next version holds these already (it
+/// diffed against them), so that write looks up only the wordings that
+/// are new, and rebuilds the parent snapshot's dictionary without reading
+/// the texts back: those two reads were a third of a changed page's
+/// check.
+#[derive(Debug, Clone, Default)]
+pub struct StoredClauses {
+    pub clauses: Vec<Clause>,
+    /// The version they were read from.
+    version_id: Option<i64>,
+    /// One per clause, or none for clauses that are not (all) stored.
+    refs: Vec<ClauseRef>,
+}
+
+#[derive(Debug, Clone)]
+struct ClauseRef {
+    text: i64,
+    /// SHA-256 of the wording, the key `texts` is unique on.
+    hash: [u8; 32],
+    path: i64,
+}
+
+impl StoredClauses {
+    /// Clauses that were not read from the store (a re-extraction): a
+    /// write with them looks every wording up.
+    pub fn unstored(clauses: Vec<Clause>) -> StoredClauses {
+        StoredClauses {
+            clauses,
+            version_id: None,
+            refs: Vec::new(),
+        }
+    }
+
+    /// Whether these are the stored clauses of version `id`.
+    pub(super) fn of_version(&self, id: i64) -> bool {
+        self.version_id == Some(id)
+    }
+
+    fn texts_by_id(&self) -> impl Iterator<Item = (i64, &str)> {
+        self.clauses
+            .iter()
+            .zip(&self.refs)
+            .map(|(c, r)| (r.text, c.text.as_str()))
+    }
+}
+
 /// The clauses of a sequence with their texts and paths.
 async fn clauses_of(
     conn: &mut sqlx::SqliteConnection,
     seq: &[codec::SeqEntry],
-) -> Result<Vec<(Clause, Vec<u8>)>> {
+) -> Result<StoredClauses> {
     let text_ids: Vec<i64> = seq.iter().map(|e| e.text).collect();
     let path_ids: Vec<i64> = seq.iter().map(|e| e.path).collect();
     let texts = texts_by_id(&mut *conn, &text_ids).await?;
     let paths = paths_by_id(&mut *conn, &path_ids).await?;
+    assemble(seq, &texts, &paths)
+}
+
+/// A sequence's clauses from its wordings and paths.
+fn assemble(
+    seq: &[codec::SeqEntry],
+    texts: &std::collections::HashMap<i64, StoredText>,
+    paths: &std::collections::HashMap<i64, String>,
+) -> Result<StoredClauses> {
     seq.iter()
         .enumerate()
         .map(|(position, e)| {
@@ -604,6 +727,11 @@ async fn clauses_of(
                 what: "clause sequence".into(),
                 message: format!("heading path {} is missing", e.path),
             })?;
+            let hash =
+                <[u8; 32]>::try_from(t.hash.as_slice()).map_err(|_| StoreError::Corrupt {
+                    what: format!("clause text {}", e.text),
+                    message: format!("its hash has {} bytes, not 32", t.hash.len()),
+                })?;
             Ok((
                 Clause {
                     position: position as u32,
@@ -613,10 +741,19 @@ async fn clauses_of(
                     norm: t.norm.clone(),
                     hash: t.norm_hash.clone(),
                 },
-                t.hash.clone(),
+                ClauseRef {
+                    text: e.text,
+                    hash,
+                    path: e.path,
+                },
             ))
         })
-        .collect()
+        .collect::<Result<(Vec<Clause>, Vec<ClauseRef>)>>()
+        .map(|(clauses, refs)| StoredClauses {
+            clauses,
+            version_id: None,
+            refs,
+        })
 }
 
 /// Replaces the clauses and hash of a version with a re-extraction of its
@@ -635,12 +772,14 @@ pub(super) async fn replace_clauses(
         .fetch_one(&mut **tx)
         .await?;
     let old_seq = seq_of(tx, version_id).await?;
-    let old: Vec<serde_json::Value> = clauses_of(tx, &old_seq)
-        .await?
-        .into_iter()
-        .map(|(c, text_hash)| {
+    let old_clauses = clauses_of(tx, &old_seq).await?;
+    let old: Vec<serde_json::Value> = old_clauses
+        .clauses
+        .iter()
+        .zip(&old_clauses.refs)
+        .map(|(c, r)| {
             let (kind, level) = c.kind.parts();
-            serde_json::json!([kind, level, c.path, hex::encode(text_hash)])
+            serde_json::json!([kind, level, c.path, hex::encode(r.hash)])
         })
         .collect();
     sqlx::query(
@@ -655,7 +794,7 @@ pub(super) async fn replace_clauses(
     .bind(at)
     .execute(&mut **tx)
     .await?;
-    let seq = intern_clauses(tx, clauses).await?;
+    let seq = intern_clauses(tx, clauses, Some(&old_clauses)).await?;
     sqlx::query("UPDATE versions SET hash = ?, clause_count = ?, clause_seq = ? WHERE id = ?")
         .bind(hash)
         .bind(clauses.len() as i64)
@@ -666,10 +805,25 @@ pub(super) async fn replace_clauses(
     Ok(())
 }
 
-/// A version read from a row that holds `VERSION_COLUMNS` among others.
-pub(super) fn version_of(row: &sqlx::sqlite::SqliteRow) -> Result<VersionInfo> {
-    use sqlx::FromRow;
-    Ok(VersionRow::from_row(row)?.into())
+/// A version read from a row of the checks' connection that holds
+/// `VERSION_COLUMNS` among others.
+pub(super) fn version_of_lane(r: &rusqlite::Row<'_>) -> rusqlite::Result<VersionInfo> {
+    Ok(VersionRow {
+        id: r.get("id")?,
+        number: r.get("number")?,
+        first_seen: r.get("first_seen")?,
+        last_seen: r.get("last_seen")?,
+        hash: r.get("hash")?,
+        clause_count: r.get("clause_count")?,
+        snapshot_hash: r.get("snapshot_hash")?,
+        cosmetic: r.get("cosmetic")?,
+        added: r.get("added")?,
+        removed: r.get("removed")?,
+        modified: r.get("modified")?,
+        moved: r.get("moved")?,
+        renamed: r.get("renamed")?,
+    }
+    .into())
 }
 
 impl Store {
@@ -702,6 +856,7 @@ impl Store {
             hash,
             false,
             changeset.as_ref(),
+            None,
         )
         .await?;
         tx.commit().await?;
@@ -774,11 +929,47 @@ impl Store {
     pub async fn clauses(&self, version_id: i64) -> Result<Vec<Clause>> {
         let mut conn = self.pool.acquire().await?;
         let seq = seq_of(&mut conn, version_id).await?;
-        Ok(clauses_of(&mut conn, &seq)
-            .await?
-            .into_iter()
-            .map(|(c, _)| c)
-            .collect())
+        Ok(clauses_of(&mut conn, &seq).await?.clauses)
+    }
+
+    /// The clauses of a version with the ids they are stored under, for
+    /// writing the next version (see [`StoredClauses`]). Read on the
+    /// checks' connection: a check reads them for every changed page.
+    pub async fn stored_clauses(&self, version_id: i64) -> Result<StoredClauses> {
+        use rusqlite::OptionalExtension;
+        let blob: Option<Vec<u8>> = self
+            .lane
+            .with(|c| {
+                c.prepare_cached("SELECT clause_seq FROM versions WHERE id = ?")?
+                    .query_row([version_id], |r| r.get(0))
+                    .optional()
+            })
+            .await?;
+        let seq = decoded_seq(version_id, blob)?;
+        let text_ids: Vec<i64> = seq.iter().map(|e| e.text).collect();
+        let path_ids: Vec<i64> = seq.iter().map(|e| e.path).collect();
+        let (texts, paths) = self
+            .lane
+            .with(|c| {
+                let texts = lane_rows_by_id(c, TEXTS_SELECT, &text_ids, |r| {
+                    Ok(TextRow {
+                        id: r.get(0)?,
+                        hash: r.get(1)?,
+                        text: r.get(2)?,
+                        norm: r.get(3)?,
+                        norm_edit: r.get(4)?,
+                        norm_hash: r.get(5)?,
+                    })
+                })?;
+                let paths = lane_rows_by_id(c, PATHS_SELECT, &path_ids, |r| {
+                    Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+                })?;
+                Ok((texts, paths))
+            })
+            .await?;
+        let mut stored = assemble(&seq, &stored_texts(texts)?, &paths.into_iter().collect())?;
+        stored.version_id = Some(version_id);
+        Ok(stored)
     }
 
     /// The stored change set (JSON) of a version, if it has one.
@@ -794,6 +985,6 @@ impl Store {
     /// The raw body a version was extracted from, and its content type.
     pub async fn snapshot(&self, hash: &str) -> Result<Option<(Vec<u8>, Option<String>)>> {
         let mut conn = self.pool.acquire().await?;
-        read_snapshot(&mut conn, hash).await
+        read_snapshot(&mut conn, hash, None).await
     }
 }

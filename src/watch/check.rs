@@ -23,7 +23,7 @@ use crate::pipeline::fetch::{Conditional, FetchReport, FetchSettings, Fetcher};
 use crate::pipeline::observe::{self, Baseline, Failure, ObserveRules, Seen};
 use crate::store::{
     ChangeCounts, ChangeSetIn, CheckWrite, FetchLog, Recorded, SnapshotIn, Store, StoreError,
-    TechnicalWrite, VersionWrite,
+    StoredClauses, TechnicalWrite, VersionWrite,
 };
 
 /// The result of one check, as printed by `clausewatch check`.
@@ -276,8 +276,8 @@ impl Checker {
         };
         // The latest clauses are only read once a body came back: a 304
         // needs none of them.
-        let old_clauses: Option<Vec<Clause>> = match (&technical, &known.latest) {
-            (Some((_, c, _)), _) => Some(c.clone()),
+        let mut old_clauses: Option<StoredClauses> = match (&technical, &known.latest) {
+            (Some((_, c, _)), _) => Some(StoredClauses::unstored(c.clone())),
             (None, Some(v))
                 if !same_bytes
                     && !matches!(
@@ -285,7 +285,7 @@ impl Checker {
                         Ok(crate::pipeline::fetch::Fetched::NotModified)
                     ) =>
             {
-                Some(self.store.clauses(v.id).await?)
+                Some(self.store.stored_clauses(v.id).await?)
             }
             _ => None,
         };
@@ -293,7 +293,7 @@ impl Checker {
         // changed), never the last observation: a failure is not a version,
         // so a PDF or a mis-decoded page seen meanwhile cannot make the next
         // real page look short or its characters look new.
-        let baseline = old_clauses.as_deref().map(Baseline::of);
+        let baseline = old_clauses.as_ref().map(|o| Baseline::of(&o.clauses));
         let seen = match (same_bytes, report.result, &known.latest) {
             (true, Ok(crate::pipeline::fetch::Fetched::Page(page)), Some(v)) => Seen::Page {
                 page,
@@ -309,7 +309,7 @@ impl Checker {
         };
         // A body cut short mid-clause is a failure to record, not a version
         // that removes the end of the policy.
-        let seen = match (seen, old_clauses.as_deref()) {
+        let seen = match (seen, old_clauses.as_ref().map(|o| o.clauses.as_slice())) {
             (Seen::Page { page, observation }, Some(old))
                 if crate::pipeline::content::truncated(old, &observation.clauses) =>
             {
@@ -402,7 +402,7 @@ impl Checker {
             // comes back: a big page's clauses are not copied twice more.
             let new_clauses = std::mem::take(&mut observation.clauses);
             let (old, options, announce, doc2) = (
-                old_clauses,
+                old_clauses.take(),
                 self.diff_options.clone(),
                 self.announce.clone(),
                 doc.clone(),
@@ -410,7 +410,7 @@ impl Checker {
             let work = cpu("diffing and composing the change", move || {
                 let composed = compose_change(
                     &doc2,
-                    old.as_deref(),
+                    old.as_ref().map(|o| o.clauses.as_slice()),
                     &new_clauses,
                     &options,
                     &announce,
@@ -419,12 +419,13 @@ impl Checker {
                     now,
                     key,
                 );
-                (composed, new_clauses)
+                (composed, new_clauses, old)
             })
             .await;
             match work {
-                Ok((c, clauses)) => {
+                Ok((c, clauses, old)) => {
                     observation.clauses = clauses;
+                    old_clauses = old;
                     composed = Some(c);
                 }
                 Err(failure) => {
@@ -461,6 +462,7 @@ impl Checker {
                 hash: &observation.hash,
                 cosmetic,
                 changeset: changes.as_deref().map(changeset_in),
+                parent_clauses: old_clauses.as_ref(),
                 announcement,
             });
             outcome.changes = changes;

@@ -27,7 +27,17 @@ pub fn normalize(text: &str) -> String {
         .filter(|&c| !is_invisible(c))
         .map(map_punctuation)
         .collect();
-    let folded: String = mapped.nfkc().collect();
+    // Most text is already in NFKC (all ASCII text is): the quick check
+    // says so without the decomposition and recomposition, which were
+    // the largest part of extracting a page.
+    let folded: String = if mapped.is_ascii()
+        || unicode_normalization::is_nfkc_quick(mapped.chars())
+            == unicode_normalization::IsNormalized::Yes
+    {
+        mapped
+    } else {
+        mapped.nfkc().collect()
+    };
     let collapsed = super::collapse_ws(&folded);
     strip_marker(&collapsed).to_string()
 }
