@@ -22,6 +22,16 @@ use unicode_normalization::UnicodeNormalization;
 ///   slipped into the text is removed. Numbered markers ("1. ") are kept:
 ///   section numbers are part of the wording and tell sections apart.
 pub fn normalize(text: &str) -> String {
+    // ASCII text has no invisible characters or typographic punctuation
+    // to map and is in NFKC already: only whitespace and a marker can go.
+    if text.is_ascii() {
+        return without_marker(super::collapse_ws(text));
+    }
+    normalize_any(text)
+}
+
+/// [`normalize`] for any text, the ASCII shortcut aside.
+fn normalize_any(text: &str) -> String {
     let mapped: String = text
         .chars()
         .filter(|&c| !is_invisible(c))
@@ -38,8 +48,17 @@ pub fn normalize(text: &str) -> String {
     } else {
         mapped.nfkc().collect()
     };
-    let collapsed = super::collapse_ws(&folded);
-    strip_marker(&collapsed).to_string()
+    without_marker(super::collapse_ws(&folded))
+}
+
+/// [`strip_marker`] without a copy when there is no marker.
+fn without_marker(s: String) -> String {
+    let kept = strip_marker(&s).len();
+    if kept == s.len() {
+        s
+    } else {
+        s[s.len() - kept..].to_string()
+    }
 }
 
 fn is_invisible(c: char) -> bool {
@@ -75,7 +94,25 @@ fn strip_marker(s: &str) -> &str {
 
 #[cfg(test)]
 mod tests {
-    use super::normalize;
+    use super::{normalize, normalize_any};
+
+    #[test]
+    fn ascii_text_takes_the_shortcut_to_the_same_result() {
+        for s in [
+            "",
+            "  plain  text\t\nhere ",
+            "## Heading",
+            "#hashtag",
+            "- item",
+            "-5 degrees",
+            "+ plus",
+            "* \x0b starred",
+            "1. Information We Collect!",
+            "\"quoted\" 'single' -- dashes ... dots",
+        ] {
+            assert_eq!(normalize(s), normalize_any(s), "{s:?}");
+        }
+    }
 
     #[test]
     fn presentation_differences_vanish() {
