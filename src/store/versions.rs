@@ -406,103 +406,88 @@ async fn intern_clauses(
             distinct.push(i);
         }
     }
-    for chunk in distinct.chunks(ROWS_PER_STATEMENT) {
-        let sql = format!(
-            "SELECT id, hash FROM texts WHERE hash IN ({})",
-            placeholders("?", chunk.len())
-        );
-        let mut q = sqlx::query_as::<_, (i64, Vec<u8>)>(&sql);
-        for &i in padded(chunk) {
-            q = q.bind(&hashes[i][..]);
-        }
-        for (id, h) in q.fetch_all(&mut **tx).await? {
-            if let Ok(h) = <[u8; 32]>::try_from(h.as_slice()) {
-                text_ids.insert(h, id);
-            }
+    let mut distinct_paths: Vec<&str> = Vec::new();
+    for c in clauses {
+        if let std::collections::hash_map::Entry::Vacant(e) = paths.entry(c.path.as_str()) {
+            e.insert(0);
+            distinct_paths.push(c.path.as_str());
         }
     }
+    // First the ids of what is stored already, then the missing rows
+    // inserted and their ids: wordings and paths apart, so that each
+    // query has one of a few shapes (sqlx keeps each shape prepared).
+    let mut lookup = IdQuery::default();
+    lookup.text_ids(distinct.iter().map(|&i| &hashes[i][..]));
+    lookup.run(tx, &mut text_ids, &mut paths).await?;
+    let mut lookup = IdQuery::default();
+    lookup.path_ids(distinct_paths.iter().copied());
+    lookup.run(tx, &mut text_ids, &mut paths).await?;
+
     let missing: Vec<usize> = distinct
         .into_iter()
         .filter(|&i| text_ids[&hashes[i]] == 0)
         .collect();
-    for chunk in missing.chunks(ROWS_PER_STATEMENT) {
-        let sql = format!(
-            "INSERT OR IGNORE INTO texts (hash, text, norm, norm_edit, norm_hash) VALUES {} RETURNING id, hash",
+    let missing_paths: Vec<&str> = distinct_paths
+        .into_iter()
+        .filter(|p| paths[p] == 0)
+        .collect();
+    let mut rows = Vec::with_capacity(missing.len());
+    for &i in &missing {
+        let c = &clauses[i];
+        let (norm, edit) = if c.norm == c.text {
+            (None, None)
+        } else {
+            match codec::norm_edit(&c.text, &c.norm) {
+                Some(edit) => (None, Some(edit)),
+                None => (Some(c.norm.as_str()), None),
+            }
+        };
+        let norm_hash =
+            hex::decode(&c.hash).unwrap_or_else(|_| Sha256::digest(c.norm.as_bytes()).to_vec());
+        rows.push((&hashes[i][..], c.text.as_str(), norm, edit, norm_hash));
+    }
+    let mut insert = IdQuery::default();
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        insert.sql.push_str(&format!(
+            "INSERT OR IGNORE INTO texts (hash, text, norm, norm_edit, norm_hash) VALUES {};\n",
             placeholders("(?, ?, ?, ?, ?)", chunk.len())
-        );
-        let mut rows = Vec::with_capacity(chunk.len());
-        for &i in chunk {
-            let c = &clauses[i];
-            let (norm, edit) = if c.norm == c.text {
-                (None, None)
-            } else {
-                match codec::norm_edit(&c.text, &c.norm) {
-                    Some(edit) => (None, Some(edit)),
-                    None => (Some(c.norm.as_str()), None),
-                }
-            };
-            let norm_hash =
-                hex::decode(&c.hash).unwrap_or_else(|_| Sha256::digest(c.norm.as_bytes()).to_vec());
-            rows.push((&hashes[i][..], c.text.as_str(), norm, edit, norm_hash));
-        }
-        let mut q = sqlx::query_as::<_, (i64, Vec<u8>)>(&sql);
-        for (hash, text, norm, edit, norm_hash) in padded(&rows) {
-            q = q
-                .bind(*hash)
-                .bind(*text)
-                .bind(*norm)
-                .bind(edit.as_deref())
-                .bind(&norm_hash[..]);
-        }
-        for (id, h) in q.fetch_all(&mut **tx).await? {
-            if let Ok(h) = <[u8; 32]>::try_from(h.as_slice()) {
-                text_ids.insert(h, id);
-            }
+        ));
+        for (hash, text, norm, edit, norm_hash) in padded(chunk) {
+            insert.args.extend([
+                IdArg::Blob(Some(hash)),
+                IdArg::Text(Some(text)),
+                IdArg::Text(*norm),
+                IdArg::Blob(edit.as_deref()),
+                IdArg::Blob(Some(norm_hash)),
+            ]);
         }
     }
-    let mut distinct: Vec<&str> = Vec::new();
-    for c in clauses {
-        if let std::collections::hash_map::Entry::Vacant(e) = paths.entry(c.path.as_str()) {
-            e.insert(0);
-            distinct.push(c.path.as_str());
-        }
-    }
-    for chunk in distinct.chunks(ROWS_PER_STATEMENT) {
-        let sql = format!(
-            "SELECT id, path FROM heading_paths WHERE path IN ({})",
-            placeholders("?", chunk.len())
-        );
-        let mut q = sqlx::query_as::<_, (i64, String)>(&sql);
-        for p in padded(chunk) {
-            q = q.bind(*p);
-        }
-        for (id, p) in q.fetch_all(&mut **tx).await? {
-            if let Some(slot) = paths.get_mut(p.as_str()) {
-                *slot = id;
-            }
-        }
-    }
-    let missing: Vec<&str> = distinct.into_iter().filter(|p| paths[p] == 0).collect();
-    for chunk in missing.chunks(ROWS_PER_STATEMENT) {
-        let sql = format!(
-            "INSERT OR IGNORE INTO heading_paths (path) VALUES {} RETURNING id, path",
+    insert.text_ids(missing.iter().map(|&i| &hashes[i][..]));
+    insert.run(tx, &mut text_ids, &mut paths).await?;
+    let mut insert = IdQuery::default();
+    for chunk in missing_paths.chunks(ROWS_PER_STATEMENT) {
+        insert.sql.push_str(&format!(
+            "INSERT OR IGNORE INTO heading_paths (path) VALUES {};\n",
             placeholders("(?)", chunk.len())
-        );
-        let mut q = sqlx::query_as::<_, (i64, String)>(&sql);
-        for p in padded(chunk) {
-            q = q.bind(*p);
-        }
-        for (id, p) in q.fetch_all(&mut **tx).await? {
-            if let Some(slot) = paths.get_mut(p.as_str()) {
-                *slot = id;
-            }
-        }
+        ));
+        insert
+            .args
+            .extend(padded(chunk).map(|p| IdArg::Text(Some(p))));
     }
+    insert.path_ids(missing_paths.iter().copied());
+    insert.run(tx, &mut text_ids, &mut paths).await?;
+
     clauses
         .iter()
         .zip(&hashes)
         .map(|(c, h)| {
-            let path = paths[c.path.as_str()];
+            let (text, path) = (text_ids[h], paths[c.path.as_str()]);
+            if text == 0 || path == 0 {
+                return Err(StoreError::Corrupt {
+                    what: "clause texts".into(),
+                    message: "a wording or heading path just written cannot be read back".into(),
+                });
+            }
             if path > codec::MAX_PATH_ID {
                 return Err(StoreError::Corrupt {
                     what: "heading paths".into(),
@@ -510,12 +495,98 @@ async fn intern_clauses(
                 });
             }
             Ok(codec::SeqEntry {
-                text: text_ids[h],
+                text,
                 path,
                 kind: c.kind,
             })
         })
         .collect()
+}
+
+/// A value bound to an [`IdQuery`].
+enum IdArg<'a> {
+    Text(Option<&'a str>),
+    Blob(Option<&'a [u8]>),
+}
+
+/// Statements whose only rows are the ids of wordings and heading paths,
+/// each `SELECT` returning all of its ids as one JSON row.
+///
+/// Why one row: sqlx sends a query's rows one by one from its database
+/// thread, and a version's hundred-odd ids, one message each, cost more
+/// than everything else its write does.
+#[derive(Default)]
+struct IdQuery<'a> {
+    sql: String,
+    args: Vec<IdArg<'a>>,
+}
+
+impl<'a> IdQuery<'a> {
+    fn text_ids(&mut self, hashes: impl Iterator<Item = &'a [u8]>) {
+        let hashes: Vec<&[u8]> = hashes.collect();
+        for chunk in hashes.chunks(ROWS_PER_STATEMENT) {
+            self.sql.push_str(&format!(
+                "SELECT 't', json_group_array(json_array(id, hex(hash))) FROM texts WHERE hash IN ({});\n",
+                placeholders("?", chunk.len())
+            ));
+            self.args
+                .extend(padded(chunk).map(|h| IdArg::Blob(Some(h))));
+        }
+    }
+
+    fn path_ids(&mut self, paths: impl Iterator<Item = &'a str>) {
+        let paths: Vec<&str> = paths.collect();
+        for chunk in paths.chunks(ROWS_PER_STATEMENT) {
+            self.sql.push_str(&format!(
+                "SELECT 'p', json_group_array(json_array(id, path)) FROM heading_paths WHERE path IN ({});\n",
+                placeholders("?", chunk.len())
+            ));
+            self.args
+                .extend(padded(chunk).map(|p| IdArg::Text(Some(p))));
+        }
+    }
+
+    /// Runs the statements and fills in the ids they return.
+    async fn run(
+        self,
+        tx: &mut Tx<'_>,
+        text_ids: &mut std::collections::HashMap<[u8; 32], i64>,
+        paths: &mut std::collections::HashMap<&str, i64>,
+    ) -> Result<()> {
+        if self.sql.is_empty() {
+            return Ok(());
+        }
+        let q =
+            self.args
+                .into_iter()
+                .fold(
+                    sqlx::query_as::<_, (String, String)>(&self.sql),
+                    |q, a| match a {
+                        IdArg::Text(v) => q.bind(v),
+                        IdArg::Blob(v) => q.bind(v),
+                    },
+                );
+        let corrupt = |message: String| StoreError::Corrupt {
+            what: "clause texts".into(),
+            message,
+        };
+        for (kind, json) in q.fetch_all(&mut **tx).await? {
+            let ids: Vec<(i64, String)> =
+                serde_json::from_str(&json).map_err(|e| corrupt(e.to_string()))?;
+            for (id, key) in ids {
+                if kind == "t" {
+                    let hash = hex::decode(&key)
+                        .ok()
+                        .and_then(|h| <[u8; 32]>::try_from(h.as_slice()).ok())
+                        .ok_or_else(|| corrupt(format!("clause text {id} has a bad hash")))?;
+                    text_ids.insert(hash, id);
+                } else if let Some(slot) = paths.get_mut(key.as_str()) {
+                    *slot = id;
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 /// One stored wording with its normalized form rebuilt.
