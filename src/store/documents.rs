@@ -214,19 +214,21 @@ impl Store {
     /// latest version and the hashes of the `flap_window` versions before.
     pub async fn known(&self, id: &str, flap_window: usize) -> Result<Known> {
         // One query, the state beside each recent version (or alone when
-        // there is none yet): each query is a round trip to the database
-        // thread, and this one runs before every check.
-        let sql = format!(
-            "SELECT {STATE_COLUMNS}, v.* FROM documents d
-             LEFT JOIN (SELECT {} FROM versions v LEFT JOIN changesets c ON c.version_id = v.id
-                 WHERE v.document_id = ?1 ORDER BY v.number DESC LIMIT ?2) v ON 1
-             WHERE d.id = ?1 ORDER BY v.number DESC",
-            super::versions::VERSION_COLUMNS
-        );
+        // there is none yet), on the checks' connection: it runs before
+        // every check.
+        static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+            format!(
+                "SELECT {STATE_COLUMNS}, v.* FROM documents d
+                 LEFT JOIN (SELECT {} FROM versions v LEFT JOIN changesets c ON c.version_id = v.id
+                     WHERE v.document_id = ?1 ORDER BY v.number DESC LIMIT ?2) v ON 1
+                 WHERE d.id = ?1 ORDER BY v.number DESC",
+                super::versions::VERSION_COLUMNS
+            )
+        });
         let (state, mut history) = self
             .lane
             .with(|c| {
-                let mut st = c.prepare_cached(&sql)?;
+                let mut st = c.prepare_cached(&SQL)?;
                 let mut rows = st.query(rusqlite::params![id, flap_window as i64 + 1])?;
                 let mut state = None;
                 let mut history = Vec::with_capacity(flap_window + 1);
