@@ -348,9 +348,10 @@ fn compose_long_clauses(docs: &[corpus::Document]) {
 }
 
 /// A change set of `n` reworded corpus clauses, each in a section of its
-/// own, every three sharing one substitution (systematic renames: a
-/// "Throughout" line and folded clauses), so that the number of sections
-/// and of substitutions grows with the input.
+/// own: half of them in threes sharing one substitution (systematic
+/// renames: a "Throughout" line and folded clauses), half with an edit of
+/// their own (listed and quoted), so that the numbers of sections, of
+/// substitutions and of quoted changes grow with the input.
 fn many_changes(docs: &[corpus::Document], n: usize) -> ChangeSet {
     use clausewatch::pipeline::diff::{WordOp, WordOpKind};
     let texts: Vec<&str> = docs
@@ -368,7 +369,11 @@ fn many_changes(docs: &[corpus::Document], n: usize) -> ChangeSet {
         .map(|i| {
             let text = texts[i % texts.len()];
             let (head, tail) = text.split_at(text.find(' ').unwrap_or(0));
-            let (old_word, new_word) = (format!("term{}", i / 3), format!("word{}", i / 3));
+            let (old_word, new_word) = if i % 2 == 0 {
+                (format!("term{}", i / 6), format!("word{}", i / 6))
+            } else {
+                (format!("old{i}"), format!("new{i}"))
+            };
             let words = vec![
                 op(WordOpKind::Equal, &format!("{head} ")),
                 op(WordOpKind::Delete, &old_word),

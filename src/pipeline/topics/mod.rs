@@ -430,18 +430,18 @@ pub fn negated(sentence: &str) -> bool {
 /// One side of a change as matchable text: folded, with the byte ranges
 /// of changed words and the original wording per folded byte range (to
 /// give back sentences as written).
-struct Side {
+struct Side<'a> {
     folded: String,
     /// [`ascii_view`] of `folded`, when it differs from it and the
     /// language's patterns allow it.
     view: Option<String>,
     changed: Vec<Range<usize>>,
     /// (folded start, original text) for each piece, in order.
-    pieces: Vec<(usize, String)>,
+    pieces: Vec<(usize, &'a str)>,
 }
 
-impl Side {
-    fn new(parts: &[(&str, bool)]) -> Side {
+impl<'a> Side<'a> {
+    fn new(parts: &[(&'a str, bool)]) -> Side<'a> {
         let mut side = Side {
             folded: String::new(),
             view: None,
@@ -454,7 +454,7 @@ impl Side {
             if *changed {
                 side.changed.push(start..side.folded.len());
             }
-            side.pieces.push((start, text.to_string()));
+            side.pieces.push((start, text));
         }
         side
     }
@@ -470,7 +470,7 @@ impl Side {
 
     /// The sentence around a match, in the original wording.
     fn sentence(&self, m: Range<usize>) -> String {
-        let original: String = self.pieces.iter().map(|(_, t)| t.as_str()).collect();
+        let original: String = self.pieces.iter().map(|(_, t)| *t).collect();
         // Folded and original texts differ in length; the position is
         // carried over by proportion within the piece holding the match.
         let mut at = 0;
@@ -507,7 +507,7 @@ fn sentence_around(text: &str, at: usize) -> String {
 
 /// The two sides of a change, every word of an added or removed clause
 /// counting as changed.
-fn sides(c: &Change) -> (Side, Side) {
+fn sides(c: &Change) -> (Side<'_>, Side<'_>) {
     let old = c.old.as_deref().unwrap_or("");
     let new = c.new.as_deref().unwrap_or("");
     match c.kind {
