@@ -274,15 +274,19 @@ fn one_clause_edited(docs: &[corpus::Document], opts: &DiffOptions) {
     }
 }
 
-/// One added clause of `chars` characters, made of the corpus's sentences.
-fn long_clause(docs: &[corpus::Document], chars: usize) -> String {
-    let sentences: Vec<&str> = docs
-        .iter()
+/// The corpus's clauses of more than 80 bytes, all versions.
+fn long_sentences(docs: &[corpus::Document]) -> Vec<&str> {
+    docs.iter()
         .flat_map(|d| d.versions.iter())
         .flat_map(|v| v.clauses.iter())
         .map(|c| c.text.as_str())
         .filter(|t| t.len() > 80)
-        .collect();
+        .collect()
+}
+
+/// One added clause of `chars` characters, made of the corpus's sentences.
+fn long_clause(docs: &[corpus::Document], chars: usize) -> String {
+    let sentences = long_sentences(docs);
     let mut out = String::new();
     for s in sentences.iter().cycle() {
         if out.chars().count() >= chars {
@@ -292,6 +296,34 @@ fn long_clause(docs: &[corpus::Document], chars: usize) -> String {
         out.push(' ');
     }
     out
+}
+
+/// Mean, median and max wall time of composing the thread of `cs`.
+fn time_compose(
+    cs: &ChangeSet,
+    iters: usize,
+    opts: &ComposeOptions,
+) -> (Duration, Duration, Duration) {
+    let input = ThreadInput {
+        service: "X",
+        document_name: "Privacy Policy",
+        document_id: "x-privacy",
+        url: "https://x.com/en/privacy",
+        language: "en",
+        changes: cs,
+        version: 2,
+        previous_version: Some(1),
+        seen_at: chrono::DateTime::UNIX_EPOCH,
+    };
+    let samples: Vec<Duration> = (0..iters)
+        .map(|_| {
+            let t = Instant::now();
+            std::hint::black_box(compose_thread(&input, opts));
+            t.elapsed()
+        })
+        .collect();
+    let (mean, median, _, max) = stats(samples);
+    (mean, median, max)
 }
 
 fn compose_long_clauses(docs: &[corpus::Document]) {
@@ -317,26 +349,7 @@ fn compose_long_clauses(docs: &[corpus::Document]) {
                 old_path: None,
             }],
         };
-        let input = ThreadInput {
-            service: "X",
-            document_name: "Privacy Policy",
-            document_id: "x-privacy",
-            url: "https://x.com/en/privacy",
-            language: "en",
-            changes: &cs,
-            version: 2,
-            previous_version: Some(1),
-            seen_at: chrono::DateTime::UNIX_EPOCH,
-        };
-        let iters = if chars > 100_000 { 5 } else { 20 };
-        let samples: Vec<Duration> = (0..iters)
-            .map(|_| {
-                let t = Instant::now();
-                std::hint::black_box(compose_thread(&input, &opts));
-                t.elapsed()
-            })
-            .collect();
-        let (mean, median, _, max) = stats(samples);
+        let (mean, median, max) = time_compose(&cs, if chars > 100_000 { 5 } else { 20 }, &opts);
         println!("compose one added clause of {chars} characters: mean {mean:.2?}, median {median:.2?}, max {max:.2?}");
         per_size.push(median);
     }
@@ -354,13 +367,7 @@ fn compose_long_clauses(docs: &[corpus::Document]) {
 /// substitutions and of quoted changes grow with the input.
 fn many_changes(docs: &[corpus::Document], n: usize) -> ChangeSet {
     use clausewatch::pipeline::diff::{WordOp, WordOpKind};
-    let texts: Vec<&str> = docs
-        .iter()
-        .flat_map(|d| d.versions.iter())
-        .flat_map(|v| v.clauses.iter())
-        .map(|c| c.text.as_str())
-        .filter(|t| t.len() > 80)
-        .collect();
+    let texts = long_sentences(docs);
     let op = |op, text: &str| WordOp {
         op,
         text: text.to_string(),
@@ -407,26 +414,7 @@ fn compose_many_changes(docs: &[corpus::Document], opts: &ComposeOptions) {
     let mut per_size = Vec::new();
     for n in [1_000usize, 10_000] {
         let cs = many_changes(docs, n);
-        let input = ThreadInput {
-            service: "X",
-            document_name: "Privacy Policy",
-            document_id: "x-privacy",
-            url: "https://x.com/en/privacy",
-            language: "en",
-            changes: &cs,
-            version: 2,
-            previous_version: Some(1),
-            seen_at: chrono::DateTime::UNIX_EPOCH,
-        };
-        let iters = if n > 5_000 { 3 } else { 10 };
-        let samples: Vec<Duration> = (0..iters)
-            .map(|_| {
-                let t = Instant::now();
-                std::hint::black_box(compose_thread(&input, opts));
-                t.elapsed()
-            })
-            .collect();
-        let (mean, median, _, max) = stats(samples);
+        let (mean, median, max) = time_compose(&cs, if n > 5_000 { 3 } else { 10 }, opts);
         println!("compose {n} reworded clauses in {n} sections: mean {mean:.2?}, median {median:.2?}, max {max:.2?}");
         per_size.push(median);
     }
