@@ -12,7 +12,7 @@
 //! included, stays within the instance limit. Output is a pure function of
 //! the input: no clock, no randomness.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::ops::Range;
 use std::sync::Arc;
 
@@ -462,22 +462,22 @@ pub fn compose_thread(input: &ThreadInput, opts: &ComposeOptions) -> Vec<Post> {
         spoiler: opts.spoiler.as_deref(),
         reserve: format!("{max_posts}/{max_posts} "),
     };
-    let topics = opts.topics.of_changes(input.language, input.changes);
+    // Each change's topics once: they rank the changes and make post 1's lines.
+    let hits = opts.topics.of_each_change(input.language, input.changes);
+    let topics = opts.topics.raised(input.language, &hits);
     let renames = substitutions(input.changes);
 
     // Changes go in document order, except that those raising a topic of
     // post 1 go first, the most important topic first: when the thread is
     // capped, those are the ones worth reading. Clauses whose only edits
     // are systematic renames are told by post 1's "Throughout" line.
+    let names = opts.topics.of_language(input.language);
     let rank = |i: usize| -> usize {
-        let hits = opts
-            .topics
-            .of_change(input.language, &input.changes.changes[i]);
-        let names = opts.topics.of_language(input.language);
         topics
             .iter()
             .position(|r| {
-                hits.iter()
+                hits[i]
+                    .iter()
                     .any(|h| h.direction == r.direction && names[h.topic].name == r.topic.name)
             })
             .unwrap_or(usize::MAX)
@@ -589,6 +589,9 @@ struct Substitution {
 #[derive(Default)]
 struct Renames {
     pairs: Vec<Substitution>,
+    /// The (old, new) of `pairs`, to look an edit up in constant time:
+    /// a thread's cost stays linear however many substitutions it has.
+    systematic: HashSet<(String, String)>,
     folded: BTreeSet<usize>,
 }
 
@@ -671,11 +674,7 @@ impl Renames {
                 .map_or(words.len(), |n| i + n);
             let run = &words[i..end];
             let pair = edits(run);
-            let systematic = pair.len() == 1
-                && self
-                    .pairs
-                    .iter()
-                    .any(|p| p.old == pair[0].0 && p.new == pair[0].1);
+            let systematic = pair.len() == 1 && self.systematic.contains(&pair[0]);
             if systematic {
                 let new: String = run
                     .iter()
@@ -724,21 +723,25 @@ fn substitutions(cs: &ChangeSet) -> Renames {
             .cmp(&a.clauses.len())
             .then(a.old.cmp(&b.old))
     });
-    let systematic: BTreeSet<(&str, &str)> = pairs
+    let systematic: HashSet<(String, String)> = pairs
         .iter()
-        .map(|p| (p.old.as_str(), p.new.as_str()))
+        .map(|p| (p.old.clone(), p.new.clone()))
         .collect();
     let folded = clause_edits
-        .iter()
+        .into_iter()
         .filter(|(_, e)| {
             !e.is_empty()
-                && e.iter().all(|(o, n)| {
-                    (o.is_empty() && n.is_empty()) || systematic.contains(&(o.as_str(), n.as_str()))
+                && e.iter().all(|edit| {
+                    (edit.0.is_empty() && edit.1.is_empty()) || systematic.contains(edit)
                 })
         })
-        .map(|(i, _)| *i)
+        .map(|(i, _)| i)
         .collect();
-    Renames { pairs, folded }
+    Renames {
+        pairs,
+        systematic,
+        folded,
+    }
 }
 
 fn post_language(tag: &str) -> String {
@@ -842,6 +845,7 @@ fn overview(
         under * 5 >= firsts.len() * 4
     });
     let mut sections: Vec<String> = Vec::new();
+    let mut named: HashSet<String> = HashSet::new();
     for c in &in_order {
         let mut segments = c.path.split(" > ");
         let mut top = segments.next().unwrap_or("");
@@ -858,7 +862,7 @@ fn overview(
         } else {
             shorten(top, SECTION_NAME_MAX)
         };
-        if !sections.contains(&name) {
+        if named.insert(name.clone()) {
             sections.push(name);
         }
     }

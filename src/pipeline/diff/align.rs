@@ -222,9 +222,7 @@ fn dice_at_least(a: &[u64], b: &[u64], min: f64) -> Option<f64> {
     if total == 0 {
         return Some(1.0);
     }
-    // In whole words: `x < needed` is `x < ceil(needed)` for an integer x,
-    // and comparing integers keeps floats out of the loop.
-    let needed = (min * total as f64 / 2.0).ceil().max(0.0) as usize;
+    let needed = words_needed(min, total);
     let (mut i, mut j, mut common) = (0, 0, 0usize);
     while i < a.len() && j < b.len() {
         match a[i].cmp(&b[j]) {
@@ -242,6 +240,75 @@ fn dice_at_least(a: &[u64], b: &[u64], min: f64) -> Option<f64> {
     }
     let score = 2.0 * common as f64 / total as f64;
     (score >= min).then_some(score)
+}
+
+/// Buckets of a [`Sketch`].
+const SKETCH_BUCKETS: usize = 64;
+
+/// How many words of a bag fall in each of 64 buckets (by hash): two bags
+/// share at most, bucket by bucket, the smaller count, so most hopeless
+/// pairs of a rewrite are told apart in 64 byte compares instead of a
+/// merge of both bags. None when a bucket would overflow (a clause of
+/// hundreds of repeated words): such a bag is always merged.
+#[derive(Clone)]
+struct Sketch([u8; SKETCH_BUCKETS]);
+
+impl Sketch {
+    fn of(bag: &[u64]) -> Option<Sketch> {
+        let mut counts = [0u8; SKETCH_BUCKETS];
+        for &w in bag {
+            // FNV's low bits mix poorly: take the top ones of a multiply.
+            let b = (w.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 58) as usize;
+            counts[b] = counts[b].checked_add(1)?;
+        }
+        Some(Sketch(counts))
+    }
+
+    /// At least as many words as the two bags have in common.
+    fn common_at_most(&self, other: &Sketch) -> usize {
+        // In u16 (64 buckets of at most 255 cannot overflow it), which
+        // the compiler turns into a few vector instructions.
+        let sum: u16 = self
+            .0
+            .iter()
+            .zip(&other.0)
+            .map(|(a, b)| u16::from(*a.min(b)))
+            .sum();
+        usize::from(sum)
+    }
+}
+
+/// A clause's [`word_bag`] and its [`Sketch`].
+#[derive(Clone, Default)]
+struct Bag {
+    words: Vec<u64>,
+    sketch: Option<Sketch>,
+}
+
+impl Bag {
+    fn of(norm: &str) -> Bag {
+        let words = word_bag(norm);
+        let sketch = Sketch::of(&words);
+        Bag { words, sketch }
+    }
+
+    /// [`dice_at_least`], the sketches asked first.
+    fn dice_at_least(&self, other: &Bag, min: f64) -> Option<f64> {
+        if let (Some(a), Some(b)) = (&self.sketch, &other.sketch) {
+            let total = self.words.len() + other.words.len();
+            if total > 0 && a.common_at_most(b) < words_needed(min, total) {
+                return None;
+            }
+        }
+        dice_at_least(&self.words, &other.words, min)
+    }
+}
+
+/// Common words two bags of `total` words need for a Dice coefficient of
+/// `min`. In whole words: `x < needed` is `x < ceil(needed)` for an
+/// integer x, and comparing integers keeps floats out of the loops.
+fn words_needed(min: f64, total: usize) -> usize {
+    (min * total as f64 / 2.0).ceil().max(0.0) as usize
 }
 
 /// Upper bound of the Dice coefficient knowing only the sizes, to skip hopeless pairs.
@@ -344,13 +411,13 @@ pub(crate) fn align(
     let old_left: Vec<usize> = (0..old.len()).filter(|&o| old_match[o].is_none()).collect();
     let new_left: Vec<usize> = (0..new.len()).filter(|&n| new_match[n].is_none()).collect();
     // Indexed by clause; matched clauses keep an empty bag, never read.
-    let mut old_bags: Vec<Vec<u64>> = vec![Vec::new(); old.len()];
+    let mut old_bags: Vec<Bag> = vec![Bag::default(); old.len()];
     for &o in &old_left {
-        old_bags[o] = word_bag(&old[o].norm);
+        old_bags[o] = Bag::of(&old[o].norm);
     }
-    let mut new_bags: Vec<Vec<u64>> = vec![Vec::new(); new.len()];
+    let mut new_bags: Vec<Bag> = vec![Bag::default(); new.len()];
     for &n in &new_left {
-        new_bags[n] = word_bag(&new[n].norm);
+        new_bags[n] = Bag::of(&new[n].norm);
     }
     let ctx = PairCtx {
         old,
@@ -444,8 +511,8 @@ pub(crate) fn align(
 struct PairCtx<'a> {
     old: &'a [Clause],
     new: &'a [Clause],
-    old_bags: &'a [Vec<u64>],
-    new_bags: &'a [Vec<u64>],
+    old_bags: &'a [Bag],
+    new_bags: &'a [Bag],
     threshold: f64,
 }
 
@@ -477,9 +544,9 @@ impl PairCtx<'_> {
         }
         let same_gap = |o: usize, n: usize| gaps.is_some_and(|(og, ng)| og[o] == ng[n]);
         let mut cands: Vec<(f64, usize, usize, usize)> = Vec::new();
-        let targets: Vec<(usize, bool, &[u64])> = ns
+        let targets: Vec<(usize, bool, &Bag)> = ns
             .iter()
-            .map(|&n| (n, is_heading(&self.new[n]), self.new_bags[n].as_slice()))
+            .map(|&n| (n, is_heading(&self.new[n]), &self.new_bags[n]))
             .collect();
         for &o in os {
             let ob = &self.old_bags[o];
@@ -487,10 +554,13 @@ impl PairCtx<'_> {
             for &(n, nh, nb) in &targets {
                 // Headings only pair with headings: a heading that became a
                 // paragraph is a structural change, reported as remove + add.
-                if nh != oh || dice_bound(ob.len(), nb.len()) < self.threshold || same_gap(o, n) {
+                if nh != oh
+                    || dice_bound(ob.words.len(), nb.words.len()) < self.threshold
+                    || same_gap(o, n)
+                {
                     continue;
                 }
-                if let Some(s) = dice_at_least(ob, nb, self.threshold) {
+                if let Some(s) = ob.dice_at_least(nb, self.threshold) {
                     cands.push((s, o.abs_diff(n), o, n));
                 }
             }
@@ -572,12 +642,15 @@ mod tests {
 
     #[test]
     fn early_exit_agrees_with_full_score() {
+        // More of one word than a sketch's bucket counts.
+        let repeated = format!("{} and share", "data ".repeat(300));
         let texts = [
             "we may share your data with our partners",
             "we may share data with partners and advertisers",
             "contact us by mail",
             "the the the data",
             "",
+            repeated.as_str(),
         ];
         for a in texts {
             for b in texts {
@@ -586,6 +659,8 @@ mod tests {
                 for min in [0.1, 0.3, 0.5, 0.7, 0.9, 1.0] {
                     let got = dice_at_least(&ba, &bb, min);
                     assert_eq!(got, (full >= min).then_some(full), "{a:?} / {b:?} at {min}");
+                    let sketched = Bag::of(a).dice_at_least(&Bag::of(b), min);
+                    assert_eq!(sketched, got, "sketched {a:?} / {b:?} at {min}");
                 }
             }
         }

@@ -59,7 +59,7 @@ impl WatchTerms {
         let list = self.topics.of_language(language);
         let mut out: Vec<(String, Direction)> = self
             .topics
-            .of_change(language, change)
+            .directions_of_change(language, change)
             .into_iter()
             .map(|h| {
                 let direction = match h.direction {

@@ -1,6 +1,7 @@
 //! Word-level quoting of a modified clause.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use serde::{Deserialize, Serialize};
 use similar::{capture_diff_slices, Algorithm, DiffTag};
@@ -20,6 +21,32 @@ pub enum WordOpKind {
 pub struct WordOp {
     pub op: WordOpKind,
     pub text: String,
+}
+
+/// Token → id, hashed with [`Fnv`].
+type TokenIds<'a> = HashMap<&'a str, u32, BuildHasherDefault<Fnv>>;
+
+/// FNV-1a: tokens are short and each is hashed once; SipHash's defence
+/// against chosen keys buys nothing for a policy's own words and costs
+/// several times more per token.
+struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Self {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Hasher for Fnv {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 /// Splits into word / punctuation tokens, each carrying its trailing
@@ -49,22 +76,24 @@ pub fn word_ops(old: &str, new: &str) -> Vec<WordOp> {
     let nt = tokens(new);
     // Compared as small integers, one per distinct word: the diff hashes
     // and compares its elements many times over, words once each here.
-    fn id<'a>(ids: &mut HashMap<&'a str, u32>, token: &'a str) -> u32 {
+    fn id<'a>(ids: &mut TokenIds<'a>, token: &'a str) -> u32 {
         let next = ids.len() as u32;
         *ids.entry(token.trim_end()).or_insert(next)
     }
-    let mut ids = HashMap::with_capacity(ot.len() + nt.len());
+    let mut ids = TokenIds::with_capacity_and_hasher(ot.len() + nt.len(), Default::default());
     let ok: Vec<u32> = ot.iter().map(|t| id(&mut ids, t)).collect();
     let nk: Vec<u32> = nt.iter().map(|t| id(&mut ids, t)).collect();
     let mut out: Vec<WordOp> = Vec::new();
     let mut push = |op: WordOpKind, parts: &[&str]| {
-        let text: String = parts.concat();
-        if text.is_empty() {
+        if parts.iter().all(|p| p.is_empty()) {
             return;
         }
         match out.last_mut() {
-            Some(last) if last.op == op => last.text.push_str(&text),
-            _ => out.push(WordOp { op, text }),
+            Some(last) if last.op == op => parts.iter().for_each(|p| last.text.push_str(p)),
+            _ => out.push(WordOp {
+                op,
+                text: parts.concat(),
+            }),
         }
     };
     for op in capture_diff_slices(Algorithm::Patience, &ok, &nk) {
@@ -98,21 +127,21 @@ pub fn word_ops(old: &str, new: &str) -> Vec<WordOp> {
     // when similar splits a replace; fold them so a quote reads
     // "[-old words-]{+new words+}" once per stretch.
     let mut merged: Vec<WordOp> = Vec::with_capacity(out.len());
-    let mut i = 0;
-    while i < out.len() {
-        if out[i].op == WordOpKind::Equal {
-            merged.push(out[i].clone());
-            i += 1;
+    let mut runs = out.into_iter().peekable();
+    while let Some(run) = runs.next() {
+        if run.op == WordOpKind::Equal {
+            merged.push(run);
             continue;
         }
         let mut del = String::new();
         let mut ins = String::new();
-        while i < out.len() && out[i].op != WordOpKind::Equal {
-            match out[i].op {
-                WordOpKind::Delete => del.push_str(&out[i].text),
-                _ => ins.push_str(&out[i].text),
+        let mut next = Some(run);
+        while let Some(run) = next {
+            match run.op {
+                WordOpKind::Delete => del.push_str(&run.text),
+                _ => ins.push_str(&run.text),
             }
-            i += 1;
+            next = runs.next_if(|r| r.op != WordOpKind::Equal);
         }
         if !del.is_empty() {
             merged.push(WordOp {

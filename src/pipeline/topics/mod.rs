@@ -93,6 +93,10 @@ struct LangTopics {
     set: regex::RegexSet,
     /// The topic of each pattern of `set`.
     of_pattern: Vec<usize>,
+    /// Whether the patterns match the same in a text's [`ascii_view`] as
+    /// in the text: none of them holds a character past ASCII or one of
+    /// the view's stand-ins.
+    ascii_view: bool,
 }
 
 /// How often a change set adds and removes text about one topic, and the
@@ -226,12 +230,17 @@ impl Topics {
                 topic: "(all)".into(),
                 error,
             })?;
+            let ascii_view = topics
+                .iter()
+                .filter_map(|t| t.pattern.as_ref())
+                .all(|re| view_safe(re.as_str()));
             out.insert(
                 lang,
                 LangTopics {
                     topics,
                     set,
                     of_pattern,
+                    ascii_view,
                 },
             );
         }
@@ -254,15 +263,30 @@ impl Topics {
 
     /// The topics one change raises, at most one direction per topic.
     pub fn of_change(&self, tag: &str, change: &Change) -> Vec<Hit> {
+        self.hits(tag, change, true)
+    }
+
+    /// [`Topics::of_change`] without the sentences (left empty), which
+    /// cost a sentence segmentation of the clause per hit: what the diff's
+    /// flags need.
+    pub fn directions_of_change(&self, tag: &str, change: &Change) -> Vec<Hit> {
+        self.hits(tag, change, false)
+    }
+
+    fn hits(&self, tag: &str, change: &Change, sentences: bool) -> Vec<Hit> {
         let Some(lang) = self.lang(tag) else {
             return Vec::new();
         };
-        let (old, new) = sides(change);
+        let (mut old, mut new) = sides(change);
+        if lang.ascii_view {
+            old.view = ascii_view(&old.folded);
+            new.view = ascii_view(&new.folded);
+        }
         let mut candidates: Vec<usize> = lang
             .set
-            .matches(&old.folded)
+            .matches(old.haystack())
             .into_iter()
-            .chain(lang.set.matches(&new.folded))
+            .chain(lang.set.matches(new.haystack()))
             .map(|p| lang.of_pattern[p])
             .collect();
         candidates.sort_unstable();
@@ -280,7 +304,13 @@ impl Topics {
                             .iter()
                             .any(|c| c.start < m.end && m.start < c.end)
                     })
-                    .map(|m| side.sentence(m.clone()))
+                    .map(|m| {
+                        if sentences {
+                            side.sentence(m.clone())
+                        } else {
+                            String::new()
+                        }
+                    })
             };
             let hit = if n.len() > o.len() {
                 touching(&new, &n).map(|s| (Direction::Added, s))
@@ -305,14 +335,32 @@ impl Topics {
     /// added as removed is reworded text, not news, and is left out. In the
     /// language file's order of importance.
     pub fn of_changes(&self, tag: &str, cs: &ChangeSet) -> Vec<Raised> {
+        self.raised(tag, &self.of_each_change(tag, cs))
+    }
+
+    /// [`Topics::of_change`] of every change of `cs` (none for a move), in
+    /// order: for a caller that needs them besides [`Topics::raised`].
+    pub fn of_each_change(&self, tag: &str, cs: &ChangeSet) -> Vec<Vec<Hit>> {
+        cs.changes
+            .iter()
+            .map(|c| {
+                if c.kind == ChangeKind::Moved {
+                    Vec::new()
+                } else {
+                    self.of_change(tag, c)
+                }
+            })
+            .collect()
+    }
+
+    /// [`Topics::of_changes`] from the hits of each change
+    /// ([`Topics::of_each_change`]).
+    pub fn raised(&self, tag: &str, per_change: &[Vec<Hit>]) -> Vec<Raised> {
         let topics = self.of_language(tag);
         // topic → (added, removed, first hit per direction)
         let mut tally: BTreeMap<usize, Tally> = BTreeMap::new();
-        for (ci, c) in cs.changes.iter().enumerate() {
-            if c.kind == ChangeKind::Moved {
-                continue;
-            }
-            for h in self.of_change(tag, c) {
+        for (ci, hits) in per_change.iter().enumerate() {
+            for h in hits {
                 let e = tally.entry(h.topic).or_default();
                 let slot = match h.direction {
                     Direction::Added => {
@@ -324,7 +372,7 @@ impl Topics {
                         1
                     }
                 };
-                e.first[slot].get_or_insert((ci, h.sentence));
+                e.first[slot].get_or_insert_with(|| (ci, h.sentence.clone()));
             }
         }
         tally
@@ -382,38 +430,47 @@ pub fn negated(sentence: &str) -> bool {
 /// One side of a change as matchable text: folded, with the byte ranges
 /// of changed words and the original wording per folded byte range (to
 /// give back sentences as written).
-struct Side {
+struct Side<'a> {
     folded: String,
+    /// [`ascii_view`] of `folded`, when it differs from it and the
+    /// language's patterns allow it.
+    view: Option<String>,
     changed: Vec<Range<usize>>,
     /// (folded start, original text) for each piece, in order.
-    pieces: Vec<(usize, String)>,
+    pieces: Vec<(usize, &'a str)>,
 }
 
-impl Side {
-    fn new(parts: &[(&str, bool)]) -> Side {
+impl<'a> Side<'a> {
+    fn new(parts: &[(&'a str, bool)]) -> Side<'a> {
         let mut side = Side {
             folded: String::new(),
+            view: None,
             changed: Vec::new(),
             pieces: Vec::new(),
         };
         for (text, changed) in parts {
             let start = side.folded.len();
-            side.folded.push_str(&fold(text));
+            fold_into(text, &mut side.folded);
             if *changed {
                 side.changed.push(start..side.folded.len());
             }
-            side.pieces.push((start, text.to_string()));
+            side.pieces.push((start, text));
         }
         side
     }
 
+    /// What the patterns run on: byte offsets in it are offsets in `folded`.
+    fn haystack(&self) -> &str {
+        self.view.as_deref().unwrap_or(&self.folded)
+    }
+
     fn matches(&self, re: &Regex) -> Vec<Range<usize>> {
-        re.find_iter(&self.folded).map(|m| m.range()).collect()
+        re.find_iter(self.haystack()).map(|m| m.range()).collect()
     }
 
     /// The sentence around a match, in the original wording.
     fn sentence(&self, m: Range<usize>) -> String {
-        let original: String = self.pieces.iter().map(|(_, t)| t.as_str()).collect();
+        let original: String = self.pieces.iter().map(|(_, t)| *t).collect();
         // Folded and original texts differ in length; the position is
         // carried over by proportion within the piece holding the match.
         let mut at = 0;
@@ -450,7 +507,7 @@ fn sentence_around(text: &str, at: usize) -> String {
 
 /// The two sides of a change, every word of an added or removed clause
 /// counting as changed.
-fn sides(c: &Change) -> (Side, Side) {
+fn sides(c: &Change) -> (Side<'_>, Side<'_>) {
     let old = c.old.as_deref().unwrap_or("");
     let new = c.new.as_deref().unwrap_or("");
     match c.kind {
@@ -482,7 +539,24 @@ fn sides(c: &Change) -> (Side, Side) {
 /// apostrophes and spaces made plain: what phrases are matched against.
 pub fn fold(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
+    fold_into(text, &mut out);
+    out
+}
+
+/// [`fold`], appended to `out`.
+fn fold_into(text: &str, out: &mut String) {
+    out.reserve(text.len());
     for c in text.chars() {
+        // ASCII (most of a policy) without the general lowercase mapping,
+        // which costs an iterator per character.
+        if c.is_ascii() {
+            out.push(if c == '`' {
+                '\''
+            } else {
+                c.to_ascii_lowercase()
+            });
+            continue;
+        }
         match c {
             'à' | 'â' | 'ä' | 'á' | 'À' | 'Â' | 'Ä' | 'Á' => out.push('a'),
             'é' | 'è' | 'ê' | 'ë' | 'É' | 'È' | 'Ê' | 'Ë' => out.push('e'),
@@ -495,13 +569,62 @@ pub fn fold(text: &str) -> String {
             'æ' | 'Æ' => out.push_str("ae"),
             'ﬁ' => out.push_str("fi"),
             'ﬂ' => out.push_str("fl"),
-            '’' | '‘' | 'ʼ' | '`' => out.push('\''),
+            '’' | '‘' | 'ʼ' => out.push('\''),
             '\u{a0}' | '\u{202f}' | '\u{2009}' => out.push(' '),
             '\u{2010}' | '\u{2011}' | '\u{2013}' => out.push('-'),
             c => out.extend(c.to_lowercase()),
         }
     }
-    out
+}
+
+/// What a character past ASCII that is a word character (`\w`, what `\b`
+/// looks at) stands as in an [`ascii_view`]: upper case, which no folded
+/// phrase holds.
+const WORD_STAND_IN: char = 'W';
+/// … and one that is neither a word character nor white space: a control
+/// character, which no phrase holds either.
+const OTHER_STAND_IN: char = '\u{1}';
+
+/// Whether a topic pattern matches in [`ascii_view`]s exactly where it
+/// matches in the texts: it names no character past ASCII and neither
+/// stand-in (folded phrases are lower case; only the escapes `\b`, `\s`,
+/// `\d` have letters).
+fn view_safe(pattern: &str) -> bool {
+    pattern.is_ascii() && !pattern.contains(OTHER_STAND_IN) && !pattern.contains(WORD_STAND_IN)
+}
+
+/// `folded` with every character past ASCII replaced by as many ASCII
+/// bytes as it takes (so that offsets carry over): white space by spaces,
+/// a word character by [`WORD_STAND_IN`], anything else by
+/// [`OTHER_STAND_IN`]. Phrases (see [`view_safe`]) only ever meet such
+/// characters through `\s`, `[^\s]` and `\b`, which the stand-ins
+/// answer alike; and on ASCII text the regex crate's DFAs handle Unicode
+/// `\b`, where past ASCII they give up for the much slower PikeVM. None
+/// when no view is needed (ASCII already) or none is exact (a digit past
+/// ASCII, which `\d` matches and no stand-in can).
+fn ascii_view(folded: &str) -> Option<String> {
+    if folded.is_ascii() {
+        return None;
+    }
+    let mut out = String::with_capacity(folded.len());
+    for c in folded.chars() {
+        if c.is_ascii() {
+            out.push(c);
+            continue;
+        }
+        let word = regex_syntax::is_word_character(c);
+        let stand_in = if c.is_whitespace() {
+            ' '
+        } else if word && c.is_numeric() {
+            return None;
+        } else if word {
+            WORD_STAND_IN
+        } else {
+            OTHER_STAND_IN
+        };
+        out.extend(std::iter::repeat_n(stand_in, c.len_utf8()));
+    }
+    Some(out)
 }
 
 /// One regex for a topic's phrases (None for an empty list). Each word

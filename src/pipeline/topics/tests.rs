@@ -368,3 +368,51 @@ fn configured_terms_replace_or_add_topics() {
         .unwrap();
     assert_eq!(custom.label, "crypto wallets");
 }
+
+/// Every pattern finds the same matches, at the same offsets, in a text's
+/// ASCII view as in the text, wherever characters past ASCII sit: inside
+/// a word, right after a phrase, as spaces or punctuation.
+#[test]
+fn the_ascii_view_matches_like_the_text() {
+    let texts = [
+        "we use machine learning — and “artificial intelligence” — to train … models",
+        "biométrique: biometricé data, biometric\u{2003}data and ñbiometric",
+        "«données biométriques» et l’intelligence artificielle",
+        "we keep it for 18 months¹ or eighteen months ² after deletion",
+        "train our ai\u{301} models; train our ai models",
+        "share … with third parties — third\u{2028}parties, thirdé parties",
+        "arbitration → class action waiver ✓ binding arbitration",
+    ];
+    let topics = Topics::builtin();
+    for lang in topics.langs.values() {
+        assert!(lang.ascii_view, "built-in lists allow the view");
+        for text in texts {
+            let folded = fold(text);
+            let view = ascii_view(&folded).expect("no digit past ASCII here");
+            assert_eq!(view.len(), folded.len());
+            assert!(view.is_ascii());
+            for t in &lang.topics {
+                let Some(re) = &t.pattern else { continue };
+                let at = |h: &str| re.find_iter(h).map(|m| m.range()).collect::<Vec<_>>();
+                assert_eq!(at(&view), at(&folded), "{} in {text:?}", t.name);
+            }
+            let set: Vec<usize> = lang.set.matches(&view).into_iter().collect();
+            let plain: Vec<usize> = lang.set.matches(&folded).into_iter().collect();
+            assert_eq!(set, plain, "{text:?}");
+        }
+    }
+    // A digit past ASCII is matched by `\d`, which no stand-in is: no view.
+    assert_eq!(ascii_view("section ٣"), None);
+    // Plain ASCII needs none.
+    assert_eq!(ascii_view("plain text"), None);
+    // A configured phrase past ASCII turns the view off for its language.
+    let mut cfg = BTreeMap::new();
+    cfg.entry("en".to_string())
+        .or_insert_with(BTreeMap::new)
+        .insert("signal".to_string(), vec!["señal".to_string()]);
+    let t = Topics::with_config(&cfg);
+    assert!(!t.langs["en"].ascii_view);
+    assert!(t.langs["fr"].ascii_view);
+    let hits = t.of_change("en", &added("We now read the señal — of your device."));
+    assert_eq!(hits.len(), 1, "{hits:?}");
+}
