@@ -8,7 +8,7 @@
 //! list or table nested in a leaf block produces its own blocks after the
 //! leaf, so a parent list item is followed by its nested items.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use ego_tree::{NodeId, NodeRef};
 use scraper::{Html, Node, Selector};
@@ -104,24 +104,14 @@ fn selected_roots(doc: &Html, selectors: &[Selector]) -> Vec<NodeId> {
         .iter()
         .flat_map(|sel| doc.select(sel).map(|e| e.id()))
         .collect();
-    let order: HashMap<NodeId, usize> = doc
-        .tree
+    // Document order is the order of a walk over the tree: no map of every
+    // node's position (a big page has hundreds of thousands of nodes).
+    doc.tree
         .root()
         .descendants()
-        .enumerate()
-        .map(|(i, n)| (n.id(), i))
-        .collect();
-    let mut roots: Vec<NodeId> = matched
-        .iter()
-        .copied()
-        .filter(|&id| {
-            doc.tree
-                .get(id)
-                .is_some_and(|n| !n.ancestors().any(|a| matched.contains(&a.id())))
-        })
-        .collect();
-    roots.sort_by_key(|id| order.get(id).copied().unwrap_or(usize::MAX));
-    roots
+        .filter(|n| matched.contains(&n.id()) && !n.ancestors().any(|a| matched.contains(&a.id())))
+        .map(|n| n.id())
+        .collect()
 }
 
 enum Role {
