@@ -846,6 +846,27 @@ mod tests {
     }
 
     #[test]
+    fn a_utf8_page_text_is_the_body_itself_and_others_are_decoded() {
+        let body = Bytes::from("<p>Café</p>".as_bytes().to_vec());
+        let (text, encoding) = PageText::decode(&body, Some("text/html; charset=utf-8"));
+        assert_eq!((&*text, encoding.name()), ("<p>Café</p>", "UTF-8"));
+        assert_eq!(
+            text.as_ptr(),
+            body.as_ptr(),
+            "the text is a copy of the body"
+        );
+        // A byte-order mark is left out of the text, not copied around.
+        let body = Bytes::from(b"\xef\xbb\xbf<p>x</p>".to_vec());
+        let (text, _) = PageText::decode(&body, None);
+        assert_eq!(text, "<p>x</p>");
+        assert_eq!(text.as_ptr(), body[3..].as_ptr());
+        // Another encoding is decoded into a text of its own.
+        let body = Bytes::from(b"<p>Caf\xe9</p>".to_vec());
+        let (text, encoding) = PageText::decode(&body, Some("text/html; charset=iso-8859-1"));
+        assert_eq!((&*text, encoding.name()), ("<p>Café</p>", "windows-1252"));
+    }
+
+    #[test]
     fn www_and_apex_are_the_same_site() {
         assert!(same_site(
             &url("https://example.com/a"),
