@@ -292,6 +292,7 @@ impl Document {
 
 pub mod ota;
 mod schedule;
+mod sections;
 pub use schedule::Schedule;
 
 pub use crate::defaults::{SCHEDULE as DEFAULT_SCHEDULE, USER_AGENT as DEFAULT_USER_AGENT};
@@ -416,6 +417,13 @@ struct RawDocument {
     format: Option<Spanned<String>>,
 }
 
+/// One `[[documents]]` table, parsed on its own.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DocumentTable {
+    documents: Vec<RawDocument>,
+}
+
 /// A string or a list of strings (`select = "#main"` or `select = ["a", "b"]`).
 struct OneOrMany(Vec<String>);
 
@@ -445,12 +453,16 @@ impl<'de> Deserialize<'de> for OneOrMany {
 /// Turns byte offsets into 1-based line and column numbers.
 struct Locator<'a> {
     path: &'a Path,
+    /// The whole file.
     text: &'a str,
+    /// Where the part of the file being read starts: the offsets given are
+    /// relative to it.
+    base: usize,
 }
 
 impl Locator<'_> {
     fn at(&self, offset: usize, message: impl Into<String>) -> ConfigError {
-        let before = &self.text[..offset.min(self.text.len())];
+        let before = &self.text[..(self.base + offset).min(self.text.len())];
         let line = before.matches('\n').count() + 1;
         let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
         ConfigError::At {
@@ -462,6 +474,20 @@ impl Locator<'_> {
     }
     fn spanned<T>(&self, s: &Spanned<T>, message: impl Into<String>) -> ConfigError {
         self.at(s.span().start, message)
+    }
+
+    /// Parses `part`, the part of the file that starts at `base`.
+    fn toml<T: de::DeserializeOwned>(&self, part: &str) -> Result<T, ConfigError> {
+        toml::from_str(part).map_err(|e| {
+            let message = e.message().to_string();
+            match e.span() {
+                Some(span) => self.at(span.start, message),
+                None => ConfigError::File {
+                    path: self.path.to_path_buf(),
+                    message,
+                },
+            }
+        })
     }
 }
 
@@ -509,17 +535,29 @@ impl Config {
     /// Parses config text; `path` is only used for messages and to resolve
     /// the database path relative to the config file's folder.
     pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
-        let loc = Locator { path, text };
-        let raw: RawConfig = toml::from_str(text).map_err(|e| {
-            let message = e.message().to_string();
-            match e.span() {
-                Some(span) => loc.at(span.start, message),
-                None => ConfigError::File {
-                    path: path.to_path_buf(),
-                    message,
-                },
+        let loc = Locator {
+            path,
+            text,
+            base: 0,
+        };
+        // The `[[documents]]` tables are read one at a time below; the rest
+        // of the file is parsed with them blanked out (newlines kept), so
+        // that its positions are the file's.
+        let tables = sections::document_tables(text);
+        let raw: RawConfig = if tables.is_empty() {
+            loc.toml(text)?
+        } else {
+            let mut rest = text.as_bytes().to_vec();
+            for table in &tables {
+                for byte in &mut rest[table.clone()] {
+                    if *byte != b'\n' {
+                        *byte = b' ';
+                    }
+                }
             }
-        })?;
+            let rest = String::from_utf8(rest).expect("ASCII spaces over whole tables keep UTF-8");
+            loc.toml(&rest)?
+        };
 
         let d = &raw.defaults;
         let schedule = match &d.schedule {
@@ -624,90 +662,30 @@ impl Config {
             }
             None => Vec::new(),
         };
-        let mut seen = HashSet::new();
-        let mut documents = Vec::with_capacity(raw.documents.len());
-        for rd in &raw.documents {
-            let id = rd.id.get_ref();
-            if !is_slug(id) {
-                return Err(loc.spanned(
-                    &rd.id,
-                    format!("document id {id:?} must be lowercase letters, digits and '-' (it is typed in commands)"),
-                ));
-            }
-            if !seen.insert(id.clone()) {
-                return Err(loc.spanned(&rd.id, format!("duplicate document id {id:?}")));
-            }
-            let url = Url::parse(rd.url.get_ref()).map_err(|e| {
-                loc.spanned(&rd.url, format!("invalid URL {:?}: {e}", rd.url.get_ref()))
-            })?;
-            if !matches!(url.scheme(), "http" | "https") {
-                return Err(loc.spanned(&rd.url, format!("URL {url} must be http or https")));
-            }
-            let select = selectors(&loc, &rd.select)?;
-            let remove = selectors(&loc, &rd.remove)?;
-            let ignore = ignore_patterns(&loc, &rd.ignore)?;
-            let schedule = match &rd.schedule {
-                Some(s) => Schedule::parse(s.get_ref()).map_err(|m| loc.spanned(s, m))?,
-                None => defaults.schedule.clone(),
-            };
-            let render = one_of(
-                &loc,
-                "render",
-                rd.render.as_ref(),
-                &[
-                    ("fetch", Render::Fetch),
-                    ("browser", Render::Browser),
-                    ("auto", Render::FetchOrBrowser),
-                ],
-            )?;
-            let format = one_of(
-                &loc,
-                "format",
-                rd.format.as_ref(),
-                &[
-                    ("auto", BodyFormat::Auto),
-                    ("html", BodyFormat::Html),
-                    ("pdf", BodyFormat::Pdf),
-                ],
-            )?;
-            if let (Some(f), BodyFormat::Pdf) = (&rd.format, format) {
-                // A PDF has no elements to select and no JSON field: rules
-                // that would silently do nothing are a mistake to show.
-                let cuts = [
-                    ("select", !select.is_empty()),
-                    ("remove", !remove.is_empty()),
-                    ("json_field", rd.json_field.is_some()),
-                ];
-                if let Some((key, _)) = cuts.iter().find(|(_, set)| *set) {
-                    return Err(loc.spanned(
-                        f,
-                        format!("format = \"pdf\" cannot be combined with {key} (a PDF has no HTML elements or JSON fields)"),
-                    ));
-                }
-            }
-            // bot.toml is the operator's word: its entry replaces a declared
-            // document of the same id.
-            declared.retain(|d| d.id != *id);
-            documents.push(Document {
-                id: id.clone(),
-                name: rd.name.clone(),
-                service: rd.service.clone(),
-                url,
-                select,
-                remove,
-                schedule,
-                language: rd.language.clone().unwrap_or_else(|| "en".into()),
-                language_configured: rd.language.is_some(),
-                tags: rd.tags.clone(),
-                json_field: rd.json_field.clone(),
-                ignore,
-                reach: Reach {
-                    render,
-                    format,
-                    ..Reach::default()
-                },
-            });
+        if let (Some(first), Some(_)) = (tables.first(), raw.documents.first()) {
+            return Err(loc.at(
+                first.start,
+                "documents are given both as `documents = [...]` and as [[documents]] tables: use one",
+            ));
         }
+        let mut seen = HashSet::new();
+        let mut documents = Vec::with_capacity(raw.documents.len() + tables.len());
+        for rd in &raw.documents {
+            documents.push(document(&loc, rd, &defaults, &mut seen)?);
+        }
+        for table in tables {
+            let loc = Locator {
+                base: table.start,
+                ..loc
+            };
+            let one: DocumentTable = loc.toml(&text[table])?;
+            for rd in &one.documents {
+                documents.push(document(&loc, rd, &defaults, &mut seen)?);
+            }
+        }
+        // bot.toml is the operator's word: its entry replaces a declared
+        // document of the same id.
+        declared.retain(|d| !seen.contains(&d.id));
         declared.append(&mut documents);
         let documents = declared;
 
@@ -792,6 +770,91 @@ impl Config {
     pub fn document(&self, id: &str) -> Option<&Document> {
         self.documents.iter().find(|d| d.id == id)
     }
+}
+
+/// Reads one `[[documents]]` entry; `seen` holds the ids read so far.
+fn document(
+    loc: &Locator,
+    rd: &RawDocument,
+    defaults: &Defaults,
+    seen: &mut HashSet<String>,
+) -> Result<Document, ConfigError> {
+    let id = rd.id.get_ref();
+    if !is_slug(id) {
+        return Err(loc.spanned(
+            &rd.id,
+            format!("document id {id:?} must be lowercase letters, digits and '-' (it is typed in commands)"),
+        ));
+    }
+    if !seen.insert(id.clone()) {
+        return Err(loc.spanned(&rd.id, format!("duplicate document id {id:?}")));
+    }
+    let url = Url::parse(rd.url.get_ref())
+        .map_err(|e| loc.spanned(&rd.url, format!("invalid URL {:?}: {e}", rd.url.get_ref())))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(loc.spanned(&rd.url, format!("URL {url} must be http or https")));
+    }
+    let select = selectors(loc, &rd.select)?;
+    let remove = selectors(loc, &rd.remove)?;
+    let ignore = ignore_patterns(loc, &rd.ignore)?;
+    let schedule = match &rd.schedule {
+        Some(s) => Schedule::parse(s.get_ref()).map_err(|m| loc.spanned(s, m))?,
+        None => defaults.schedule.clone(),
+    };
+    let render = one_of(
+        loc,
+        "render",
+        rd.render.as_ref(),
+        &[
+            ("fetch", Render::Fetch),
+            ("browser", Render::Browser),
+            ("auto", Render::FetchOrBrowser),
+        ],
+    )?;
+    let format = one_of(
+        loc,
+        "format",
+        rd.format.as_ref(),
+        &[
+            ("auto", BodyFormat::Auto),
+            ("html", BodyFormat::Html),
+            ("pdf", BodyFormat::Pdf),
+        ],
+    )?;
+    if let (Some(f), BodyFormat::Pdf) = (&rd.format, format) {
+        // A PDF has no elements to select and no JSON field: rules
+        // that would silently do nothing are a mistake to show.
+        let cuts = [
+            ("select", !select.is_empty()),
+            ("remove", !remove.is_empty()),
+            ("json_field", rd.json_field.is_some()),
+        ];
+        if let Some((key, _)) = cuts.iter().find(|(_, set)| *set) {
+            return Err(loc.spanned(
+                f,
+                format!("format = \"pdf\" cannot be combined with {key} (a PDF has no HTML elements or JSON fields)"),
+            ));
+        }
+    }
+    Ok(Document {
+        id: id.clone(),
+        name: rd.name.clone(),
+        service: rd.service.clone(),
+        url,
+        select,
+        remove,
+        schedule,
+        language: rd.language.clone().unwrap_or_else(|| "en".into()),
+        language_configured: rd.language.is_some(),
+        tags: rd.tags.clone(),
+        json_field: rd.json_field.clone(),
+        ignore,
+        reach: Reach {
+            render,
+            format,
+            ..Reach::default()
+        },
+    })
 }
 
 fn visibility(
@@ -973,6 +1036,66 @@ mod tests {
         assert_eq!(d.language, "en");
         assert_eq!(c.defaults.max_body_bytes, 10 * 1024 * 1024);
         assert_eq!(c.storage.path, PathBuf::from("clausewatch.db"));
+    }
+
+    /// Each `[[documents]]` table is parsed on its own, so errors in any of
+    /// them must still name their place in the whole file.
+    #[test]
+    fn tables_are_read_one_by_one_in_order_and_located_in_the_file() {
+        let doc = |id: &str| DOC.replace("x-privacy", id);
+        let text = format!(
+            "[defaults]\nschedule = \"0 6 * * *\"\n\n{}\n[storage]\npath = \"x.db\"\n\n{}{}",
+            doc("a"),
+            doc("b"),
+            doc("c")
+        );
+        let c = parse(&text).unwrap();
+        let ids: Vec<&str> = c.documents.iter().map(|d| d.id.as_str()).collect();
+        assert_eq!(ids, ["a", "b", "c"]);
+        assert_eq!(c.storage.path, PathBuf::from("x.db"));
+        assert_eq!(c.documents[2].schedule.expr, "0 6 * * *");
+        // A syntax error in the third table (line 20) and a bad value in
+        // the second (line 17): each is reported where it is.
+        let broken = text.replacen(
+            "name = \"X Privacy Policy\"\nservice",
+            "name = \"X\nservice",
+            3,
+        );
+        let err = parse(&broken.replacen("name = \"X\n", "name = \"X\"\n", 2))
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("bot.toml:20:"), "{err}");
+        let err = parse(
+            &text
+                .replacen("https://x.com/en/privacy", "not a url", 2)
+                .replacen("not a url", "https://x.com/en/privacy", 1),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.starts_with("bot.toml:17:7:") && err.contains("invalid URL"),
+            "{err}"
+        );
+        // An unknown key in the part of the file between the tables.
+        let err = parse(&text.replace("path = \"x.db\"", "paht = \"x.db\""))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("bot.toml:11:1:") && err.contains("paht"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn documents_as_an_array_are_read_but_not_mixed_with_tables() {
+        let inline = "documents = [{ id = \"a\", name = \"A\", service = \"S\", url = \"https://a.test/\" }]\n";
+        let c = parse(inline).unwrap();
+        assert_eq!(c.documents[0].id, "a");
+        let err = parse(&format!("{inline}{DOC}")).unwrap_err().to_string();
+        assert!(
+            err.starts_with("bot.toml:2:1:") && err.contains("both"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -8,8 +8,9 @@
 //! JavaScript and "access" in their text, and real pages embed vendor
 //! scripts (Cloudflare injects `/cdn-cgi/challenge-platform/scripts/jsd/` into
 //! ordinary pages), so no single word or script decides on a large page.
-//! Everything here is pure: no I/O, no allocation beyond one lowercased copy
-//! of the body.
+//! Everything here is pure: no I/O, and no copy of a long body (only the
+//! beginning of its visible text is read once the page is too long to be
+//! an interstitial).
 
 mod page;
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! A cheap view of a page for classification: its title, its visible text
-//! (scripts, styles and markup removed, lowercased) and the lowercased
-//! source, plus the signal tables matched against them.
+//! (scripts, styles and markup removed, lowercased) and the source, plus the
+//! signal tables matched against them (ignoring ASCII case in the source).
 //!
 //! This is deliberately not a full HTML parse: it must stay fast on large
 //! pages and never fail on broken markup, and only needs to tell a tiny
@@ -153,26 +153,42 @@ pub(super) const ERROR_PHRASES: &[&str] = &[
     "algo salió mal",
 ];
 
-pub(super) struct PageView {
-    /// Lowercased source, for markers.
-    source: String,
+/// Visible text is collected up to about this many bytes. Past it the page
+/// is far longer than any interstitial, and the rest of the text cannot
+/// change what the view says (see [`PageView::new`]), so a 10 MB page costs
+/// no copy of itself here.
+const VISIBLE_SCAN_BYTES: usize = 64 * 1024;
+
+pub(super) struct PageView<'a> {
+    /// The body as fetched, for markers (searched case-insensitively).
+    source: &'a str,
     /// Lowercased title, entities and quotes normalized.
     title: String,
-    /// Lowercased visible text, whitespace collapsed.
+    /// Lowercased visible text, whitespace collapsed; only its beginning
+    /// when `text_chars` exceeds [`MARKER_PAGE_MAX_CHARS`].
     text: String,
+    /// Exact up to [`MARKER_PAGE_MAX_CHARS`]; above it, a lower bound. Every
+    /// check is gated on the page being at most that long, so above it
+    /// only "too long to be an interstitial" matters.
     text_chars: usize,
 }
 
-impl PageView {
-    pub(super) fn new(body: &str) -> PageView {
-        // ASCII lowercasing keeps byte offsets identical to the body's, so
-        // positions found in one are valid in the other.
-        let source = body.to_ascii_lowercase();
-        let title = title_of(&source).map(normalize_text).unwrap_or_default();
-        let text = normalize_text(&visible_text(&source));
+impl<'a> PageView<'a> {
+    pub(super) fn new(body: &'a str) -> PageView<'a> {
+        let title = title_of(body).map(normalize_text).unwrap_or_default();
+        // A cut prefix ends at a whitespace character, where normalizing
+        // cannot join it with what follows: its normalized text is a prefix
+        // of the whole page's, so its length is a lower bound of the whole.
+        // Only a prefix too short to decide needs the whole text.
+        let (visible, complete) = visible_text(body, VISIBLE_SCAN_BYTES);
+        let mut text = normalize_text(&visible);
+        drop(visible);
+        if !complete && text.chars().count() <= MARKER_PAGE_MAX_CHARS {
+            text = normalize_text(&visible_text(body, usize::MAX).0);
+        }
         let text_chars = text.chars().count();
         PageView {
-            source,
+            source: body,
             title,
             text,
             text_chars,
@@ -183,8 +199,9 @@ impl PageView {
     /// only says JavaScript is needed.
     pub(super) fn challenge(&self) -> Option<String> {
         if self.text_chars <= MARKER_PAGE_MAX_CHARS {
-            if let Some((marker, system)) =
-                SOURCE_MARKERS.iter().find(|(m, _)| self.source.contains(m))
+            if let Some((marker, system)) = SOURCE_MARKERS
+                .iter()
+                .find(|(m, _)| find_ascii_ci(self.source, m).is_some())
             {
                 return Some(format!(
                     "{system} (marker {marker:?}, {} visible characters)",
@@ -261,30 +278,49 @@ impl PageView {
     }
 }
 
-/// The text of the first `<title>` element of a lowercased source.
+/// The text of the first `<title>` element (tag names in any case).
 fn title_of(source: &str) -> Option<&str> {
-    let start = source.find("<title")?;
+    let start = find_ascii_ci(source, "<title")?;
     let after = &source[start..];
     let open_end = after.find('>')? + 1;
     let inner = &after[open_end..];
-    let end = inner.find("</title").unwrap_or(inner.len());
+    let end = find_ascii_ci(inner, "</title").unwrap_or(inner.len());
     Some(&inner[..end])
+}
+
+/// Where `needle` (ASCII, lowercase) first occurs in `hay`, ignoring ASCII
+/// case: tag names and markers are matched without a lowercased copy of
+/// the page.
+fn find_ascii_ci(hay: &str, needle: &str) -> Option<usize> {
+    let (hay, needle) = (hay.as_bytes(), needle.as_bytes());
+    let (&first, rest) = needle.split_first()?;
+    let last_start = hay.len().checked_sub(needle.len())?;
+    (0..=last_start).find(|&i| {
+        hay[i].to_ascii_lowercase() == first
+            && hay[i + 1..i + needle.len()].eq_ignore_ascii_case(rest)
+    })
 }
 
 /// Text outside tags, comments, `<script>`, `<style>` and `<template>`, with
 /// elements' boundaries turned into spaces. `<noscript>` content is kept: it
 /// is exactly what a JavaScript-less fetcher "sees", and where shells put
 /// their "enable JavaScript" message. Works on text and Markdown too (they
-/// have no tags). Expects a lowercased source.
-fn visible_text(source: &str) -> String {
-    let mut out = String::with_capacity(source.len() / 4);
+/// have no tags). Tag names match in any case; the text keeps its case.
+///
+/// Collects about `limit` bytes at most: a text cut short (`false`) ends
+/// just before a whitespace character of the whole text, or is empty when
+/// there was none to cut at.
+fn visible_text(source: &str, limit: usize) -> (String, bool) {
+    let mut out = String::with_capacity(source.len().min(limit) / 4);
     let mut rest = source;
     while let Some(lt) = rest.find('<') {
-        out.push_str(&rest[..lt]);
+        if !push_bounded(&mut out, &rest[..lt], limit) {
+            return (cut_at_whitespace(out), false);
+        }
         let tag = &rest[lt..];
         let next = tag.as_bytes().get(1).copied();
         // A '<' not followed by a tag start is text ("a < b" in Markdown).
-        if !matches!(next, Some(b'a'..=b'z' | b'/' | b'!' | b'?')) {
+        if !next.is_some_and(|b| b.is_ascii_alphabetic() || matches!(b, b'/' | b'!' | b'?')) {
             out.push('<');
             rest = &tag[1..];
             continue;
@@ -298,7 +334,7 @@ fn visible_text(source: &str) -> String {
             .find(|name| is_element_start(tag, name));
         if let Some(name) = skipped {
             let close = format!("</{name}");
-            rest = tag.find(&close).map_or("", |i| &tag[i + close.len()..]);
+            rest = find_ascii_ci(tag, &close).map_or("", |i| &tag[i + close.len()..]);
             // The closing tag's own '>' is dropped with the next tag scan.
             rest = rest.find('>').map_or("", |i| &rest[i + 1..]);
         } else {
@@ -306,18 +342,45 @@ fn visible_text(source: &str) -> String {
         }
         out.push(' ');
     }
-    out.push_str(rest);
-    out
+    if !push_bounded(&mut out, rest, limit) {
+        return (cut_at_whitespace(out), false);
+    }
+    (out, true)
 }
 
-/// `tag` starts with `<name` followed by a character that ends a tag name.
+/// Appends `text`, or only as much of it as fits in `limit` bytes (and
+/// then says so with `false`).
+fn push_bounded(out: &mut String, text: &str, limit: usize) -> bool {
+    let room = limit.saturating_sub(out.len());
+    if text.len() <= room {
+        out.push_str(text);
+        return true;
+    }
+    let mut end = room;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    out.push_str(&text[..end]);
+    false
+}
+
+/// The text before its last whitespace character (empty if it has none).
+fn cut_at_whitespace(mut text: String) -> String {
+    let end = text.rfind(char::is_whitespace).unwrap_or(0);
+    text.truncate(end);
+    text
+}
+
+/// `tag` starts with `<name` (in any case) followed by a character that
+/// ends a tag name.
 fn is_element_start(tag: &str, name: &str) -> bool {
-    tag.get(1..)
-        .and_then(|t| t.strip_prefix(name))
-        .is_some_and(|after| {
-            after.is_empty()
-                || after.starts_with(|c: char| c.is_ascii_whitespace() || c == '>' || c == '/')
-        })
+    let Some(head) = tag.get(1..1 + name.len()) else {
+        return false;
+    };
+    let after = &tag[1 + name.len()..];
+    head.eq_ignore_ascii_case(name)
+        && (after.is_empty()
+            || after.starts_with(|c: char| c.is_ascii_whitespace() || c == '>' || c == '/'))
 }
 
 /// Lowercases, decodes the entities that interstitials use in their

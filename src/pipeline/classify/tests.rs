@@ -374,3 +374,58 @@ fn display_shows_class_and_reason() {
     let p = PageProblem::Blocked { reason: "x".into() };
     assert_eq!(p.to_string(), "blocked: x");
 }
+
+/// A fixture's reason, and the same page grown past the visible-text
+/// prefix the view reads, must agree: the bounded view may only skip work.
+#[test]
+fn interstitials_behind_megabytes_of_markup_or_entities_are_still_flagged() {
+    let page = fixture("cloudflare-just-a-moment.html");
+    let expected = inspect_page(200, &html_headers(), &page).expect("fixture is flagged");
+    // 2 MB of inline script: no visible text, but a long source.
+    let script = format!("<script>{}</script>", "var x = 1;\n".repeat(200_000));
+    let grown = page.replacen("<head>", &format!("<head>{script}"), 1);
+    assert!(grown.len() > 2_000_000, "the script was not inserted");
+    assert_eq!(inspect_page(200, &html_headers(), &grown), Some(expected));
+    // 120 KB of visible text that normalizes to whitespace: the prefix the
+    // view reads first is empty once normalized, so the whole page decides.
+    let spaces = "&nbsp; ".repeat(20_000);
+    let grown = page.replacen(
+        "<body class=\"no-js\">",
+        &format!("<body><p>{spaces}</p>"),
+        1,
+    );
+    assert!(grown.contains(&spaces), "the entities were not inserted");
+    let problem = inspect_page(200, &html_headers(), &grown).expect("still flagged");
+    assert_eq!(problem.class(), FailureClass::Blocked, "{problem}");
+}
+
+#[test]
+fn a_long_page_is_never_an_interstitial_however_it_ends() {
+    // Well past the prefix the view reads: a policy of 40,000 words whose
+    // end looks like a challenge page.
+    let policy = "<p>We process your data lawfully.</p>\n".repeat(8_000);
+    let page = format!(
+        "<html><head><title>Just a moment...</title></head><body>{policy}\
+         <div class=\"cf-turnstile\">Verify you are human</div></body></html>"
+    );
+    assert_eq!(inspect_page(200, &html_headers(), &page), None);
+    // The same ending alone is a challenge: the length is what spares it.
+    let short = "<html><head><title>Just a moment...</title></head><body>\
+         <div class=\"cf-turnstile\">Verify you are human</div></body></html>";
+    assert!(inspect_page(200, &html_headers(), short).is_some());
+}
+
+#[test]
+fn tag_names_and_markers_match_in_any_case() {
+    let page = "<HTML><HEAD><TITLE>Attention Required!</TITLE>\
+        <SCRIPT>var words = 'lots of words that are not visible';</SCRIPT></HEAD>\
+        <BODY><DIV ID=\"CF-TURNSTILE\">Sorry, you have been blocked</DIV></BODY></HTML>";
+    let problem = inspect_page(200, &html_headers(), page).expect("flagged");
+    assert!(problem.reason().contains("Turnstile"), "{problem}");
+    // Script text in an upper-case element is not visible text.
+    let shell = "<html><body><SCRIPT>".to_string()
+        + &"document.write('policy text');".repeat(100)
+        + "</SCRIPT><NOSCRIPT>You need to enable JavaScript to run this app.</NOSCRIPT></body></html>";
+    let problem = inspect_page(200, &html_headers(), &shell).expect("flagged");
+    assert!(problem.reason().contains("JavaScript"), "{problem}");
+}

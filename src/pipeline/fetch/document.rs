@@ -123,10 +123,10 @@ impl Fetcher {
                 final_url: redact(&doc.url),
                 status: 200,
                 content_type: Some(assemble::PARTS_TYPE.into()),
-                body,
+                body: body.into(),
                 // Observing reads the parts from the body; the joined text
                 // exists only once they are cut.
-                text: String::new(),
+                text: String::new().into(),
                 encoding: "UTF-8",
                 etag,
                 last_modified,

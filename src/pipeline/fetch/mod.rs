@@ -51,7 +51,9 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use chrono::{DateTime, Utc};
+use encoding_rs::Encoding;
 use futures_util::StreamExt;
 use reqwest::header::{self, HeaderMap, HeaderValue};
 use tracing::debug;
@@ -171,8 +173,9 @@ pub struct Page {
     pub final_url: Url,
     pub status: u16,
     pub content_type: Option<String>,
-    pub body: Vec<u8>,
-    pub text: String,
+    pub body: Bytes,
+    /// The body decoded; the body's own bytes when they already were UTF-8.
+    pub text: PageText,
     /// WHATWG name of the encoding used to produce `text`.
     pub encoding: &'static str,
     pub etag: Option<String>,
@@ -180,6 +183,75 @@ pub struct Page {
     /// The response headers the classifier reads (challenge markers such as
     /// `cf-mitigated`); cookies and the like are not kept.
     pub headers: Vec<(String, String)>,
+}
+
+/// A page's decoded text. When the body already was UTF-8 (nearly always),
+/// the text is the body's own buffer rather than a copy of it: a 10 MB page
+/// is then held once, not twice, for as long as its check lasts.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PageText(TextBytes);
+
+#[derive(Clone, PartialEq, Eq)]
+enum TextBytes {
+    /// Bytes checked to be UTF-8 when the text was made (the only way one
+    /// is made), never changed since: `Bytes` is immutable.
+    Shared(Bytes),
+    Owned(String),
+}
+
+impl PageText {
+    /// Decodes `body` (see [`decode`] for the rules), sharing its buffer
+    /// when the decoded text is a slice of it.
+    pub fn decode(body: &Bytes, content_type: Option<&str>) -> (PageText, &'static Encoding) {
+        let encoding = charset::detect(body, content_type);
+        let (text, used, _had_errors) = encoding.decode(body);
+        let text = match text {
+            // A borrowed text is a slice of the body (a byte-order mark
+            // left out): the same bytes, found by their address.
+            std::borrow::Cow::Borrowed(text) => {
+                let start = text.as_ptr() as usize - body.as_ptr() as usize;
+                TextBytes::Shared(body.slice(start..start + text.len()))
+            }
+            std::borrow::Cow::Owned(text) => TextBytes::Owned(text),
+        };
+        (PageText(text), used)
+    }
+}
+
+impl std::ops::Deref for PageText {
+    type Target = str;
+    fn deref(&self) -> &str {
+        match &self.0 {
+            // SAFETY: a shared text is only made from a `&str`'s bytes (in
+            // `PageText::decode`), and `Bytes` never changes its contents.
+            TextBytes::Shared(bytes) => unsafe { std::str::from_utf8_unchecked(bytes) },
+            TextBytes::Owned(text) => text,
+        }
+    }
+}
+
+impl From<String> for PageText {
+    fn from(text: String) -> PageText {
+        PageText(TextBytes::Owned(text))
+    }
+}
+
+impl std::fmt::Debug for PageText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&**self, f)
+    }
+}
+
+impl PartialEq<str> for PageText {
+    fn eq(&self, other: &str) -> bool {
+        **self == *other
+    }
+}
+
+impl PartialEq<&str> for PageText {
+    fn eq(&self, other: &&str) -> bool {
+        **self == **other
+    }
 }
 
 /// Response headers worth keeping for the classifier.
@@ -583,7 +655,11 @@ impl Fetcher {
             })
             .collect();
 
-        let mut body = Vec::new();
+        // Sized from Content-Length (within the limit) so that a big body
+        // is not copied into ever larger buffers that end up to twice its
+        // size; a compressed body's length is only where growth starts.
+        let announced = response.content_length().unwrap_or(0).min(limit);
+        let mut body = Vec::with_capacity(usize::try_from(announced).unwrap_or(0));
         let mut stream = response.bytes_stream();
         while let Some(chunk) = stream.next().await {
             let chunk = match chunk {
@@ -611,7 +687,12 @@ impl Fetcher {
             }
             body.extend_from_slice(&chunk);
         }
-        let (text, encoding) = decode(&body, content_type.as_deref());
+        // The page is kept for the whole check: not the room it grew into.
+        if body.capacity() > body.len() + body.len() / 8 {
+            body.shrink_to_fit();
+        }
+        let body = Bytes::from(body);
+        let (text, encoding) = PageText::decode(&body, content_type.as_deref());
         Attempt {
             status: Some(status),
             bytes: body.len() as u64,
@@ -762,6 +843,27 @@ mod tests {
 
     fn url(s: &str) -> Url {
         Url::parse(s).unwrap()
+    }
+
+    #[test]
+    fn a_utf8_page_text_is_the_body_itself_and_others_are_decoded() {
+        let body = Bytes::from("<p>Café</p>".as_bytes().to_vec());
+        let (text, encoding) = PageText::decode(&body, Some("text/html; charset=utf-8"));
+        assert_eq!((&*text, encoding.name()), ("<p>Café</p>", "UTF-8"));
+        assert_eq!(
+            text.as_ptr(),
+            body.as_ptr(),
+            "the text is a copy of the body"
+        );
+        // A byte-order mark is left out of the text, not copied around.
+        let body = Bytes::from(b"\xef\xbb\xbf<p>x</p>".to_vec());
+        let (text, _) = PageText::decode(&body, None);
+        assert_eq!(text, "<p>x</p>");
+        assert_eq!(text.as_ptr(), body[3..].as_ptr());
+        // Another encoding is decoded into a text of its own.
+        let body = Bytes::from(b"<p>Caf\xe9</p>".to_vec());
+        let (text, encoding) = PageText::decode(&body, Some("text/html; charset=iso-8859-1"));
+        assert_eq!((&*text, encoding.name()), ("<p>Café</p>", "windows-1252"));
     }
 
     #[test]
