@@ -17,8 +17,10 @@
 //!
 //! A statement never waits for a lock on this thread: the connection's
 //! busy timeout is zero, and a statement that finds the database locked
-//! (a version being written on the pool, a command) is run again with the
-//! usual timeout, off the runtime's worker when the runtime has others.
+//! (a version being written on the pool, a command) is run again after an
+//! asynchronous pause, for as long as the pool's connections would wait.
+//! Blocking instead would stall the runtime's other tasks, and on a
+//! single-threaded runtime the very task whose transaction holds the lock.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -31,6 +33,10 @@ use super::{Result, StoreError};
 /// How long a statement waits for another connection's lock, as the
 /// pool's connections do.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The longest pause between two tries while the database is locked (a
+/// version write holds it for milliseconds).
+const MAX_PAUSE: Duration = Duration::from_millis(20);
 
 /// Statements kept prepared: the check path has a dozen, some in a few
 /// sizes of `IN (…)`.
@@ -79,7 +85,7 @@ impl Lane {
         Ok(conn)
     }
 
-    /// Runs `f` on the connection. `f` may be run twice: again, after the
+    /// Runs `f` on the connection. `f` may be run again after the
     /// database was found locked, so it must leave nothing behind when it
     /// fails (a transaction that is dropped is rolled back).
     pub(super) async fn with<T>(
@@ -91,24 +97,16 @@ impl Lane {
             *guard = Some(self.open()?);
         }
         let conn = guard.as_mut().expect("opened just above");
-        match f(conn) {
-            Err(e) if is_locked(&e) => {
-                let mut wait = || {
-                    conn.busy_timeout(BUSY_TIMEOUT)?;
-                    let r = f(conn);
-                    conn.busy_timeout(Duration::ZERO)?;
-                    r
-                };
-                let multi_thread = tokio::runtime::Handle::try_current().is_ok_and(|h| {
-                    h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread
-                });
-                Ok(if multi_thread {
-                    tokio::task::block_in_place(wait)
-                } else {
-                    wait()
-                }?)
+        let deadline = tokio::time::Instant::now() + BUSY_TIMEOUT;
+        let mut pause = Duration::from_millis(1);
+        loop {
+            match f(conn) {
+                Err(e) if is_locked(&e) && tokio::time::Instant::now() < deadline => {
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(MAX_PAUSE);
+                }
+                r => return Ok(r?),
             }
-            r => Ok(r?),
         }
     }
 
@@ -166,13 +164,50 @@ mod tests {
             .await;
         release.join().unwrap();
         assert!(written.is_ok(), "{written:?}");
-        assert_eq!(attempts, 2, "the first attempt found the lock taken");
+        assert!(attempts > 1, "the first attempt found the lock taken");
         let v: String = store
             .lane
             .with(|c| c.query_row("SELECT value FROM kv WHERE key = 'lane'", [], |r| r.get(0)))
             .await
             .unwrap();
         assert_eq!(v, "x");
+    }
+
+    #[tokio::test]
+    async fn on_one_thread_a_lane_write_waits_for_the_pools_transaction() {
+        // A single-threaded runtime: a lane write that blocked its thread
+        // on the lock would keep the task holding the lock from ever
+        // committing.
+        let (_dir, store) = crate::store::testing::store().await;
+        let mut tx = store.write().await.unwrap();
+        sqlx::query("INSERT INTO kv (key, value) VALUES ('pool', 'p')")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        let s = store.clone();
+        let lane = tokio::spawn(async move {
+            s.lane
+                .with(|c| {
+                    c.execute("INSERT INTO kv (key, value) VALUES ('lane', 'l')", [])
+                        .map(|_| ())
+                })
+                .await
+        });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        tx.commit().await.unwrap();
+        lane.await.unwrap().unwrap();
+        let n: i64 = store
+            .lane
+            .with(|c| {
+                c.query_row(
+                    "SELECT COUNT(*) FROM kv WHERE key IN ('pool', 'lane')",
+                    [],
+                    |r| r.get(0),
+                )
+            })
+            .await
+            .unwrap();
+        assert_eq!(n, 2);
     }
 
     #[test]
