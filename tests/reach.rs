@@ -568,7 +568,11 @@ fn a_page_written_by_a_script_gives_that_text_in_the_browser() {
     // and its profile is gone with it.
     assert!(!stderr.contains(" WARN "), "{stderr}");
     let profile = std::env::temp_dir().join(format!("clausewatch-browser-{pid}-0"));
-    assert!(!profile.exists(), "{} left behind", profile.display());
+    assert!(
+        !profile.exists(),
+        "{} left behind / {stderr}",
+        profile.display()
+    );
 }
 
 #[test]

@@ -232,7 +232,7 @@ async fn diff_answer(
                 .config
                 .document(doc)
                 .map_or("en", |d| d.language.as_str());
-            diff::diff(&old, &new, &check::diff_options(ctx.config), language)
+            check::diff_apart(old, new, check::diff_options(ctx.config), language.into()).await
         }
     };
     if changes.is_empty() {

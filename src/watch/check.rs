@@ -377,7 +377,7 @@ impl Checker {
         }
 
         // The diff and the thread of a new version are composed off the
-        // async workers too, within the same budget.
+        // async thread too, within the same budget.
         let mut decision = decision;
         let mut seen = seen;
         let mut composed = None;
@@ -601,8 +601,8 @@ impl Checker {
 /// that parses this slowly is not a policy page worth blocking for.
 pub const CPU_BUDGET: std::time::Duration = std::time::Duration::from_secs(60);
 
-/// Runs CPU-heavy work on the blocking pool, so that the async workers (the
-/// HTTP listener, the publisher, shutdown) never wait for it; past
+/// Runs CPU-heavy work on the blocking pool, so that the async thread (the
+/// HTTP listener, the publisher, shutdown) never waits for it; past
 /// [`CPU_BUDGET`] the check goes on without it as a failure (the work
 /// itself cannot be interrupted and finishes in the background).
 async fn cpu<T: Send + 'static>(
@@ -624,12 +624,35 @@ async fn cpu<T: Send + 'static>(
     }
 }
 
-/// [`observe::observe_fetch`] on the blocking pool, within the budget.
+/// A diff asked for by a reader (a web page, a reply command) between any
+/// two versions, on the blocking pool: distant versions of a long policy
+/// take milliseconds, which the one async thread should not wait for.
+pub async fn diff_apart(
+    old: Vec<Clause>,
+    new: Vec<Clause>,
+    options: DiffOptions,
+    language: String,
+) -> ChangeSet {
+    match tokio::task::spawn_blocking(move || diff::diff(&old, &new, &options, &language)).await {
+        Ok(changes) => changes,
+        Err(e) => std::panic::resume_unwind(e.into_panic()),
+    }
+}
+
+/// [`observe::observe_fetch`] on the blocking pool, within the budget,
+/// when there is a body to parse. A 304 or a failure without a body is
+/// observed here: handing it to another thread and waking this one again
+/// cost more than a 304's whole check does otherwise.
 async fn observe_off_thread(
     report: FetchReport,
     rules: &ObserveRules,
     baseline: Option<Baseline>,
 ) -> Seen {
+    if !matches!(report.result, Ok(crate::pipeline::fetch::Fetched::Page(_)))
+        && report.error_body.is_none()
+    {
+        return observe::observe_fetch(report, rules, baseline);
+    }
     let rules = rules.clone();
     cpu("extracting the page", move || {
         observe::observe_fetch(report, &rules, baseline)

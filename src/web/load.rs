@@ -193,12 +193,13 @@ async fn changes_between(
     }
     let old = w.store.clauses(from.id).await?;
     let new = w.store.clauses(to.id).await?;
-    Ok(diff::diff(
-        &old,
-        &new,
-        &check::diff_options(&w.config),
-        &doc.language,
-    ))
+    Ok(check::diff_apart(
+        old,
+        new,
+        check::diff_options(&w.config),
+        doc.language.clone(),
+    )
+    .await)
 }
 
 pub async fn change(w: &Web, id: &str, n: i64, from: Option<i64>) -> WebResult<ChangeView> {

@@ -101,7 +101,16 @@ impl Drop for Running {
             }
         }
         self.events.abort();
-        let _ = std::fs::remove_dir_all(&self.profile);
+        // The browser's helper processes can write into the profile for a
+        // moment after the main one is gone: removing it once then found
+        // the folder not empty (one run in three, on one async thread).
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while std::fs::remove_dir_all(&self.profile).is_err()
+            && self.profile.exists()
+            && Instant::now() < deadline
+        {
+            std::thread::sleep(Duration::from_millis(10));
+        }
     }
 }
 
