@@ -290,7 +290,7 @@ fn big_page_rounds() {
     let config = Config::parse(&dir.path().join("bench.toml"), &text).expect("bench config");
     let page = big_page(10 * 1000 * 1000);
     let changed = one_clause_changed(&page, 0);
-    let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
+    let runtime = clausewatch::app::process::runtime().expect("tokio runtime");
     let mut rounds = Vec::new();
     let start_kib = status_kib("VmRSS:");
     runtime.block_on(async {
@@ -315,6 +315,9 @@ fn big_page_rounds() {
 }
 
 fn main() {
+    // The process as the binary sets it up, so that its memory is what a
+    // check costs.
+    clausewatch::app::process::limit_malloc_arenas();
     if std::env::var_os("WATCH_BENCH_BIG_PAGE").is_some() {
         return big_page_rounds();
     }
@@ -345,7 +348,7 @@ fn main() {
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
 
-    let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
+    let runtime = clausewatch::app::process::runtime().expect("tokio runtime");
     let mut rounds = Vec::new();
     let mut row_counts = Vec::new();
     let mut per_version = None;

@@ -98,45 +98,11 @@ fn init_logging(format: LogFormat) {
     }
 }
 
-/// glibc gives every thread that allocates its own malloc arena, and keeps
-/// what each arena once held: with the runtime's workers, the blocking pool
-/// and SQLite's threads, that was a quarter of the daemon's memory. Two
-/// arenas cost nothing measurable in CPU (see benches/README.md).
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-fn limit_malloc_arenas() {
-    extern "C" {
-        fn mallopt(param: std::os::raw::c_int, value: std::os::raw::c_int) -> std::os::raw::c_int;
-    }
-    /// `M_ARENA_MAX` in glibc's `<malloc.h>`.
-    const M_ARENA_MAX: std::os::raw::c_int = -8;
-    // SAFETY: mallopt only sets an allocator tunable; it is called before
-    // any thread is started.
-    unsafe {
-        mallopt(M_ARENA_MAX, 2);
-    }
-}
-
-#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-fn limit_malloc_arenas() {}
-
 fn main() -> ExitCode {
-    limit_malloc_arenas();
+    app::process::limit_malloc_arenas();
     let cli = Cli::parse();
     init_logging(cli.log_format);
-    // One thread drives every task: what runs on it is waiting for sockets
-    // and statements of microseconds, while the CPU-heavy stages
-    // (extraction, diff, composing) run on the blocking pool, so worker
-    // threads would only add wake-ups between them. Measured on the shared
-    // bench's 304 cycle, with 304s observed on this thread as well
-    // (`watch::check`): 0.25 s of CPU per 1,000 checks, against 0.35 s
-    // with worker threads.
-    // A few blocking threads are enough (checks in flight are bounded
-    // anyway) and each thread costs memory.
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .max_blocking_threads(8)
-        .build()
-    {
+    let runtime = match app::process::runtime() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("clausewatch: cannot start the async runtime: {e}");

@@ -39,6 +39,7 @@ pub mod import;
 pub mod json;
 pub mod list;
 pub mod outbox;
+pub mod process;
 pub mod run;
 pub mod setup;
 pub mod show;

@@ -611,6 +611,77 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_page_of_more_clauses_than_a_statement_takes_is_stored_and_read_back() {
+        let (_dir, store) = testing::store().await;
+        let d = doc();
+        // More clauses than one statement takes (the write runs one query
+        // per chunk of rows).
+        let texts: Vec<String> = (0..3000)
+            .map(|i| format!("Paragraph {i}: we may share information about you with partner {i}, as section {} says.", i / 20))
+            .collect();
+        let page = |texts: &[String]| {
+            let mut html = String::from("<html><body><main>");
+            for (i, t) in texts.iter().enumerate() {
+                html.push_str(&format!("<p id=\"p{i}\" class=\"clause para\">{t}</p>\n"));
+            }
+            html + "</main></body></html>"
+        };
+        let mut bodies = Vec::new();
+        let mut expected = None;
+        for round in 0..2 {
+            let mut texts = texts.clone();
+            texts[round].push_str(" Changed.");
+            let body = page(&texts);
+            let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+            let cl = clauses(&refs);
+            let parent = match store.latest_version("p").await.unwrap() {
+                Some(v) => Some(store.stored_clauses(v.id).await.unwrap()),
+                None => None,
+            };
+            write_page(
+                &store,
+                &d,
+                expected.as_deref(),
+                &new_version(round as i64 + 1),
+                &cl,
+                body.as_bytes(),
+                parent.as_ref(),
+            )
+            .await;
+            expected = Some(version_hash(&cl));
+            assert_eq!(
+                store
+                    .clauses(store.latest_version("p").await.unwrap().unwrap().id)
+                    .await
+                    .unwrap(),
+                cl
+            );
+            bodies.push(body);
+        }
+        for v in store.history("p", None).await.unwrap() {
+            let (body, _) = store
+                .snapshot(v.snapshot.as_deref().unwrap())
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(body, bodies[v.version as usize - 1].as_bytes());
+        }
+        // The second page is compressed against the first.
+        let chained: Vec<(bool, bool)> = sqlx::query_as(
+            "SELECT base_hash IS NOT NULL, dict IS NOT NULL FROM snapshots ORDER BY first_seen, rowid",
+        )
+        .fetch_all(&store.pool)
+        .await
+        .unwrap();
+        assert_eq!(chained, [(false, true), (true, false)]);
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM texts")
+            .fetch_one(&store.pool)
+            .await
+            .unwrap();
+        assert_eq!(n, 3000 + 1 + 1);
+    }
+
+    #[tokio::test]
     async fn a_version_written_meanwhile_is_not_written_twice() {
         let (_dir, store) = testing::store().await;
         let d = doc();
