@@ -425,12 +425,13 @@ async fn intern_clauses(
     // parse); a policy of a few hundred clauses is one chunk either way.
     for chunk in distinct.chunks(ROWS_PER_STATEMENT) {
         let mut lookup = IdQuery::default();
-        lookup.text_ids(chunk.iter().map(|&i| &hashes[i][..]));
+        let chunk: Vec<&[u8]> = chunk.iter().map(|&i| &hashes[i][..]).collect();
+        lookup.text_ids(&chunk);
         lookup.run(tx, &mut text_ids, &mut paths).await?;
     }
     for chunk in distinct_paths.chunks(ROWS_PER_STATEMENT) {
         let mut lookup = IdQuery::default();
-        lookup.path_ids(chunk.iter().copied());
+        lookup.path_ids(chunk);
         lookup.run(tx, &mut text_ids, &mut paths).await?;
     }
 
@@ -475,7 +476,8 @@ async fn intern_clauses(
                 IdArg::Blob(Some(norm_hash)),
             ]);
         }
-        insert.text_ids(ids.iter().map(|&i| &hashes[i][..]));
+        let ids: Vec<&[u8]> = ids.iter().map(|&i| &hashes[i][..]).collect();
+        insert.text_ids(&ids);
         insert.run(tx, &mut text_ids, &mut paths).await?;
     }
     for chunk in missing_paths.chunks(ROWS_PER_STATEMENT) {
@@ -487,7 +489,7 @@ async fn intern_clauses(
         insert
             .args
             .extend(padded(chunk).map(|p| IdArg::Text(Some(p))));
-        insert.path_ids(chunk.iter().copied());
+        insert.path_ids(chunk);
         insert.run(tx, &mut text_ids, &mut paths).await?;
     }
 
@@ -536,28 +538,28 @@ struct IdQuery<'a> {
 }
 
 impl<'a> IdQuery<'a> {
-    fn text_ids(&mut self, hashes: impl Iterator<Item = &'a [u8]>) {
-        let hashes: Vec<&[u8]> = hashes.collect();
-        for chunk in hashes.chunks(ROWS_PER_STATEMENT) {
-            self.sql.push_str(&format!(
-                "SELECT 't', json_group_array(json_array(id, hex(hash))) FROM texts WHERE hash IN ({});\n",
-                placeholders("?", chunk.len())
-            ));
-            self.args
-                .extend(padded(chunk).map(|h| IdArg::Blob(Some(h))));
-        }
+    /// Asks for the ids of one chunk of wordings (at most
+    /// [`ROWS_PER_STATEMENT`]: the write runs one query per chunk).
+    fn text_ids(&mut self, hashes: &[&'a [u8]]) {
+        debug_assert!(!hashes.is_empty() && hashes.len() <= ROWS_PER_STATEMENT);
+        self.sql.push_str(&format!(
+            "SELECT 't', json_group_array(json_array(id, hex(hash))) FROM texts WHERE hash IN ({});\n",
+            placeholders("?", hashes.len())
+        ));
+        self.args
+            .extend(padded(hashes).map(|h| IdArg::Blob(Some(h))));
     }
 
-    fn path_ids(&mut self, paths: impl Iterator<Item = &'a str>) {
-        let paths: Vec<&str> = paths.collect();
-        for chunk in paths.chunks(ROWS_PER_STATEMENT) {
-            self.sql.push_str(&format!(
-                "SELECT 'p', json_group_array(json_array(id, path)) FROM heading_paths WHERE path IN ({});\n",
-                placeholders("?", chunk.len())
-            ));
-            self.args
-                .extend(padded(chunk).map(|p| IdArg::Text(Some(p))));
-        }
+    /// Asks for the ids of one chunk of heading paths, as
+    /// [`IdQuery::text_ids`].
+    fn path_ids(&mut self, paths: &[&'a str]) {
+        debug_assert!(!paths.is_empty() && paths.len() <= ROWS_PER_STATEMENT);
+        self.sql.push_str(&format!(
+            "SELECT 'p', json_group_array(json_array(id, path)) FROM heading_paths WHERE path IN ({});\n",
+            placeholders("?", paths.len())
+        ));
+        self.args
+            .extend(padded(paths).map(|p| IdArg::Text(Some(p))));
     }
 
     /// Runs the statements and fills in the ids they return.
