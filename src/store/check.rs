@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 
 use super::outbox::{self, NewThread};
 use super::versions::{self, ChangeSetIn, SnapshotIn, StoredClauses};
-use super::{documents, ts, FetchLog, Result, Store, Tx};
+use super::{documents, ts, FetchLog, Result, Store};
 use crate::config::Document;
 use crate::pipeline::clauses::Clause;
 use crate::watch::decide::{Decision, Validators, Verdict};
@@ -74,13 +74,12 @@ pub enum Recorded {
 }
 
 impl Store {
-    /// Applies a check's decision in one transaction.
+    /// Applies a check's decision in one transaction, on the checks' own
+    /// connection (`store::lane`): a version's write is a few hundred
+    /// statements, in process each a few microseconds, where through the
+    /// pool each was a message to its thread and back.
     ///
-    /// A check that stores no version (a 304, an unchanged page, a failure,
-    /// a pending change: nearly every check) is written on the checks' own
-    /// connection, in process (`store::lane`); one that stores a
-    /// version goes to the pool, as one multi-statement query for its
-    /// small statements.
+    /// A new version's snapshot is compressed first, outside the lock.
     pub async fn record_check(&self, w: CheckWrite<'_>) -> Result<Recorded> {
         let now = ts(w.now);
         let writes_version = matches!(
@@ -88,86 +87,107 @@ impl Store {
             Verdict::NewVersion { .. } | Verdict::TechnicalUpdate { .. }
         ) || w.technical.is_some();
         let mut batch = Batch::new(&w, &now);
-        if !writes_version && w.notice.is_none() {
-            batch.state(&w);
-            self.lane.with(|c| batch.run_on_lane(c)).await?;
-            return Ok(Recorded::Applied { version_id: None });
-        }
-        let mut tx = self.write().await?;
         if !writes_version {
             batch.state(&w);
-            batch.run(&mut tx).await?;
-            if let Some(notice) = w.notice {
-                outbox::insert_thread(&mut tx, notice, None, &now).await?;
-            }
-            tx.commit().await?;
-            return Ok(Recorded::Applied { version_id: None });
+            return self
+                .lane
+                .with(|c| {
+                    let tx =
+                        c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+                    batch.run_on(&tx)?;
+                    if let Some(notice) = w.notice {
+                        outbox::insert_thread_on(&tx, notice, None, &now)?;
+                    }
+                    tx.commit()?;
+                    Ok::<_, rusqlite::Error>(Recorded::Applied { version_id: None })
+                })
+                .await;
         }
-        batch.run(&mut tx).await?;
         let id = w.document.id.as_str();
-        let latest = versions::latest_in(&mut tx, id).await?;
-        if latest.as_ref().map(|(_, _, h)| h.as_str()) != w.expected_latest {
-            let (latest_id, number, hash) = latest.expect("a version appeared meanwhile");
-            let same = w.version.as_ref().is_some_and(|v| v.hash == hash);
-            sqlx::query("UPDATE documents SET last_check_at = ? WHERE id = ?")
-                .bind(&now)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-            if same {
-                sqlx::query("UPDATE versions SET last_seen = ? WHERE id = ?")
-                    .bind(&now)
-                    .bind(latest_id)
-                    .execute(&mut *tx)
-                    .await?;
+        let snapshot = match (&w.decision.verdict, &w.version) {
+            (Verdict::NewVersion { .. }, Some(v)) => {
+                let parent = self.lane.with(|c| versions::latest_on(c, id)).await?;
+                Some(
+                    self.prepare_snapshot(
+                        &v.snapshot,
+                        parent.map(|(id, _, _)| id),
+                        v.clauses,
+                        v.parent_clauses,
+                    )
+                    .await?,
+                )
             }
-            tx.commit().await?;
-            return Ok(if same {
-                Recorded::AlreadyRecorded { version: number }
-            } else {
-                Recorded::Superseded { latest: number }
-            });
-        }
-        if let Some(t) = &w.technical {
-            versions::replace_clauses(&mut tx, t.version_id, t.clauses, t.hash, w.rules_hash, &now)
-                .await?;
-        }
+            _ => None,
+        };
         let mut state = Batch::empty(&w, &now);
         state.state(&w);
-        state.run(&mut tx).await?;
-        let mut version_id = None;
-        if let Verdict::NewVersion { version, .. } = &w.decision.verdict {
-            let v = w
-                .version
-                .as_ref()
-                .expect("a new version verdict comes with its content");
-            let new_id = versions::insert_version(
-                &mut tx,
-                id,
-                *version,
-                latest.as_ref().map(|(id, _, _)| *id),
-                Some(&v.snapshot),
-                &now,
-                v.clauses,
-                v.hash,
-                v.cosmetic,
-                v.changeset.as_ref(),
-                // Held clauses of any other version (one replaced
-                // meanwhile) would name wordings the parent lacks.
-                v.parent_clauses
-                    .filter(|p| latest.as_ref().is_some_and(|(id, _, _)| p.of_version(*id))),
-            )
-            .await?;
-            if let Some(thread) = &v.announcement {
-                outbox::insert_thread(&mut tx, thread, Some(new_id), &now).await?;
-            }
-            version_id = Some(new_id);
-        }
-        if let Some(notice) = w.notice {
-            outbox::insert_thread(&mut tx, notice, None, &now).await?;
-        }
-        tx.commit().await?;
-        Ok(Recorded::Applied { version_id })
+        self.lane
+            .with(|c| -> Result<Recorded> {
+                let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+                batch.run_on(&tx)?;
+                let latest = versions::latest_on(&tx, id)?;
+                if latest.as_ref().map(|(_, _, h)| h.as_str()) != w.expected_latest {
+                    let (latest_id, number, hash) = latest.expect("a version appeared meanwhile");
+                    let same = w.version.as_ref().is_some_and(|v| v.hash == hash);
+                    tx.prepare_cached("UPDATE documents SET last_check_at = ? WHERE id = ?")?
+                        .execute([now.as_str(), id])?;
+                    if same {
+                        tx.prepare_cached("UPDATE versions SET last_seen = ? WHERE id = ?")?
+                            .execute(rusqlite::params![now, latest_id])?;
+                    }
+                    tx.commit()?;
+                    return Ok(if same {
+                        Recorded::AlreadyRecorded { version: number }
+                    } else {
+                        Recorded::Superseded { latest: number }
+                    });
+                }
+                if let Some(t) = &w.technical {
+                    versions::replace_clauses_on(
+                        &tx,
+                        t.version_id,
+                        t.clauses,
+                        t.hash,
+                        w.rules_hash,
+                        &now,
+                    )?;
+                }
+                state.run_on(&tx)?;
+                let mut version_id = None;
+                if let Verdict::NewVersion { version, .. } = &w.decision.verdict {
+                    let v = w
+                        .version
+                        .as_ref()
+                        .expect("a new version verdict comes with its content");
+                    let parent = latest.as_ref().map(|(id, _, _)| *id);
+                    let new = versions::NewVersion {
+                        number: *version,
+                        parent,
+                        snapshot: snapshot.as_ref(),
+                        at: &now,
+                        clauses: v.clauses,
+                        hash: v.hash,
+                        cosmetic: v.cosmetic,
+                        changeset: v.changeset.as_ref(),
+                        // Held clauses of any other version (one replaced
+                        // meanwhile) would name wordings the parent lacks.
+                        parent_clauses: v
+                            .parent_clauses
+                            .filter(|p| parent.is_some_and(|id| p.of_version(id))),
+                    };
+                    let new_id = versions::insert_version_on(&tx, id, &new)?;
+                    if let Some(thread) = &v.announcement {
+                        outbox::insert_thread_on(&tx, thread, Some(new_id), &now)?;
+                    }
+                    version_id = Some(new_id);
+                }
+                if let Some(notice) = w.notice {
+                    outbox::insert_thread_on(&tx, notice, None, &now)?;
+                }
+                tx.commit()?;
+                Ok(Recorded::Applied { version_id })
+            })
+            .await
     }
 }
 
@@ -178,8 +198,6 @@ enum Arg<'a> {
     Int(Option<i64>),
     Bool(bool),
 }
-
-type Query<'q> = sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>;
 
 /// Several statements, run one by one on the checks' connection or sent
 /// to the pool as one query. Their parameters are plain `?`s, which
@@ -315,30 +333,16 @@ impl<'a> Batch<'a> {
         }
     }
 
-    /// Runs the batch as a transaction of its own on the checks'
-    /// connection. A failed statement drops the transaction, which rolls
-    /// it back: the connection's next check starts clean.
-    fn run_on_lane(&self, conn: &mut rusqlite::Connection) -> rusqlite::Result<()> {
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    /// Runs the statements inside the caller's transaction on the checks'
+    /// connection. A failed statement makes the caller drop the
+    /// transaction, which rolls it back: the connection's next check
+    /// starts clean.
+    fn run_on(&self, conn: &rusqlite::Connection) -> rusqlite::Result<()> {
         let mut args = self.args.iter();
         for (sql, n) in &self.statements {
-            tx.prepare_cached(sql)?
+            conn.prepare_cached(sql)?
                 .execute(rusqlite::params_from_iter(args.by_ref().take(*n)))?;
         }
-        tx.commit()
-    }
-
-    async fn run(self, tx: &mut Tx<'_>) -> Result<()> {
-        if self.statements.is_empty() {
-            return Ok(());
-        }
-        let sql = self
-            .statements
-            .iter()
-            .map(|(s, _)| *s)
-            .collect::<Vec<_>>()
-            .join(";\n");
-        bound(&sql, self.args).execute(&mut **tx).await?;
         Ok(())
     }
 }
@@ -352,16 +356,6 @@ impl rusqlite::ToSql for Arg<'_> {
             Arg::Bool(v) => v.to_sql(),
         }
     }
-}
-
-/// A batch's text with its values bound, in order.
-fn bound<'q>(sql: &'q str, args: Vec<Arg<'q>>) -> Query<'q> {
-    args.into_iter().fold(sqlx::query(sql), |q, a| match a {
-        Arg::Text(v) => q.bind(v),
-        Arg::Owned(v) => q.bind(v),
-        Arg::Int(v) => q.bind(v),
-        Arg::Bool(v) => q.bind(v),
-    })
 }
 
 #[cfg(test)]
@@ -703,18 +697,117 @@ mod tests {
         assert_eq!(store.fetch_count("p").await.unwrap(), 4);
     }
 
+    /// Makes inserts into `table` whose `column` is 'refused' fail.
+    async fn refuse(store: &Store, table: &str, column: &str) {
+        sqlx::query(&format!(
+            "CREATE TRIGGER refuse BEFORE INSERT ON {table} WHEN NEW.{column} = 'refused'
+             BEGIN SELECT RAISE(ABORT, 'refused'); END"
+        ))
+        .execute(&store.pool)
+        .await
+        .unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_version_write_waits_for_a_commands_lock_without_blocking_the_thread() {
+        // One thread (tokio's test runtime): a version write that blocked
+        // on the lock would keep the transaction holding it from ever
+        // committing.
+        let (_dir, store) = testing::store().await;
+        let mut tx = store.write().await.unwrap();
+        sqlx::query("INSERT INTO kv (key, value) VALUES ('command', 'c')")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        let s = store.clone();
+        let writer = tokio::spawn(async move {
+            let cl = clauses(&["One.", "Two."]);
+            write_version(&s, &doc(), None, &new_version(1), &cl).await
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        assert!(
+            !writer.is_finished(),
+            "the version was written under another's lock"
+        );
+        tx.commit().await.unwrap();
+        assert!(matches!(
+            writer.await.unwrap(),
+            Recorded::Applied {
+                version_id: Some(_)
+            }
+        ));
+        assert_eq!(store.history("p", None).await.unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_version_write_that_fails_leaves_nothing_and_the_next_one_is_written() {
+        let (_dir, store) = testing::store().await;
+        let d = doc();
+        refuse(&store, "versions", "hash").await;
+        let cl = clauses(&["One.", "Two."]);
+        let fetches = [fetch("new_version")];
+        let decision = new_version(1);
+        let write = |hash| CheckWrite {
+            document: &d,
+            fetches: &fetches,
+            rules_hash: "rules",
+            expected_latest: None,
+            technical: None,
+            decision: &decision,
+            etag: None,
+            last_modified: None,
+            version: Some(VersionWrite {
+                snapshot: SnapshotIn {
+                    body: b"<p>One.</p><p>Two.</p>",
+                    content_type: Some("text/html"),
+                    encoding: None,
+                },
+                clauses: &cl,
+                hash,
+                cosmetic: false,
+                changeset: None,
+                parent_clauses: None,
+                announcement: None,
+            }),
+            notice: None,
+            now: Utc::now(),
+        };
+        // The version's row fails after its wordings, paths and snapshot
+        // were written in the same transaction.
+        let err = store.record_check(write("refused")).await.unwrap_err();
+        assert!(err.to_string().contains("refused"), "{err}");
+        for table in [
+            "texts",
+            "heading_paths",
+            "snapshots",
+            "versions",
+            "fetches",
+            "documents",
+        ] {
+            let n: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
+                .fetch_one(&store.pool)
+                .await
+                .unwrap();
+            assert_eq!(n, 0, "{table} kept a row of the failed write");
+        }
+        let hash = version_hash(&cl);
+        let r = store.record_check(write(&hash)).await.unwrap();
+        assert!(matches!(
+            r,
+            Recorded::Applied {
+                version_id: Some(_)
+            }
+        ));
+        let v = store.latest_version("p").await.unwrap().unwrap();
+        assert_eq!(store.clauses(v.id).await.unwrap(), cl);
+    }
+
     #[tokio::test]
     async fn a_failed_one_query_write_is_rolled_back_and_the_next_check_is_written() {
         let (_dir, store) = testing::store().await;
         let d = doc();
         // A write that fails in its last statement but one.
-        sqlx::query(
-            "CREATE TRIGGER refuse BEFORE INSERT ON fetches WHEN NEW.outcome = 'refused'
-             BEGIN SELECT RAISE(ABORT, 'refused'); END",
-        )
-        .execute(&store.pool)
-        .await
-        .unwrap();
+        refuse(&store, "fetches", "outcome").await;
         let now = Utc::now();
         let failed = Decision {
             verdict: Verdict::Failed {

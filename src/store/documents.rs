@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use sqlx::FromRow;
 
 use super::versions::VersionInfo;
-use super::{parse_opt_ts, Result, Store, Tx};
+use super::{parse_opt_ts, Result, Store};
 use crate::config::Document;
 use crate::domain::FailureClass;
 use crate::watch::decide::{self, Latest, Pending};
@@ -182,19 +182,6 @@ pub(super) fn sync_values(doc: &Document) -> (&str, &str, &str, String, &str) {
     )
 }
 
-pub(super) async fn sync(tx: &mut Tx<'_>, doc: &Document) -> Result<()> {
-    let (id, name, service, url, language) = sync_values(doc);
-    sqlx::query(SYNC)
-        .bind(id)
-        .bind(name)
-        .bind(service)
-        .bind(url)
-        .bind(language)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
-}
-
 impl Store {
     pub async fn document_state(&self, id: &str) -> Result<Option<DocumentState>> {
         use rusqlite::OptionalExtension;
@@ -240,7 +227,7 @@ impl Store {
                         history.push(super::versions::version_of_lane(row)?);
                     }
                 }
-                Ok((state, history))
+                Ok::<_, rusqlite::Error>((state, history))
             })
             .await?;
         let state = state.map(DocumentState::from).unwrap_or_default();

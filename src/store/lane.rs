@@ -8,16 +8,17 @@
 //! rows of clause texts, so those hand-offs (and the thread switches they
 //! cause) were most of what such a check cost: reading one version's
 //! clauses took 1.5 ms through sqlx against 0.3 ms for the same query in
-//! process. The statements the check path runs on every check (its
-//! `known` read, the latest version's clauses, a write that stores no
-//! version) therefore run here, in process, in microseconds; everything
-//! else (migrations, version writes, commands, the web pages) stays on
+//! process. The statements the check path runs (its `known` read, the
+//! latest version's clauses, every check's write, a new version's
+//! included) therefore run here, in process, in microseconds each; so do
+//! answers to mentions and queued threads. Everything else (migrations,
+//! read commands, the outbox's delivery state, the web pages) stays on
 //! the sqlx pool. Both libraries link the one SQLite of
 //! `libsqlite3-sys`, so their connections share its file locks.
 //!
 //! A statement never waits for a lock on this thread: the connection's
 //! busy timeout is zero, and a statement that finds the database locked
-//! (a version being written on the pool, a command) is run again after an
+//! (a command writing on the pool) is run again after an
 //! asynchronous pause, for as long as the pool's connections would wait.
 //! Blocking instead would stall the runtime's other tasks, and on a
 //! single-threaded runtime the very task whose transaction holds the lock.
@@ -38,8 +39,8 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// version write holds it for milliseconds).
 const MAX_PAUSE: Duration = Duration::from_millis(20);
 
-/// Statements kept prepared: the check path has a dozen, some in a few
-/// sizes of `IN (…)`.
+/// Statements kept prepared: the check path has about thirty, some in a
+/// few sizes of `IN (…)`.
 const CACHED_STATEMENTS: usize = 64;
 
 /// The connection, opened on first use. A store opened read-only has
@@ -88,9 +89,9 @@ impl Lane {
     /// Runs `f` on the connection. `f` may be run again after the
     /// database was found locked, so it must leave nothing behind when it
     /// fails (a transaction that is dropped is rolled back).
-    pub(super) async fn with<T>(
+    pub(super) async fn with<T, E: Into<StoreError>>(
         &self,
-        mut f: impl FnMut(&mut Connection) -> rusqlite::Result<T>,
+        mut f: impl FnMut(&mut Connection) -> std::result::Result<T, E>,
     ) -> Result<T> {
         let mut guard = self.conn.lock().await;
         if guard.is_none() {
@@ -100,12 +101,14 @@ impl Lane {
         let deadline = tokio::time::Instant::now() + BUSY_TIMEOUT;
         let mut pause = Duration::from_millis(1);
         loop {
-            match f(conn) {
-                Err(e) if is_locked(&e) && tokio::time::Instant::now() < deadline => {
+            match f(conn).map_err(Into::into) {
+                Err(StoreError::Lane(e))
+                    if is_locked(&e) && tokio::time::Instant::now() < deadline =>
+                {
                     tokio::time::sleep(pause).await;
                     pause = (pause * 2).min(MAX_PAUSE);
                 }
-                r => return Ok(r?),
+                r => return r,
             }
         }
     }

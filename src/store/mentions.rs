@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::outbox::{insert_thread, NewThread};
+use super::outbox::{insert_thread_on, NewThread};
 use super::{ts, Result, Store};
 use crate::domain::{MentionOutcome, ThreadKind};
 
@@ -26,32 +26,36 @@ impl Store {
         cursor: &str,
     ) -> Result<bool> {
         let now = ts(Utc::now());
-        let mut tx = self.write().await?;
-        let inserted = sqlx::query(
-            "INSERT INTO mentions (notification_id, status_id, account, command, outcome, received_at)
-             VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(notification_id) DO NOTHING",
-        )
-        .bind(m.notification_id)
-        .bind(m.status_id)
-        .bind(m.account)
-        .bind(m.command)
-        .bind(m.outcome.as_str())
-        .bind(&now)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-            > 0;
-        if inserted {
-            if let Some(thread) = reply {
-                insert_thread(&mut tx, thread, None, &now).await?;
-            }
-        }
-        sqlx::query("INSERT INTO kv (key, value) VALUES ('mention_cursor', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value")
-            .bind(cursor)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(inserted)
+        self.lane
+            .with(|c| {
+                let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+                let inserted = tx
+                    .prepare_cached(
+                        "INSERT INTO mentions (notification_id, status_id, account, command, outcome, received_at)
+                         VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(notification_id) DO NOTHING",
+                    )?
+                    .execute(rusqlite::params![
+                        m.notification_id,
+                        m.status_id,
+                        m.account,
+                        m.command,
+                        m.outcome.as_str(),
+                        now,
+                    ])?
+                    > 0;
+                if inserted {
+                    if let Some(thread) = reply {
+                        insert_thread_on(&tx, thread, None, &now)?;
+                    }
+                }
+                tx.prepare_cached(
+                    "INSERT INTO kv (key, value) VALUES ('mention_cursor', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                )?
+                .execute([cursor])?;
+                tx.commit()?;
+                Ok::<_, rusqlite::Error>(inserted)
+            })
+            .await
     }
 
     pub async fn mention_handled(&self, notification_id: &str) -> Result<bool> {

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
-use super::{parse_ts, ts, Result, Store, Tx};
+use super::{parse_ts, ts, Result, Store};
 pub use crate::announce::{NewPost, NewThread};
 use crate::domain::{Lang, OutboxState, ThreadKind, Visibility};
 
@@ -67,42 +67,49 @@ fn idempotency_key(thread_key: &str, seq: usize) -> String {
     format!("cw-{}", &hex::encode(digest)[..32])
 }
 
-/// Inserts a thread and its posts inside an open transaction. Returns false
-/// when a thread with that key already exists.
-pub(crate) async fn insert_thread(
-    tx: &mut Tx<'_>,
+/// Inserts a thread and its posts inside an open transaction on the
+/// checks' connection. Returns false when a thread with that key already
+/// exists.
+pub(crate) fn insert_thread_on(
+    conn: &rusqlite::Connection,
     thread: &NewThread,
     version_id: Option<i64>,
     now: &str,
-) -> Result<bool> {
-    let id: Option<i64> = sqlx::query_scalar(
-        "INSERT INTO threads (key, kind, document_id, version_id, in_reply_to, created_at)
-         VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO NOTHING RETURNING id",
-    )
-    .bind(&thread.key)
-    .bind(thread.kind.as_str())
-    .bind(&thread.document_id)
-    .bind(version_id)
-    .bind(&thread.in_reply_to)
-    .bind(now)
-    .fetch_optional(&mut **tx)
-    .await?;
-    let Some(id) = id else { return Ok(false) };
-    for (i, p) in thread.posts.iter().enumerate() {
-        sqlx::query(
-            "INSERT INTO outbox (thread_id, seq, text, spoiler, visibility, language, idempotency_key, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+) -> rusqlite::Result<bool> {
+    use rusqlite::OptionalExtension;
+    let id: Option<i64> = conn
+        .prepare_cached(
+            "INSERT INTO threads (key, kind, document_id, version_id, in_reply_to, created_at)
+             VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO NOTHING RETURNING id",
+        )?
+        .query_row(
+            rusqlite::params![
+                thread.key,
+                thread.kind.as_str(),
+                thread.document_id,
+                version_id,
+                thread.in_reply_to,
+                now,
+            ],
+            |r| r.get(0),
         )
-        .bind(id)
-        .bind(i as i64 + 1)
-        .bind(&p.text)
-        .bind(&p.spoiler)
-        .bind(p.visibility.as_str())
-        .bind(p.language.map(Lang::as_str))
-        .bind(idempotency_key(&thread.key, i + 1))
-        .bind(now)
-        .execute(&mut **tx)
-        .await?;
+        .optional()?;
+    let Some(id) = id else { return Ok(false) };
+    let mut insert = conn.prepare_cached(
+        "INSERT INTO outbox (thread_id, seq, text, spoiler, visibility, language, idempotency_key, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    )?;
+    for (i, p) in thread.posts.iter().enumerate() {
+        insert.execute(rusqlite::params![
+            id,
+            i as i64 + 1,
+            p.text,
+            p.spoiler,
+            p.visibility.as_str(),
+            p.language.map(Lang::as_str),
+            idempotency_key(&thread.key, i + 1),
+            now,
+        ])?;
     }
     Ok(true)
 }
@@ -110,10 +117,15 @@ pub(crate) async fn insert_thread(
 impl Store {
     /// Writes a thread on its own (answers to mentions, notices).
     pub async fn enqueue_thread(&self, thread: &NewThread) -> Result<bool> {
-        let mut tx = self.write().await?;
-        let inserted = insert_thread(&mut tx, thread, None, &ts(Utc::now())).await?;
-        tx.commit().await?;
-        Ok(inserted)
+        let now = ts(Utc::now());
+        self.lane
+            .with(|c| {
+                let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+                let inserted = insert_thread_on(&tx, thread, None, &now)?;
+                tx.commit()?;
+                Ok::<_, rusqlite::Error>(inserted)
+            })
+            .await
     }
 
     /// The next post to send: the first unsent post of the oldest thread

@@ -1,12 +1,14 @@
-//! Versions and what they are made of: `versions`, `version_clauses`,
-//! `clause_texts` (distinct clause wordings), `snapshots` (raw bodies,
-//! compressed, stored once), `changesets` (the diff against the parent) and
-//! `technical_updates` (a version re-extracted with new rules).
+//! Versions and what they are made of: `versions` (each with its clause
+//! sequence as one blob), `texts` (distinct clause wordings),
+//! `heading_paths`, `snapshots` (raw bodies, compressed, stored once),
+//! `changesets` (the diff against the parent) and `technical_updates` (a
+//! version re-extracted with new rules). Writes run on the checks'
+//! connection (`store::lane`); the read commands' queries on the pool.
 
 use chrono::{DateTime, Utc};
 use sqlx::FromRow;
 
-use super::{codec, documents, parse_ts, sha256_hex, ts, Result, Store, StoreError, Tx};
+use super::{codec, documents, parse_ts, sha256_hex, ts, Result, Store, StoreError};
 use crate::config::Document;
 use crate::pipeline::clauses::Clause;
 
@@ -93,77 +95,82 @@ impl From<VersionRow> for VersionInfo {
 }
 
 /// The latest version of a document inside a write: (id, number, hash).
-pub(super) async fn latest_in(
-    tx: &mut Tx<'_>,
+pub(super) fn latest_on(
+    conn: &rusqlite::Connection,
     document_id: &str,
-) -> Result<Option<(i64, i64, String)>> {
-    Ok(sqlx::query_as(
+) -> rusqlite::Result<Option<(i64, i64, String)>> {
+    use rusqlite::OptionalExtension;
+    conn.prepare_cached(
         "SELECT id, number, hash FROM versions WHERE document_id = ? ORDER BY number DESC LIMIT 1",
-    )
-    .bind(document_id)
-    .fetch_optional(&mut **tx)
-    .await?)
+    )?
+    .query_row([document_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+    .optional()
 }
 
-/// A new version row with its clauses, snapshot and change set; returns
-/// its id.
-#[allow(clippy::too_many_arguments)]
-pub(super) async fn insert_version(
-    tx: &mut Tx<'_>,
+/// A new version's content, as [`insert_version_on`] writes it.
+pub(super) struct NewVersion<'a> {
+    pub number: i64,
+    pub parent: Option<i64>,
+    pub snapshot: Option<&'a PreparedSnapshot>,
+    pub at: &'a str,
+    pub clauses: &'a [Clause],
+    pub hash: &'a str,
+    pub cosmetic: bool,
+    pub changeset: Option<&'a ChangeSetIn>,
+    /// The parent's clauses as the check read them, when it did.
+    pub parent_clauses: Option<&'a StoredClauses>,
+}
+
+/// A new version row with its clauses, snapshot and change set, on the
+/// checks' connection inside the caller's transaction; returns its id.
+pub(super) fn insert_version_on(
+    conn: &rusqlite::Connection,
     document_id: &str,
-    number: i64,
-    parent: Option<i64>,
-    snapshot: Option<&SnapshotIn<'_>>,
-    at: &str,
-    clauses: &[Clause],
-    hash: &str,
-    cosmetic: bool,
-    changeset: Option<&ChangeSetIn>,
-    parent_clauses: Option<&StoredClauses>,
+    v: &NewVersion<'_>,
 ) -> Result<i64> {
-    let seq = intern_clauses(tx, clauses, parent_clauses).await?;
-    let snapshot = match snapshot {
-        Some(s) => Some(insert_snapshot(tx, s, parent, &seq, clauses, parent_clauses, at).await?),
-        None => None,
-    };
-    let version_id: i64 = sqlx::query_scalar(
-        "INSERT INTO versions (document_id, number, hash, parent_id, snapshot_hash, first_seen, last_seen, clause_count, cosmetic, clause_seq)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-    )
-    .bind(document_id)
-    .bind(number)
-    .bind(hash)
-    .bind(parent)
-    .bind(snapshot)
-    .bind(at)
-    .bind(at)
-    .bind(clauses.len() as i64)
-    .bind(cosmetic)
-    .bind(codec::encode_seq(&seq))
-    .fetch_one(&mut **tx)
-    .await?;
-    if let Some(cs) = changeset {
-        sqlx::query(
+    let seq = intern_clauses_on(conn, v.clauses, v.parent_clauses)?;
+    if let Some(s) = v.snapshot {
+        insert_snapshot_on(conn, s, &seq, v.at)?;
+    }
+    let version_id: i64 = conn
+        .prepare_cached(
+            "INSERT INTO versions (document_id, number, hash, parent_id, snapshot_hash, first_seen, last_seen, clause_count, cosmetic, clause_seq)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        )?
+        .query_row(
+            rusqlite::params![
+                document_id,
+                v.number,
+                v.hash,
+                v.parent,
+                v.snapshot.map(|s| s.hash.as_str()),
+                v.at,
+                v.at,
+                v.clauses.len() as i64,
+                v.cosmetic,
+                codec::encode_seq(&seq),
+            ],
+            |r| r.get(0),
+        )?;
+    if let Some(cs) = v.changeset {
+        conn.prepare_cached(
             "INSERT INTO changesets (version_id, from_version_id, added, removed, modified, moved, renamed, json, created_at)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(version_id)
-        .bind(parent)
-        .bind(cs.counts.added)
-        .bind(cs.counts.removed)
-        .bind(cs.counts.modified)
-        .bind(cs.counts.moved)
-        .bind(cs.counts.renamed)
-        .bind(&cs.json)
-        .bind(at)
-        .execute(&mut **tx)
-        .await?;
+        )?
+        .execute(rusqlite::params![
+            version_id,
+            v.parent,
+            cs.counts.added,
+            cs.counts.removed,
+            cs.counts.modified,
+            cs.counts.moved,
+            cs.counts.renamed,
+            cs.json,
+            v.at,
+        ])?;
     }
-    sqlx::query("UPDATE documents SET last_change_at = ? WHERE id = ?")
-        .bind(at)
-        .bind(document_id)
-        .execute(&mut **tx)
-        .await?;
+    conn.prepare_cached("UPDATE documents SET last_change_at = ? WHERE id = ?")?
+        .execute([v.at, document_id])?;
     Ok(version_id)
 }
 
@@ -224,78 +231,125 @@ fn dict_ids(dict: &[u8]) -> Vec<i64> {
         .collect()
 }
 
-/// Stores a raw body once (content-addressed) and returns its hash. The
-/// body is compressed against the parent version's snapshot when there is
-/// one and its chain is short, otherwise against the version's clause
-/// texts.
-async fn insert_snapshot(
-    tx: &mut Tx<'_>,
-    s: &SnapshotIn<'_>,
-    parent: Option<i64>,
-    seq: &[codec::SeqEntry],
-    clauses: &[Clause],
-    parent_clauses: Option<&StoredClauses>,
-    at: &str,
-) -> Result<String> {
-    let hash = sha256_hex(s.body);
-    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM snapshots WHERE hash = ?)")
-        .bind(&hash)
-        .fetch_one(&mut **tx)
-        .await?;
-    if exists {
-        return Ok(hash);
+/// A raw body compressed for storing, before the transaction that stores
+/// it: the compression is the write's largest piece of work, and the
+/// database stays unlocked while it runs.
+pub(super) struct PreparedSnapshot {
+    hash: String,
+    size: i64,
+    content_type: Option<String>,
+    encoding: Option<String>,
+    /// `None` when the snapshot is stored already (content-addressed).
+    compressed: Option<Vec<u8>>,
+    /// The snapshot it was compressed against, and its chain's depth; with
+    /// none, it was compressed against the version's clause texts.
+    base: Option<(String, i64)>,
+}
+
+impl Store {
+    /// Compresses a new version's body against the snapshot of `parent`
+    /// when its chain is short, otherwise against the version's clause
+    /// texts. Any stored snapshot is a valid base, so a version written
+    /// meanwhile cannot make the result wrong: the write re-reads the
+    /// latest version under its lock and stores nothing then.
+    pub(super) async fn prepare_snapshot(
+        &self,
+        s: &SnapshotIn<'_>,
+        parent: Option<i64>,
+        clauses: &[Clause],
+        parent_clauses: Option<&StoredClauses>,
+    ) -> Result<PreparedSnapshot> {
+        use rusqlite::OptionalExtension;
+        let hash = sha256_hex(s.body);
+        let (exists, base) = self
+            .lane
+            .with(|c| {
+                let exists: bool = c
+                    .prepare_cached("SELECT EXISTS (SELECT 1 FROM snapshots WHERE hash = ?)")?
+                    .query_row([&hash], |r| r.get(0))?;
+                let base: Option<(String, i64)> = match parent {
+                    Some(p) if !exists => c
+                        .prepare_cached(
+                            "SELECT s.hash, s.depth FROM versions v JOIN snapshots s ON s.hash = v.snapshot_hash WHERE v.id = ?",
+                        )?
+                        .query_row([p], |r| Ok((r.get(0)?, r.get(1)?)))
+                        .optional()?,
+                    _ => None,
+                };
+                Ok::<_, rusqlite::Error>((exists, base))
+            })
+            .await?;
+        let mut prepared = PreparedSnapshot {
+            hash,
+            size: s.body.len() as i64,
+            content_type: s.content_type.map(str::to_string),
+            encoding: s.encoding.map(str::to_string),
+            compressed: None,
+            base: None,
+        };
+        if exists {
+            return Ok(prepared);
+        }
+        let base = base.filter(|(_, d)| *d < MAX_DEPTH);
+        let prefix = match &base {
+            Some((base_hash, _)) => {
+                let mut conn = self.pool.acquire().await?;
+                read_snapshot(&mut conn, base_hash, parent_clauses)
+                    .await?
+                    .map(|(b, _)| b)
+                    .unwrap_or_default()
+            }
+            // The same bytes `text_prefix` reads back, from the clauses in
+            // hand rather than from the rows the write will make.
+            None => joined_texts(clauses.iter().map(|c| c.text.as_str())),
+        };
+        let compressed = codec::compress(s.body, &prefix).map_err(|e| StoreError::Snapshot {
+            hash: prepared.hash.clone(),
+            message: e.to_string(),
+        })?;
+        prepared.compressed = Some(compressed);
+        prepared.base = base.map(|(h, d)| (h, d + 1));
+        Ok(prepared)
     }
-    let base: Option<(String, i64)> = match parent {
-        Some(p) => {
-            sqlx::query_as(
-                "SELECT s.hash, s.depth FROM versions v JOIN snapshots s ON s.hash = v.snapshot_hash WHERE v.id = ?",
-            )
-            .bind(p)
-            .fetch_optional(&mut **tx)
-            .await?
-        }
-        None => None,
+}
+
+/// Stores a prepared snapshot once (content-addressed). One compressed
+/// against its clause texts names them by id (`seq`, in clause order).
+fn insert_snapshot_on(
+    conn: &rusqlite::Connection,
+    s: &PreparedSnapshot,
+    seq: &[codec::SeqEntry],
+    at: &str,
+) -> Result<()> {
+    let Some(compressed) = &s.compressed else {
+        return Ok(());
     };
-    let corrupt = |e: std::io::Error| StoreError::Snapshot {
-        hash: hash.clone(),
-        message: e.to_string(),
-    };
-    let (base_hash, dict, depth, prefix) = match base.filter(|(_, d)| *d < MAX_DEPTH) {
-        Some((base_hash, depth)) => {
-            let body = read_snapshot(tx, &base_hash, parent_clauses)
-                .await?
-                .map(|(b, _)| b);
-            (Some(base_hash), None, depth + 1, body.unwrap_or_default())
-        }
+    let (base_hash, dict, depth) = match &s.base {
+        Some((h, depth)) => (Some(h.as_str()), None, *depth),
         None => {
-            let ids: Vec<i64> = seq.iter().map(|e| e.text).collect();
-            let dict: Vec<u8> = ids
+            let dict: Vec<u8> = seq
                 .iter()
-                .flat_map(|id| (*id as u32).to_be_bytes())
+                .flat_map(|e| (e.text as u32).to_be_bytes())
                 .collect();
-            // The same bytes `text_prefix` reads back, from the clauses
-            // in hand rather than from the rows just written.
-            let prefix = joined_texts(clauses.iter().map(|c| c.text.as_str()));
-            (None, Some(dict), 0, prefix)
+            (None, Some(dict), 0)
         }
     };
-    let compressed = codec::compress(s.body, &prefix).map_err(corrupt)?;
-    sqlx::query(
-        "INSERT INTO snapshots (hash, size, content_type, encoding, body_zstd, first_seen, base_hash, dict, depth)
+    conn.prepare_cached(
+        "INSERT OR IGNORE INTO snapshots (hash, size, content_type, encoding, body_zstd, first_seen, base_hash, dict, depth)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(&hash)
-    .bind(s.body.len() as i64)
-    .bind(s.content_type)
-    .bind(s.encoding)
-    .bind(compressed)
-    .bind(at)
-    .bind(base_hash)
-    .bind(dict)
-    .bind(depth)
-    .execute(&mut **tx)
-    .await?;
-    Ok(hash)
+    )?
+    .execute(rusqlite::params![
+        s.hash,
+        s.size,
+        s.content_type,
+        s.encoding,
+        compressed,
+        at,
+        base_hash,
+        dict,
+        depth,
+    ])?;
+    Ok(())
 }
 
 #[derive(FromRow)]
@@ -359,9 +413,8 @@ async fn read_snapshot(
     Ok(Some((body, content_type)))
 }
 
-/// Rows per multi-row statement: every statement is a round trip to the
-/// database thread (SQLite allows 32,766 parameters; 5 × 512 stays far
-/// below).
+/// Ids per `IN (…)` of a read by id: through the pool every statement is a
+/// round trip to the database thread (SQLite allows 32,766 parameters).
 const ROWS_PER_STATEMENT: usize = 512;
 
 /// `n` rows of placeholders, `n` rounded up to a power of two: sqlx keeps
@@ -382,17 +435,15 @@ fn padded<T>(chunk: &[T]) -> impl Iterator<Item = &T> {
 /// returns the version's sequence. Wordings already stored (most of them,
 /// for a version that changes a few clauses) cost one lookup, no write;
 /// those of `held` (the parent version's, as the check read them) cost
-/// nothing.
-async fn intern_clauses(
-    tx: &mut Tx<'_>,
+/// nothing. One prepared statement per row: in process, a statement costs
+/// microseconds, and a query never holds more than one compiled.
+fn intern_clauses_on(
+    conn: &rusqlite::Connection,
     clauses: &[Clause],
     held: Option<&StoredClauses>,
 ) -> Result<Vec<codec::SeqEntry>> {
+    use rusqlite::OptionalExtension;
     use sha2::{Digest, Sha256};
-    let hashes: Vec<[u8; 32]> = clauses
-        .iter()
-        .map(|c| Sha256::digest(c.text.as_bytes()).into())
-        .collect();
     let mut text_ids: std::collections::HashMap<[u8; 32], i64> = Default::default();
     let mut paths: std::collections::HashMap<&str, i64> = Default::default();
     if let Some(h) = held {
@@ -401,208 +452,78 @@ async fn intern_clauses(
             paths.insert(c.path.as_str(), r.path);
         }
     }
-    let mut distinct: Vec<usize> = Vec::new();
-    for (i, h) in hashes.iter().enumerate() {
-        if let std::collections::hash_map::Entry::Vacant(e) = text_ids.entry(*h) {
-            e.insert(0);
-            distinct.push(i);
-        }
-    }
-    let mut distinct_paths: Vec<&str> = Vec::new();
+    let mut find_text = conn.prepare_cached("SELECT id FROM texts WHERE hash = ?")?;
+    let mut add_text = conn.prepare_cached(
+        "INSERT INTO texts (hash, text, norm, norm_edit, norm_hash) VALUES (?, ?, ?, ?, ?)",
+    )?;
+    let mut find_path = conn.prepare_cached("SELECT id FROM heading_paths WHERE path = ?")?;
+    let mut add_path = conn.prepare_cached("INSERT INTO heading_paths (path) VALUES (?)")?;
+    let mut seq = Vec::with_capacity(clauses.len());
     for c in clauses {
-        if let std::collections::hash_map::Entry::Vacant(e) = paths.entry(c.path.as_str()) {
-            e.insert(0);
-            distinct_paths.push(c.path.as_str());
-        }
-    }
-    // First the ids of what is stored already, then the missing rows
-    // inserted and their ids: wordings and paths apart, so that each
-    // query has one of a few shapes (sqlx keeps each shape prepared).
-    //
-    // One query per chunk of rows, not one for all of them: SQLite holds
-    // every statement of a query compiled at once, and a page of 51,000
-    // clauses then held 46 MB of compiled statements (as much as its
-    // parse); a policy of a few hundred clauses is one chunk either way.
-    for chunk in distinct.chunks(ROWS_PER_STATEMENT) {
-        let mut lookup = IdQuery::default();
-        let chunk: Vec<&[u8]> = chunk.iter().map(|&i| &hashes[i][..]).collect();
-        lookup.text_ids(&chunk);
-        lookup.run(tx, &mut text_ids, &mut paths).await?;
-    }
-    for chunk in distinct_paths.chunks(ROWS_PER_STATEMENT) {
-        let mut lookup = IdQuery::default();
-        lookup.path_ids(chunk);
-        lookup.run(tx, &mut text_ids, &mut paths).await?;
-    }
-
-    let missing: Vec<usize> = distinct
-        .into_iter()
-        .filter(|&i| text_ids[&hashes[i]] == 0)
-        .collect();
-    let missing_paths: Vec<&str> = distinct_paths
-        .into_iter()
-        .filter(|p| paths[p] == 0)
-        .collect();
-    let mut rows = Vec::with_capacity(missing.len());
-    for &i in &missing {
-        let c = &clauses[i];
-        let (norm, edit) = if c.norm == c.text {
-            (None, None)
-        } else {
-            match codec::norm_edit(&c.text, &c.norm) {
-                Some(edit) => (None, Some(edit)),
-                None => (Some(c.norm.as_str()), None),
+        let hash: [u8; 32] = Sha256::digest(c.text.as_bytes()).into();
+        let text = match text_ids.get(&hash) {
+            Some(&id) => id,
+            None => {
+                let id = match find_text
+                    .query_row([&hash[..]], |r| r.get::<_, i64>(0))
+                    .optional()?
+                {
+                    Some(id) => id,
+                    None => {
+                        let (norm, edit) = if c.norm == c.text {
+                            (None, None)
+                        } else {
+                            match codec::norm_edit(&c.text, &c.norm) {
+                                Some(edit) => (None, Some(edit)),
+                                None => (Some(c.norm.as_str()), None),
+                            }
+                        };
+                        let norm_hash = hex::decode(&c.hash)
+                            .unwrap_or_else(|_| Sha256::digest(c.norm.as_bytes()).to_vec());
+                        add_text.execute(rusqlite::params![
+                            &hash[..],
+                            c.text,
+                            norm,
+                            edit,
+                            norm_hash
+                        ])?;
+                        conn.last_insert_rowid()
+                    }
+                };
+                text_ids.insert(hash, id);
+                id
             }
         };
-        let norm_hash =
-            hex::decode(&c.hash).unwrap_or_else(|_| Sha256::digest(c.norm.as_bytes()).to_vec());
-        rows.push((&hashes[i][..], c.text.as_str(), norm, edit, norm_hash));
-    }
-    for (chunk, ids) in rows
-        .chunks(ROWS_PER_STATEMENT)
-        .zip(missing.chunks(ROWS_PER_STATEMENT))
-    {
-        let mut insert = IdQuery::default();
-        insert.sql.push_str(&format!(
-            "INSERT OR IGNORE INTO texts (hash, text, norm, norm_edit, norm_hash) VALUES {};\n",
-            placeholders("(?, ?, ?, ?, ?)", chunk.len())
-        ));
-        for (hash, text, norm, edit, norm_hash) in padded(chunk) {
-            insert.args.extend([
-                IdArg::Blob(Some(hash)),
-                IdArg::Text(Some(text)),
-                IdArg::Text(*norm),
-                IdArg::Blob(edit.as_deref()),
-                IdArg::Blob(Some(norm_hash)),
-            ]);
-        }
-        let ids: Vec<&[u8]> = ids.iter().map(|&i| &hashes[i][..]).collect();
-        insert.text_ids(&ids);
-        insert.run(tx, &mut text_ids, &mut paths).await?;
-    }
-    for chunk in missing_paths.chunks(ROWS_PER_STATEMENT) {
-        let mut insert = IdQuery::default();
-        insert.sql.push_str(&format!(
-            "INSERT OR IGNORE INTO heading_paths (path) VALUES {};\n",
-            placeholders("(?)", chunk.len())
-        ));
-        insert
-            .args
-            .extend(padded(chunk).map(|p| IdArg::Text(Some(p))));
-        insert.path_ids(chunk);
-        insert.run(tx, &mut text_ids, &mut paths).await?;
-    }
-
-    clauses
-        .iter()
-        .zip(&hashes)
-        .map(|(c, h)| {
-            let (text, path) = (text_ids[h], paths[c.path.as_str()]);
-            if text == 0 || path == 0 {
-                return Err(StoreError::Corrupt {
-                    what: "clause texts".into(),
-                    message: "a wording or heading path just written cannot be read back".into(),
-                });
+        let path = match paths.get(c.path.as_str()) {
+            Some(&id) => id,
+            None => {
+                let id = match find_path
+                    .query_row([&c.path], |r| r.get::<_, i64>(0))
+                    .optional()?
+                {
+                    Some(id) => id,
+                    None => {
+                        add_path.execute([&c.path])?;
+                        conn.last_insert_rowid()
+                    }
+                };
+                paths.insert(c.path.as_str(), id);
+                id
             }
-            if path > codec::MAX_PATH_ID {
-                return Err(StoreError::Corrupt {
-                    what: "heading paths".into(),
-                    message: format!("more than {} distinct heading paths", codec::MAX_PATH_ID),
-                });
-            }
-            Ok(codec::SeqEntry {
-                text,
-                path,
-                kind: c.kind,
-            })
-        })
-        .collect()
-}
-
-/// A value bound to an [`IdQuery`].
-enum IdArg<'a> {
-    Text(Option<&'a str>),
-    Blob(Option<&'a [u8]>),
-}
-
-/// Statements whose only rows are the ids of wordings and heading paths,
-/// each `SELECT` returning all of its ids as one JSON row.
-///
-/// Why one row: sqlx sends a query's rows one by one from its database
-/// thread, and a version's hundred-odd ids, one message each, cost more
-/// than everything else its write does.
-#[derive(Default)]
-struct IdQuery<'a> {
-    sql: String,
-    args: Vec<IdArg<'a>>,
-}
-
-impl<'a> IdQuery<'a> {
-    /// Asks for the ids of one chunk of wordings (at most
-    /// [`ROWS_PER_STATEMENT`]: the write runs one query per chunk).
-    fn text_ids(&mut self, hashes: &[&'a [u8]]) {
-        debug_assert!(!hashes.is_empty() && hashes.len() <= ROWS_PER_STATEMENT);
-        self.sql.push_str(&format!(
-            "SELECT 't', json_group_array(json_array(id, hex(hash))) FROM texts WHERE hash IN ({});\n",
-            placeholders("?", hashes.len())
-        ));
-        self.args
-            .extend(padded(hashes).map(|h| IdArg::Blob(Some(h))));
-    }
-
-    /// Asks for the ids of one chunk of heading paths, as
-    /// [`IdQuery::text_ids`].
-    fn path_ids(&mut self, paths: &[&'a str]) {
-        debug_assert!(!paths.is_empty() && paths.len() <= ROWS_PER_STATEMENT);
-        self.sql.push_str(&format!(
-            "SELECT 'p', json_group_array(json_array(id, path)) FROM heading_paths WHERE path IN ({});\n",
-            placeholders("?", paths.len())
-        ));
-        self.args
-            .extend(padded(paths).map(|p| IdArg::Text(Some(p))));
-    }
-
-    /// Runs the statements and fills in the ids they return.
-    async fn run(
-        self,
-        tx: &mut Tx<'_>,
-        text_ids: &mut std::collections::HashMap<[u8; 32], i64>,
-        paths: &mut std::collections::HashMap<&str, i64>,
-    ) -> Result<()> {
-        if self.sql.is_empty() {
-            return Ok(());
-        }
-        let q =
-            self.args
-                .into_iter()
-                .fold(
-                    sqlx::query_as::<_, (String, String)>(&self.sql),
-                    |q, a| match a {
-                        IdArg::Text(v) => q.bind(v),
-                        IdArg::Blob(v) => q.bind(v),
-                    },
-                );
-        let corrupt = |message: String| StoreError::Corrupt {
-            what: "clause texts".into(),
-            message,
         };
-        for (kind, json) in q.fetch_all(&mut **tx).await? {
-            let ids: Vec<(i64, String)> =
-                serde_json::from_str(&json).map_err(|e| corrupt(e.to_string()))?;
-            for (id, key) in ids {
-                if kind == "t" {
-                    let hash = hex::decode(&key)
-                        .ok()
-                        .and_then(|h| <[u8; 32]>::try_from(h.as_slice()).ok())
-                        .ok_or_else(|| corrupt(format!("clause text {id} has a bad hash")))?;
-                    text_ids.insert(hash, id);
-                } else if let Some(slot) = paths.get_mut(key.as_str()) {
-                    *slot = id;
-                }
-            }
+        if path > codec::MAX_PATH_ID {
+            return Err(StoreError::Corrupt {
+                what: "heading paths".into(),
+                message: format!("more than {} distinct heading paths", codec::MAX_PATH_ID),
+            });
         }
-        Ok(())
+        seq.push(codec::SeqEntry {
+            text,
+            path,
+            kind: c.kind,
+        });
     }
+    Ok(seq)
 }
 
 /// One stored wording with its normalized form rebuilt.
@@ -736,6 +657,34 @@ fn lane_rows_by_id<R>(
     Ok(out)
 }
 
+/// [`Store::stored_clauses`] on the checks' connection.
+fn stored_clauses_on(conn: &rusqlite::Connection, version_id: i64) -> Result<StoredClauses> {
+    use rusqlite::OptionalExtension;
+    let blob: Option<Vec<u8>> = conn
+        .prepare_cached("SELECT clause_seq FROM versions WHERE id = ?")?
+        .query_row([version_id], |r| r.get(0))
+        .optional()?;
+    let seq = decoded_seq(version_id, blob)?;
+    let text_ids: Vec<i64> = seq.iter().map(|e| e.text).collect();
+    let path_ids: Vec<i64> = seq.iter().map(|e| e.path).collect();
+    let texts = lane_rows_by_id(conn, TEXTS_SELECT, &text_ids, |r| {
+        Ok(TextRow {
+            id: r.get(0)?,
+            hash: r.get(1)?,
+            text: r.get(2)?,
+            norm: r.get(3)?,
+            norm_edit: r.get(4)?,
+            norm_hash: r.get(5)?,
+        })
+    })?;
+    let paths = lane_rows_by_id(conn, PATHS_SELECT, &path_ids, |r| {
+        Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+    })?;
+    let mut stored = assemble(&seq, &stored_texts(texts)?, &paths.into_iter().collect())?;
+    stored.version_id = Some(version_id);
+    Ok(stored)
+}
+
 /// A version's clauses as stored, with the ids of their wordings and
 /// heading paths.
 ///
@@ -846,20 +795,18 @@ fn assemble(
 /// Replaces the clauses and hash of a version with a re-extraction of its
 /// snapshot, keeping the old clause list in `technical_updates`. Never
 /// announced: nothing on the page changed.
-pub(super) async fn replace_clauses(
-    tx: &mut Tx<'_>,
+pub(super) fn replace_clauses_on(
+    conn: &rusqlite::Connection,
     version_id: i64,
     clauses: &[Clause],
     hash: &str,
     rules_hash: &str,
     at: &str,
 ) -> Result<()> {
-    let old_hash: String = sqlx::query_scalar("SELECT hash FROM versions WHERE id = ?")
-        .bind(version_id)
-        .fetch_one(&mut **tx)
-        .await?;
-    let old_seq = seq_of(tx, version_id).await?;
-    let old_clauses = clauses_of(tx, &old_seq).await?;
+    let old_hash: String = conn
+        .prepare_cached("SELECT hash FROM versions WHERE id = ?")?
+        .query_row([version_id], |r| r.get(0))?;
+    let old_clauses = stored_clauses_on(conn, version_id)?;
     let old: Vec<serde_json::Value> = old_clauses
         .clauses
         .iter()
@@ -869,26 +816,28 @@ pub(super) async fn replace_clauses(
             serde_json::json!([kind, level, c.path, hex::encode(r.hash)])
         })
         .collect();
-    sqlx::query(
+    conn.prepare_cached(
         "INSERT INTO technical_updates (version_id, old_hash, new_hash, old_clauses, rules_hash, created_at)
          VALUES (?, ?, ?, ?, ?, ?)",
-    )
-    .bind(version_id)
-    .bind(&old_hash)
-    .bind(hash)
-    .bind(serde_json::Value::Array(old).to_string())
-    .bind(rules_hash)
-    .bind(at)
-    .execute(&mut **tx)
-    .await?;
-    let seq = intern_clauses(tx, clauses, Some(&old_clauses)).await?;
-    sqlx::query("UPDATE versions SET hash = ?, clause_count = ?, clause_seq = ? WHERE id = ?")
-        .bind(hash)
-        .bind(clauses.len() as i64)
-        .bind(codec::encode_seq(&seq))
-        .bind(version_id)
-        .execute(&mut **tx)
-        .await?;
+    )?
+    .execute(rusqlite::params![
+        version_id,
+        old_hash,
+        hash,
+        serde_json::Value::Array(old).to_string(),
+        rules_hash,
+        at,
+    ])?;
+    let seq = intern_clauses_on(conn, clauses, Some(&old_clauses))?;
+    conn.prepare_cached(
+        "UPDATE versions SET hash = ?, clause_count = ?, clause_seq = ? WHERE id = ?",
+    )?
+    .execute(rusqlite::params![
+        hash,
+        clauses.len() as i64,
+        codec::encode_seq(&seq),
+        version_id
+    ])?;
     Ok(())
 }
 
@@ -925,29 +874,36 @@ impl Store {
         hash: &str,
         changeset: Option<ChangeSetIn>,
     ) -> Result<Option<i64>> {
-        let mut tx = self.write().await?;
-        documents::sync(&mut tx, doc).await?;
-        let latest = latest_in(&mut tx, &doc.id).await?;
-        if latest.as_ref().is_some_and(|(_, _, h)| h == hash) {
-            return Ok(None);
-        }
-        let number = latest.as_ref().map_or(1, |(_, n, _)| n + 1);
-        insert_version(
-            &mut tx,
-            &doc.id,
-            number,
-            latest.as_ref().map(|(id, _, _)| *id),
-            None,
-            &ts(seen_at),
-            clauses,
-            hash,
-            false,
-            changeset.as_ref(),
-            None,
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(Some(number))
+        let at = ts(seen_at);
+        let (id, name, service, url, language) = documents::sync_values(doc);
+        self.lane
+            .with(|c| -> Result<Option<i64>> {
+                let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+                tx.prepare_cached(documents::SYNC)?
+                    .execute(rusqlite::params![id, name, service, url, language])?;
+                let latest = latest_on(&tx, id)?;
+                if latest.as_ref().is_some_and(|(_, _, h)| h == hash) {
+                    // The document's row is kept in step all the same.
+                    tx.commit()?;
+                    return Ok(None);
+                }
+                let number = latest.as_ref().map_or(1, |(_, n, _)| n + 1);
+                let version = NewVersion {
+                    number,
+                    parent: latest.as_ref().map(|(id, _, _)| *id),
+                    snapshot: None,
+                    at: &at,
+                    clauses,
+                    hash,
+                    cosmetic: false,
+                    changeset: changeset.as_ref(),
+                    parent_clauses: None,
+                };
+                insert_version_on(&tx, id, &version)?;
+                tx.commit()?;
+                Ok(Some(number))
+            })
+            .await
     }
 
     /// The latest version of a document, if any.
@@ -1023,40 +979,7 @@ impl Store {
     /// writing the next version (see [`StoredClauses`]). Read on the
     /// checks' connection: a check reads them for every changed page.
     pub async fn stored_clauses(&self, version_id: i64) -> Result<StoredClauses> {
-        use rusqlite::OptionalExtension;
-        let blob: Option<Vec<u8>> = self
-            .lane
-            .with(|c| {
-                c.prepare_cached("SELECT clause_seq FROM versions WHERE id = ?")?
-                    .query_row([version_id], |r| r.get(0))
-                    .optional()
-            })
-            .await?;
-        let seq = decoded_seq(version_id, blob)?;
-        let text_ids: Vec<i64> = seq.iter().map(|e| e.text).collect();
-        let path_ids: Vec<i64> = seq.iter().map(|e| e.path).collect();
-        let (texts, paths) = self
-            .lane
-            .with(|c| {
-                let texts = lane_rows_by_id(c, TEXTS_SELECT, &text_ids, |r| {
-                    Ok(TextRow {
-                        id: r.get(0)?,
-                        hash: r.get(1)?,
-                        text: r.get(2)?,
-                        norm: r.get(3)?,
-                        norm_edit: r.get(4)?,
-                        norm_hash: r.get(5)?,
-                    })
-                })?;
-                let paths = lane_rows_by_id(c, PATHS_SELECT, &path_ids, |r| {
-                    Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
-                })?;
-                Ok((texts, paths))
-            })
-            .await?;
-        let mut stored = assemble(&seq, &stored_texts(texts)?, &paths.into_iter().collect())?;
-        stored.version_id = Some(version_id);
-        Ok(stored)
+        self.lane.with(|c| stored_clauses_on(c, version_id)).await
     }
 
     /// The stored change set (JSON) of a version, if it has one.

@@ -156,8 +156,12 @@ pub(super) const ERROR_PHRASES: &[&str] = &[
 /// Visible text is collected up to about this many bytes. Past it the page
 /// is far longer than any interstitial, and the rest of the text cannot
 /// change what the view says (see [`PageView::new`]), so a 10 MB page costs
-/// no copy of itself here.
-const VISIBLE_SCAN_BYTES: usize = 64 * 1024;
+/// no copy of itself here. Over five times [`MARKER_PAGE_MAX_CHARS`] leaves room
+/// for indentation and entities: a policy page's prefix normalizes to well
+/// over that many characters, and so a policy is lowercased and collapsed
+/// only this far (normalizing all of it was a quarter of observing a
+/// policy page). A prefix that normalizes shorter is read again in full.
+const VISIBLE_SCAN_BYTES: usize = 16 * 1024;
 
 pub(super) struct PageView<'a> {
     /// The body as fetched, for markers (searched case-insensitively).

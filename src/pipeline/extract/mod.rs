@@ -269,20 +269,16 @@ pub(crate) fn collapse_ws(s: &str) -> String {
     // Nearly all text is ASCII: bytes need no decoding into characters,
     // which was most of this function's cost on every block and clause.
     if s.is_ascii() {
+        // Exactly the ASCII characters `char::is_whitespace` takes
+        // (vertical tab included, unlike `u8::is_ascii_whitespace`).
+        let space = |b: &u8| matches!(b, b' ' | b'\t' | b'\n' | 0x0B | 0x0C | b'\r');
         let mut out: Vec<u8> = Vec::with_capacity(s.len());
-        let mut space = false;
-        for &b in s.as_bytes() {
-            // Exactly the ASCII characters `char::is_whitespace` takes
-            // (vertical tab included, unlike `u8::is_ascii_whitespace`).
-            if matches!(b, b' ' | b'\t' | b'\n' | 0x0B | 0x0C | b'\r') {
-                space = !out.is_empty();
-            } else {
-                if space {
-                    out.push(b' ');
-                    space = false;
-                }
-                out.push(b);
+        // Words are copied whole, not byte by byte.
+        for word in s.as_bytes().split(space).filter(|w| !w.is_empty()) {
+            if !out.is_empty() {
+                out.push(b' ');
             }
+            out.extend_from_slice(word);
         }
         out.shrink_to_fit();
         return String::from_utf8(out).expect("ASCII in, ASCII out");
@@ -380,6 +376,10 @@ impl BlockSink {
     /// list inside a table cell, which Markdown cannot hold) leaves the
     /// markers in the text, where a reader would see stray asterisks.
     pub(crate) fn push_broken(&mut self, kind: ClauseKind, text: &str) {
+        // Most blocks hold no break at all: nothing to split or replace.
+        if !text.contains(BR) {
+            return self.push(kind, text);
+        }
         if kind != ClauseKind::Paragraph {
             return self.push(kind, &text.replace(BR, " "));
         }
