@@ -266,33 +266,73 @@ pub fn extract(input: &str, format: Format, rules: &Rules) -> Result<Extracted, 
 /// trims. Word by word into one string: collecting the words first cost
 /// 16 bytes per word, more than the text itself on a big page.
 pub(crate) fn collapse_ws(s: &str) -> String {
-    // Nearly all text is ASCII: bytes need no decoding into characters,
-    // which was most of this function's cost on every block and clause.
-    if s.is_ascii() {
-        // Exactly the ASCII characters `char::is_whitespace` takes
-        // (vertical tab included, unlike `u8::is_ascii_whitespace`).
-        let space = |b: &u8| matches!(b, b' ' | b'\t' | b'\n' | 0x0B | 0x0C | b'\r');
-        let mut out: Vec<u8> = Vec::with_capacity(s.len());
-        // Words are copied whole, not byte by byte.
-        for word in s.as_bytes().split(space).filter(|w| !w.is_empty()) {
-            if !out.is_empty() {
-                out.push(b' ');
-            }
-            out.extend_from_slice(word);
+    // Bytes, not characters, for any text: a block with one curly quote
+    // needs no character decoding either, and Unicode's white space has
+    // few enough encodings to match as bytes.
+    let bytes = s.as_bytes();
+    let mut out: Vec<u8> = Vec::with_capacity(s.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let space = whitespace_len(bytes, i);
+        if space > 0 {
+            i += space;
+            continue;
         }
-        out.shrink_to_fit();
-        return String::from_utf8(out).expect("ASCII in, ASCII out");
-    }
-    let mut out = String::with_capacity(s.len());
-    for word in s.split_whitespace() {
+        let start = i;
+        i += 1;
+        while i < bytes.len()
+            && !(MAY_START_SPACE[usize::from(bytes[i])] && whitespace_len(bytes, i) > 0)
+        {
+            i += 1;
+        }
         if !out.is_empty() {
-            out.push(' ');
+            out.push(b' ');
         }
-        out.push_str(word);
+        out.extend_from_slice(&bytes[start..i]);
     }
     // Blocks keep their text: not the room the raw whitespace took.
     out.shrink_to_fit();
-    out
+    // Whole characters were copied, so this cannot fail.
+    String::from_utf8(out).expect("UTF-8 in, UTF-8 out")
+}
+
+/// The bytes a white space character's encoding can start with: inside a
+/// word, every other byte is passed over with one table lookup.
+const MAY_START_SPACE: [bool; 256] = {
+    let mut t = [false; 256];
+    let starts: [u8; 10] = [
+        b' ', b'\t', b'\n', 0x0B, 0x0C, b'\r', 0xC2, 0xE1, 0xE2, 0xE3,
+    ];
+    let mut k = 0;
+    while k < starts.len() {
+        t[starts[k] as usize] = true;
+        k += 1;
+    }
+    t
+};
+
+/// The length in bytes of the white space character (exactly those
+/// `char::is_whitespace` takes) that starts at `i` of UTF-8 text, or 0.
+/// A continuation byte never matches: each encoding below starts with a
+/// leading byte.
+fn whitespace_len(b: &[u8], i: usize) -> usize {
+    let at = |k: usize| b.get(i + k).copied();
+    match b[i] {
+        b' ' | b'\t' | b'\n' | 0x0B | 0x0C | b'\r' => 1,
+        0x00..=0x7F => 0,
+        // U+0085, U+00A0
+        0xC2 if matches!(at(1), Some(0x85 | 0xA0)) => 2,
+        // U+1680
+        0xE1 if at(1) == Some(0x9A) && at(2) == Some(0x80) => 3,
+        // U+2000–U+200A, U+2028, U+2029, U+202F; U+205F
+        0xE2 => match (at(1), at(2)) {
+            (Some(0x80), Some(0x80..=0x8A | 0xA8 | 0xA9 | 0xAF)) | (Some(0x81), Some(0x9F)) => 3,
+            _ => 0,
+        },
+        // U+3000
+        0xE3 if at(1) == Some(0x80) && at(2) == Some(0x80) => 3,
+        _ => 0,
+    }
 }
 
 /// Joins the collapsed cells of a table row. Empty cells are left out:
@@ -447,6 +487,18 @@ mod tests {
         }
         // Not ASCII: no-break and ideographic spaces are whitespace too.
         assert_eq!(collapse_ws("a\u{a0} b\u{3000}c"), "a b c");
+    }
+
+    #[test]
+    fn every_character_is_white_space_to_collapse_ws_exactly_when_unicode_says() {
+        let unicode = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+        for c in (0..=0x10FFFF).filter_map(char::from_u32) {
+            let s = format!("a{c}b {c}");
+            assert_eq!(collapse_ws(&s), unicode(&s), "U+{:04X}", c as u32);
+        }
+        // Characters whose encodings share leading bytes with white space.
+        let s = "\u{2019}\u{2010}\u{200b}\u{3001}\u{1681}\u{a9}\u{85}x\u{2060}";
+        assert_eq!(collapse_ws(s), unicode(s));
     }
 
     #[test]
