@@ -20,7 +20,7 @@ fn at(clauses: &[Clause], pos: Option<u32>) -> Option<&Clause> {
 
 /// A clause's letters and digits, case folded: what the diff compares.
 fn letters(c: &Clause) -> String {
-    c.norm
+    c.norm()
         .chars()
         .filter(|ch| ch.is_alphanumeric())
         .flat_map(char::to_lowercase)
@@ -30,7 +30,7 @@ fn letters(c: &Clause) -> String {
 /// A clause's words as letters and digits, case folded: a word that only
 /// lost a comma or a capital is the same word.
 fn words(c: &Clause) -> Vec<String> {
-    c.norm
+    c.norm()
         .split_whitespace()
         .map(|w| {
             w.chars()
@@ -95,7 +95,7 @@ fn unchanged_differs(old: &[Clause], new: &[Clause], cs: &ChangeSet) -> Option<S
     let old_letters: HashSet<String> = old.iter().map(letters).collect();
     let new_letters: HashSet<String> = new.iter().map(letters).collect();
     let navigation = |c: &Clause| {
-        matches!(c.kind, ClauseKind::Heading { .. }) && clauses::is_navigation(&c.norm)
+        matches!(c.kind, ClauseKind::Heading { .. }) && clauses::is_navigation(c.norm())
     };
     let lost = del
         .iter()
@@ -171,7 +171,9 @@ fn noise(old: &[Clause], new: &[Clause], cs: &ChangeSet) -> Vec<String> {
         let (o, n) = (at(old, c.old_position), at(new, c.new_position));
         match (c.kind, o, n) {
             (ChangeKind::Moved, Some(o), Some(n)) if letters(o) == letters(n) => {}
-            (ChangeKind::Modified | ChangeKind::Renamed, Some(o), Some(n)) if o.norm != n.norm => {
+            (ChangeKind::Modified | ChangeKind::Renamed, Some(o), Some(n))
+                if o.norm() != n.norm() =>
+            {
                 // The word runs quote both wordings exactly.
                 let side = |skip: WordOpKind| -> String {
                     c.words
@@ -187,8 +189,8 @@ fn noise(old: &[Clause], new: &[Clause], cs: &ChangeSet) -> Vec<String> {
                     ));
                 }
             }
-            (ChangeKind::Added, None, Some(n)) => *added.entry(&n.norm).or_default() += 1,
-            (ChangeKind::Removed, Some(o), None) => *removed.entry(&o.norm).or_default() += 1,
+            (ChangeKind::Added, None, Some(n)) => *added.entry(n.norm()).or_default() += 1,
+            (ChangeKind::Removed, Some(o), None) => *removed.entry(o.norm()).or_default() += 1,
             _ => bad.push(format!("{:?} {:?} -> {:?}", c.kind, c.old, c.new)),
         }
     }

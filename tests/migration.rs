@@ -86,7 +86,7 @@ fn as_old(c: &Clause) -> OldClause {
         level.map(i64::from),
         c.path.clone(),
         c.text.clone(),
-        c.norm.clone(),
+        c.norm().to_string(),
         c.hash.clone(),
     )
 }
@@ -140,8 +140,9 @@ async fn migration_0006_keeps_every_clause_and_snapshot_of_the_first_schema() {
     // the moved wordings and reads back whole.
     let latest = &history[0];
     let mut clauses = store.clauses(latest.id).await.unwrap();
+    let norm = format!("{} One more sentence.", clauses[3].norm());
     clauses[3].text.push_str(" One more sentence.");
-    clauses[3].norm.push_str(" One more sentence.");
+    clauses[3].set_norm(norm);
     let texts_before: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM texts")
         .fetch_one(&raw(&db).await)
         .await

@@ -17,7 +17,7 @@ fuzz_target!(|data: &[u8]| {
     for (i, c) in clauses.iter().enumerate() {
         assert_eq!(c.position as usize, i, "position gap at clause {i}");
         assert!(is_sha256_hex(&c.hash), "bad clause hash {:?}", c.hash);
-        assert!(!c.norm.is_empty(), "empty clause kept at {i}");
+        assert!(!c.norm().is_empty(), "empty clause kept at {i}");
     }
     assert!(is_sha256_hex(&version_hash(&clauses)));
 });

@@ -52,7 +52,7 @@ pub fn transition(old: &[Clause], new: &[Clause]) -> Transition {
 pub fn is_doubled(clauses: &[Clause]) -> bool {
     let long: Vec<&Clause> = clauses
         .iter()
-        .filter(|c| c.norm.chars().count() >= MIN_CHARS)
+        .filter(|c| c.norm().chars().count() >= MIN_CHARS)
         .collect();
     if long.len() < MIN_CLAUSES {
         return false;
@@ -73,7 +73,7 @@ pub fn is_doubled(clauses: &[Clause]) -> bool {
 /// upcoming policy.
 pub fn previous_policy(old: &[Clause], new: &[Clause]) -> Vec<Clause> {
     let letters = |c: &Clause| -> String {
-        c.norm
+        c.norm()
             .chars()
             .filter(|c| c.is_alphanumeric())
             .flat_map(char::to_lowercase)
@@ -102,14 +102,14 @@ mod tests {
     use crate::pipeline::clauses::ClauseKind;
 
     fn clause(text: &str) -> Clause {
-        Clause {
-            position: 0,
-            kind: ClauseKind::Paragraph,
-            path: "P".into(),
-            text: text.into(),
-            norm: text.to_lowercase(),
-            hash: text.into(),
-        }
+        Clause::new(
+            0,
+            ClauseKind::Paragraph,
+            "P".into(),
+            text.into(),
+            Some(text.to_lowercase()),
+            text.into(),
+        )
     }
 
     fn policy(tag: &str, n: usize) -> Vec<Clause> {

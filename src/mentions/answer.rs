@@ -116,7 +116,7 @@ pub async fn answer(cmd: &Command, ctx: &Context<'_>) -> Result<Answer, StoreErr
                 .iter()
                 .filter(|c| {
                     q.is_empty()
-                        || c.norm.to_lowercase().contains(&q)
+                        || c.norm().to_lowercase().contains(&q)
                         || c.path.to_lowercase().contains(&q)
                 })
                 .take(3)
@@ -269,7 +269,7 @@ async fn when_answer(ctx: &Context<'_>, doc: &str, phrase: &str) -> Result<Answe
         let clauses = ctx.store.clauses(v.id).await?;
         let hit = clauses
             .iter()
-            .find(|c| contains_phrase(&c.norm, &phrase_norm));
+            .find(|c| contains_phrase(c.norm(), &phrase_norm));
         match (&first, hit) {
             (None, Some(c)) => {
                 first = Some((v.clone(), c.text.clone()));

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 /// One clause of one version of a document.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "ClauseFields", into = "ClauseFields")]
 pub struct Clause {
     /// 0-based position in the version.
     pub position: u32,
@@ -21,16 +22,90 @@ pub struct Clause {
     pub path: String,
     /// Original wording, whitespace collapsed, for quoting.
     pub text: String,
-    /// Normalized text used for hashing and comparison.
-    pub norm: String,
-    /// Hex SHA-256 of `norm`.
+    /// The normalized form ([`Clause::norm`]) when it differs from `text`.
+    /// Most clauses normalize to their own wording (two thirds of the
+    /// corpus's): holding it twice was a fifth of a 10 MB page's check.
+    /// Always `None` when equal, so that the derived equality holds.
+    norm: Option<String>,
+    /// Hex SHA-256 of the normalized form.
     pub hash: String,
+}
+
+impl Clause {
+    /// A clause; `norm`, its normalized form, is `None` when known to be
+    /// the text (as the store keeps it), and is held apart only when it
+    /// differs.
+    pub fn new(
+        position: u32,
+        kind: ClauseKind,
+        path: String,
+        text: String,
+        norm: Option<String>,
+        hash: String,
+    ) -> Clause {
+        let norm = norm.filter(|n| *n != text);
+        Clause {
+            position,
+            kind,
+            path,
+            text,
+            norm,
+            hash,
+        }
+    }
+
+    /// Normalized text used for hashing and comparison.
+    pub fn norm(&self) -> &str {
+        self.norm.as_deref().unwrap_or(&self.text)
+    }
+
+    /// Whether the normalized form is the text itself.
+    pub fn norm_is_text(&self) -> bool {
+        self.norm.is_none()
+    }
+
+    /// Replaces the normalized form (the hash is left to the caller).
+    pub fn set_norm(&mut self, norm: String) {
+        self.norm = (norm != self.text).then_some(norm);
+    }
+}
+
+/// A clause as it is written out (JSON, the technical updates' records):
+/// the normalized form in full, whether or not it is held apart.
+#[derive(Serialize, Deserialize)]
+struct ClauseFields {
+    position: u32,
+    kind: ClauseKind,
+    path: String,
+    text: String,
+    norm: String,
+    hash: String,
+}
+
+impl From<ClauseFields> for Clause {
+    fn from(f: ClauseFields) -> Clause {
+        Clause::new(f.position, f.kind, f.path, f.text, Some(f.norm), f.hash)
+    }
+}
+
+impl From<Clause> for ClauseFields {
+    fn from(c: Clause) -> ClauseFields {
+        let norm = c.norm().to_string();
+        ClauseFields {
+            position: c.position,
+            kind: c.kind,
+            path: c.path,
+            text: c.text,
+            norm,
+            hash: c.hash,
+        }
+    }
 }
 
 use sha2::{Digest, Sha256};
 
 pub use crate::pipeline::extract::ClauseKind;
-use crate::pipeline::extract::{normalize, Extracted};
+use crate::pipeline::extract::{normalize, normalize_cow, Extracted};
 
 /// Splits extracted blocks into clauses: one clause per block whose
 /// normalized text is not empty, with the path of enclosing headings.
@@ -57,7 +132,7 @@ fn split_blocks<'a>(blocks: impl Iterator<Item = (ClauseKind, Cow<'a, str>)>) ->
     // rather than once per clause.
     let mut path = String::new();
     for (kind, text) in blocks {
-        let norm = normalize(&text);
+        let norm = normalize_cow(&text);
         if norm.is_empty() {
             continue;
         }
@@ -77,14 +152,18 @@ fn split_blocks<'a>(blocks: impl Iterator<Item = (ClauseKind, Cow<'a, str>)>) ->
         }
         if text.len() <= MAX_CLAUSE_BYTES {
             let hash = hex::encode(Sha256::digest(norm.as_bytes()));
-            clauses.push(Clause {
-                position: u32::try_from(clauses.len()).unwrap_or(u32::MAX),
+            let norm = match norm {
+                Cow::Borrowed(_) => None,
+                Cow::Owned(n) => Some(n),
+            };
+            clauses.push(Clause::new(
+                u32::try_from(clauses.len()).unwrap_or(u32::MAX),
                 kind,
-                path: clause_path,
-                text: text.into_owned(),
+                clause_path,
+                text.into_owned(),
                 norm,
                 hash,
-            });
+            ));
             continue;
         }
         // A block longer than any real clause (a page without structure, a
@@ -96,14 +175,14 @@ fn split_blocks<'a>(blocks: impl Iterator<Item = (ClauseKind, Cow<'a, str>)>) ->
                 continue;
             }
             let hash = hex::encode(Sha256::digest(norm.as_bytes()));
-            clauses.push(Clause {
-                position: u32::try_from(clauses.len()).unwrap_or(u32::MAX),
+            clauses.push(Clause::new(
+                u32::try_from(clauses.len()).unwrap_or(u32::MAX),
                 kind,
-                path: clause_path.clone(),
-                text: piece.to_string(),
-                norm,
+                clause_path.clone(),
+                piece.to_string(),
+                Some(norm),
                 hash,
-            });
+            ));
         }
     }
     clauses
@@ -199,7 +278,7 @@ pub fn letters_hash(clauses: &[Clause]) -> String {
     let mut letters: Vec<u8> = Vec::with_capacity(16 * 1024);
     let mut buf = [0u8; 4];
     for clause in clauses {
-        for c in clause.norm.chars() {
+        for c in clause.norm().chars() {
             if c.is_ascii() {
                 if c.is_ascii_alphanumeric() {
                     letters.push(c.to_ascii_lowercase() as u8);
@@ -309,6 +388,46 @@ mod tests {
     }
 
     #[test]
+    fn a_normalized_form_equal_to_the_text_is_held_once_and_written_out_whole() {
+        let p = |t| block(ClauseKind::Paragraph, t);
+        let clauses = split(&Extracted {
+            blocks: vec![p("We share data."), p("We use \u{201c}cookies\u{201d}.")],
+        });
+        assert_eq!(clauses[0].norm(), "We share data.");
+        assert_eq!(clauses[0].norm, None);
+        assert_eq!(clauses[1].norm(), "We use \"cookies\".");
+        assert!(clauses[1].norm.is_some());
+        let json = serde_json::to_value(&clauses).unwrap();
+        assert_eq!(json[0]["norm"], "We share data.");
+        assert_eq!(json[1]["norm"], "We use \"cookies\".");
+        let back: Vec<Clause> = serde_json::from_value(json).unwrap();
+        assert_eq!(back, clauses);
+        // A form given whole equal to the text is not kept apart either,
+        // so that equal clauses compare equal however they were made.
+        let mut c = clauses[1].clone();
+        c.set_norm(c.text.clone());
+        assert_eq!(c.norm, None);
+        assert_eq!(
+            Clause::new(
+                0,
+                ClauseKind::Paragraph,
+                String::new(),
+                "a".into(),
+                Some("a".into()),
+                String::new()
+            ),
+            Clause::new(
+                0,
+                ClauseKind::Paragraph,
+                String::new(),
+                "a".into(),
+                None,
+                String::new()
+            )
+        );
+    }
+
+    #[test]
     fn letters_hash_is_the_hash_of_the_lowercased_letters() {
         let p = |t| block(ClauseKind::Paragraph, t);
         let long = "Ünïcode and ASCII, İstanbul ΣΊΣΥΦΟΣ 42. ".repeat(400);
@@ -317,7 +436,7 @@ mod tests {
         });
         let mut letters = String::new();
         for c in &clauses {
-            for ch in c.norm.chars().filter(|ch| ch.is_alphanumeric()) {
+            for ch in c.norm().chars().filter(|ch| ch.is_alphanumeric()) {
                 letters.extend(ch.to_lowercase());
             }
         }

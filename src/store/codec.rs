@@ -94,6 +94,17 @@ fn zstd_error(code: usize) -> std::io::Error {
     std::io::Error::other(zstd::zstd_safe::get_error_name(code))
 }
 
+/// Bodies from this size get a first, smaller output buffer: a share
+/// (1/`FIRST_TRY_SHARE`) of the body.
+const FIRST_TRY_FROM: usize = 1 << 20;
+const FIRST_TRY_SHARE: usize = 8;
+
+fn is_dst_too_small(code: usize) -> bool {
+    // zstd returns its error codes negated.
+    code == (zstd::zstd_safe::zstd_sys::ZSTD_ErrorCode::ZSTD_error_dstSize_tooSmall as usize)
+        .wrapping_neg()
+}
+
 /// `body` compressed with `prefix` (possibly empty) as raw-content
 /// dictionary. The prefix is only referenced for the call, never copied
 /// into the context: against a 10 MB parent snapshot, loading it as a
@@ -108,7 +119,20 @@ pub(super) fn compress(body: &[u8], prefix: &[u8]) -> std::io::Result<Vec<u8>> {
                     .ok_or_else(|| std::io::Error::other("cannot allocate a zstd context"))?,
             ),
         };
-        let mut out = Vec::with_capacity(zstd::zstd_safe::compress_bound(body.len()));
+        let bound = zstd::zstd_safe::compress_bound(body.len());
+        // A big page's frame is a small part of it (against its parent, a
+        // few hundred bytes): room for the bound, the body's size, was 10
+        // MB more at the peak of a 10 MB page's check. Only a frame that
+        // does not fit is compressed again, with room for any.
+        if body.len() >= FIRST_TRY_FROM {
+            let mut out = Vec::with_capacity(body.len() / FIRST_TRY_SHARE);
+            match cctx.compress_using_dict(&mut out, body, prefix, ZSTD_LEVEL) {
+                Ok(_) => return Ok(out),
+                Err(code) if !is_dst_too_small(code) => return Err(zstd_error(code)),
+                Err(_) => {}
+            }
+        }
+        let mut out = Vec::with_capacity(bound);
         cctx.compress_using_dict(&mut out, body, prefix, ZSTD_LEVEL)
             .map_err(zstd_error)?;
         // The bound is the body's size: give back what the frame does not use.
@@ -364,5 +388,30 @@ mod tests {
         // The wrong prefix is an error or other bytes, never the body.
         let blob = compress(&body, &parent).unwrap();
         assert!(decompress(&blob, b"other", body.len()).map_or(true, |b| b != body));
+    }
+
+    #[test]
+    fn big_bodies_round_trip_whether_or_not_their_frame_fits_the_first_buffer() {
+        use rand::{RngCore, SeedableRng};
+        let mut noise = vec![0u8; FIRST_TRY_FROM + 4096];
+        rand::rngs::StdRng::seed_from_u64(13).fill_bytes(&mut noise);
+        let text: Vec<u8> = (0..40_000)
+            .flat_map(|i| format!("<p>Clause {i}: we may share your data.</p>\n").into_bytes())
+            .collect();
+        assert!(text.len() >= FIRST_TRY_FROM);
+        // Noise does not compress: its frame is larger than the first
+        // buffer and is made again with room for it.
+        let blob = compress(&noise, &[]).unwrap();
+        assert!(blob.len() > noise.len() / FIRST_TRY_SHARE);
+        assert_eq!(decompress(&blob, &[], noise.len()).unwrap(), noise);
+        // Against itself as the prefix, text fits the first buffer, which
+        // is all the frame holds.
+        let blob = compress(&text, &text).unwrap();
+        assert!(
+            blob.capacity() <= text.len() / FIRST_TRY_SHARE,
+            "{}",
+            blob.capacity()
+        );
+        assert_eq!(decompress(&blob, &text, text.len()).unwrap(), text);
     }
 }

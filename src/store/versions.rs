@@ -460,7 +460,7 @@ fn intern_clauses_on(
     let mut add_path = conn.prepare_cached("INSERT INTO heading_paths (path) VALUES (?)")?;
     let mut seq = Vec::with_capacity(clauses.len());
     for c in clauses {
-        let hash: [u8; 32] = Sha256::digest(c.text.as_bytes()).into();
+        let hash = text_hash(c);
         let text = match text_ids.get(&hash) {
             Some(&id) => id,
             None => {
@@ -470,16 +470,16 @@ fn intern_clauses_on(
                 {
                     Some(id) => id,
                     None => {
-                        let (norm, edit) = if c.norm == c.text {
+                        let (norm, edit) = if c.norm() == c.text {
                             (None, None)
                         } else {
-                            match codec::norm_edit(&c.text, &c.norm) {
+                            match codec::norm_edit(&c.text, c.norm()) {
                                 Some(edit) => (None, Some(edit)),
-                                None => (Some(c.norm.as_str()), None),
+                                None => (Some(c.norm()), None),
                             }
                         };
                         let norm_hash = hex::decode(&c.hash)
-                            .unwrap_or_else(|_| Sha256::digest(c.norm.as_bytes()).to_vec());
+                            .unwrap_or_else(|_| Sha256::digest(c.norm().as_bytes()).to_vec());
                         add_text.execute(rusqlite::params![
                             &hash[..],
                             c.text,
@@ -526,11 +526,26 @@ fn intern_clauses_on(
     Ok(seq)
 }
 
+/// SHA-256 of a clause's wording, the key of `texts`. Most clauses are
+/// their own normal form, whose hash the clause carries: hashing every
+/// wording again was a second SHA-256 of each page's text.
+fn text_hash(c: &Clause) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    let mut hash = [0u8; 32];
+    if c.norm_is_text() && hex::decode_to_slice(&c.hash, &mut hash).is_ok() {
+        debug_assert_eq!(hash, <[u8; 32]>::from(Sha256::digest(c.text.as_bytes())));
+        return hash;
+    }
+    Sha256::digest(c.text.as_bytes()).into()
+}
+
 /// One stored wording with its normalized form rebuilt.
+#[derive(Clone)]
 struct StoredText {
     hash: Vec<u8>,
     text: String,
-    norm: String,
+    /// `None` when the normalized form is the text itself.
+    norm: Option<String>,
     norm_hash: String,
 }
 
@@ -584,16 +599,16 @@ fn stored_texts(rows: Vec<TextRow>) -> Result<std::collections::HashMap<i64, Sto
     rows.into_iter()
         .map(|r| {
             let norm = match (r.norm, r.norm_edit) {
-                (Some(norm), _) => norm,
+                (Some(norm), _) => Some(norm),
                 (None, Some(edit)) => {
-                    codec::apply_norm_edit(&r.text, &edit).map_err(|message| {
+                    Some(codec::apply_norm_edit(&r.text, &edit).map_err(|message| {
                         StoreError::Corrupt {
                             what: format!("clause text {}", r.id),
                             message,
                         }
-                    })?
+                    })?)
                 }
-                (None, None) => r.text.clone(),
+                (None, None) => None,
             };
             Ok((
                 r.id,
@@ -680,7 +695,7 @@ fn stored_clauses_on(conn: &rusqlite::Connection, version_id: i64) -> Result<Sto
     let paths = lane_rows_by_id(conn, PATHS_SELECT, &path_ids, |r| {
         Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
     })?;
-    let mut stored = assemble(&seq, &stored_texts(texts)?, &paths.into_iter().collect())?;
+    let mut stored = assemble(&seq, stored_texts(texts)?, &paths.into_iter().collect())?;
     stored.version_id = Some(version_id);
     Ok(stored)
 }
@@ -743,53 +758,66 @@ async fn clauses_of(
     let path_ids: Vec<i64> = seq.iter().map(|e| e.path).collect();
     let texts = texts_by_id(&mut *conn, &text_ids).await?;
     let paths = paths_by_id(&mut *conn, &path_ids).await?;
-    assemble(seq, &texts, &paths)
+    assemble(seq, texts, &paths)
 }
 
 /// A sequence's clauses from its wordings and paths.
 fn assemble(
     seq: &[codec::SeqEntry],
-    texts: &std::collections::HashMap<i64, StoredText>,
+    mut texts: std::collections::HashMap<i64, StoredText>,
     paths: &std::collections::HashMap<i64, String>,
 ) -> Result<StoredClauses> {
-    seq.iter()
-        .enumerate()
-        .map(|(position, e)| {
-            let t = texts.get(&e.text).ok_or_else(|| StoreError::Corrupt {
-                what: "clause sequence".into(),
-                message: format!("clause text {} is missing", e.text),
-            })?;
-            let path = paths.get(&e.path).ok_or_else(|| StoreError::Corrupt {
-                what: "clause sequence".into(),
-                message: format!("heading path {} is missing", e.path),
-            })?;
-            let hash =
-                <[u8; 32]>::try_from(t.hash.as_slice()).map_err(|_| StoreError::Corrupt {
-                    what: format!("clause text {}", e.text),
-                    message: format!("its hash has {} bytes, not 32", t.hash.len()),
-                })?;
-            Ok((
-                Clause {
-                    position: position as u32,
-                    kind: e.kind,
-                    path: path.clone(),
-                    text: t.text.clone(),
-                    norm: t.norm.clone(),
-                    hash: t.norm_hash.clone(),
-                },
-                ClauseRef {
-                    text: e.text,
-                    hash,
-                    path: e.path,
-                },
-            ))
-        })
-        .collect::<Result<(Vec<Clause>, Vec<ClauseRef>)>>()
-        .map(|(clauses, refs)| StoredClauses {
-            clauses,
-            version_id: None,
-            refs,
-        })
+    // Sized up front: collected through a `Result`, the two lists grew by
+    // doubling, a quarter again of a big page's clauses at the peak.
+    let mut clauses = Vec::with_capacity(seq.len());
+    let mut refs = Vec::with_capacity(seq.len());
+    // A wording goes into its last clause rather than being copied, so
+    // that a big page's texts are not held twice while they are read.
+    let mut uses: std::collections::HashMap<i64, u32> =
+        std::collections::HashMap::with_capacity(texts.len());
+    for e in seq {
+        *uses.entry(e.text).or_default() += 1;
+    }
+    for (position, e) in seq.iter().enumerate() {
+        let left = uses.get_mut(&e.text).map(|n| {
+            *n -= 1;
+            *n
+        });
+        let t = match left {
+            Some(0) => texts.remove(&e.text),
+            _ => texts.get(&e.text).cloned(),
+        }
+        .ok_or_else(|| StoreError::Corrupt {
+            what: "clause sequence".into(),
+            message: format!("clause text {} is missing", e.text),
+        })?;
+        let path = paths.get(&e.path).ok_or_else(|| StoreError::Corrupt {
+            what: "clause sequence".into(),
+            message: format!("heading path {} is missing", e.path),
+        })?;
+        let hash = <[u8; 32]>::try_from(t.hash.as_slice()).map_err(|_| StoreError::Corrupt {
+            what: format!("clause text {}", e.text),
+            message: format!("its hash has {} bytes, not 32", t.hash.len()),
+        })?;
+        clauses.push(Clause::new(
+            position as u32,
+            e.kind,
+            path.clone(),
+            t.text,
+            t.norm,
+            t.norm_hash,
+        ));
+        refs.push(ClauseRef {
+            text: e.text,
+            hash,
+            path: e.path,
+        });
+    }
+    Ok(StoredClauses {
+        clauses,
+        version_id: None,
+        refs,
+    })
 }
 
 /// Replaces the clauses and hash of a version with a re-extraction of its

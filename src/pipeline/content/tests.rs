@@ -207,13 +207,15 @@ fn a_baseline_with_the_same_characters_lets_them_pass() {
 
 #[test]
 fn thresholds_tolerate_a_few_suspicious_characters() {
-    let clause = |text: &str| Clause {
-        position: 0,
-        kind: crate::pipeline::extract::ClauseKind::Paragraph,
-        path: String::new(),
-        text: text.to_string(),
-        norm: text.to_string(),
-        hash: String::new(),
+    let clause = |text: &str| {
+        Clause::new(
+            0,
+            crate::pipeline::extract::ClauseKind::Paragraph,
+            String::new(),
+            text.to_string(),
+            None,
+            String::new(),
+        )
     };
     let filler = "We collect your email address to provide the service. ".repeat(40);
     // Four stray replacement characters in 2,000 characters: below the

@@ -413,11 +413,11 @@ pub(crate) fn align(
     // Indexed by clause; matched clauses keep an empty bag, never read.
     let mut old_bags: Vec<Bag> = vec![Bag::default(); old.len()];
     for &o in &old_left {
-        old_bags[o] = Bag::of(&old[o].norm);
+        old_bags[o] = Bag::of(old[o].norm());
     }
     let mut new_bags: Vec<Bag> = vec![Bag::default(); new.len()];
     for &n in &new_left {
-        new_bags[n] = Bag::of(&new[n].norm);
+        new_bags[n] = Bag::of(new[n].norm());
     }
     let ctx = PairCtx {
         old,

@@ -158,8 +158,8 @@ impl Default for DiffOptions {
 /// Diffs two clause lists of the same document. `language` picks the watch
 /// term list (falls back to English).
 pub fn diff(old: &[Clause], new: &[Clause], opts: &DiffOptions, language: &str) -> ChangeSet {
-    let old_letters: Vec<u64> = old.iter().map(|c| align::letters_key(&c.norm)).collect();
-    let new_letters: Vec<u64> = new.iter().map(|c| align::letters_key(&c.norm)).collect();
+    let old_letters: Vec<u64> = old.iter().map(|c| align::letters_key(c.norm())).collect();
+    let new_letters: Vec<u64> = new.iter().map(|c| align::letters_key(c.norm())).collect();
     let alignment = align::align(old, new, &old_letters, &new_letters, opts.similarity);
     // Churn: a clause whose exact words still stand on the other side (a
     // table of contents rebuilt or dropped, a duplicate of a kept clause, a
@@ -203,7 +203,7 @@ pub fn diff(old: &[Clause], new: &[Clause], opts: &DiffOptions, language: &str) 
 /// Is an added or removed clause churn: its words stand on the other side,
 /// or it is the title of a table of contents, which says nothing itself.
 fn is_churn(c: &Clause, letters: u64, other_side: &HashSet<u64>) -> bool {
-    other_side.contains(&letters) || (is_heading(c) && clauses::is_navigation(&c.norm))
+    other_side.contains(&letters) || (is_heading(c) && clauses::is_navigation(c.norm()))
 }
 
 fn is_heading(c: &Clause) -> bool {

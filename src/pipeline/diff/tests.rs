@@ -44,14 +44,7 @@ fn doc(lines: &[&str]) -> Vec<Clause> {
             stack.push((level, text.clone()));
         }
         let n = norm(&text);
-        out.push(Clause {
-            position: i as u32,
-            kind,
-            path,
-            hash: n.clone(),
-            norm: n,
-            text,
-        });
+        out.push(Clause::new(i as u32, kind, path, text, Some(n.clone()), n));
     }
     out
 }
@@ -255,7 +248,7 @@ fn similarity_threshold_splits_modified_from_add_remove() {
     let cs = diff(&doc(&old), &doc(&new), &strict, "en");
     assert_eq!(cs.summary.modified, 0);
     assert_eq!((cs.summary.removed, cs.summary.added), (2, 2));
-    let s = align::similarity(&doc(&old)[1].norm, &doc(&new)[1].norm);
+    let s = align::similarity(doc(&old)[1].norm(), doc(&new)[1].norm());
     assert!(s > 0.5 && s < 0.95, "{s}");
 }
 
@@ -330,7 +323,7 @@ fn one_for_one_replacement_in_place_is_modified_even_if_short() {
         "Effective as of September 29th, 2023",
         "Body text stays the same.",
     ];
-    let s = align::similarity(&doc(&old)[1].norm, &doc(&new)[1].norm);
+    let s = align::similarity(doc(&old)[1].norm(), doc(&new)[1].norm());
     assert!((0.25..0.5).contains(&s), "{s}");
     assert_eq!(kinds(&run(&old, &new)), vec![ChangeKind::Modified]);
     // Two candidates in the gap: no positional hint, the normal threshold applies.

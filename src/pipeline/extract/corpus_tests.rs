@@ -221,7 +221,7 @@ fn every_corpus_version_extracts_deterministically() {
         let first = split(&extract_markdown(md));
         assert!(!first.is_empty(), "{}: no clauses", path.display());
         assert!(
-            first.iter().all(|c| !c.norm.is_empty()),
+            first.iter().all(|c| !c.norm().is_empty()),
             "{}: empty clause",
             path.display()
         );
@@ -250,7 +250,10 @@ fn presentation_rewrites_keep_the_version_hash() {
             );
             let again = split(&extract_markdown(&rewritten));
             if version_hash(&again) != hash {
-                let first = clauses.iter().zip(&again).find(|(a, b)| a.norm != b.norm);
+                let first = clauses
+                    .iter()
+                    .zip(&again)
+                    .find(|(a, b)| a.norm() != b.norm());
                 panic!(
                     "{} re-wrapped at {width}: {} vs {} clauses, first difference {first:#?}",
                     path.display(),
@@ -274,7 +277,7 @@ fn presentation_rewrites_keep_the_version_hash() {
             let first = clauses
                 .iter()
                 .zip(&from_html)
-                .find(|(a, b)| a.norm != b.norm);
+                .find(|(a, b)| a.norm() != b.norm());
             panic!("{} as HTML: first difference {first:#?}", path.display());
         }
     }

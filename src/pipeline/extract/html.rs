@@ -575,7 +575,7 @@ mod tests {
         let a = split(&extract_html(&fixture("typographic-a.html"), &Rules::default()).unwrap());
         let b = split(&extract_html(&fixture("typographic-b.html"), &Rules::default()).unwrap());
         let norms = |c: &[crate::pipeline::clauses::Clause]| {
-            c.iter().map(|c| c.norm.clone()).collect::<Vec<_>>()
+            c.iter().map(|c| c.norm().to_string()).collect::<Vec<_>>()
         };
         assert_eq!(norms(&a), norms(&b));
         assert_eq!(

@@ -28,7 +28,7 @@ mod corpus_tests;
 
 pub use html::{extract_html, validate_selector};
 pub use markdown::extract_markdown;
-pub use normalize::normalize;
+pub use normalize::{normalize, normalize_cow};
 pub use text::extract_text;
 
 /// What kind of block a clause came from.

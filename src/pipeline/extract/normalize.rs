@@ -5,6 +5,8 @@
 //! formatting characters and line wrapping are all presentation, not
 //! wording. Case and other punctuation are kept: they can change meaning.
 
+use std::borrow::Cow;
+
 use unicode_normalization::UnicodeNormalization;
 
 /// Normalizes clause text:
@@ -51,6 +53,36 @@ fn normalize_any(text: &str) -> String {
     without_marker(super::collapse_ws(&folded))
 }
 
+/// [`normalize`], borrowing `text` when it is its own normal form: a
+/// block's text is collapsed already, and most of it is plain ASCII with
+/// nothing to map, so a copy of each clause was made only to be compared
+/// with the text and dropped.
+pub fn normalize_cow(text: &str) -> Cow<'_, str> {
+    if is_collapsed_ascii(text.as_bytes()) && strip_marker(text).len() == text.len() {
+        Cow::Borrowed(text)
+    } else {
+        Cow::Owned(normalize(text))
+    }
+}
+
+/// Whether `s` is ASCII and already what [`super::collapse_ws`] makes of
+/// it: words with one space between them, none at either end.
+fn is_collapsed_ascii(s: &[u8]) -> bool {
+    if s.first() == Some(&b' ') || s.last() == Some(&b' ') {
+        return false;
+    }
+    let mut after_space = false;
+    for &b in s {
+        match b {
+            b' ' if after_space => return false,
+            b' ' => after_space = true,
+            b'\t' | b'\n' | 0x0B | 0x0C | b'\r' | 0x80..=0xFF => return false,
+            _ => after_space = false,
+        }
+    }
+    true
+}
+
 /// [`strip_marker`] without a copy when there is no marker.
 fn without_marker(s: String) -> String {
     let kept = strip_marker(&s).len();
@@ -94,7 +126,59 @@ fn strip_marker(s: &str) -> &str {
 
 #[cfg(test)]
 mod tests {
-    use super::{normalize, normalize_any};
+    use super::{normalize, normalize_any, normalize_cow};
+    use std::borrow::Cow;
+
+    #[test]
+    fn a_text_in_its_normal_form_is_borrowed_and_any_other_normalized() {
+        let cases = [
+            ("", true),
+            ("plain text here", true),
+            ("1. Information We Collect!", true),
+            ("-5 degrees", true),
+            (" leading", false),
+            ("trailing ", false),
+            ("two  spaces", false),
+            ("tab\there", false),
+            ("line\nbreak", false),
+            ("## Heading", false),
+            ("- item", false),
+            ("* starred", false),
+            ("caf\u{e9}", false),
+            ("It\u{2019}s", false),
+            ("no\u{a0}break", false),
+        ];
+        for (s, borrowed) in cases {
+            let got = normalize_cow(s);
+            assert_eq!(got, normalize(s), "{s:?}");
+            assert_eq!(matches!(got, Cow::Borrowed(_)), borrowed, "{s:?}");
+        }
+        // Every line of one corpus policy's versions, raw and collapsed.
+        let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../shared/corpus/twitter/privacy-policy");
+        let mut lines = 0;
+        for entry in std::fs::read_dir(&corpus).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_none_or(|e| e != "md") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            for line in text.lines() {
+                assert_eq!(normalize_cow(line), normalize(line), "{line:?}");
+                let collapsed = super::super::collapse_ws(line);
+                assert_eq!(
+                    normalize_cow(&collapsed),
+                    normalize(&collapsed),
+                    "{collapsed:?}"
+                );
+                lines += 1;
+            }
+        }
+        assert!(
+            lines > 1000,
+            "only {lines} corpus lines read from {corpus:?}"
+        );
+    }
 
     #[test]
     fn ascii_text_takes_the_shortcut_to_the_same_result() {
