@@ -15,7 +15,9 @@
 
 use std::collections::{HashMap, VecDeque};
 
-use similar::{capture_diff_slices, Algorithm, DiffTag};
+use similar::DiffTag;
+
+use super::lcs;
 
 use crate::pipeline::clauses::{Clause, ClauseKind};
 
@@ -343,7 +345,7 @@ pub(crate) fn align(
             .collect()
     };
     let (ok, nk) = intern(&keys(old, old_letters, true), &keys(new, new_letters, true));
-    let ops = capture_diff_slices(Algorithm::Patience, &ok, &nk);
+    let ops = lcs::patience_ops(&ok, &nk);
 
     let mut old_match: Vec<Option<Pairing>> = vec![None; old.len()];
     let mut new_match: Vec<Option<Pairing>> = vec![None; new.len()];
