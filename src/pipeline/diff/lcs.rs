@@ -206,14 +206,6 @@ impl Myers {
         new.iter().all(|&id| self.marks[id as usize] != self.stamp)
     }
 
-    fn f(&self, k: isize) -> usize {
-        self.forward[(k + self.offset) as usize]
-    }
-
-    fn b(&self, k: isize) -> usize {
-        self.backward[(k + self.offset) as usize]
-    }
-
     fn conquer<D: DiffHook>(
         &mut self,
         d: &mut D,
@@ -274,44 +266,49 @@ impl Myers {
         let (n, m) = (old.len(), new.len());
         let delta = n as isize - m as isize;
         let odd = delta & 1 == 1;
-        let at = |k: isize, offset: isize| (k + offset) as usize;
         let offset = self.offset;
-        self.forward[at(1, offset)] = 0;
-        self.backward[at(1, offset)] = 0;
+        let (vf, vb) = (&mut self.forward[..], &mut self.backward[..]);
+        let at = |k: isize| (k + offset) as usize;
+        vf[at(1)] = 0;
+        vb[at(1)] = 0;
+        // Snakes compared in place: a call per diagonal, as in similar,
+        // was most of the cost where most diagonals have no match.
         for d in 0..max_d(n, m) as isize {
             let mut k = d;
             while k >= -d {
-                let mut x = if k == -d || (k != d && self.f(k - 1) < self.f(k + 1)) {
-                    self.f(k + 1)
+                let c = at(k);
+                let mut x = if k == -d || (k != d && vf[c - 1] < vf[c + 1]) {
+                    vf[c + 1]
                 } else {
-                    self.f(k - 1) + 1
+                    vf[c - 1] + 1
                 };
-                let y = (x as isize - k) as usize;
-                let (x0, y0) = (x, y);
-                if x < n && y < m {
-                    x += prefix(&old[x..], &new[y..]);
+                let (x0, y0) = (x, (x as isize - k) as usize);
+                let mut y = y0;
+                while x < n && y < m && old[x] == new[y] {
+                    x += 1;
+                    y += 1;
                 }
-                self.forward[at(k, offset)] = x;
-                if odd && (k - delta).abs() < d && x + self.b(delta - k) >= n {
+                vf[c] = x;
+                if odd && (k - delta).abs() < d && x + vb[at(delta - k)] >= n {
                     return Some((x0 + os.start, y0 + ns.start));
                 }
                 k -= 2;
             }
             let mut k = d;
             while k >= -d {
-                let mut x = if k == -d || (k != d && self.b(k - 1) < self.b(k + 1)) {
-                    self.b(k + 1)
+                let c = at(k);
+                let mut x = if k == -d || (k != d && vb[c - 1] < vb[c + 1]) {
+                    vb[c + 1]
                 } else {
-                    self.b(k - 1) + 1
+                    vb[c - 1] + 1
                 };
                 let mut y = (x as isize - k) as usize;
-                if x < n && y < m {
-                    let advance = suffix(&old[..n - x], &new[..m - y]);
-                    x += advance;
-                    y += advance;
+                while x < n && y < m && old[n - 1 - x] == new[m - 1 - y] {
+                    x += 1;
+                    y += 1;
                 }
-                self.backward[at(k, offset)] = x;
-                if !odd && (k - delta).abs() <= d && x + self.f(delta - k) >= n {
+                vb[c] = x;
+                if !odd && (k - delta).abs() <= d && x + vf[at(delta - k)] >= n {
                     return Some((n - x + os.start, m - y + ns.start));
                 }
                 k -= 2;
