@@ -475,7 +475,8 @@ mod tests {
                 .map(|p| std::fs::read_to_string(p).unwrap())
                 .collect();
             for w in texts.windows(2) {
-                // The clause keys the alignment diffs.
+                // Clause keys as the alignment diffs them (of the original
+                // wording: the sequences are what matters here).
                 let mut id = interner();
                 let mut keys = |md: &str| -> Vec<u32> {
                     clauses::split(&crate::pipeline::extract::extract_markdown(md))
@@ -483,7 +484,7 @@ mod tests {
                         .map(|c| {
                             id((
                                 matches!(c.kind, ClauseKind::Heading { .. }),
-                                super::super::align::letters_key(&c.norm),
+                                super::super::align::letters_key(&c.text),
                             ))
                         })
                         .collect()
