@@ -2,7 +2,7 @@
 //! `similar::capture_diff_slices(Algorithm::Patience, ..)` computes it.
 //!
 //! The clause alignment and the word diff of every modified clause both
-//! run that diff, and in the busiest corpus pair it was a third of the
+//! run that diff, and in the busiest corpus pair it was nearly half of the
 //! whole `diff`: similar's Myers calls a non-inlined prefix comparison
 //! through an `Index` impl for every diagonal it tries, allocates two
 //! vectors for every gap between unique lines (empty gaps too) and finds
