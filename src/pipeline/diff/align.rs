@@ -14,8 +14,11 @@
 //!    where it was), then globally for what is left, best pair first.
 
 use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasherDefault, Hasher};
 
-use similar::{capture_diff_slices, Algorithm, DiffTag};
+use similar::DiffTag;
+
+use super::lcs;
 
 use crate::pipeline::clauses::{Clause, ClauseKind};
 
@@ -170,7 +173,8 @@ type Key = (bool, u64);
 
 /// Replaces each distinct key by a small integer for the patience diff.
 fn intern(old: &[Key], new: &[Key]) -> (Vec<u32>, Vec<u32>) {
-    let mut ids: HashMap<Key, u32> = HashMap::with_capacity(old.len() + new.len());
+    let mut ids: HashMap<Key, u32, BuildHasherDefault<KeyHasher>> =
+        HashMap::with_capacity_and_hasher(old.len() + new.len(), Default::default());
     let mut id = |k: &Key| {
         let next = ids.len() as u32;
         *ids.entry(*k).or_insert(next)
@@ -178,6 +182,33 @@ fn intern(old: &[Key], new: &[Key]) -> (Vec<u32>, Vec<u32>) {
     let o = old.iter().map(&mut id).collect();
     let n = new.iter().map(&mut id).collect();
     (o, n)
+}
+
+/// Hashes a [`Key`] with one multiply per word: its letters part is a
+/// hash already, so SipHash (a fifth of interning, done twice per diff)
+/// would only mix it again. Ids go by first appearance, whatever the
+/// hasher.
+#[derive(Default)]
+struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+
+    fn write_u8(&mut self, b: u8) {
+        self.write_u64(u64::from(b));
+    }
+
+    fn write_u64(&mut self, x: u64) {
+        self.0 = (self.0.rotate_left(26) ^ x).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 /// Sorted multiset of lowercase word hashes, for a cheap Dice similarity.
@@ -190,15 +221,27 @@ fn word_bag(norm: &str) -> Vec<u64> {
     let fnv = |h: u64, c: u64| (h ^ c).wrapping_mul(0x0100_0000_01b3);
     let mut bag: Vec<u64> = if norm.is_ascii() {
         // The same hashes as below, a byte at a time: an ASCII letter is
-        // its own lowercase character.
-        norm.as_bytes()
-            .split(|b| !b.is_ascii_alphanumeric())
-            .filter(|w| !w.is_empty())
-            .map(|w| {
-                w.iter()
-                    .fold(FNV_START, |h, b| fnv(h, u64::from(b.to_ascii_lowercase())))
-            })
-            .collect()
+        // its own lowercase character. One pass, into a vector sized for
+        // words of five letters and a space: collecting from a filtered
+        // split grew it a doubling at a time (a tenth of the bags' cost).
+        let mut bag = Vec::with_capacity(norm.len() / 6 + 1);
+        let mut h = FNV_START;
+        let mut in_word = false;
+        for &b in norm.as_bytes() {
+            let folded = ASCII_FOLD[usize::from(b)];
+            if folded != 0 {
+                h = fnv(h, u64::from(folded));
+                in_word = true;
+            } else if in_word {
+                bag.push(h);
+                h = FNV_START;
+                in_word = false;
+            }
+        }
+        if in_word {
+            bag.push(h);
+        }
+        bag
     } else {
         norm.split(|c: char| !c.is_alphanumeric())
             .filter(|w| !w.is_empty())
@@ -217,12 +260,21 @@ fn word_bag(norm: &str) -> Vec<u64> {
 /// least `min`, else `None` — possibly found
 /// before the end: the merge stops as soon as the words left cannot lift
 /// the score to `min`, which is most of the all-pairs cost on rewrites.
+/// The diff asks [`Bag::dice_at_least`], which asks the sketches first.
+#[cfg(test)]
 fn dice_at_least(a: &[u64], b: &[u64], min: f64) -> Option<f64> {
     let total = a.len() + b.len();
     if total == 0 {
         return Some(1.0);
     }
-    let needed = words_needed(min, total);
+    dice_needing(a, b, min, words_needed(min, total))
+}
+
+/// The Dice coefficient of `a` and `b` if it is at least `min`, which
+/// takes `needed` common words (see [`words_needed`]); `a` and `b` not
+/// both empty.
+fn dice_needing(a: &[u64], b: &[u64], min: f64, needed: usize) -> Option<f64> {
+    let total = a.len() + b.len();
     let (mut i, mut j, mut common) = (0, 0, 0usize);
     while i < a.len() && j < b.len() {
         match a[i].cmp(&b[j]) {
@@ -292,15 +344,21 @@ impl Bag {
         Bag { words, sketch }
     }
 
-    /// [`dice_at_least`], the sketches asked first.
+    /// The Dice coefficient of two bags if it is at least `min`, the
+    /// sketches asked first.
     fn dice_at_least(&self, other: &Bag, min: f64) -> Option<f64> {
+        let total = self.words.len() + other.words.len();
+        if total == 0 {
+            return Some(1.0);
+        }
+        // Once per pair: `ceil` is a library call.
+        let needed = words_needed(min, total);
         if let (Some(a), Some(b)) = (&self.sketch, &other.sketch) {
-            let total = self.words.len() + other.words.len();
-            if total > 0 && a.common_at_most(b) < words_needed(min, total) {
+            if a.common_at_most(b) < needed {
                 return None;
             }
         }
-        dice_at_least(&self.words, &other.words, min)
+        dice_needing(&self.words, &other.words, min, needed)
     }
 }
 
@@ -343,7 +401,7 @@ pub(crate) fn align(
             .collect()
     };
     let (ok, nk) = intern(&keys(old, old_letters, true), &keys(new, new_letters, true));
-    let ops = capture_diff_slices(Algorithm::Patience, &ok, &nk);
+    let ops = lcs::patience_ops(&ok, &nk);
 
     let mut old_match: Vec<Option<Pairing>> = vec![None; old.len()];
     let mut new_match: Vec<Option<Pairing>> = vec![None; new.len()];

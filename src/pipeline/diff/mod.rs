@@ -17,6 +17,7 @@
 //! `words` is `[]` except for modified and renamed changes.
 
 mod align;
+mod lcs;
 mod render;
 mod watch;
 mod words;

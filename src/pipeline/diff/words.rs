@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 use serde::{Deserialize, Serialize};
-use similar::{capture_diff_slices, Algorithm, DiffTag};
+use similar::DiffTag;
 use unicode_segmentation::UnicodeSegmentation;
 
 /// Kind of a word run.
@@ -187,7 +187,7 @@ pub fn word_ops(old: &str, new: &str) -> Vec<WordOp> {
             }),
         }
     };
-    for op in capture_diff_slices(Algorithm::Patience, &ok, &nk) {
+    for op in super::lcs::patience_ops(&ok, &nk) {
         let (tag, or, nr) = op.as_tag_tuple();
         match tag {
             DiffTag::Equal => {
