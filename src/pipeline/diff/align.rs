@@ -302,7 +302,6 @@ const SKETCH_BUCKETS: usize = 64;
 /// pairs of a rewrite are told apart in 64 byte compares instead of a
 /// merge of both bags. None when a bucket would overflow (a clause of
 /// hundreds of repeated words): such a bag is always merged.
-#[derive(Clone)]
 struct Sketch([u8; SKETCH_BUCKETS]);
 
 impl Sketch {
@@ -331,7 +330,6 @@ impl Sketch {
 }
 
 /// A clause's [`word_bag`] and its [`Sketch`].
-#[derive(Clone, Default)]
 struct Bag {
     words: Vec<u64>,
     sketch: Option<Sketch>,
