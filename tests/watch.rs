@@ -547,3 +547,114 @@ fn bad_config_is_reported_with_line_and_column_and_exit_2() {
     assert!(err.contains("bot.toml:") && err.contains("cron"), "{err}");
     assert!(!bot.db().exists(), "nothing ran");
 }
+
+/// A policy page of `paragraphs` numbered paragraphs under a heading every
+/// twenty, with a sentence added to each paragraph of `changed`.
+fn long_page(paragraphs: usize, changed: &[usize]) -> String {
+    let mut html = String::from("<html><body><main id=\"policy\">\n");
+    for i in 0..paragraphs {
+        if i % 20 == 0 {
+            html.push_str(&format!("<h2>Section {}</h2>\n", i / 20));
+        }
+        let added = if changed.contains(&i) {
+            " This sentence was added later."
+        } else {
+            ""
+        };
+        html.push_str(&format!(
+            "<p>Paragraph {i}: we may collect, use and share information about you with our \
+             partners for the purposes of section {}, subject to your choices.{added}</p>\n",
+            i / 20
+        ));
+    }
+    html + "</main></body></html>"
+}
+
+/// Pages from a megabyte on are checked holding less (the old clauses are
+/// read again after the parse and only their ids are kept for the write,
+/// which then reads the parent snapshot's dictionary back): their versions,
+/// change sets, snapshots and the truncation check come out as any page's.
+#[test]
+fn a_page_over_a_megabyte_is_diffed_stored_and_read_back_like_any_other() {
+    let server = TestServer::start();
+    let v1 = long_page(7000, &[]);
+    let v2 = long_page(7000, &[10]);
+    let v3 = long_page(7000, &[10, 4000, 6999]);
+    assert!(v1.len() > 1 << 20, "{} bytes", v1.len());
+    // Version 2 cut in the middle of paragraph 3000's wording.
+    let cut = v2.find("<p>Paragraph 3000:").unwrap() + "<p>Paragraph 3000: we may".len();
+    let truncated = v2[..cut].to_string();
+    let bot = Bot::new(&[("long", server.url("/long"), "select = \"#policy\"")]);
+    std::fs::write(
+        bot.config(),
+        std::fs::read_to_string(bot.config())
+            .unwrap()
+            .replace("[defaults]\n", "[defaults]\nmax_body_bytes = 4194304\n"),
+    )
+    .unwrap();
+    let mut outputs = Vec::new();
+    for page in [&v1, &v2, &truncated, &v3] {
+        server.set_route("/long", vec![Reply::html(page)]);
+        outputs.push(bot.check());
+    }
+    assert_eq!(outputs[0], (0, "long: new version 1\n".to_string()));
+    assert!(
+        outputs[1].1.starts_with("long: new version 2"),
+        "{:?}",
+        outputs[1]
+    );
+    assert_eq!(outputs[2].0, 1, "{:?}", outputs[2]);
+    assert!(outputs[2].1.contains("truncated"), "{:?}", outputs[2]);
+    assert!(
+        outputs[3].1.starts_with("long: new version 3"),
+        "{:?}",
+        outputs[3]
+    );
+
+    let history = bot.history("long");
+    let counts: Vec<[i64; 3]> = history
+        .iter()
+        .take(2)
+        .map(|h| {
+            let n = |k: &str| h["changes"][k].as_i64().unwrap();
+            [n("added"), n("removed"), n("modified")]
+        })
+        .collect();
+    assert_eq!(counts, [[0, 0, 2], [0, 0, 1]], "{history:?}");
+    let clauses = bot.show("long");
+    assert_eq!(clauses.len(), 7000 + 350);
+    let added: Vec<&str> = clauses
+        .iter()
+        .map(|c| c["text"].as_str().unwrap())
+        .filter(|t| t.ends_with("This sentence was added later."))
+        .collect();
+    assert_eq!(added.len(), 3, "{added:?}");
+
+    // Each version's snapshot reads back as the bytes served: the second
+    // and third are compressed against the one before, down to the first,
+    // which is compressed against its clause texts.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let pool = common::raw_db(&bot.db()).await;
+        let rows: Vec<(i64, String, bool)> = sqlx::query_as(
+            "SELECT v.number, v.snapshot_hash, s.dict IS NOT NULL FROM versions v JOIN snapshots s ON s.hash = v.snapshot_hash WHERE v.document_id = 'long' ORDER BY v.number",
+        )
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+        pool.close().await;
+        let dicts: Vec<bool> = rows.iter().map(|r| r.2).collect();
+        assert_eq!(dicts, [true, false, false]);
+        let store = clausewatch::store::Store::open_read_only(&bot.db())
+            .await
+            .unwrap();
+        for ((number, hash, _), page) in rows.iter().zip([&v1, &v2, &v3]) {
+            let (body, _) = store.snapshot(hash).await.unwrap().unwrap();
+            assert!(body == page.as_bytes(), "snapshot of version {number}");
+        }
+        store.close().await;
+    });
+}

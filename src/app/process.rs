@@ -12,12 +12,19 @@ pub fn limit_malloc_arenas() {
     extern "C" {
         fn mallopt(param: std::os::raw::c_int, value: std::os::raw::c_int) -> std::os::raw::c_int;
     }
-    /// `M_ARENA_MAX` in glibc's `<malloc.h>`.
+    /// `M_ARENA_MAX` and `M_MMAP_THRESHOLD` in glibc's `<malloc.h>`.
     const M_ARENA_MAX: std::os::raw::c_int = -8;
+    const M_MMAP_THRESHOLD: std::os::raw::c_int = -3;
     // SAFETY: mallopt only sets an allocator tunable; the caller calls it
     // before any thread is started.
     unsafe {
         mallopt(M_ARENA_MAX, 2);
+        // A fixed threshold: glibc otherwise raises it to the size of every
+        // mapped block freed, so that after the first 10 MB body the next
+        // ones came from the arenas and stayed resident once freed
+        // (3 MB of a 10 MB page's check). Blocks of a megabyte and more
+        // are bodies, snapshots and dictionaries, few per check.
+        mallopt(M_MMAP_THRESHOLD, 1 << 20);
     }
 }
 

@@ -536,11 +536,13 @@ mod tests {
             let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
             let cl = clauses(&refs);
             let hash = version_hash(&cl);
-            // Every other version is written as a check writes it, with the
-            // parent's clauses held: its wordings and the parent snapshot's
-            // dictionary then come from them, not from the database.
-            let parent = match (round % 2, store.latest_version("p").await.unwrap()) {
+            // Two versions of three are written as a check writes them,
+            // with the parent's clauses held: its wordings and the parent
+            // snapshot's dictionary then come from them, not from the
+            // database; or, as for a big page, with only their ids held.
+            let parent = match (round % 3, store.latest_version("p").await.unwrap()) {
                 (1, Some(v)) => Some(store.stored_clauses(v.id).await.unwrap()),
+                (2, Some(v)) => Some(store.stored_clauses(v.id).await.unwrap().shed_wordings()),
                 _ => None,
             };
             write_page(
@@ -622,13 +624,20 @@ mod tests {
         };
         let mut bodies = Vec::new();
         let mut expected = None;
-        for round in 0..2 {
+        for round in 0..3 {
             let mut texts = texts.clone();
             texts[round].push_str(" Changed.");
             let body = page(&texts);
             let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
             let cl = clauses(&refs);
+            // The third is written as a big page's check writes it: the
+            // first snapshot's dictionary is read back a chunk at a time.
             let parent = match store.latest_version("p").await.unwrap() {
+                Some(v) if round == 2 => {
+                    let shed = store.stored_clauses(v.id).await.unwrap().shed_wordings();
+                    assert!(shed.clauses.is_empty());
+                    Some(shed)
+                }
                 Some(v) => Some(store.stored_clauses(v.id).await.unwrap()),
                 None => None,
             };
@@ -660,19 +669,19 @@ mod tests {
                 .unwrap();
             assert_eq!(body, bodies[v.version as usize - 1].as_bytes());
         }
-        // The second page is compressed against the first.
+        // The next pages are compressed against the one before.
         let chained: Vec<(bool, bool)> = sqlx::query_as(
             "SELECT base_hash IS NOT NULL, dict IS NOT NULL FROM snapshots ORDER BY first_seen, rowid",
         )
         .fetch_all(&store.pool)
         .await
         .unwrap();
-        assert_eq!(chained, [(false, true), (true, false)]);
+        assert_eq!(chained, [(false, true), (true, false), (true, false)]);
         let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM texts")
             .fetch_one(&store.pool)
             .await
             .unwrap();
-        assert_eq!(n, 3000 + 1 + 1);
+        assert_eq!(n, 3000 + 3);
     }
 
     #[tokio::test]

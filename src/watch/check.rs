@@ -294,6 +294,17 @@ impl Checker {
         // so a PDF or a mis-decoded page seen meanwhile cannot make the next
         // real page look short or its characters look new.
         let baseline = old_clauses.as_ref().map(|o| Baseline::of(&o.clauses));
+        // A big page's old clauses are not held while it is parsed (its
+        // tree is five times its size): they are read again after it.
+        let reread = match (&report.result, &technical, &known.latest) {
+            (Ok(crate::pipeline::fetch::Fetched::Page(page)), None, Some(v))
+                if old_clauses.is_some() && page.body.len() >= SHED_OLD_CLAUSES_FROM =>
+            {
+                old_clauses = None;
+                Some(v.id)
+            }
+            _ => None,
+        };
         let seen = match (same_bytes, report.result, &known.latest) {
             (true, Ok(crate::pipeline::fetch::Fetched::Page(page)), Some(v)) => Seen::Page {
                 page,
@@ -307,6 +318,9 @@ impl Checker {
                 observe_off_thread(report, &rules, baseline).await
             }
         };
+        if let (Some(id), Seen::Page { .. }) = (reread, &seen) {
+            old_clauses = Some(self.store.stored_clauses(id).await?);
+        }
         // A body cut short mid-clause is a failure to record, not a version
         // that removes the end of the policy.
         let seen = match (seen, old_clauses.as_ref().map(|o| o.clauses.as_slice())) {
@@ -387,10 +401,11 @@ impl Checker {
                 previous,
                 returns_to,
             },
-            Seen::Page { observation, .. },
+            Seen::Page { page, observation },
         ) = (&decision.verdict, &mut seen)
         {
             let (version, previous) = (*version, *previous);
+            let shed = page.body.len() >= SHED_OLD_CLAUSES_FROM;
             // A revert is stored with its diff but never announced.
             let key = expected_latest
                 .as_ref()
@@ -419,7 +434,11 @@ impl Checker {
                     now,
                     key,
                 );
-                (composed, new_clauses, old)
+                (
+                    composed,
+                    new_clauses,
+                    old.map(|o| if shed { o.shed_wordings() } else { o }),
+                )
             })
             .await;
             match work {
@@ -595,6 +614,15 @@ impl Checker {
         }
     }
 }
+
+/// From a body this big on, the old clauses are read again after the page
+/// is parsed rather than held through it, and are shed after the diff
+/// ([`StoredClauses::shed_wordings`]): the write then reads the parent
+/// snapshot's dictionary back from the database instead of keeping every
+/// old wording in memory until then. Policy pages are 40–300 KB, where
+/// holding them is what keeps a changed page's check fast; at 10 MB they
+/// were a quarter of its memory at the parse and a third at the write.
+const SHED_OLD_CLAUSES_FROM: usize = 1 << 20;
 
 /// How long the CPU-heavy part of one check (extraction, diff, composing)
 /// may take before the check is abandoned as a recorded failure: a page
