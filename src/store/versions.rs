@@ -699,7 +699,7 @@ fn lane_each_by_id<E: From<rusqlite::Error>>(
     select: &str,
     ids: &[i64],
     mut each: impl FnMut(&rusqlite::Row<'_>) -> std::result::Result<(), E>,
-) -> std::result::Result<usize, E> {
+) -> std::result::Result<(), E> {
     let mut unique: Vec<i64> = ids.to_vec();
     unique.sort_unstable();
     unique.dedup();
@@ -711,7 +711,7 @@ fn lane_each_by_id<E: From<rusqlite::Error>>(
             each(row)?;
         }
     }
-    Ok(unique.len())
+    Ok(())
 }
 
 /// [`Store::stored_clauses`] on the checks' connection.
@@ -805,18 +805,15 @@ impl StoredClauses {
     /// clause) were a third of its check's memory, held until its write
     /// only to spare that read (25 MB of a 10 MB page's 81 MB peak).
     pub fn shed_wordings(self) -> StoredClauses {
-        let mut paths: std::collections::HashMap<String, i64> = Default::default();
+        let mut paths: std::collections::HashMap<String, i64> = self.paths.into_iter().collect();
         for (c, r) in self.clauses.into_iter().zip(&self.refs) {
             paths.entry(c.path).or_insert(r.path);
         }
-        let mut paths: Vec<(String, i64)> = self.paths.into_iter().chain(paths).collect();
-        paths.sort_unstable_by_key(|(_, id)| *id);
-        paths.dedup_by_key(|(_, id)| *id);
         StoredClauses {
             clauses: Vec::new(),
             version_id: self.version_id,
             refs: self.refs,
-            paths,
+            paths: paths.into_iter().collect(),
         }
     }
 

@@ -361,7 +361,7 @@ impl Bag {
 }
 
 /// The [`Bag`]s of the clauses left unmatched, by clause index. Only
-/// theirs are made: one per clause of a 10 MB page (72,000 clauses, all
+/// theirs are made: one per clause of a 10 MB page (51,000 clauses, all
 /// but one unchanged) was 10 MB of empty bags at the peak of its diff.
 struct Bags {
     /// Per clause, its bag's place in `bags`; [`NO_BAG`] for a matched clause.
