@@ -492,7 +492,7 @@ fn intern_clauses_on(
                 {
                     Some(id) => id,
                     None => {
-                        let (norm, edit) = if c.norm() == c.text {
+                        let (norm, edit) = if c.norm_is_text() {
                             (None, None)
                         } else {
                             match codec::norm_edit(&c.text, c.norm()) {
@@ -500,14 +500,14 @@ fn intern_clauses_on(
                                 None => (Some(c.norm()), None),
                             }
                         };
-                        let norm_hash = hex::decode(&c.hash)
-                            .unwrap_or_else(|_| Sha256::digest(c.norm().as_bytes()).to_vec());
+                        let norm_hash = codec::hash_from_hex(&c.hash)
+                            .unwrap_or_else(|| Sha256::digest(c.norm().as_bytes()).into());
                         add_text.execute(rusqlite::params![
                             &hash[..],
                             c.text,
                             norm,
                             edit,
-                            norm_hash
+                            &norm_hash[..]
                         ])?;
                         conn.last_insert_rowid()
                     }
@@ -553,8 +553,11 @@ fn intern_clauses_on(
 /// wording again was a second SHA-256 of each page's text.
 fn text_hash(c: &Clause) -> [u8; 32] {
     use sha2::{Digest, Sha256};
-    let mut hash = [0u8; 32];
-    if c.norm_is_text() && hex::decode_to_slice(&c.hash, &mut hash).is_ok() {
+    if let Some(hash) = c
+        .norm_is_text()
+        .then(|| codec::hash_from_hex(&c.hash))
+        .flatten()
+    {
         debug_assert_eq!(hash, <[u8; 32]>::from(Sha256::digest(c.text.as_bytes())));
         return hash;
     }

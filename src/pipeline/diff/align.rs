@@ -71,9 +71,7 @@ pub(crate) fn letters_key(norm: &str) -> u64 {
     while i < bytes.len() {
         let folded = ASCII_FOLD[usize::from(bytes[i])];
         if folded != NOT_ASCII {
-            if folded != 0 {
-                h.push_ascii(folded);
-            }
+            h.push_ascii_or_nothing(folded);
             i += 1;
             continue;
         }
@@ -134,17 +132,24 @@ impl LettersHasher {
         self.word |= value << (8 * self.filled);
         self.filled += bytes;
         self.count += 1;
-    }
-
-    /// [`LettersHasher::push`] of an ASCII character.
-    #[inline]
-    fn push_ascii(&mut self, b: u8) {
         if self.filled == 8 {
             self.mix();
         }
+    }
+
+    /// [`LettersHasher::push`] of an ASCII letter or digit, or nothing for
+    /// 0, without a branch on which: a clause's spaces and punctuation
+    /// come at no pattern a branch predictor could learn, and mispredicting
+    /// them was most of the cost of hashing a clause.
+    #[inline]
+    fn push_ascii_or_nothing(&mut self, b: u8) {
         self.word |= u64::from(b) << (8 * self.filled);
-        self.filled += 1;
-        self.count += 1;
+        let pushed = u32::from(b != 0);
+        self.filled += pushed;
+        self.count += u64::from(pushed);
+        if self.filled == 8 {
+            self.mix();
+        }
     }
 
     fn mix(&mut self) {
@@ -157,7 +162,11 @@ impl LettersHasher {
     }
 
     fn finish(mut self) -> u64 {
-        self.mix();
+        // A full word is mixed as soon as it fills; the last one, or the
+        // empty word of an empty key, here.
+        if self.filled > 0 || self.count == 0 {
+            self.mix();
+        }
         let mut x =
             self.a ^ self.b.rotate_left(32) ^ self.count.wrapping_mul(0xFF51_AFD7_ED55_8CCD);
         // Final avalanche (the MurmurHash3 finalizer).
@@ -277,15 +286,12 @@ fn dice_needing(a: &[u64], b: &[u64], min: f64, needed: usize) -> Option<f64> {
     let total = a.len() + b.len();
     let (mut i, mut j, mut common) = (0, 0, 0usize);
     while i < a.len() && j < b.len() {
-        match a[i].cmp(&b[j]) {
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Greater => j += 1,
-            std::cmp::Ordering::Equal => {
-                common += 1;
-                i += 1;
-                j += 1;
-            }
-        }
+        // Without a branch on the comparison: which side steps is as
+        // random as the words, and mispredicting it was most of the merge.
+        let (x, y) = (a[i], b[j]);
+        common += usize::from(x == y);
+        i += usize::from(x <= y);
+        j += usize::from(y <= x);
         if common + (a.len() - i).min(b.len() - j) < needed {
             return None;
         }
@@ -392,15 +398,17 @@ impl Bags {
 /// `min`. In whole words: `x < needed` is `x < ceil(needed)` for an
 /// integer x, and comparing integers keeps floats out of the loops.
 fn words_needed(min: f64, total: usize) -> usize {
-    (min * total as f64 / 2.0).ceil().max(0.0) as usize
+    // `ceil` by hand: `f64::ceil` is a library call, made once per pair.
+    let x = (min * total as f64 / 2.0).max(0.0);
+    let whole = x as usize;
+    whole + usize::from((whole as f64) < x)
 }
 
-/// Upper bound of the Dice coefficient knowing only the sizes, to skip hopeless pairs.
-fn dice_bound(a: usize, b: usize) -> f64 {
-    if a + b == 0 {
-        return 1.0;
-    }
-    2.0 * a.min(b) as f64 / (a + b) as f64
+/// Whether bags of `a` and `b` words can have a Dice coefficient of `min`:
+/// the shorter must hold the words the pair needs in common. For one `a`
+/// and `min` ≤ 1, the `b` that can make an interval around `a`.
+fn can_reach(min: f64, a: usize, b: usize) -> bool {
+    a.min(b) >= words_needed(min, a + b)
 }
 
 /// Word similarity of two clause norms, exposed for tests and callers that
@@ -621,28 +629,50 @@ impl PairCtx<'_> {
         }
         let same_gap = |o: usize, n: usize| gaps.is_some_and(|(og, ng)| og[o] == ng[n]);
         let mut cands: Vec<(f64, usize, usize, usize)> = Vec::new();
-        let targets: Vec<(usize, bool, &Bag)> = ns
+        // Targets by heading-ness and then length: a pair can reach the
+        // threshold only if the shorter bag holds as many words as the
+        // pair needs in common, and for one old clause the new lengths
+        // that can make an interval, so each old clause looks only there.
+        let mut targets: Vec<(bool, usize, usize, &Bag)> = ns
             .iter()
-            .map(|&n| (n, is_heading(&self.new[n]), self.new_bags.get(n)))
+            .map(|&n| {
+                let bag = self.new_bags.get(n);
+                (is_heading(&self.new[n]), bag.words.len(), n, bag)
+            })
             .collect();
+        targets.sort_unstable_by_key(|&(h, len, n, _)| (h, len, n));
+        let paragraphs = targets.partition_point(|t| !t.0);
+        let t = self.threshold;
         for &o in os {
             let ob = self.old_bags.get(o);
-            let oh = is_heading(&self.old[o]);
-            for &(n, nh, nb) in &targets {
-                // Headings only pair with headings: a heading that became a
-                // paragraph is a structural change, reported as remove + add.
-                if nh != oh
-                    || dice_bound(ob.words.len(), nb.words.len()) < self.threshold
-                    || same_gap(o, n)
-                {
+            // Headings only pair with headings: a heading that became a
+            // paragraph is a structural change, reported as remove + add.
+            let group = if is_heading(&self.old[o]) {
+                &targets[paragraphs..]
+            } else {
+                &targets[..paragraphs]
+            };
+            let a = ob.words.len();
+            let lo = group.partition_point(|g| g.1 < a && !can_reach(t, a, g.1));
+            let hi = group.partition_point(|g| g.1 <= a || can_reach(t, a, g.1));
+            for &(_, b, n, nb) in &group[lo..hi] {
+                if same_gap(o, n) {
                     continue;
                 }
-                if let Some(s) = ob.dice_at_least(nb, self.threshold) {
+                debug_assert!(can_reach(t, a, b));
+                if let Some(s) = ob.dice_at_least(nb, t) {
                     cands.push((s, o.abs_diff(n), o, n));
                 }
             }
         }
-        cands.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+        // Best first, then closest, then by old and new index: the order
+        // the candidates are found in plays no part.
+        cands.sort_unstable_by(|a, b| {
+            b.0.total_cmp(&a.0)
+                .then(a.1.cmp(&b.1))
+                .then(a.2.cmp(&b.2))
+                .then(a.3.cmp(&b.3))
+        });
         for (_, _, o, n) in cands {
             if old_match[o].is_none() && new_match[n].is_none() {
                 let p = Pairing::Modified { old: o, new: n };
@@ -671,6 +701,43 @@ mod tests {
         // Words that fill the packing differently still differ.
         assert_ne!(k("abcdefgh i"), k("abcdefghj"));
         assert_ne!(k("é"), k("e"));
+        // A word is mixed as soon as it fills: a key of exactly 8 or 16
+        // letters still differs from one a letter longer or shorter, and
+        // from the same letters spread over more words.
+        assert_eq!(k("abcdefgh"), k("abcd efgh."));
+        assert_ne!(k("abcdefgh"), k("abcdefg"));
+        assert_ne!(k("abcdefgh"), k("abcdefgha"));
+        assert_ne!(k("abcdefghijklmnop"), k("abcdefghijklmno"));
+        assert_eq!(k("abcdefghijklmnop"), k("ABCDEFGH-IJKLMNOP"));
+        assert_ne!(k("abcdefgé"), k("abcdefge"));
+    }
+
+    /// The pairing looks, for each old clause, only at the new lengths
+    /// between two binary searches: they must be exactly the lengths that
+    /// can reach the threshold, for every threshold the diff uses.
+    #[test]
+    fn the_length_window_holds_every_length_that_can_reach_and_no_other() {
+        let lengths: Vec<usize> = (0..120).chain([150, 200, 400, 1000]).collect();
+        for t in [0.0, 0.05, 0.25, 0.3, 0.5, 0.7, 0.8, 0.95, 1.0] {
+            for a in (0..300).chain([999, 1000, 1001]) {
+                let lo = lengths.partition_point(|&b| b < a && !can_reach(t, a, b));
+                let hi = lengths.partition_point(|&b| b <= a || can_reach(t, a, b));
+                for (i, &b) in lengths.iter().enumerate() {
+                    let needed = words_needed(t, a + b);
+                    let exact = a + b == 0 || 2.0 * a.min(b) as f64 >= t * (a + b) as f64;
+                    assert_eq!(can_reach(t, a, b), a.min(b) >= needed, "{t} {a} {b}");
+                    assert_eq!(can_reach(t, a, b), exact, "{t} {a} {b}");
+                    assert_eq!((lo..hi).contains(&i), exact, "{t}: {a} against {b}");
+                }
+            }
+        }
+        // `ceil` by hand agrees with the library's.
+        for total in 0..500 {
+            for t in [0.0, 0.1, 0.25, 0.333, 0.5, 0.75, 1.0] {
+                let x = (t * total as f64 / 2.0).ceil() as usize;
+                assert_eq!(words_needed(t, total), x, "{t} {total}");
+            }
+        }
     }
 
     /// Character by character, as the keys and bags were first written:
