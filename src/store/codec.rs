@@ -6,8 +6,8 @@ use crate::pipeline::clauses::ClauseKind;
 
 /// A SHA-256 written in hex, as a clause carries its hash, as its 32
 /// bytes; `None` for anything else. A table lookup per digit: the `hex`
-/// crate's decoding, twice per new wording, took 1.4% of a first run's
-/// CPU (perf, the shared bench's 1,000 pages).
+/// crate's decoding, once per clause written and again per new wording,
+/// took 1.4% of a first run's CPU (perf, the shared bench's 1,000 pages).
 pub(super) fn hash_from_hex(hex: &str) -> Option<[u8; 32]> {
     let digits = hex.as_bytes();
     if digits.len() != 64 {
@@ -305,6 +305,7 @@ fn get_varint(buf: &[u8], at: &mut usize) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::pipeline::extract::normalize;
 
     #[test]
     fn hashes_in_hex_decode_as_the_hex_crate_decodes_them() {
@@ -329,7 +330,6 @@ mod tests {
             assert!(hex::decode(&bad).map_or(true, |b| b.len() != 32), "{bad:?}");
         }
     }
-    use crate::pipeline::extract::normalize;
 
     #[test]
     fn normalized_forms_are_rebuilt_from_small_edits() {

@@ -500,8 +500,14 @@ fn intern_clauses_on(
                                 None => (Some(c.norm()), None),
                             }
                         };
-                        let norm_hash = codec::hash_from_hex(&c.hash)
-                            .unwrap_or_else(|| Sha256::digest(c.norm().as_bytes()).into());
+                        // A clause that is its own normal form has its
+                        // normal form's hash as `hash` already.
+                        let norm_hash = if c.norm_is_text() {
+                            hash
+                        } else {
+                            codec::hash_from_hex(&c.hash)
+                                .unwrap_or_else(|| Sha256::digest(c.norm().as_bytes()).into())
+                        };
                         add_text.execute(rusqlite::params![
                             &hash[..],
                             c.text,
