@@ -87,7 +87,7 @@ fn as_old(c: &Clause) -> OldClause {
         c.path.clone(),
         c.text.clone(),
         c.norm().to_string(),
-        c.hash.clone(),
+        c.hash.to_string(),
     )
 }
 

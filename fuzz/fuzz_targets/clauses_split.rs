@@ -1,7 +1,8 @@
-//! Markdown → clauses → version hash: positions are dense and hashes well formed.
+//! Markdown → clauses → version hash: positions are dense, each clause's hash
+//! is its normal form's, and the version hash is well formed.
 #![no_main]
 
-use clausewatch::pipeline::clauses::{split, version_hash};
+use clausewatch::pipeline::clauses::{split, version_hash, ClauseHash};
 use clausewatch::pipeline::extract::extract_markdown;
 use libfuzzer_sys::fuzz_target;
 
@@ -16,7 +17,7 @@ fuzz_target!(|data: &[u8]| {
     let clauses = split(&extract_markdown(&md));
     for (i, c) in clauses.iter().enumerate() {
         assert_eq!(c.position as usize, i, "position gap at clause {i}");
-        assert!(is_sha256_hex(&c.hash), "bad clause hash {:?}", c.hash);
+        assert_eq!(c.hash, ClauseHash::of(c.norm()), "clause {i}'s hash");
         assert!(!c.norm().is_empty(), "empty clause kept at {i}");
     }
     assert!(is_sha256_hex(&version_hash(&clauses)));

@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use crate::pipeline::clauses::Clause;
+use crate::pipeline::clauses::{Clause, ClauseHash};
 
 /// Clauses shorter than this (headings such as "Overview", "Learn more")
 /// repeat in any policy and do not count as a second copy.
@@ -57,11 +57,11 @@ pub fn is_doubled(clauses: &[Clause]) -> bool {
     if long.len() < MIN_CLAUSES {
         return false;
     }
-    let mut counts: HashMap<&str, usize> = HashMap::new();
+    let mut counts: HashMap<ClauseHash, usize> = HashMap::new();
     for c in &long {
-        *counts.entry(c.hash.as_str()).or_default() += 1;
+        *counts.entry(c.hash).or_default() += 1;
     }
-    let repeated = long.iter().filter(|c| counts[c.hash.as_str()] > 1).count();
+    let repeated = long.iter().filter(|c| counts[&c.hash] > 1).count();
     repeated as f64 >= DOUBLED_SHARE * long.len() as f64
 }
 
@@ -108,7 +108,7 @@ mod tests {
             "P".into(),
             text.into(),
             Some(text.to_lowercase()),
-            text.into(),
+            ClauseHash::of(text),
         )
     }
 

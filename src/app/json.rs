@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::domain::FailureClass;
-use crate::pipeline::clauses::Clause;
+use crate::pipeline::clauses::{Clause, ClauseHash};
 use crate::store::{ChangeCounts, DocumentStatus, OutboxSummary, VersionInfo};
 
 /// The version of this JSON.
@@ -71,7 +71,7 @@ pub struct ClauseEntry<'a> {
     pub kind: &'static str,
     pub path: &'a str,
     pub text: &'a str,
-    pub hash: &'a str,
+    pub hash: ClauseHash,
 }
 
 impl<'a> From<&'a Clause> for ClauseEntry<'a> {
@@ -81,7 +81,7 @@ impl<'a> From<&'a Clause> for ClauseEntry<'a> {
             kind: c.kind.name(),
             path: &c.path,
             text: &c.text,
-            hash: &c.hash,
+            hash: c.hash,
         }
     }
 }

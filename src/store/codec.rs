@@ -4,46 +4,6 @@
 
 use crate::pipeline::clauses::ClauseKind;
 
-/// A SHA-256 written in hex, as a clause carries its hash, as its 32
-/// bytes; `None` for anything else. A table lookup per digit: the `hex`
-/// crate's decoding, once per clause written and again per new wording,
-/// took 1.4% of a first run's CPU (perf, the shared bench's 1,000 pages).
-pub(super) fn hash_from_hex(hex: &str) -> Option<[u8; 32]> {
-    let digits = hex.as_bytes();
-    if digits.len() != 64 {
-        return None;
-    }
-    let mut out = [0u8; 32];
-    for (byte, pair) in out.iter_mut().zip(digits.chunks_exact(2)) {
-        let (high, low) = (
-            HEX_VALUE[usize::from(pair[0])],
-            HEX_VALUE[usize::from(pair[1])],
-        );
-        if (high | low) > 0x0f {
-            return None;
-        }
-        *byte = high << 4 | low;
-    }
-    Some(out)
-}
-
-/// Per byte: the value of the hex digit it is, `0xff` if none.
-const HEX_VALUE: [u8; 256] = {
-    let mut t = [0xff; 256];
-    let mut b = 0;
-    while b < 256 {
-        let c = b as u8;
-        t[b] = match c {
-            b'0'..=b'9' => c - b'0',
-            b'a'..=b'f' => c - b'a' + 10,
-            b'A'..=b'F' => c - b'A' + 10,
-            _ => 0xff,
-        };
-        b += 1;
-    }
-    t
-};
-
 /// Bytes per clause in a version's sequence: text id (4), heading path id
 /// (3), kind (1). A fixed width, big-endian, so that migration 0006 can
 /// build it in SQL (`unhex(printf('%08x%06x%02x', …))`) and a version that
@@ -306,30 +266,6 @@ fn get_varint(buf: &[u8], at: &mut usize) -> Option<u64> {
 mod tests {
     use super::*;
     use crate::pipeline::extract::normalize;
-
-    #[test]
-    fn hashes_in_hex_decode_as_the_hex_crate_decodes_them() {
-        use sha2::{Digest, Sha256};
-        for i in 0..200u32 {
-            let digest: [u8; 32] = Sha256::digest(i.to_be_bytes()).into();
-            let lower = hex::encode(digest);
-            assert_eq!(hash_from_hex(&lower), Some(digest), "{lower}");
-            assert_eq!(hash_from_hex(&lower.to_uppercase()), Some(digest));
-        }
-        let good = hex::encode([0xabu8; 32]);
-        for bad in [
-            String::new(),
-            good[..62].to_string(),
-            format!("{good}00"),
-            format!("g{}", &good[1..]),
-            format!("{}/", &good[..63]),
-            format!("{}:", &good[..63]),
-            format!("{}é", &good[..62]),
-        ] {
-            assert_eq!(hash_from_hex(&bad), None, "{bad:?}");
-            assert!(hex::decode(&bad).map_or(true, |b| b.len() != 32), "{bad:?}");
-        }
-    }
 
     #[test]
     fn normalized_forms_are_rebuilt_from_small_edits() {

@@ -10,7 +10,7 @@ use sqlx::FromRow;
 
 use super::{codec, documents, parse_ts, sha256_hex, ts, Result, Store, StoreError};
 use crate::config::Document;
-use crate::pipeline::clauses::Clause;
+use crate::pipeline::clauses::{Clause, ClauseHash};
 
 /// One row of a version's history.
 #[derive(Debug, Clone)]
@@ -460,7 +460,6 @@ fn intern_clauses_on(
     held: Option<&StoredClauses>,
 ) -> Result<Vec<codec::SeqEntry>> {
     use rusqlite::OptionalExtension;
-    use sha2::{Digest, Sha256};
     let mut text_ids: std::collections::HashMap<[u8; 32], i64> = Default::default();
     let mut paths: std::collections::HashMap<&str, i64> = Default::default();
     if let Some(h) = held {
@@ -502,12 +501,7 @@ fn intern_clauses_on(
                         };
                         // A clause that is its own normal form has its
                         // normal form's hash as `hash` already.
-                        let norm_hash = if c.norm_is_text() {
-                            hash
-                        } else {
-                            codec::hash_from_hex(&c.hash)
-                                .unwrap_or_else(|| Sha256::digest(c.norm().as_bytes()).into())
-                        };
+                        let norm_hash = if c.norm_is_text() { hash } else { c.hash.0 };
                         add_text.execute(rusqlite::params![
                             &hash[..],
                             c.text,
@@ -559,13 +553,12 @@ fn intern_clauses_on(
 /// wording again was a second SHA-256 of each page's text.
 fn text_hash(c: &Clause) -> [u8; 32] {
     use sha2::{Digest, Sha256};
-    if let Some(hash) = c
-        .norm_is_text()
-        .then(|| codec::hash_from_hex(&c.hash))
-        .flatten()
-    {
-        debug_assert_eq!(hash, <[u8; 32]>::from(Sha256::digest(c.text.as_bytes())));
-        return hash;
+    if c.norm_is_text() {
+        debug_assert_eq!(
+            c.hash.0,
+            <[u8; 32]>::from(Sha256::digest(c.text.as_bytes()))
+        );
+        return c.hash.0;
     }
     Sha256::digest(c.text.as_bytes()).into()
 }
@@ -577,7 +570,7 @@ struct StoredText {
     text: String,
     /// `None` when the normalized form is the text itself.
     norm: Option<String>,
-    norm_hash: String,
+    norm_hash: ClauseHash,
 }
 
 #[derive(FromRow)]
@@ -654,7 +647,12 @@ fn stored_text(r: TextRow) -> Result<(i64, StoredText)> {
             hash,
             text: r.text,
             norm,
-            norm_hash: hex::encode(r.norm_hash),
+            norm_hash: ClauseHash(<[u8; 32]>::try_from(r.norm_hash.as_slice()).map_err(|_| {
+                corrupt(format!(
+                    "its normal form's hash has {} bytes, not 32",
+                    r.norm_hash.len()
+                ))
+            })?),
         },
     ))
 }

@@ -9,7 +9,7 @@ use url::Url;
 
 use super::load::{ChangeView, DocumentView, HomeRow, VersionRow, VersionView};
 use crate::links;
-use crate::pipeline::clauses::{Clause, ClauseKind};
+use crate::pipeline::clauses::{Clause, ClauseHash, ClauseKind};
 use crate::pipeline::diff::{Change, ChangeKind, FlagSummary, WordOpKind};
 use crate::pipeline::extract::normalize;
 use crate::store::ChangeCounts;
@@ -98,15 +98,16 @@ fn anchor(hash: &str) -> String {
 
 /// Anchors of a version's clauses, a repeated wording numbered on.
 pub fn anchors(clauses: &[Clause]) -> Vec<String> {
-    let mut seen = std::collections::HashMap::<&str, usize>::new();
+    let mut seen = std::collections::HashMap::<ClauseHash, usize>::new();
     clauses
         .iter()
         .map(|c| {
-            let n = seen.entry(c.hash.as_str()).or_insert(0);
+            let n = seen.entry(c.hash).or_insert(0);
             *n += 1;
+            let hash = c.hash.to_string();
             match *n {
-                1 => anchor(&c.hash),
-                k => format!("{}-{k}", anchor(&c.hash)),
+                1 => anchor(&hash),
+                k => format!("{}-{k}", anchor(&hash)),
             }
         })
         .collect()

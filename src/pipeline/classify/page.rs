@@ -153,15 +153,16 @@ pub(super) const ERROR_PHRASES: &[&str] = &[
     "algo salió mal",
 ];
 
-/// Visible text is collected up to about this many bytes. Past it the page
-/// is far longer than any interstitial, and the rest of the text cannot
-/// change what the view says (see [`PageView::new`]), so a 10 MB page costs
-/// no copy of itself here. Over five times [`MARKER_PAGE_MAX_CHARS`] leaves room
-/// for indentation and entities: a policy page's prefix normalizes to well
-/// over that many characters, and so a policy is lowercased and collapsed
-/// only this far (normalizing all of it was a quarter of observing a
-/// policy page). A prefix that normalizes shorter is read again in full.
-const VISIBLE_SCAN_BYTES: usize = 16 * 1024;
+/// Visible text is collected in steps of about these many bytes, each
+/// read from the start of the page. Past [`MARKER_PAGE_MAX_CHARS`]
+/// normalized characters the page is far longer than any interstitial,
+/// and the rest of the text cannot change what the view says (see
+/// [`PageView::new`]), so a 10 MB page costs no copy of itself here. A
+/// policy's first 4 KB of visible text normalizes to more than that; a
+/// deeply indented or entity-heavy one needs the second step, and only a
+/// prefix that still normalizes shorter is read in full. (Normalizing a
+/// fixed 16 KB of every policy was a sixteenth of its first check.)
+const VISIBLE_SCAN_STEPS: [usize; 3] = [4 * 1024, 16 * 1024, usize::MAX];
 
 pub(super) struct PageView<'a> {
     /// The body as fetched, for markers (searched case-insensitively).
@@ -184,11 +185,13 @@ impl<'a> PageView<'a> {
         // cannot join it with what follows: its normalized text is a prefix
         // of the whole page's, so its length is a lower bound of the whole.
         // Only a prefix too short to decide needs the whole text.
-        let (visible, complete) = visible_text(body, VISIBLE_SCAN_BYTES);
-        let mut text = normalize_text(&visible);
-        drop(visible);
-        if !complete && text.chars().count() <= MARKER_PAGE_MAX_CHARS {
-            text = normalize_text(&visible_text(body, usize::MAX).0);
+        let mut text = String::new();
+        for limit in VISIBLE_SCAN_STEPS {
+            let (visible, complete) = visible_text(body, limit);
+            text = normalize_text(&visible);
+            if complete || text.chars().count() > MARKER_PAGE_MAX_CHARS {
+                break;
+            }
         }
         let text_chars = text.chars().count();
         PageView {

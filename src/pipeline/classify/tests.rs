@@ -416,6 +416,24 @@ fn a_long_page_is_never_an_interstitial_however_it_ends() {
 }
 
 #[test]
+fn an_indented_policy_is_read_past_a_first_step_that_normalizes_short() {
+    // Half of each line is indentation: the first 4 KB of visible text
+    // normalizes to about 2,000 characters, fewer than an interstitial may
+    // have, and the view must read on before it calls the page short.
+    let line = format!("{}We process your data lawfully.\n", " ".repeat(32));
+    let policy = format!("<p>{}</p>", line.repeat(400));
+    let page =
+        format!("<html><head><title>Just a moment...</title></head><body>{policy}</body></html>");
+    assert_eq!(inspect_page(200, &html_headers(), &page), None);
+    // Short, the same indented text is an interstitial.
+    let short = format!(
+        "<html><head><title>Just a moment...</title></head><body><p>{}</p></body></html>",
+        line.repeat(40)
+    );
+    assert!(inspect_page(200, &html_headers(), &short).is_some());
+}
+
+#[test]
 fn tag_names_and_markers_match_in_any_case() {
     let page = "<HTML><HEAD><TITLE>Attention Required!</TITLE>\
         <SCRIPT>var words = 'lots of words that are not visible';</SCRIPT></HEAD>\

@@ -214,7 +214,7 @@ fn thresholds_tolerate_a_few_suspicious_characters() {
             String::new(),
             text.to_string(),
             None,
-            String::new(),
+            crate::pipeline::clauses::ClauseHash::of(text),
         )
     };
     let filler = "We collect your email address to provide the service. ".repeat(40);

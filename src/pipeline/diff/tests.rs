@@ -44,7 +44,8 @@ fn doc(lines: &[&str]) -> Vec<Clause> {
             stack.push((level, text.clone()));
         }
         let n = norm(&text);
-        out.push(Clause::new(i as u32, kind, path, text, Some(n.clone()), n));
+        let hash = crate::pipeline::clauses::ClauseHash::of(&n);
+        out.push(Clause::new(i as u32, kind, path, text, Some(n), hash));
     }
     out
 }
