@@ -546,34 +546,50 @@ pub fn fold(text: &str) -> String {
 /// [`fold`], appended to `out`.
 fn fold_into(text: &str, out: &mut String) {
     out.reserve(text.len());
-    for c in text.chars() {
-        // ASCII (most of a policy) without the general lowercase mapping,
-        // which costs an iterator per character.
-        if c.is_ascii() {
-            out.push(if c == '`' {
-                '\''
-            } else {
-                c.to_ascii_lowercase()
-            });
+    let mut rest = text;
+    while !rest.is_empty() {
+        // ASCII (most of a policy) a stretch at a time, without the
+        // general lowercase mapping, which costs an iterator per
+        // character (and a push per character was most of folding).
+        let ascii = rest
+            .bytes()
+            .position(|b| !b.is_ascii())
+            .unwrap_or(rest.len());
+        if ascii > 0 {
+            let start = out.len();
+            out.push_str(&rest[..ascii]);
+            out[start..].make_ascii_lowercase();
+            if rest[..ascii].contains('`') {
+                let folded = out.split_off(start).replace('`', "'");
+                out.push_str(&folded);
+            }
+            rest = &rest[ascii..];
             continue;
         }
-        match c {
-            'à' | 'â' | 'ä' | 'á' | 'À' | 'Â' | 'Ä' | 'Á' => out.push('a'),
-            'é' | 'è' | 'ê' | 'ë' | 'É' | 'È' | 'Ê' | 'Ë' => out.push('e'),
-            'î' | 'ï' | 'í' | 'Î' | 'Ï' => out.push('i'),
-            'ô' | 'ö' | 'ó' | 'Ô' | 'Ö' => out.push('o'),
-            'ù' | 'û' | 'ü' | 'ú' | 'Ù' | 'Û' | 'Ü' => out.push('u'),
-            'ç' | 'Ç' => out.push('c'),
-            'ÿ' => out.push('y'),
-            'œ' | 'Œ' => out.push_str("oe"),
-            'æ' | 'Æ' => out.push_str("ae"),
-            'ﬁ' => out.push_str("fi"),
-            'ﬂ' => out.push_str("fl"),
-            '’' | '‘' | 'ʼ' => out.push('\''),
-            '\u{a0}' | '\u{202f}' | '\u{2009}' => out.push(' '),
-            '\u{2010}' | '\u{2011}' | '\u{2013}' => out.push('-'),
-            c => out.extend(c.to_lowercase()),
-        }
+        let c = rest.chars().next().expect("a character past ASCII");
+        rest = &rest[c.len_utf8()..];
+        fold_char(c, out);
+    }
+}
+
+/// [`fold`] of one character past ASCII, appended to `out`.
+fn fold_char(c: char, out: &mut String) {
+    match c {
+        'à' | 'â' | 'ä' | 'á' | 'À' | 'Â' | 'Ä' | 'Á' => out.push('a'),
+        'é' | 'è' | 'ê' | 'ë' | 'É' | 'È' | 'Ê' | 'Ë' => out.push('e'),
+        'î' | 'ï' | 'í' | 'Î' | 'Ï' => out.push('i'),
+        'ô' | 'ö' | 'ó' | 'Ô' | 'Ö' => out.push('o'),
+        'ù' | 'û' | 'ü' | 'ú' | 'Ù' | 'Û' | 'Ü' => out.push('u'),
+        'ç' | 'Ç' => out.push('c'),
+        'ÿ' => out.push('y'),
+        'œ' | 'Œ' => out.push_str("oe"),
+        'æ' | 'Æ' => out.push_str("ae"),
+        'ﬁ' => out.push_str("fi"),
+        'ﬂ' => out.push_str("fl"),
+        '’' | '‘' | 'ʼ' => out.push('\''),
+        '\u{a0}' | '\u{202f}' | '\u{2009}' => out.push(' '),
+        '\u{2010}' | '\u{2011}' | '\u{2013}' => out.push('-'),
+        c => out.extend(c.to_lowercase()),
     }
 }
 

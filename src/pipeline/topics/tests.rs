@@ -416,3 +416,33 @@ fn the_ascii_view_matches_like_the_text() {
     let hits = t.of_change("en", &added("We now read the señal — of your device."));
     assert_eq!(hits.len(), 1, "{hits:?}");
 }
+
+#[test]
+fn folding_a_stretch_of_ascii_at_a_time_folds_as_character_by_character() {
+    let by_char = |s: &str| {
+        let mut out = String::new();
+        for c in s.chars() {
+            if c == '`' {
+                out.push('\'');
+            } else if c.is_ascii() {
+                out.push(c.to_ascii_lowercase());
+            } else {
+                super::fold_char(c, &mut out);
+            }
+        }
+        out
+    };
+    for s in [
+        "",
+        "We MAY Share `quoted` Data",
+        "\u{c9}T\u{c9} caf\u{e9} \u{152}uvre \u{fb01}le",
+        "\u{2019}s`\u{2019}",
+        "ABC\u{130}def\u{df}GH",
+    ] {
+        assert_eq!(super::fold(s), by_char(s), "{s:?}");
+    }
+    for c in (0..=0x10FFFF).filter_map(char::from_u32).step_by(7) {
+        let s = format!("Ab{c}`C{c}");
+        assert_eq!(super::fold(&s), by_char(&s), "U+{:04X}", c as u32);
+    }
+}
