@@ -111,7 +111,10 @@ impl NoiseFilter {
                 s = Cow::Owned(replaced);
             }
         }
-        if http_word().is_match(&s) {
+        // Only a URL with a query or a path parameter can lose anything:
+        // a page's plain links (most of its URLs) are not parsed, and the
+        // clause is not copied for them.
+        if http_word().is_match(&s) && url_pattern().find_iter(&s).any(|m| may_clean(m.as_str())) {
             if let Cow::Owned(replaced) =
                 url_pattern().replace_all(&s, |caps: &regex::Captures| clean_url(&caps[0]))
             {
@@ -186,6 +189,12 @@ fn url_pattern() -> &'static Regex {
 fn is_volatile(key: &str) -> bool {
     let key = key.to_ascii_lowercase();
     key.starts_with("utm_") || VOLATILE_PARAMS.contains(&key.as_str())
+}
+
+/// Whether [`clean_url`] can change `raw`: only a query (`?`) or a path
+/// parameter (`;`) holds what it removes.
+fn may_clean(raw: &str) -> bool {
+    raw.contains(['?', ';'])
 }
 
 /// A URL without its volatile query parameters and `;jsessionid=` path
@@ -282,6 +291,36 @@ mod tests {
             f.clean("https://example.org/a?id=7"),
             "https://example.org/a?id=7"
         );
+    }
+
+    #[test]
+    fn only_urls_with_a_query_or_path_parameter_are_ever_cleaned() {
+        // The shortcut may skip a URL only where cleaning keeps it as is.
+        for raw in [
+            "https://x.com/en/privacy",
+            "https://x.com/en/privacy.",
+            "https://x.com/en/privacy#utm_source=mail",
+            "https://x.com/p?utm_source=mail",
+            "https://x.com/p/;JSESSIONID=ab",
+            "https://x.com/p;jsessionid=ab?lang=en",
+            "https://x.com/%3Futm_source=x",
+            "http://[::1]/a?fbclid=1",
+            "https://x.com/p?",
+        ] {
+            assert!(
+                may_clean(raw) || clean_url(raw) == raw,
+                "{raw:?} is cleaned to {:?} but was skipped",
+                clean_url(raw)
+            );
+        }
+        let f = NoiseFilter::default();
+        let text = "See https://x.com/a, https://x.com/b?utm_medium=x and https://x.com/c.";
+        assert_eq!(
+            f.clean(text),
+            "See https://x.com/a, https://x.com/b and https://x.com/c."
+        );
+        let plain = "See https://x.com/a and https://x.com/c.";
+        assert!(matches!(f.cleaned(plain), Cow::Borrowed(_)));
     }
 
     #[test]
