@@ -219,12 +219,16 @@ fn etag_gives_304_and_no_parsing() {
     let (code, out) = bot.check();
     assert_eq!(code, 0);
     assert_eq!(out.trim(), "x-privacy: unchanged (not modified)");
-    // The first version's confirming fetch is unconditional too.
+    // The first version's confirming fetch sends the first response's
+    // strong ETag: the server's 304 confirms it without a second body.
     let reqs = server.requests_to("/en/privacy");
     assert_eq!(reqs.len(), 3);
-    assert_eq!(reqs[1].header("if-none-match"), None);
+    assert_eq!(reqs[0].header("if-none-match"), None);
+    assert_eq!(reqs[1].header("if-none-match"), Some("\"v1\""));
     assert_eq!(reqs[2].header("if-none-match"), Some("\"v1\""));
     let log = bot.fetch_log("x-privacy");
+    assert_eq!(log[1].0, "confirmation");
+    assert_eq!(log[1].2, Some(304));
     assert_eq!(log[2].0, "not_modified");
     assert_eq!(log[2].2, Some(304));
     assert_eq!(bot.history("x-privacy").len(), 1);
@@ -234,6 +238,45 @@ fn etag_gives_304_and_no_parsing() {
         ua.starts_with("clausewatch/") && ua.contains("https://example.org/bot"),
         "{ua}"
     );
+}
+
+#[test]
+fn a_confirmation_304_only_answers_the_same_strong_etag() {
+    let server = TestServer::start();
+    let v = x_versions();
+    let page = corpus::x_page(&corpus::markdown(X_DOC, &v[0].file));
+    let other = corpus::x_page(&corpus::markdown(X_DOC, &v[v.len() - 1].file));
+    // The first response is a different page than the second, each with its
+    // own ETag: the validator of the first does not match the second, whose
+    // whole body comes back and disagrees.
+    server.set_route(
+        "/en/privacy",
+        vec![
+            Reply::html(&other).etag("\"v0\""),
+            Reply::html(&page).etag("\"v1\""),
+        ],
+    );
+    let (id, url, extra) = x_doc(&server, "/en/privacy");
+    let bot = Bot::new(&[(id, url, &extra)]);
+    let (_, out) = bot.check();
+    let reqs = server.requests_to("/en/privacy");
+    assert!(out.contains("not confirmed"), "{out} {reqs:?}");
+    assert_eq!(reqs[1].header("if-none-match"), Some("\"v0\""));
+    let log = bot.fetch_log("x-privacy");
+    assert_eq!(log[1], ("confirmation".to_string(), None, Some(200)));
+    assert!(bot.history("x-privacy").is_empty());
+
+    // A weak ETag only promises an equivalent page: the confirming fetch
+    // asks for the whole body and compares it.
+    let weak = TestServer::start();
+    weak.set_route("/en/privacy", vec![Reply::html(&page).etag("W/\"v1\"")]);
+    let (id, url, extra) = x_doc(&weak, "/en/privacy");
+    let bot = Bot::new(&[(id, url, &extra)]);
+    assert_eq!(bot.check().1.trim(), "x-privacy: new version 1");
+    let reqs = weak.requests_to("/en/privacy");
+    assert_eq!(reqs.len(), 2);
+    assert_eq!(reqs[1].header("if-none-match"), None);
+    assert_eq!(bot.fetch_log("x-privacy")[1].2, Some(200));
 }
 
 #[test]
@@ -259,8 +302,9 @@ fn changed_selectors_ignore_the_etag_and_re_extract() {
         out.starts_with("x-privacy: technical update of version 1"),
         "{out}"
     );
+    // (Request 1 confirmed the first bot's version 1.)
     assert_eq!(
-        server.requests_to("/en/privacy")[1].header("if-none-match"),
+        server.requests_to("/en/privacy")[2].header("if-none-match"),
         None
     );
 }

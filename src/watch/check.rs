@@ -342,11 +342,24 @@ impl Checker {
         let decision = match decide::decide(&state, &seen, None, &self.settings(), now) {
             Step::Decided(d) => d,
             Step::ConfirmByFetch => {
-                let report = self.fetch(doc, &Conditional::default()).await;
+                let report = self.fetch(doc, &confirming(&seen)).await;
                 let mut log = fetch_log(&report);
                 // The same bytes, status and type as the first fetch observe
                 // the same: only a different body is worth parsing again.
                 let second = match (&seen, report.result) {
+                    // A 304 to the first response's strong ETag is the
+                    // server saying the bytes are the same ones, as every
+                    // unchanged check takes it: the body is not sent twice.
+                    (
+                        Seen::Page { page, observation },
+                        Ok(crate::pipeline::fetch::Fetched::NotModified),
+                    ) => Seen::Page {
+                        page: page.clone(),
+                        observation: observe::Observation {
+                            clauses: Vec::new(),
+                            hash: observation.hash.clone(),
+                        },
+                    },
                     (
                         Seen::Page { page, observation },
                         Ok(crate::pipeline::fetch::Fetched::Page(again)),
@@ -740,6 +753,20 @@ fn gone_notice(
         _ => 404,
     };
     Some(announce.gone_notice(doc, status, since))
+}
+
+/// The validators a confirmation fetch sends: the first response's ETag,
+/// when it is a strong one. A weak ETag only promises an equivalent page
+/// and `Last-Modified` has a one-second grain, so either would let a page
+/// that changed between the two fetches pass as confirmed.
+fn confirming(first: &Seen) -> Conditional {
+    match first {
+        Seen::Page { page, .. } => Conditional {
+            etag: page.etag.clone().filter(|e| !e.starts_with("W/")),
+            last_modified: None,
+        },
+        _ => Conditional::default(),
+    }
 }
 
 fn fetch_log(report: &FetchReport) -> FetchLog {

@@ -4,7 +4,6 @@
 
 use chrono::{DateTime, Utc};
 use maud::{html, Markup, DOCTYPE};
-use sha2::{Digest, Sha256};
 use url::Url;
 
 use super::load::{ChangeView, DocumentView, HomeRow, VersionRow, VersionView};
@@ -88,8 +87,7 @@ fn join(base: &Url, last: &str) -> Url {
 /// A clause's anchor: from its normalized wording, so that the same clause
 /// keeps its address from one version to the next.
 pub fn anchor_for_text(text: &str) -> String {
-    let hash = hex::encode(Sha256::digest(normalize(text).as_bytes()));
-    anchor(&hash)
+    anchor(&ClauseHash::of(&normalize(text)).to_string())
 }
 
 fn anchor(hash: &str) -> String {

@@ -167,7 +167,7 @@ pub enum Fetched {
     Page(Box<Page>),
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Page {
     /// Where the last redirect led, [`redact`]ed.
     pub final_url: Url,

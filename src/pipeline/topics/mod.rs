@@ -49,6 +49,9 @@ pub struct Topic {
     /// What removed text about it means, after the service's name.
     pub removed: Option<String>,
     pattern: Option<Regex>,
+    /// Whether every match of `pattern` holds a character (see
+    /// [`Topics::hits`]).
+    never_empty: bool,
 }
 
 /// Whether a change brought text about a topic in or took it out.
@@ -206,12 +209,18 @@ impl Topics {
                     topic: name.clone(),
                     error,
                 })?;
+                let never_empty = pattern.as_ref().is_some_and(|re| {
+                    regex_syntax::Parser::new()
+                        .parse(re.as_str())
+                        .is_ok_and(|hir| hir.properties().minimum_len().is_some_and(|n| n > 0))
+                });
                 topics.push(Topic {
                     name,
                     label: t.label,
                     new: t.new,
                     removed: t.removed,
                     pattern,
+                    never_empty,
                 });
             }
             let of_pattern: Vec<usize> = topics
@@ -282,20 +291,39 @@ impl Topics {
             old.view = ascii_view(&old.folded);
             new.view = ascii_view(&new.folded);
         }
-        let mut candidates: Vec<usize> = lang
-            .set
-            .matches(old.haystack())
-            .into_iter()
-            .chain(lang.set.matches(new.haystack()))
-            .map(|p| lang.of_pattern[p])
-            .collect();
-        candidates.sort_unstable();
-        candidates.dedup();
+        let (in_old, in_new) = (
+            lang.set.matches(old.haystack()),
+            lang.set.matches(new.haystack()),
+        );
         let mut hits = Vec::new();
-        for i in candidates {
-            let Some(re) = &lang.topics[i].pattern else {
+        // `of_pattern` is in topic order: so are the hits.
+        for (p, &i) in lang.of_pattern.iter().enumerate() {
+            let (in_o, in_n) = (in_old.matched(p), in_new.matched(p));
+            if !in_o && !in_n {
+                continue;
+            }
+            let topic = &lang.topics[i];
+            let Some(re) = &topic.pattern else {
                 continue;
             };
+            // Found on one side only, and all of that side changed (an
+            // added or removed clause): the set's answer is the hit. Only
+            // a sentence to quote needs the match itself.
+            if !sentences && in_o != in_n && topic.never_empty {
+                let (side, direction) = if in_n {
+                    (&new, Direction::Added)
+                } else {
+                    (&old, Direction::Removed)
+                };
+                if side.wholly_changed() {
+                    hits.push(Hit {
+                        topic: i,
+                        direction,
+                        sentence: String::new(),
+                    });
+                    continue;
+                }
+            }
             let (o, n) = (old.matches(re), new.matches(re));
             let touching = |side: &Side, ms: &[Range<usize>]| {
                 ms.iter()
@@ -460,6 +488,12 @@ impl<'a> Side<'a> {
     }
 
     /// What the patterns run on: byte offsets in it are offsets in `folded`.
+    /// Whether the whole side is one changed stretch.
+    fn wholly_changed(&self) -> bool {
+        !self.folded.is_empty()
+            && matches!(self.changed.as_slice(), [c] if *c == (0..self.folded.len()))
+    }
+
     fn haystack(&self) -> &str {
         self.view.as_deref().unwrap_or(&self.folded)
     }

@@ -446,3 +446,65 @@ fn folding_a_stretch_of_ascii_at_a_time_folds_as_character_by_character() {
         assert_eq!(super::fold(&s), by_char(&s), "U+{:04X}", c as u32);
     }
 }
+
+/// Real policy paragraphs, X's and Google's, one per line.
+fn corpus_paragraphs() -> Vec<String> {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus");
+    let mut out = Vec::new();
+    for file in [
+        "twitter/privacy-policy/2023-09-29T231259Z.md",
+        "google/privacy-policy/2026-05-26T124145Z.md",
+    ] {
+        let text = std::fs::read_to_string(format!("{root}/{file}")).expect("corpus file");
+        out.extend(
+            text.lines()
+                .map(str::trim)
+                .filter(|l| l.len() > 40)
+                .map(str::to_string),
+        );
+    }
+    assert!(out.len() > 100, "{} paragraphs", out.len());
+    out
+}
+
+/// The flags of an added or removed clause are read off the set scan
+/// alone (no match is looked for): they must name the topics, in the
+/// directions, that matching each topic's pattern gives, as the
+/// sentence-quoting path does, on real policy paragraphs and on a
+/// paragraph reworded as a whole.
+#[test]
+fn flags_from_the_set_scan_equal_flags_from_the_matches() {
+    let topics = Topics::builtin();
+    let paragraphs = corpus_paragraphs();
+    let mut raised = 0;
+    for (k, para) in paragraphs.iter().enumerate() {
+        let other = &paragraphs[(k + 7) % paragraphs.len()];
+        let reworded = change(ChangeKind::Modified, Some(other), Some(para), Vec::new());
+        for c in [added(para), removed(para), reworded] {
+            for lang in ["en", "fr"] {
+                let quick: Vec<(usize, Direction)> = topics
+                    .directions_of_change(lang, &c)
+                    .iter()
+                    .map(|h| (h.topic, h.direction))
+                    .collect();
+                let full: Vec<(usize, Direction)> = topics
+                    .of_change(lang, &c)
+                    .iter()
+                    .map(|h| (h.topic, h.direction))
+                    .collect();
+                assert_eq!(quick, full, "{lang} {:?} {para:?}", c.kind);
+                raised += full.len();
+            }
+        }
+    }
+    assert!(raised > 100, "{raised} topics raised");
+    // Every built-in pattern needs a character to match: the shortcut
+    // applies to all of them.
+    for lang in topics.langs.values() {
+        assert!(
+            lang.topics.iter().all(|t| t.never_empty),
+            "{:?}",
+            lang.topics
+        );
+    }
+}
