@@ -291,14 +291,19 @@ impl Topics {
             old.view = ascii_view(&old.folded);
             new.view = ascii_view(&new.folded);
         }
-        let (in_old, in_new) = (
-            lang.set.matches(old.haystack()),
-            lang.set.matches(new.haystack()),
-        );
+        // Most clauses are about no topic: a search that stops at the
+        // first match tells so faster than the search for every pattern.
+        let scan = |h: &str| lang.set.is_match(h).then(|| lang.set.matches(h));
+        let (in_old, in_new) = (scan(old.haystack()), scan(new.haystack()));
+        if in_old.is_none() && in_new.is_none() {
+            return Vec::new();
+        }
+        let matched =
+            |m: &Option<regex::SetMatches>, p: usize| m.as_ref().is_some_and(|m| m.matched(p));
         let mut hits = Vec::new();
         // `of_pattern` is in topic order: so are the hits.
         for (p, &i) in lang.of_pattern.iter().enumerate() {
-            let (in_o, in_n) = (in_old.matched(p), in_new.matched(p));
+            let (in_o, in_n) = (matched(&in_old, p), matched(&in_new, p));
             if !in_o && !in_n {
                 continue;
             }
