@@ -346,20 +346,13 @@ impl Checker {
                 let mut log = fetch_log(&report);
                 // The same bytes, status and type as the first fetch observe
                 // the same: only a different body is worth parsing again.
+                // None: the server answered that the page is the first
+                // response's, which is then its own confirmation.
                 let second = match (&seen, report.result) {
                     // A 304 to the first response's strong ETag is the
                     // server saying the bytes are the same ones, as every
                     // unchanged check takes it: the body is not sent twice.
-                    (
-                        Seen::Page { page, observation },
-                        Ok(crate::pipeline::fetch::Fetched::NotModified),
-                    ) => Seen::Page {
-                        page: page.clone(),
-                        observation: observe::Observation {
-                            clauses: Vec::new(),
-                            hash: observation.hash.clone(),
-                        },
-                    },
+                    (Seen::Page { .. }, Ok(crate::pipeline::fetch::Fetched::NotModified)) => None,
                     (
                         Seen::Page { page, observation },
                         Ok(crate::pipeline::fetch::Fetched::Page(again)),
@@ -369,25 +362,26 @@ impl Checker {
                     {
                         // `decide` reads only the hash of the second
                         // observation: a big page's clauses are not copied.
-                        Seen::Page {
+                        Some(Seen::Page {
                             page: again,
                             observation: observe::Observation {
                                 clauses: Vec::new(),
                                 hash: observation.hash.clone(),
                             },
-                        }
+                        })
                     }
                     (_, result) => {
                         let report = FetchReport { result, ..report };
-                        observe_off_thread(report, &rules, baseline).await
+                        Some(observe_off_thread(report, &rules, baseline).await)
                     }
                 };
+                let second = second.as_ref().unwrap_or(&seen);
                 log.outcome = "confirmation";
-                if let Seen::Failed(f) = &second {
+                if let Seen::Failed(f) = second {
                     log.error = Some((f.class, f.error.clone()));
                 }
                 logs.push(log);
-                match decide::decide(&state, &seen, Some(&second), &self.settings(), Utc::now()) {
+                match decide::decide(&state, &seen, Some(second), &self.settings(), Utc::now()) {
                     Step::Decided(d) => {
                         if d.verdict == Verdict::Disagreed {
                             tracing::info!(document = %doc.id, candidate = seen.hash().unwrap_or("-"), second = second.hash().unwrap_or("-"), "change not confirmed by a second fetch");

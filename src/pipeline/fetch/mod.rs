@@ -167,7 +167,7 @@ pub enum Fetched {
     Page(Box<Page>),
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Page {
     /// Where the last redirect led, [`redact`]ed.
     pub final_url: Url,

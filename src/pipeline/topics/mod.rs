@@ -492,13 +492,13 @@ impl<'a> Side<'a> {
         side
     }
 
-    /// What the patterns run on: byte offsets in it are offsets in `folded`.
     /// Whether the whole side is one changed stretch.
     fn wholly_changed(&self) -> bool {
         !self.folded.is_empty()
             && matches!(self.changed.as_slice(), [c] if *c == (0..self.folded.len()))
     }
 
+    /// What the patterns run on: byte offsets in it are offsets in `folded`.
     fn haystack(&self) -> &str {
         self.view.as_deref().unwrap_or(&self.folded)
     }
