@@ -344,31 +344,20 @@ impl Checker {
             Step::ConfirmByFetch => {
                 let report = self.fetch(doc, &confirming(&seen)).await;
                 let mut log = fetch_log(&report);
-                // The same bytes, status and type as the first fetch observe
-                // the same: only a different body is worth parsing again.
-                // None: the server answered that the page is the first
-                // response's, which is then its own confirmation.
+                // None: the second fetch observes what the first did, which
+                // is then its own confirmation (`decide` reads only its
+                // hash): a 304 to the first response's strong ETag, the
+                // server saying the bytes are the same ones as every
+                // unchanged check takes it, or the same bytes, status and
+                // type. Only a different body is worth parsing again.
                 let second = match (&seen, report.result) {
-                    // A 304 to the first response's strong ETag is the
-                    // server saying the bytes are the same ones, as every
-                    // unchanged check takes it: the body is not sent twice.
                     (Seen::Page { .. }, Ok(crate::pipeline::fetch::Fetched::NotModified)) => None,
-                    (
-                        Seen::Page { page, observation },
-                        Ok(crate::pipeline::fetch::Fetched::Page(again)),
-                    ) if again.body == page.body
-                        && again.status == page.status
-                        && again.content_type == page.content_type =>
+                    (Seen::Page { page, .. }, Ok(crate::pipeline::fetch::Fetched::Page(again)))
+                        if again.body == page.body
+                            && again.status == page.status
+                            && again.content_type == page.content_type =>
                     {
-                        // `decide` reads only the hash of the second
-                        // observation: a big page's clauses are not copied.
-                        Some(Seen::Page {
-                            page: again,
-                            observation: observe::Observation {
-                                clauses: Vec::new(),
-                                hash: observation.hash.clone(),
-                            },
-                        })
+                        None
                     }
                     (_, result) => {
                         let report = FetchReport { result, ..report };
